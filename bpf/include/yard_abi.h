@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * The one definition of every map key and value shared by the BPF programs
+ * and the C++ control plane. C++ includes this file and static_asserts the
+ * sizes; nothing re-declares these structs by hand.
+ *
+ * Byte order: fields named addr/port hold network byte order (as on the
+ * wire), every other field host byte order. Every struct has explicit
+ * padding, which writers must zero: hash keys are compared bytewise.
+ *
+ * Family prefix: "4" marks IPv4 layouts; IPv6 gets its own "6" structs and
+ * maps beside these rather than a union, so each map keeps a small key.
+ */
+#ifndef SWITCHYARD_BPF_INCLUDE_YARD_ABI_H_
+#define SWITCHYARD_BPF_INCLUDE_YARD_ABI_H_
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Map names as the kernel and bpffs see them (at most 15 characters). */
+#define YARD_MAP_SVC4 "yard_svc4"
+#define YARD_MAP_SLOTS "yard_slots"
+#define YARD_MAP_BACKEND4 "yard_be4"
+#define YARD_MAP_RNAT4 "yard_rnat4"
+#define YARD_MAP_CT4 "yard_ct4"
+#define YARD_MAP_SVC_STATS "yard_svc_stats"
+#define YARD_MAP_REASONS "yard_reasons"
+
+/*
+ * Default capacities, overridable at load time. The services map holds one
+ * frontend per (address, port, protocol) plus one wildcard entry per service
+ * address; a connection uses two tracking entries (forward and reply).
+ */
+#define YARD_DEFAULT_FRONTENDS 65536
+#define YARD_DEFAULT_SLOTS 262144
+#define YARD_DEFAULT_BACKENDS 262144
+#define YARD_DEFAULT_CT_ENTRIES 1048576
+
+/*
+ * Load-time constants of the datapath programs (read-only data: the verifier
+ * folds them, so they cost nothing per packet).
+ */
+struct yard_config {
+	__be32 hairpin_addr; /* source a pod sees when it reaches itself through
+			      * a service: never a pod address, so the pod's
+			      * reply comes back through the datapath */
+	__u32 udp_timeout_s; /* idle seconds after which a UDP (or other
+			      * non-TCP) flow chooses its backend again */
+};
+
+#define YARD_DEFAULT_HAIRPIN_ADDR_HOST 0xa9fe2a01 /* 169.254.42.1 */
+#define YARD_DEFAULT_UDP_TIMEOUT_S 120
+
+/* yard_svc4: what a packet's destination is, keyed by service address. */
+struct yard_svc4_key {
+	__be32 addr; /* service address (ClusterIP, ...), network order */
+	__be16 port; /* service port, network order; 0 in a wildcard entry */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP; 0 in a wildcard entry */
+	__u8 pad; /* zero */
+};
+
+/* Selection policy of a service port; the BPF side switches on it. */
+enum yard_policy {
+	YARD_POLICY_RANDOM = 0, /* uniform over slots 1..count */
+};
+
+enum yard_svc_flags {
+	/* The address is a service address but (port, proto) is not one of its
+	 * ports: packets to it are rejected, as kube-proxy's REJECT does. */
+	YARD_SVC_F_WILDCARD = 1 << 0,
+};
+
+struct yard_svc_value {
+	__u32 svc_id; /* backend set: key of its slots in yard_slots; frontends
+		       * of one service port (ClusterIP, NodePort...) may share it */
+	__u32 rev_nat_id; /* this frontend's index in yard_rnat4 and
+			   * yard_svc_stats; never 0 */
+	__u16 count; /* slots 1..count hold the backends new flows choose from;
+		      * 0 means no endpoint: reject */
+	__u8 flags; /* enum yard_svc_flags */
+	__u8 policy; /* enum yard_policy */
+	__u32 pad; /* zero */
+};
+
+/* yard_slots: the backends of one backend set, numbered from 1. */
+struct yard_slot_key {
+	__u32 svc_id; /* yard_svc_value.svc_id */
+	__u32 slot; /* 1..count */
+};
+
+struct yard_slot_value {
+	__u32 backend_id; /* index into yard_be4 */
+};
+
+enum yard_backend_state {
+	YARD_BACKEND_EMPTY = 0, /* unused id: flows pinned to it are gone */
+	YARD_BACKEND_ACTIVE = 1, /* eligible for new flows when in a slot */
+	YARD_BACKEND_TERMINATING = 2, /* keeps its flows; the agent lists it in
+				       * slots only when no endpoint is ready */
+};
+
+/* yard_be4 (array indexed by backend id; id 0 is never used). */
+struct yard_backend4 {
+	__be32 addr; /* endpoint address, network order */
+	__be16 port; /* endpoint (target) port, network order */
+	__u8 state; /* enum yard_backend_state */
+	__u8 pad; /* zero */
+};
+
+/* yard_rnat4 (array indexed by rev_nat_id): the frontend that replies
+ * must appear to come from. port 0 with addr 0 means an unused id. */
+struct yard_rnat4 {
+	__be32 addr; /* frontend address, network order */
+	__be16 port; /* frontend port, network order */
+	__u16 pad; /* zero */
+};
+
+enum yard_ct_dir {
+	YARD_CT_FORWARD = 0, /* client -> frontend, as the client sent it */
+	YARD_CT_REPLY = 1, /* backend -> client (or hairpin address) */
+};
+
+enum yard_ct_flags {
+	YARD_CT_F_HAIRPIN = 1 << 0, /* client is its own backend: source was
+				     * rewritten to the hairpin address */
+	YARD_CT_F_CLOSING = 1 << 1, /* FIN or RST seen: a new SYN chooses again */
+	YARD_CT_F_SEEN_REPLY = 1 << 2, /* the backend has answered */
+};
+
+/* yard_ct4 (LRU hash): one entry per direction of a translated flow. */
+struct yard_ct4_key {
+	__be32 saddr; /* source address as seen at the hook, network order */
+	__be32 daddr; /* destination address, network order */
+	__be16 sport; /* source port, network order */
+	__be16 dport; /* destination port, network order */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 dir; /* enum yard_ct_dir */
+	__u16 pad; /* zero */
+};
+
+struct yard_ct4_value {
+	__u64 created_ns; /* bpf_ktime_get_ns() when the flow was translated */
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the latest packet */
+	__u64 packets; /* packets in this direction (approximate: not atomic) */
+	__u64 bytes; /* bytes in this direction, L2 included */
+	__u32 backend_id; /* forward: the chosen backend; reply: same */
+	__u32 rev_nat_id; /* the frontend to restore on replies */
+	__be32 addr; /* forward: backend address, checked against yard_be4 so
+		      * a reused backend id never captures an old flow;
+		      * reply: the client's original address */
+	__be16 port; /* forward: backend port; reply: client's original port */
+	__u16 flags; /* enum yard_ct_flags */
+};
+
+/* yard_svc_stats (per-CPU array indexed by rev_nat_id). */
+struct yard_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct yard_svc_stats {
+	struct yard_counter forward; /* client -> service, translated */
+	struct yard_counter reply; /* backend -> client, reverse translated */
+};
+
+/*
+ * yard_reasons (per-CPU array of struct yard_counter indexed by this enum):
+ * every packet that the datapath does not simply translate or pass is
+ * counted under exactly one reason, so an operator can see why.
+ */
+enum yard_reason {
+	YARD_REASON_NONE = 0,
+	YARD_REASON_NOT_IPV4, /* pass: ARP, IPv6 (until the IPv6 datapath) */
+	YARD_REASON_VLAN, /* pass: tagged frame, not ours to translate */
+	YARD_REASON_TRUNCATED, /* drop: frame ends inside a header */
+	YARD_REASON_BAD_IP_HEADER, /* drop: IHL < 5 or total length wrong */
+	YARD_REASON_FRAGMENT, /* drop: fragment to a service address */
+	YARD_REASON_UNSUPPORTED_L4, /* drop: not TCP/UDP to a service address */
+	YARD_REASON_REJECT_NO_ENDPOINT, /* reject: service port has none */
+	YARD_REASON_REJECT_NO_PORT, /* reject: address is a service, port not */
+	YARD_REASON_REJECT_FAILED, /* drop: could not build the reject reply */
+	YARD_REASON_BACKEND_GONE, /* drop: flow's backend removed, not a SYN */
+	YARD_REASON_SLOT_MISSING, /* drop: count names a slot not written */
+	YARD_REASON_CT_FULL, /* drop: could not record the new flow */
+	YARD_REASON_REVNAT_MISSING, /* drop: reply whose frontend is gone */
+	YARD_REASON_REWRITE_FAILED, /* drop: a checksum/store helper failed */
+	YARD_REASON_MAX,
+};
+
+#endif /* SWITCHYARD_BPF_INCLUDE_YARD_ABI_H_ */

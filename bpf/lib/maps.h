@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/* The datapath's maps. Capacities here are defaults: the loader sets the
+ * real ones before load (bpf_map__set_max_entries) and pins every map
+ * under the node's bpffs folder so the maps outlive the agent. */
+#ifndef SWITCHYARD_BPF_LIB_MAPS_H_
+#define SWITCHYARD_BPF_LIB_MAPS_H_
+
+#include "common.h"
+
+/* Frontends and wildcard entries of every service address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct yard_svc4_key);
+	__type(value, struct yard_svc_value);
+	__uint(max_entries, YARD_DEFAULT_FRONTENDS);
+} yard_svc4 SEC(".maps");
+
+/* Backend slots of each backend set, 1..count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct yard_slot_key);
+	__type(value, struct yard_slot_value);
+	__uint(max_entries, YARD_DEFAULT_SLOTS);
+} yard_slots SEC(".maps");
+
+/* Backends by id: an array, so the per-packet lookup is an index, not a
+ * hash. Id 0 stays empty. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct yard_backend4);
+	__uint(max_entries, YARD_DEFAULT_BACKENDS);
+} yard_be4 SEC(".maps");
+
+/* Frontend each reply must appear to come from, by rev_nat_id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct yard_rnat4);
+	__uint(max_entries, YARD_DEFAULT_FRONTENDS);
+} yard_rnat4 SEC(".maps");
+
+/* Connection tracking. LRU so a full table evicts the coldest flow rather
+ * than refusing new ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct yard_ct4_key);
+	__type(value, struct yard_ct4_value);
+	__uint(max_entries, YARD_DEFAULT_CT_ENTRIES);
+} yard_ct4 SEC(".maps");
+
+/* Traffic per frontend (rev_nat_id), per CPU so counting never contends. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct yard_svc_stats);
+	__uint(max_entries, YARD_DEFAULT_FRONTENDS);
+} yard_svc_stats SEC(".maps");
+
+/* Packets by enum yard_reason, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct yard_counter);
+	__uint(max_entries, YARD_REASON_MAX);
+} yard_reasons SEC(".maps");
+
+#endif /* SWITCHYARD_BPF_LIB_MAPS_H_ */

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/* Rejecting a packet to a service port that cannot take it: the packet is
+ * rewritten in place into the answer its sender expects (TCP RST, or ICMP
+ * port unreachable for everything else) and sent back out the interface it
+ * came in on, so clients fail at once instead of timing out.
+ *
+ * The answer gets a fresh 20-byte IPv4 header whatever options the request
+ * carried (options such as source routes must not be echoed), and every
+ * checksum is computed whole: the frame is new. */
+#ifndef SWITCHYARD_BPF_LIB_REJECT_H_
+#define SWITCHYARD_BPF_LIB_REJECT_H_
+
+#include "nat.h"
+
+#define YARD_REPLY_TTL 64
+/* An ICMP error quotes the offending IP header (options included, so at
+ * most 60 bytes) and the first 8 bytes of its payload (RFC 792). */
+#define YARD_ICMP_QUOTE_MAX (60 + 8)
+
+static __always_inline __u16 yard_csum_fold(__s64 csum)
+{
+	__u32 sum = (__u32)csum;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+static __always_inline void yard_reply_ip4(struct iphdr *ip,
+					   const struct yard_pkt4 *p,
+					   __u8 proto, __u16 tot_len,
+					   __u16 frag_off)
+{
+	*(__u8 *)ip = 0x45; /* version 4, IHL 5 */
+	ip->tos = 0;
+	ip->tot_len = bpf_htons(tot_len);
+	ip->id = 0;
+	ip->frag_off = bpf_htons(frag_off);
+	ip->ttl = YARD_REPLY_TTL;
+	ip->protocol = proto;
+	ip->check = 0;
+	/* The answer comes from the address the sender tried to reach. */
+	ip->saddr = p->daddr;
+	ip->daddr = p->saddr;
+	ip->check = yard_csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)ip,
+						 sizeof(*ip), 0));
+}
+
+/* Replaces the frame after its Ethernet header with len bytes of hdrs,
+ * then turns it around towards its sender. */
+static __always_inline int yard_send_back(struct __sk_buff *skb, void *hdrs,
+					  __u32 len)
+{
+	if (bpf_skb_change_tail(skb, ETH_HLEN + len, 0))
+		return -1;
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, hdrs, len,
+				BPF_F_RECOMPUTE_CSUM))
+		return -1;
+	if (yard_swap_macs(skb))
+		return -1;
+	return 0;
+}
+
+struct yard_tcp_pseudo4 {
+	__be32 saddr;
+	__be32 daddr;
+	__u8 zero;
+	__u8 proto;
+	__be16 len;
+};
+
+/* RST as Linux answers a segment to a closed port (RFC 9293 3.10.7.1):
+ * an ACK is answered with RST seq=its ack; anything else with RST|ACK
+ * acknowledging the whole segment. A RST is never answered. */
+static __always_inline int yard_reject_tcp4(struct __sk_buff *skb,
+					    const struct yard_pkt4 *p)
+{
+	struct {
+		struct iphdr ip;
+		struct tcphdr tcp;
+	} r;
+	struct yard_tcp_pseudo4 ph;
+	struct tcphdr in;
+	__u32 seg_len;
+	__s64 csum;
+	__u8 *raw = (__u8 *)&r.tcp;
+
+	if (p->tcp_flags & TCP_FLAG_RST)
+		return -1;
+	if (bpf_skb_load_bytes(skb, p->l4_off, &in, sizeof(in)))
+		return -1;
+	seg_len = p->ip_tot_len - (p->l4_off - ETH_HLEN) -
+		  (((__u8 *)&in)[12] >> 4) * 4;
+	if (p->tcp_flags & TCP_FLAG_SYN)
+		seg_len++;
+	if (p->tcp_flags & TCP_FLAG_FIN)
+		seg_len++;
+
+	__builtin_memset(&r, 0, sizeof(r));
+	r.tcp.source = p->dport;
+	r.tcp.dest = p->sport;
+	raw[12] = 5 << 4; /* data offset: no options */
+	if (p->tcp_flags & TCP_FLAG_ACK) {
+		r.tcp.seq = in.ack_seq;
+		raw[13] = TCP_FLAG_RST;
+	} else {
+		r.tcp.ack_seq = bpf_htonl(bpf_ntohl(in.seq) + seg_len);
+		raw[13] = TCP_FLAG_RST | TCP_FLAG_ACK;
+	}
+	ph.saddr = p->daddr;
+	ph.daddr = p->saddr;
+	ph.zero = 0;
+	ph.proto = IPPROTO_TCP;
+	ph.len = bpf_htons(sizeof(r.tcp));
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&r.tcp, sizeof(r.tcp),
+			     (__wsum)csum);
+	r.tcp.check = yard_csum_fold(csum);
+	yard_reply_ip4(&r.ip, p, IPPROTO_TCP, sizeof(r), IP_DF);
+	return yard_send_back(skb, &r, sizeof(r));
+}
+
+static __always_inline int yard_reject_icmp4(struct __sk_buff *skb,
+					     const struct yard_pkt4 *p)
+{
+	struct {
+		struct iphdr ip;
+		struct icmphdr icmp;
+		__u8 quote[YARD_ICMP_QUOTE_MAX];
+	} r;
+	__u32 quote_len = (p->l4_off - ETH_HLEN) + 8;
+	__s64 csum;
+
+	if (quote_len > YARD_ICMP_QUOTE_MAX)
+		return -1;
+	__builtin_memset(&r, 0, sizeof(r));
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, r.quote, quote_len))
+		return -1;
+	r.icmp.type = ICMP_DEST_UNREACH;
+	r.icmp.code = ICMP_PORT_UNREACH;
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&r.icmp,
+			     sizeof(r.icmp) + quote_len, 0);
+	r.icmp.checksum = yard_csum_fold(csum);
+	yard_reply_ip4(&r.ip, p, IPPROTO_ICMP,
+		       sizeof(r.ip) + sizeof(r.icmp) + quote_len, 0);
+	return yard_send_back(skb, &r,
+			      sizeof(r.ip) + sizeof(r.icmp) + quote_len);
+}
+
+/* Answers the packet in place; the caller redirects it on success. */
+static __always_inline int yard_reject4(struct __sk_buff *skb,
+					const struct yard_pkt4 *p)
+{
+	if (p->proto == IPPROTO_TCP)
+		return yard_reject_tcp4(skb, p);
+	return yard_reject_icmp4(skb, p);
+}
+
+#endif /* SWITCHYARD_BPF_LIB_REJECT_H_ */

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0)
+/*
+ * Service translation on pod-facing interfaces, attached with tc to the
+ * host side of each pod's veth:
+ *
+ *   yard_from_pod (ingress: pod -> node)   client -> ClusterIP:port becomes
+ *                                          client -> endpoint:targetPort
+ *   yard_to_pod   (egress:  node -> pod)   endpoint -> client becomes
+ *                                          ClusterIP:port -> client
+ *
+ * Replies are translated back on the client's own interface, so they are
+ * handled on the client's node whether the endpoint is local or on another
+ * node. When the chosen endpoint is the client itself (hairpin), the source
+ * is rewritten to yard_cfg.hairpin_addr, so the pod does not see a packet
+ * from itself and its answer, addressed to the hairpin address, comes back
+ * through yard_from_pod to be turned around.
+ */
+#include "lib/common.h"
+#include "lib/conntrack.h"
+#include "lib/lb.h"
+#include "lib/maps.h"
+#include "lib/nat.h"
+#include "lib/parse.h"
+#include "lib/reject.h"
+#include "lib/stats.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline int yard_parse_verdict(struct __sk_buff *skb, int rc)
+{
+	switch (rc) {
+	case YARD_PARSE_NOT_IPV4:
+		return yard_pass_counted(skb, YARD_REASON_NOT_IPV4);
+	case YARD_PARSE_VLAN:
+		return yard_pass_counted(skb, YARD_REASON_VLAN);
+	case YARD_PARSE_TRUNCATED:
+		return yard_drop(skb, YARD_REASON_TRUNCATED);
+	default:
+		return yard_drop(skb, YARD_REASON_BAD_IP_HEADER);
+	}
+}
+
+static __always_inline int yard_reject(struct __sk_buff *skb,
+				       const struct yard_pkt4 *p,
+				       enum yard_reason reason)
+{
+	yard_count_reason(reason, skb->len);
+	if (yard_reject4(skb, p)) {
+		yard_count_reason(YARD_REASON_REJECT_FAILED, skb->len);
+		return TC_ACT_SHOT;
+	}
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* Sends a translated packet on: to the stack, which routes it to the
+ * endpoint, or for hairpin straight back to the pod it came from. */
+static __always_inline int yard_forward(struct __sk_buff *skb,
+					const struct yard_pkt4 *p,
+					__be32 be_addr, __be16 be_port,
+					bool hairpin)
+{
+	if (yard_dnat4(skb, p, be_addr, be_port))
+		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
+	if (!hairpin)
+		return TC_ACT_OK;
+	if (yard_rewrite_addr4(skb, p, YARD_IP_SADDR_OFF, p->saddr,
+			       yard_cfg.hairpin_addr) ||
+	    yard_swap_macs(skb))
+		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* Records a new flow to be (both directions) and translates it. */
+static __always_inline int yard_new_flow(struct __sk_buff *skb,
+					 const struct yard_pkt4 *p,
+					 const struct yard_svc_value *svc,
+					 __u64 now)
+{
+	struct yard_ct4_key fwd_key, rep_key;
+	struct yard_ct4_value fwd = {}, rep = {};
+	struct yard_backend4 *be;
+	__u32 backend_id = 0;
+	bool hairpin;
+
+	if (svc->count == 0)
+		return yard_reject(skb, p, YARD_REASON_REJECT_NO_ENDPOINT);
+	be = yard_select_backend4(svc, p, &backend_id);
+	if (!be)
+		return yard_drop(skb, YARD_REASON_SLOT_MISSING);
+	hairpin = be->addr == p->saddr;
+
+	fwd.created_ns = now;
+	fwd.last_seen_ns = now;
+	fwd.packets = 1;
+	fwd.bytes = skb->len;
+	fwd.backend_id = backend_id;
+	fwd.rev_nat_id = svc->rev_nat_id;
+	fwd.addr = be->addr;
+	fwd.port = be->port;
+	fwd.flags = hairpin ? YARD_CT_F_HAIRPIN : 0;
+
+	rep.created_ns = now;
+	rep.last_seen_ns = now;
+	rep.backend_id = backend_id;
+	rep.rev_nat_id = svc->rev_nat_id;
+	rep.addr = p->saddr;
+	rep.port = p->sport;
+	rep.flags = fwd.flags;
+
+	rep_key.saddr = be->addr;
+	rep_key.daddr = hairpin ? yard_cfg.hairpin_addr : p->saddr;
+	rep_key.sport = be->port;
+	rep_key.dport = p->sport;
+	rep_key.proto = p->proto;
+	rep_key.dir = YARD_CT_REPLY;
+	rep_key.pad = 0;
+	yard_ct4_key_of(p, YARD_CT_FORWARD, &fwd_key);
+
+	/* Reply entry first: once the forward entry exists, packets of the
+	 * flow are translated, and their answers must find their way back. */
+	if (bpf_map_update_elem(&yard_ct4, &rep_key, &rep, BPF_ANY) ||
+	    bpf_map_update_elem(&yard_ct4, &fwd_key, &fwd, BPF_ANY))
+		return yard_drop(skb, YARD_REASON_CT_FULL);
+	yard_count_svc(svc->rev_nat_id, false, skb->len);
+	return yard_forward(skb, p, fwd.addr, fwd.port, hairpin);
+}
+
+/* A packet to a service port: the flow's backend if it has one, else a
+ * new choice. */
+static __always_inline int yard_service_packet(struct __sk_buff *skb,
+					       const struct yard_pkt4 *p,
+					       const struct yard_svc_value *svc)
+{
+	struct yard_ct4_key key;
+	struct yard_ct4_value *ct;
+	struct yard_backend4 *be;
+	__u64 now = bpf_ktime_get_ns();
+
+	yard_ct4_key_of(p, YARD_CT_FORWARD, &key);
+	ct = bpf_map_lookup_elem(&yard_ct4, &key);
+	if (!ct)
+		return yard_new_flow(skb, p, svc, now);
+
+	be = yard_lookup_backend4(ct->backend_id);
+	if (!be || be->addr != ct->addr || be->port != ct->port) {
+		/* The flow's endpoint is gone. Only a new connection on the
+		 * same tuple may choose again; anything else would reach a
+		 * different endpoint mid-connection, or leak untranslated. */
+		if (p->proto != IPPROTO_TCP || yard_is_tcp_syn(p))
+			return yard_new_flow(skb, p, svc, now);
+		return yard_drop(skb, YARD_REASON_BACKEND_GONE);
+	}
+	if (unlikely(yard_is_tcp_syn(p) && (ct->flags & YARD_CT_F_CLOSING)))
+		return yard_new_flow(skb, p, svc, now);
+	if (unlikely(yard_ct_expired(ct, p, now)))
+		return yard_new_flow(skb, p, svc, now);
+
+	yard_ct_touch(ct, p, skb->len, now);
+	yard_count_svc(ct->rev_nat_id, false, skb->len);
+	return yard_forward(skb, p, ct->addr, ct->port,
+			    ct->flags & YARD_CT_F_HAIRPIN);
+}
+
+/* Marks the forward entry closing when the backend's side ends the flow,
+ * so the client's next SYN on this tuple chooses again. */
+static __always_inline void yard_close_forward(const struct yard_ct4_value *rep,
+					       const struct yard_rnat4 *fe,
+					       __u8 proto)
+{
+	struct yard_ct4_key key = {
+		.saddr = rep->addr,
+		.daddr = fe->addr,
+		.sport = rep->port,
+		.dport = fe->port,
+		.proto = proto,
+		.dir = YARD_CT_FORWARD,
+	};
+	struct yard_ct4_value *fwd = bpf_map_lookup_elem(&yard_ct4, &key);
+
+	if (fwd)
+		fwd->flags |= YARD_CT_F_CLOSING;
+}
+
+/* Reverse translation of a backend's answer: source becomes the frontend,
+ * destination the client's original address (they differ for hairpin). */
+static __always_inline int yard_reply_packet(struct __sk_buff *skb,
+					     const struct yard_pkt4 *p,
+					     struct yard_ct4_value *ct)
+{
+	__u32 id = ct->rev_nat_id;
+	struct yard_rnat4 *fe = bpf_map_lookup_elem(&yard_rnat4, &id);
+
+	if (!fe || (fe->addr == 0 && fe->port == 0))
+		return yard_drop(skb, YARD_REASON_REVNAT_MISSING);
+	yard_ct_touch(ct, p, skb->len, bpf_ktime_get_ns());
+	if (!(ct->flags & YARD_CT_F_SEEN_REPLY))
+		ct->flags |= YARD_CT_F_SEEN_REPLY;
+	if (unlikely(yard_ct_closes(p)))
+		yard_close_forward(ct, fe, p->proto);
+	yard_count_svc(id, true, skb->len);
+	if (yard_snat4(skb, p, fe->addr, fe->port))
+		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
+	if (yard_rewrite_addr4(skb, p, YARD_IP_DADDR_OFF, p->daddr, ct->addr))
+		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
+	return TC_ACT_OK;
+}
+
+static __always_inline struct yard_ct4_value *
+yard_lookup_reply(const struct yard_pkt4 *p)
+{
+	struct yard_ct4_key key;
+
+	yard_ct4_key_of(p, YARD_CT_REPLY, &key);
+	return bpf_map_lookup_elem(&yard_ct4, &key);
+}
+
+SEC("tc")
+int yard_from_pod(struct __sk_buff *skb)
+{
+	struct yard_pkt4 p;
+	struct yard_svc_value *svc;
+	struct yard_ct4_value *ct;
+	int rc;
+
+	rc = yard_parse4(skb, &p);
+	if (rc != YARD_PARSE_OK)
+		return yard_parse_verdict(skb, rc);
+
+	if (unlikely(!p.l4_ok || p.fragment)) {
+		if (!yard_is_service_addr4(p.daddr))
+			return TC_ACT_OK;
+		if (p.fragment)
+			return yard_drop(skb, YARD_REASON_FRAGMENT);
+		if (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)
+			return yard_drop(skb, YARD_REASON_TRUNCATED);
+		return yard_drop(skb, YARD_REASON_UNSUPPORTED_L4);
+	}
+
+	svc = yard_lookup_service4(&p);
+	if (likely(svc && !(svc->flags & YARD_SVC_F_WILDCARD)))
+		return yard_service_packet(skb, &p, svc);
+	if (yard_is_service_addr4(p.daddr))
+		return yard_reject(skb, &p, YARD_REASON_REJECT_NO_PORT);
+
+	/* A hairpinned pod answering itself: turn the answer around. */
+	if (unlikely(p.daddr == yard_cfg.hairpin_addr)) {
+		ct = yard_lookup_reply(&p);
+		if (!ct)
+			return TC_ACT_OK;
+		rc = yard_reply_packet(skb, &p, ct);
+		if (rc != TC_ACT_OK)
+			return rc;
+		if (yard_swap_macs(skb))
+			return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
+		return bpf_redirect(skb->ifindex, 0);
+	}
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int yard_to_pod(struct __sk_buff *skb)
+{
+	struct yard_pkt4 p;
+	struct yard_ct4_value *ct;
+
+	/* Frames this hook cannot parse were the stack's to deliver; they were
+	 * counted, if at all, where they entered. */
+	if (yard_parse4(skb, &p) != YARD_PARSE_OK || !p.l4_ok)
+		return TC_ACT_OK;
+	ct = yard_lookup_reply(&p);
+	if (!ct)
+		return TC_ACT_OK;
+	return yard_reply_packet(skb, &p, ct);
+}

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+// IPv4 addresses and ports as the datapath stores them: network byte order.
+#ifndef SWITCHYARD_CONTROL_COMMON_IPV4_H_
+#define SWITCHYARD_CONTROL_COMMON_IPV4_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace switchyard {
+
+// "10.96.0.10" -> the address in network byte order. Rejects anything that
+// is not four decimal octets (no shorthand, no leading zeros, no spaces).
+absl::StatusOr<uint32_t> ParseIpv4(absl::string_view text);
+
+// Network byte order -> dotted quad.
+std::string FormatIpv4(uint32_t addr_be);
+
+// Host-order port -> network order, rejecting 0 and values above 65535.
+absl::StatusOr<uint16_t> PortToNetwork(int64_t port);
+
+}  // namespace switchyard
+
+#endif  // SWITCHYARD_CONTROL_COMMON_IPV4_H_

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// The loaded service datapath: the tc programs of yard_tc.bpf.c and their
+// maps, pinned so they outlive this process.
+#ifndef SWITCHYARD_CONTROL_KERNEL_DATAPATH_H_
+#define SWITCHYARD_CONTROL_KERNEL_DATAPATH_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "control/kernel/abi.h"
+#include "control/kernel/datapath_maps.h"
+
+struct yard_tc;  // the libbpf skeleton
+
+namespace switchyard::kernel {
+
+struct DatapathConfig {
+  // bpffs folder the maps are pinned in, e.g. /sys/fs/bpf/switchyard/node-a.
+  // Maps already pinned there are reused (their contents kept), which is
+  // how a restarted agent keeps forwarding. Empty: nothing is pinned.
+  std::string pin_dir;
+  uint32_t max_frontends = YARD_DEFAULT_FRONTENDS;
+  uint32_t max_slots = YARD_DEFAULT_SLOTS;
+  uint32_t max_backends = YARD_DEFAULT_BACKENDS;
+  uint32_t max_ct_entries = YARD_DEFAULT_CT_ENTRIES;
+  uint32_t hairpin_addr_be = 0;  // 0: YARD_DEFAULT_HAIRPIN_ADDR_HOST
+  uint32_t udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S;
+};
+
+// Which tc hook a program goes on.
+enum class TcDirection { kIngress, kEgress };
+
+class Datapath {
+ public:
+  // Opens, sizes, loads (the verifier runs here) and pins.
+  static absl::StatusOr<std::unique_ptr<Datapath>> Load(
+      const DatapathConfig& config);
+  ~Datapath();
+  Datapath(const Datapath&) = delete;
+  Datapath& operator=(const Datapath&) = delete;
+
+  // Puts yard_from_pod on ingress and yard_to_pod on egress of a pod-facing
+  // interface, replacing any earlier Switchyard filter in place (no moment
+  // without a program). Filters stay after this process exits.
+  absl::Status AttachPodInterface(int ifindex);
+  absl::Status DetachPodInterface(int ifindex);
+
+  int from_pod_fd() const;
+  int to_pod_fd() const;
+  DatapathMaps& maps() { return maps_; }
+  const DatapathConfig& config() const { return config_; }
+
+ private:
+  Datapath(DatapathConfig config, yard_tc* skel, DatapathMaps maps);
+
+  DatapathConfig config_;
+  yard_tc* skel_;
+  DatapathMaps maps_;
+};
+
+// tc attachment of one program; also used by tests and the bench.
+absl::Status AttachTc(int ifindex, TcDirection direction, int prog_fd);
+absl::Status DetachTc(int ifindex, TcDirection direction);
+
+// Routes libbpf's messages into absl logging, once per process.
+void RouteLibbpfLogs();
+
+}  // namespace switchyard::kernel
+
+#endif  // SWITCHYARD_CONTROL_KERNEL_DATAPATH_H_

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// Typed access to the datapath's maps. Every write is one bpf(2) syscall on
+// one entry; ordering several writes safely is the caller's job (see the
+// sync layer), this class only makes each one type-checked and reported.
+#ifndef SWITCHYARD_CONTROL_KERNEL_DATAPATH_MAPS_H_
+#define SWITCHYARD_CONTROL_KERNEL_DATAPATH_MAPS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "control/common/scoped_fd.h"
+#include "control/kernel/abi.h"
+
+namespace switchyard::kernel {
+
+// Capacity of each map, as created.
+struct MapCapacity {
+  uint32_t frontends = 0;
+  uint32_t slots = 0;
+  uint32_t backends = 0;
+  uint32_t ct_entries = 0;
+};
+
+class DatapathMaps {
+ public:
+  // Takes ownership of one descriptor per map, in the order of the fields.
+  struct Fds {
+    ScopedFd svc4, slots, be4, rnat4, ct4, svc_stats, reasons;
+  };
+  explicit DatapathMaps(Fds fds);
+  DatapathMaps(DatapathMaps&&) = default;
+  DatapathMaps& operator=(DatapathMaps&&) = default;
+
+  // Opens the maps pinned under pin_dir, without loading any program: how
+  // a CLI reads a node's state while its agent is down.
+  static absl::StatusOr<DatapathMaps> OpenPinned(absl::string_view pin_dir);
+
+  absl::StatusOr<MapCapacity> Capacity() const;
+
+  absl::Status PutFrontend(const yard_svc4_key& key,
+                           const yard_svc_value& value);
+  absl::Status DeleteFrontend(const yard_svc4_key& key);
+  absl::StatusOr<std::optional<yard_svc_value>> LookupFrontend(
+      const yard_svc4_key& key) const;
+
+  absl::Status PutSlot(const yard_slot_key& key, const yard_slot_value& value);
+  absl::Status DeleteSlot(const yard_slot_key& key);
+
+  // Backends and reverse-NAT entries live in arrays: "delete" zeroes the
+  // entry, which the datapath reads as unused.
+  absl::Status PutBackend(uint32_t id, const yard_backend4& backend);
+  absl::Status ClearBackend(uint32_t id);
+  absl::StatusOr<yard_backend4> LookupBackend(uint32_t id) const;
+  absl::Status PutRevNat(uint32_t id, const yard_rnat4& frontend);
+  absl::Status ClearRevNat(uint32_t id);
+
+  absl::StatusOr<std::optional<yard_ct4_value>> LookupCt(
+      const yard_ct4_key& key) const;
+  absl::Status PutCt(const yard_ct4_key& key, const yard_ct4_value& value);
+  absl::StatusOr<std::vector<std::pair<yard_ct4_key, yard_ct4_value>>> DumpCt()
+      const;
+  absl::Status ClearCt();
+
+  // Per-CPU counters, summed over every possible CPU.
+  absl::StatusOr<yard_counter> ReasonCounter(yard_reason reason) const;
+  absl::StatusOr<yard_svc_stats> ServiceStats(uint32_t rev_nat_id) const;
+  // Zeroes every counter (tests and benchmarks start from a clean slate).
+  absl::Status ResetCounters();
+
+  int svc4_fd() const { return fds_.svc4.get(); }
+  int ct4_fd() const { return fds_.ct4.get(); }
+
+ private:
+  Fds fds_;
+};
+
+// The key of a service port; `addr_be` and `port_be` in network order.
+yard_svc4_key ServiceKey(uint32_t addr_be, uint16_t port_be, uint8_t proto);
+// The wildcard entry's key that marks addr_be as a service address.
+yard_svc4_key WildcardKey(uint32_t addr_be);
+
+}  // namespace switchyard::kernel
+
+#endif  // SWITCHYARD_CONTROL_KERNEL_DATAPATH_MAPS_H_
