@@ -11,3 +11,10 @@ pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 find_package(absl REQUIRED)
 find_package(GTest REQUIRED)
 find_package(Threads REQUIRED)
+
+# gRPC and protobuf: pkg-config files only on Debian.
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+# Kubernetes manifests. yaml-cpp is Debian's well-kept YAML 1.2 parser;
+# YAML's anchors, block scalars and flow styles are not worth hand-writing.
+find_package(yaml-cpp REQUIRED)

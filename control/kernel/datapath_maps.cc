@@ -75,7 +75,87 @@ absl::Status ZeroPerCpu(int fd, uint32_t entries, absl::string_view map) {
   return absl::OkStatus();
 }
 
+// Every entry of a hash map. Entries may come and go while iterating; an
+// entry deleted between get_next_key and lookup is skipped.
+template <typename K, typename V>
+absl::StatusOr<std::vector<std::pair<K, V>>> DumpHash(int fd,
+                                                     absl::string_view map) {
+  std::vector<std::pair<K, V>> out;
+  K key, next;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    V value;
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0) {
+      out.emplace_back(next, value);
+    } else if (errno != ENOENT) {
+      return ErrnoStatus(errno, absl::StrCat("lookup in ", map));
+    }
+    key = next;
+    prev = &key;
+  }
+  if (errno != ENOENT) return ErrnoStatus(errno, absl::StrCat("iterate ", map));
+  return out;
+}
+
+// The non-empty entries of an array map, read in batches: one syscall per
+// few thousand entries instead of one per entry.
+template <typename V, typename Empty>
+absl::StatusOr<std::vector<std::pair<uint32_t, V>>> DumpArray(
+    int fd, absl::string_view map, Empty is_empty) {
+  absl::StatusOr<uint32_t> entries = MaxEntries(fd);
+  if (!entries.ok()) return entries.status();
+  std::vector<std::pair<uint32_t, V>> out;
+  constexpr uint32_t kBatch = 4096;
+  std::vector<uint32_t> keys(kBatch);
+  std::vector<V> values(kBatch);
+  uint32_t out_batch = 0;
+  bool first = true;
+  for (;;) {
+    uint32_t count = kBatch;
+    uint32_t in_batch = out_batch;
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch,
+                                   &out_batch, keys.data(), values.data(),
+                                   &count, nullptr);
+    first = false;
+    if (err != 0 && errno != ENOENT) {
+      return ErrnoStatus(errno, absl::StrCat("batch read ", map));
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+      if (!is_empty(values[i])) out.emplace_back(keys[i], values[i]);
+    }
+    if (err != 0) break;  // ENOENT: that was the last batch
+  }
+  return out;
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<std::pair<yard_svc4_key, yard_svc_value>>>
+DatapathMaps::DumpFrontends() const {
+  return DumpHash<yard_svc4_key, yard_svc_value>(fds_.svc4.get(),
+                                                 YARD_MAP_SVC4);
+}
+
+absl::StatusOr<std::vector<std::pair<yard_slot_key, yard_slot_value>>>
+DatapathMaps::DumpSlots() const {
+  return DumpHash<yard_slot_key, yard_slot_value>(fds_.slots.get(),
+                                                  YARD_MAP_SLOTS);
+}
+
+absl::StatusOr<std::vector<std::pair<uint32_t, yard_backend4>>>
+DatapathMaps::DumpBackends() const {
+  return DumpArray<yard_backend4>(
+      fds_.be4.get(), YARD_MAP_BACKEND4,
+      [](const yard_backend4& b) { return b.state == YARD_BACKEND_EMPTY; });
+}
+
+absl::StatusOr<std::vector<std::pair<uint32_t, yard_rnat4>>>
+DatapathMaps::DumpRevNat() const {
+  return DumpArray<yard_rnat4>(fds_.rnat4.get(), YARD_MAP_RNAT4,
+                               [](const yard_rnat4& r) {
+                                 return r.addr == 0 && r.port == 0;
+                               });
+}
 
 DatapathMaps::DatapathMaps(Fds fds) : fds_(std::move(fds)) {}
 
@@ -178,20 +258,7 @@ absl::Status DatapathMaps::PutCt(const yard_ct4_key& key,
 
 absl::StatusOr<std::vector<std::pair<yard_ct4_key, yard_ct4_value>>>
 DatapathMaps::DumpCt() const {
-  std::vector<std::pair<yard_ct4_key, yard_ct4_value>> out;
-  yard_ct4_key key, next;
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fds_.ct4.get(), prev, &next) == 0) {
-    yard_ct4_value value;
-    // An entry may be evicted between the two calls; skip it.
-    if (bpf_map_lookup_elem(fds_.ct4.get(), &next, &value) == 0) {
-      out.emplace_back(next, value);
-    }
-    key = next;
-    prev = &key;
-  }
-  if (errno != ENOENT) return ErrnoStatus(errno, "iterate yard_ct4");
-  return out;
+  return DumpHash<yard_ct4_key, yard_ct4_value>(fds_.ct4.get(), YARD_MAP_CT4);
 }
 
 absl::Status DatapathMaps::ClearCt() {

@@ -60,6 +60,17 @@ class DatapathMaps {
   absl::Status PutRevNat(uint32_t id, const yard_rnat4& frontend);
   absl::Status ClearRevNat(uint32_t id);
 
+  // Whole-map reads, for adoption by a restarted agent and for the CLI.
+  // Arrays skip their empty (zeroed) entries.
+  absl::StatusOr<std::vector<std::pair<yard_svc4_key, yard_svc_value>>>
+  DumpFrontends() const;
+  absl::StatusOr<std::vector<std::pair<yard_slot_key, yard_slot_value>>>
+  DumpSlots() const;
+  absl::StatusOr<std::vector<std::pair<uint32_t, yard_backend4>>>
+  DumpBackends() const;
+  absl::StatusOr<std::vector<std::pair<uint32_t, yard_rnat4>>> DumpRevNat()
+      const;
+
   absl::StatusOr<std::optional<yard_ct4_value>> LookupCt(
       const yard_ct4_key& key) const;
   absl::Status PutCt(const yard_ct4_key& key, const yard_ct4_value& value);

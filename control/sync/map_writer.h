@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// The datapath's service maps as the programmer sees them: one call per
+// entry, so tests can watch every single write through a fake.
+#ifndef SWITCHYARD_CONTROL_SYNC_MAP_WRITER_H_
+#define SWITCHYARD_CONTROL_SYNC_MAP_WRITER_H_
+
+#include <cstdint>
+#include <map>
+#include <tuple>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "yard_abi.h"
+
+namespace switchyard::sync {
+
+class MapWriter {
+ public:
+  virtual ~MapWriter() = default;
+  virtual absl::Status PutBackend(uint32_t id, const yard_backend4& value) = 0;
+  virtual absl::Status ClearBackend(uint32_t id) = 0;
+  virtual absl::Status PutSlot(const yard_slot_key& key,
+                               const yard_slot_value& value) = 0;
+  virtual absl::Status DeleteSlot(const yard_slot_key& key) = 0;
+  virtual absl::Status PutFrontend(const yard_svc4_key& key,
+                                   const yard_svc_value& value) = 0;
+  virtual absl::Status DeleteFrontend(const yard_svc4_key& key) = 0;
+  virtual absl::Status PutRevNat(uint32_t id, const yard_rnat4& value) = 0;
+  virtual absl::Status ClearRevNat(uint32_t id) = 0;
+};
+
+// Orderable forms of the C keys, for maps on the C++ side.
+inline auto Tie(const yard_svc4_key& k) {
+  return std::make_tuple(k.addr, k.port, k.proto);
+}
+struct Svc4KeyLess {
+  bool operator()(const yard_svc4_key& a, const yard_svc4_key& b) const {
+    return Tie(a) < Tie(b);
+  }
+};
+
+// Everything the service maps hold (empty array entries left out): what a
+// restarted agent adopts.
+struct ProgrammedEntries {
+  std::map<uint32_t, yard_backend4> backends;
+  std::map<std::pair<uint32_t, uint32_t>, uint32_t> slots;  // (svc, slot)
+  std::map<yard_svc4_key, yard_svc_value, Svc4KeyLess> frontends;
+  std::map<uint32_t, yard_rnat4> rev_nat;
+};
+
+}  // namespace switchyard::sync
+
+#endif  // SWITCHYARD_CONTROL_SYNC_MAP_WRITER_H_

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// What one node's datapath should hold, before any id is assigned: the
+// translator's output and the programmer's input. Ids (backend, backend
+// set, reverse NAT) are the programmer's business, so that this stays a
+// pure function of cluster state and equal states compare equal.
+#ifndef SWITCHYARD_CONTROL_TRANSLATE_DESIRED_STATE_H_
+#define SWITCHYARD_CONTROL_TRANSLATE_DESIRED_STATE_H_
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace switchyard::translate {
+
+// Addresses and ports in network byte order, as the maps hold them.
+struct BackendAddr {
+  uint32_t addr_be = 0;
+  uint16_t port_be = 0;
+  auto operator<=>(const BackendAddr&) const = default;
+};
+
+struct FrontendKey {
+  uint32_t addr_be = 0;
+  uint16_t port_be = 0;  // 0 with proto 0: the address's wildcard entry
+  uint8_t proto = 0;
+  auto operator<=>(const FrontendKey&) const = default;
+  bool is_wildcard() const { return port_be == 0 && proto == 0; }
+};
+
+// The endpoints of one service port as this node should use them.
+struct BackendSet {
+  // New flows choose among these (sorted, no duplicates).
+  std::vector<BackendAddr> eligible;
+  // Terminating endpoints that are not eligible: kept in the backend map so
+  // connections already on them finish, never chosen for new flows.
+  std::vector<BackendAddr> draining;
+  bool operator==(const BackendSet&) const = default;
+};
+
+struct Frontend {
+  std::string set;      // key in DesiredState::sets; "" for a wildcard
+  uint8_t flags = 0;    // enum yard_svc_flags
+  uint8_t policy = 0;   // enum yard_policy
+  std::string service;  // "namespace/name:port/PROTO", for people
+  bool operator==(const Frontend&) const = default;
+};
+
+struct DesiredState {
+  std::map<FrontendKey, Frontend> frontends;
+  std::map<std::string, BackendSet> sets;
+  bool operator==(const DesiredState&) const = default;
+};
+
+}  // namespace switchyard::translate
+
+#endif  // SWITCHYARD_CONTROL_TRANSLATE_DESIRED_STATE_H_

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tests/fakes/fake_map_writer.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace switchyard::testing {
+
+absl::Status FakeMapWriter::Before(std::string what) {
+  if (fail_at_ >= 0 && seen_++ == fail_at_) {
+    return absl::UnavailableError(absl::StrCat("injected failure: ", what));
+  }
+  log_.push_back(std::move(what));
+  return absl::OkStatus();
+}
+
+void FakeMapWriter::Check() {
+  if (!violation_.empty()) return;
+  auto backend_ok = [&](uint32_t id) {
+    auto it = entries_.backends.find(id);
+    return it != entries_.backends.end() &&
+           it->second.state != YARD_BACKEND_EMPTY;
+  };
+  for (const auto& [key, backend_id] : entries_.slots) {
+    if (!backend_ok(backend_id)) {
+      violation_ = absl::StrCat("after '", log_.back(), "': slot ", key.first,
+                                "/", key.second, " names missing backend ",
+                                backend_id);
+      return;
+    }
+  }
+  for (const auto& [key, fe] : entries_.frontends) {
+    if (fe.flags & YARD_SVC_F_WILDCARD) continue;
+    for (uint32_t slot = 1; slot <= fe.count; ++slot) {
+      if (!entries_.slots.contains({fe.svc_id, slot})) {
+        violation_ = absl::StrCat("after '", log_.back(), "': frontend port ",
+                                  key.port, " count ", fe.count,
+                                  " but slot ", slot, " of set ", fe.svc_id,
+                                  " is missing");
+        return;
+      }
+    }
+    auto rnat = entries_.rev_nat.find(fe.rev_nat_id);
+    if (rnat == entries_.rev_nat.end() || rnat->second.addr != key.addr ||
+        rnat->second.port != key.port) {
+      violation_ = absl::StrCat("after '", log_.back(), "': frontend port ",
+                                key.port, " has no reverse NAT entry ",
+                                fe.rev_nat_id);
+      return;
+    }
+  }
+}
+
+absl::Status FakeMapWriter::PutBackend(uint32_t id, const yard_backend4& v) {
+  if (absl::Status s = Before(absl::StrCat("put-backend ", id)); !s.ok()) {
+    return s;
+  }
+  entries_.backends[id] = v;
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::ClearBackend(uint32_t id) {
+  if (absl::Status s = Before(absl::StrCat("clear-backend ", id)); !s.ok()) {
+    return s;
+  }
+  entries_.backends.erase(id);
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::PutSlot(const yard_slot_key& key,
+                                    const yard_slot_value& v) {
+  if (absl::Status s = Before(absl::StrCat("put-slot ", key.svc_id, "/",
+                                           key.slot, "=", v.backend_id));
+      !s.ok()) {
+    return s;
+  }
+  entries_.slots[{key.svc_id, key.slot}] = v.backend_id;
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::DeleteSlot(const yard_slot_key& key) {
+  if (absl::Status s =
+          Before(absl::StrCat("delete-slot ", key.svc_id, "/", key.slot));
+      !s.ok()) {
+    return s;
+  }
+  if (entries_.slots.erase({key.svc_id, key.slot}) == 0) {
+    return absl::NotFoundError("no such slot");
+  }
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::PutFrontend(const yard_svc4_key& key,
+                                        const yard_svc_value& v) {
+  if (absl::Status s = Before(absl::StrCat("put-frontend ", key.port, "/",
+                                           key.proto, " count=", v.count));
+      !s.ok()) {
+    return s;
+  }
+  entries_.frontends[key] = v;
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::DeleteFrontend(const yard_svc4_key& key) {
+  if (absl::Status s =
+          Before(absl::StrCat("delete-frontend ", key.port, "/", key.proto));
+      !s.ok()) {
+    return s;
+  }
+  if (entries_.frontends.erase(key) == 0) {
+    return absl::NotFoundError("no such frontend");
+  }
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::PutRevNat(uint32_t id, const yard_rnat4& v) {
+  if (absl::Status s = Before(absl::StrCat("put-revnat ", id)); !s.ok()) {
+    return s;
+  }
+  entries_.rev_nat[id] = v;
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::ClearRevNat(uint32_t id) {
+  if (absl::Status s = Before(absl::StrCat("clear-revnat ", id)); !s.ok()) {
+    return s;
+  }
+  entries_.rev_nat.erase(id);
+  Check();
+  return absl::OkStatus();
+}
+
+}  // namespace switchyard::testing

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: Apache-2.0
+// The programmer against a fake map writer that checks, after every single
+// write, that no packet could see a broken service.
+#include "control/sync/programmer.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "control/common/ipv4.h"
+#include "gtest/gtest.h"
+#include "tests/fakes/fake_map_writer.h"
+
+namespace switchyard::sync {
+namespace {
+
+using testing::FakeMapWriter;
+using translate::BackendAddr;
+using translate::DesiredState;
+using translate::FrontendKey;
+
+constexpr Capacity kRoomy = {.frontends = 1024, .slots = 4096, .backends = 4096};
+
+BackendAddr Be(int host, int port = 8080) {
+  return {htonl(0x0af40100u + host), htons(static_cast<uint16_t>(port))};
+}
+
+// One ClusterIP service per entry of `services`, service i at 10.96.0.i
+// port 80/TCP with the given backends.
+DesiredState Desired(const std::vector<std::vector<BackendAddr>>& services) {
+  DesiredState d;
+  for (size_t i = 0; i < services.size(); ++i) {
+    uint32_t addr = htonl(0x0a600000u + i + 1);
+    std::string set = "svc" + std::to_string(i);
+    d.frontends[{addr, htons(80), IPPROTO_TCP}] = {set, 0, 0, set};
+    d.frontends[{addr, 0, 0}] = {"", YARD_SVC_F_WILDCARD, 0, set};
+    d.sets[set].eligible = services[i];
+  }
+  return d;
+}
+
+size_t CountOf(const FakeMapWriter& fake, uint32_t addr_index) {
+  yard_svc4_key key = {};
+  key.addr = htonl(0x0a600000u + addr_index);
+  key.port = htons(80);
+  key.proto = IPPROTO_TCP;
+  return fake.entries().frontends.at(key).count;
+}
+
+class ProgrammerTest : public ::testing::Test {
+ protected:
+  void ApplyOk(const DesiredState& d) {
+    absl::Status s = programmer_.Apply(d);
+    ASSERT_TRUE(s.ok()) << s;
+    ASSERT_EQ(fake_.violation(), "");
+  }
+  FakeMapWriter fake_;
+  Programmer programmer_{&fake_, kRoomy};
+};
+
+TEST_F(ProgrammerTest, FirstApplyWritesEverythingInOrder) {
+  ApplyOk(Desired({{Be(1), Be(2)}}));
+  // 2 backends, 2 slots, 1 reverse NAT, 2 frontends (port + wildcard).
+  EXPECT_EQ(fake_.log(), (std::vector<std::string>{
+                             "put-backend 1", "put-backend 2", "put-slot 1/1=1",
+                             "put-slot 1/2=2", "put-revnat 1",
+                             "put-frontend 20480/6 count=2",
+                             "put-frontend 0/0 count=0"}));
+}
+
+TEST_F(ProgrammerTest, SameStateTwiceWritesNothing) {
+  ApplyOk(Desired({{Be(1), Be(2)}}));
+  ApplyOk(Desired({{Be(1), Be(2)}}));
+  EXPECT_EQ(programmer_.last_writes(), 0u);
+}
+
+TEST_F(ProgrammerTest, AddingAnEndpointWritesOnlyTheDifference) {
+  ApplyOk(Desired({{Be(1), Be(2)}}));
+  size_t before = fake_.writes();
+  ApplyOk(Desired({{Be(1), Be(2), Be(3)}}));
+  EXPECT_EQ(std::vector<std::string>(fake_.log().begin() + before,
+                                     fake_.log().end()),
+            (std::vector<std::string>{"put-backend 3", "put-slot 1/3=3",
+                                      "put-frontend 20480/6 count=3"}));
+}
+
+TEST_F(ProgrammerTest, RemovingAnEndpointShrinksCountBeforeSlotsGo) {
+  ApplyOk(Desired({{Be(1), Be(2), Be(3)}}));
+  size_t before = fake_.writes();
+  ApplyOk(Desired({{Be(2), Be(3)}}));
+  // Backend 3 moves into backend 1's slot; then the count shrinks, then
+  // slot 3 goes, then backend 1.
+  EXPECT_EQ(std::vector<std::string>(fake_.log().begin() + before,
+                                     fake_.log().end()),
+            (std::vector<std::string>{"put-slot 1/1=3",
+                                      "put-frontend 20480/6 count=2",
+                                      "delete-slot 1/3", "clear-backend 1"}));
+  EXPECT_EQ(CountOf(fake_, 1), 2u);
+}
+
+TEST_F(ProgrammerTest, DeletingAServiceLeavesEmptyMaps) {
+  ApplyOk(Desired({{Be(1), Be(2)}, {Be(2), Be(3)}}));
+  ApplyOk(Desired({{Be(2), Be(3)}}));
+  ApplyOk(DesiredState{});
+  EXPECT_TRUE(fake_.entries().frontends.empty());
+  EXPECT_TRUE(fake_.entries().slots.empty());
+  EXPECT_TRUE(fake_.entries().backends.empty());
+  EXPECT_TRUE(fake_.entries().rev_nat.empty());
+}
+
+TEST_F(ProgrammerTest, BackendsAreSharedAcrossServices) {
+  ApplyOk(Desired({{Be(1)}, {Be(1)}}));
+  EXPECT_EQ(fake_.entries().backends.size(), 1u);
+  ApplyOk(Desired({{}, {Be(1)}}));
+  EXPECT_EQ(fake_.entries().backends.size(), 1u);
+  EXPECT_EQ(CountOf(fake_, 1), 0u);
+}
+
+TEST_F(ProgrammerTest, DrainingBackendStaysButIsNotChosen) {
+  DesiredState d = Desired({{Be(1), Be(2)}});
+  ApplyOk(d);
+  d.sets["svc0"].eligible = {Be(1)};
+  d.sets["svc0"].draining = {Be(2)};
+  ApplyOk(d);
+  EXPECT_EQ(CountOf(fake_, 1), 1u);
+  ASSERT_EQ(fake_.entries().backends.size(), 2u);
+  EXPECT_EQ(fake_.entries().backends.at(2).state, YARD_BACKEND_TERMINATING);
+}
+
+TEST_F(ProgrammerTest, ChurnKeepsTheInvariantAtEveryWrite) {
+  std::vector<std::vector<std::vector<BackendAddr>>> steps = {
+      {{Be(1), Be(2), Be(3)}, {Be(4)}},
+      {{Be(3), Be(5)}, {Be(4), Be(1)}, {Be(6)}},
+      {{}, {Be(7), Be(8), Be(9), Be(1)}},
+      {{Be(9)}, {Be(8)}, {Be(7)}, {Be(6)}},
+      {},
+      {{Be(1), Be(2), Be(3)}, {Be(4)}},
+  };
+  for (const auto& step : steps) ApplyOk(Desired(step));
+}
+
+TEST_F(ProgrammerTest, UpdateThatDoesNotFitWritesNothing) {
+  FakeMapWriter fake;
+  Programmer small(&fake, Capacity{.frontends = 16, .slots = 4, .backends = 8});
+  ASSERT_TRUE(small.Apply(Desired({{Be(1), Be(2)}})).ok());
+  size_t before = fake.writes();
+  absl::Status s = small.Apply(Desired({{Be(1), Be(2)}, {Be(3), Be(4), Be(5)}}));
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_NE(s.message().find("slot map full"), std::string::npos) << s;
+  EXPECT_EQ(fake.writes(), before);
+}
+
+TEST_F(ProgrammerTest, TooManyBackendsIsRefusedWhole) {
+  FakeMapWriter fake;
+  Programmer small(&fake, Capacity{.frontends = 16, .slots = 64, .backends = 3});
+  absl::Status s = small.Apply(Desired({{Be(1), Be(2), Be(3)}}));
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_EQ(fake.writes(), 0u);
+}
+
+// A write refused at any point leaves a state packets can use, and the
+// next Apply converges.
+TEST_F(ProgrammerTest, FailureAtAnyWriteIsSafeAndRecoverable) {
+  DesiredState from = Desired({{Be(1), Be(2), Be(3)}, {Be(4)}});
+  DesiredState to = Desired({{Be(3), Be(5)}, {}, {Be(6), Be(1)}});
+  for (int fail_at = 0;; ++fail_at) {
+    FakeMapWriter fake;
+    Programmer p(&fake, kRoomy);
+    ASSERT_TRUE(p.Apply(from).ok());
+    fake.FailWriteAt(fail_at);
+    absl::Status s = p.Apply(to);
+    EXPECT_EQ(fake.violation(), "") << "failing write " << fail_at;
+    fake.FailWriteAt(-1);
+    ASSERT_TRUE(p.Apply(to).ok());
+    EXPECT_EQ(fake.violation(), "");
+    FakeMapWriter reference;
+    Programmer q(&reference, kRoomy);
+    ASSERT_TRUE(q.Apply(to).ok());
+    EXPECT_EQ(fake.entries().frontends.size(),
+              reference.entries().frontends.size());
+    EXPECT_EQ(fake.entries().slots.size(), reference.entries().slots.size());
+    EXPECT_EQ(fake.entries().backends.size(),
+              reference.entries().backends.size());
+    EXPECT_EQ(fake.entries().rev_nat.size(), reference.entries().rev_nat.size());
+    if (s.ok()) break;  // fail_at was past the last write
+  }
+}
+
+TEST_F(ProgrammerTest, AdoptedStateIsKeptAndOnlyStaleEntriesGo) {
+  ApplyOk(Desired({{Be(1), Be(2)}, {Be(3)}}));
+  // A restarted agent: a new programmer over the same maps.
+  FakeMapWriter& maps = fake_;
+  Programmer restarted(&maps, kRoomy);
+  restarted.Adopt(maps.entries());
+  size_t before = maps.writes();
+  ASSERT_TRUE(restarted.Apply(Desired({{Be(1), Be(2)}, {Be(3)}})).ok());
+  EXPECT_EQ(maps.writes(), before) << "adoption must not rewrite live entries";
+
+  ASSERT_TRUE(restarted.Apply(Desired({{Be(1), Be(2)}})).ok());
+  EXPECT_EQ(maps.violation(), "");
+  EXPECT_EQ(maps.entries().frontends.size(), 2u);
+  EXPECT_EQ(maps.entries().backends.size(), 2u);
+  EXPECT_EQ(maps.entries().slots.size(), 2u);
+  EXPECT_EQ(maps.entries().rev_nat.size(), 1u);
+}
+
+TEST_F(ProgrammerTest, AdoptionAfterAChangeWhileDownEditsInPlace) {
+  ApplyOk(Desired({{Be(1), Be(2)}}));
+  Programmer restarted(&fake_, kRoomy);
+  restarted.Adopt(fake_.entries());
+  size_t before = fake_.writes();
+  ASSERT_TRUE(restarted.Apply(Desired({{Be(1), Be(2), Be(3)}})).ok());
+  EXPECT_EQ(fake_.violation(), "");
+  EXPECT_EQ(std::vector<std::string>(fake_.log().begin() + before,
+                                     fake_.log().end()),
+            (std::vector<std::string>{"put-backend 3", "put-slot 1/3=3",
+                                      "put-frontend 20480/6 count=3"}));
+}
+
+}  // namespace
+}  // namespace switchyard::sync

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: Apache-2.0
+// Cluster state -> desired entries, without a kernel.
+#include "control/translate/translate.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "control/common/ipv4.h"
+#include "gtest/gtest.h"
+#include "yard_abi.h"
+
+namespace switchyard::translate {
+namespace {
+
+uint32_t Ip(const char* text) { return *ParseIpv4(text); }
+BackendAddr Be(const char* ip, int port) {
+  return {Ip(ip), htons(static_cast<uint16_t>(port))};
+}
+FrontendKey Fe(const char* ip, int port, uint8_t proto) {
+  return {Ip(ip), htons(static_cast<uint16_t>(port)), proto};
+}
+
+v1::Service MakeService(const std::string& name, const std::string& ip) {
+  v1::Service s;
+  s.mutable_metadata()->set_name(name);
+  s.mutable_metadata()->set_namespace_("default");
+  s.mutable_spec()->set_type("ClusterIP");
+  s.mutable_spec()->set_cluster_ip(ip);
+  return s;
+}
+
+v1::ServicePort* AddPort(v1::Service& s, const std::string& name, int port,
+                         const std::string& protocol = "TCP") {
+  v1::ServicePort* p = s.mutable_spec()->add_ports();
+  p->set_name(name);
+  p->set_port(port);
+  p->set_protocol(protocol);
+  return p;
+}
+
+v1::EndpointSlice MakeSlice(const std::string& name,
+                            const std::string& service) {
+  v1::EndpointSlice e;
+  e.mutable_metadata()->set_name(name);
+  e.mutable_metadata()->set_namespace_("default");
+  (*e.mutable_metadata()->mutable_labels())[kServiceNameLabel] = service;
+  e.set_address_type("IPv4");
+  return e;
+}
+
+v1::Endpoint* AddEndpoint(v1::EndpointSlice& e, const std::string& ip,
+                          const std::string& node = "node-a") {
+  v1::Endpoint* ep = e.add_endpoints();
+  ep->add_addresses(ip);
+  ep->set_node_name(node);
+  return ep;
+}
+
+void AddSlicePort(v1::EndpointSlice& e, const std::string& name, int port,
+                  const std::string& protocol = "TCP") {
+  v1::EndpointPort* p = e.add_ports();
+  p->set_name(name);
+  p->set_port(port);
+  p->set_protocol(protocol);
+}
+
+class TranslateTest : public ::testing::Test {
+ protected:
+  void Put(const v1::Service& s) { *snapshot_.add_upserts()->mutable_service() = s; }
+  void Put(const v1::EndpointSlice& e) {
+    *snapshot_.add_upserts()->mutable_endpoint_slice() = e;
+  }
+  Translation Run(const std::string& node = "node-a") {
+    ClusterState state;
+    snapshot_.set_snapshot(true);
+    snapshot_.set_version(1);
+    EXPECT_TRUE(state.Apply(snapshot_).ok());
+    return Translate(state, NodeContext{node});
+  }
+  v1::WatchResponse snapshot_;
+};
+
+TEST_F(TranslateTest, ClusterIpWithEndpointsGivesPortAndWildcardEntries) {
+  v1::Service svc = MakeService("web", "10.96.0.10");
+  AddPort(svc, "http", 80)->mutable_target_port()->set_number(8080);
+  Put(svc);
+  v1::EndpointSlice slice = MakeSlice("web-1", "web");
+  AddSlicePort(slice, "http", 8080);
+  AddEndpoint(slice, "10.244.1.3");
+  AddEndpoint(slice, "10.244.1.2");
+  Put(slice);
+
+  Translation t = Run();
+  ASSERT_EQ(t.desired.frontends.size(), 2u);
+  const Frontend& port = t.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
+  EXPECT_EQ(port.flags, 0);
+  EXPECT_EQ(port.service, "default/web:80/TCP");
+  const Frontend& wildcard = t.desired.frontends.at(FrontendKey{Ip("10.96.0.10"), 0, 0});
+  EXPECT_EQ(wildcard.flags, YARD_SVC_F_WILDCARD);
+  EXPECT_TRUE(wildcard.set.empty());
+  const BackendSet& set = t.desired.sets.at(port.set);
+  // Sorted, so equal cluster states translate to equal desired states.
+  EXPECT_EQ(set.eligible, (std::vector<BackendAddr>{Be("10.244.1.2", 8080),
+                                                    Be("10.244.1.3", 8080)}));
+  EXPECT_TRUE(set.draining.empty());
+}
+
+TEST_F(TranslateTest, NamedTargetPortResolvedPerSlice) {
+  v1::Service svc = MakeService("web", "10.96.0.10");
+  AddPort(svc, "http", 80)->mutable_target_port()->set_name("web-port");
+  Put(svc);
+  // Two pod templates whose "web-port" differs: each slice carries its own.
+  v1::EndpointSlice a = MakeSlice("web-a", "web");
+  AddSlicePort(a, "http", 8080);
+  AddEndpoint(a, "10.244.1.2");
+  Put(a);
+  v1::EndpointSlice b = MakeSlice("web-b", "web");
+  AddSlicePort(b, "http", 9090);
+  AddEndpoint(b, "10.244.2.2");
+  Put(b);
+  // A slice that does not name the port cannot resolve a named targetPort.
+  v1::EndpointSlice c = MakeSlice("web-c", "web");
+  AddEndpoint(c, "10.244.3.2");
+  Put(c);
+
+  Translation t = Run();
+  const Frontend& fe = t.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
+  EXPECT_EQ(t.desired.sets.at(fe.set).eligible,
+            (std::vector<BackendAddr>{Be("10.244.1.2", 8080),
+                                      Be("10.244.2.2", 9090)}));
+}
+
+TEST_F(TranslateTest, TcpAndUdpOnOnePortAreSeparate) {
+  v1::Service svc = MakeService("dns", "10.96.0.53");
+  AddPort(svc, "dns-tcp", 53, "TCP");
+  AddPort(svc, "dns-udp", 53, "UDP");
+  Put(svc);
+  v1::EndpointSlice slice = MakeSlice("dns-1", "dns");
+  AddSlicePort(slice, "dns-tcp", 5353, "TCP");
+  AddSlicePort(slice, "dns-udp", 5354, "UDP");
+  AddEndpoint(slice, "10.244.1.9");
+  Put(slice);
+
+  Translation t = Run();
+  const Frontend& tcp = t.desired.frontends.at(Fe("10.96.0.53", 53, IPPROTO_TCP));
+  const Frontend& udp = t.desired.frontends.at(Fe("10.96.0.53", 53, IPPROTO_UDP));
+  EXPECT_NE(tcp.set, udp.set);
+  EXPECT_EQ(t.desired.sets.at(tcp.set).eligible[0], Be("10.244.1.9", 5353));
+  EXPECT_EQ(t.desired.sets.at(udp.set).eligible[0], Be("10.244.1.9", 5354));
+}
+
+TEST_F(TranslateTest, EligibilityFollowsConditions) {
+  v1::Service svc = MakeService("web", "10.96.0.10");
+  AddPort(svc, "", 80);
+  Put(svc);
+  v1::EndpointSlice slice = MakeSlice("web-1", "web");
+  AddSlicePort(slice, "", 8080);
+  AddEndpoint(slice, "10.244.1.1");  // unknown conditions: ready
+  v1::Endpoint* not_ready = AddEndpoint(slice, "10.244.1.2");
+  not_ready->mutable_conditions()->set_ready(false);
+  not_ready->mutable_conditions()->set_serving(false);
+  v1::Endpoint* draining = AddEndpoint(slice, "10.244.1.3");
+  draining->mutable_conditions()->set_ready(false);
+  draining->mutable_conditions()->set_serving(true);
+  draining->mutable_conditions()->set_terminating(true);
+  v1::Endpoint* gone = AddEndpoint(slice, "10.244.1.4");
+  gone->mutable_conditions()->set_ready(false);
+  gone->mutable_conditions()->set_serving(false);
+  gone->mutable_conditions()->set_terminating(true);
+  Put(slice);
+
+  Translation t = Run();
+  const BackendSet& set = t.desired.sets.begin()->second;
+  EXPECT_EQ(set.eligible, std::vector<BackendAddr>{Be("10.244.1.1", 8080)});
+  // Still serving while terminating: kept for its connections, not chosen.
+  EXPECT_EQ(set.draining, std::vector<BackendAddr>{Be("10.244.1.3", 8080)});
+}
+
+TEST_F(TranslateTest, ServingTerminatingIsTheFallbackWhenNoneIsReady) {
+  v1::Service svc = MakeService("web", "10.96.0.10");
+  AddPort(svc, "", 80);
+  Put(svc);
+  v1::EndpointSlice slice = MakeSlice("web-1", "web");
+  AddSlicePort(slice, "", 8080);
+  v1::Endpoint* draining = AddEndpoint(slice, "10.244.1.3");
+  draining->mutable_conditions()->set_ready(false);
+  draining->mutable_conditions()->set_serving(true);
+  draining->mutable_conditions()->set_terminating(true);
+  Put(slice);
+
+  Translation t = Run();
+  const BackendSet& set = t.desired.sets.begin()->second;
+  EXPECT_EQ(set.eligible, std::vector<BackendAddr>{Be("10.244.1.3", 8080)});
+}
+
+TEST_F(TranslateTest, PublishNotReadyAddressesUsesEveryEndpoint) {
+  v1::Service svc = MakeService("db", "10.96.0.20");
+  svc.mutable_spec()->set_publish_not_ready_addresses(true);
+  AddPort(svc, "", 5432);
+  Put(svc);
+  v1::EndpointSlice slice = MakeSlice("db-1", "db");
+  AddSlicePort(slice, "", 5432);
+  AddEndpoint(slice, "10.244.1.1")->mutable_conditions()->set_ready(false);
+  Put(slice);
+
+  Translation t = Run();
+  EXPECT_EQ(t.desired.sets.begin()->second.eligible.size(), 1u);
+}
+
+TEST_F(TranslateTest, InternalTrafficPolicyLocalUsesThisNodesEndpoints) {
+  v1::Service svc = MakeService("web", "10.96.0.10");
+  svc.mutable_spec()->set_internal_traffic_policy("Local");
+  AddPort(svc, "", 80);
+  Put(svc);
+  v1::EndpointSlice slice = MakeSlice("web-1", "web");
+  AddSlicePort(slice, "", 8080);
+  AddEndpoint(slice, "10.244.1.1", "node-a");
+  AddEndpoint(slice, "10.244.2.1", "node-b");
+  Put(slice);
+
+  Translation a = Run("node-a");
+  const Frontend& fe = a.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
+  EXPECT_EQ(a.desired.sets.at(fe.set).eligible,
+            std::vector<BackendAddr>{Be("10.244.1.1", 8080)});
+  Translation c = Run("node-c");
+  const Frontend& fe_c = c.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
+  EXPECT_TRUE(c.desired.sets.at(fe_c.set).eligible.empty());
+}
+
+TEST_F(TranslateTest, HeadlessExternalNameAndSctpAreNotProgrammed) {
+  v1::Service headless = MakeService("headless", "None");
+  AddPort(headless, "", 80);
+  Put(headless);
+  v1::Service external = MakeService("ext", "");
+  external.mutable_spec()->set_type("ExternalName");
+  external.mutable_spec()->set_external_name("example.com");
+  Put(external);
+  v1::Service sctp = MakeService("sctp", "10.96.0.30");
+  AddPort(sctp, "", 9999, "SCTP");
+  Put(sctp);
+
+  Translation t = Run();
+  // Only the SCTP service's address exists (its wildcard rejects probes).
+  ASSERT_EQ(t.desired.frontends.size(), 1u);
+  EXPECT_TRUE(t.desired.frontends.begin()->first.is_wildcard());
+  ASSERT_EQ(t.skipped.size(), 1u);
+  EXPECT_NE(t.skipped[0].find("SCTP"), std::string::npos);
+}
+
+TEST_F(TranslateTest, ExternalAndLoadBalancerAddressesServePods) {
+  v1::Service svc = MakeService("web", "10.96.0.10");
+  svc.mutable_spec()->set_type("LoadBalancer");
+  svc.mutable_spec()->add_external_ips("192.0.2.10");
+  svc.mutable_status()->add_load_balancer_ingress()->set_ip("198.51.100.7");
+  AddPort(svc, "", 80)->set_node_port(30080);
+  Put(svc);
+
+  Translation t = Run();
+  EXPECT_TRUE(t.desired.frontends.contains(Fe("192.0.2.10", 80, IPPROTO_TCP)));
+  EXPECT_TRUE(t.desired.frontends.contains(Fe("198.51.100.7", 80, IPPROTO_TCP)));
+  EXPECT_TRUE(t.desired.frontends.contains(FrontendKey{Ip("198.51.100.7"), 0, 0}));
+  EXPECT_EQ(t.desired.frontends.size(), 6u);
+}
+
+TEST(ClusterStateTest, DeltaBeforeSnapshotIsRefused) {
+  ClusterState state;
+  v1::WatchResponse delta;
+  delta.set_version(3);
+  EXPECT_FALSE(state.Apply(delta).ok());
+}
+
+TEST(ClusterStateTest, DeltasUpsertAndDelete) {
+  ClusterState state;
+  v1::WatchResponse snap;
+  snap.set_snapshot(true);
+  snap.set_version(1);
+  *snap.add_upserts()->mutable_service() = MakeService("a", "10.96.0.1");
+  ASSERT_TRUE(state.Apply(snap).ok());
+  v1::WatchResponse delta;
+  delta.set_version(2);
+  *delta.add_upserts()->mutable_service() = MakeService("b", "10.96.0.2");
+  v1::ObjectRef* ref = delta.add_deletes();
+  ref->set_kind(v1::KIND_SERVICE);
+  ref->set_name("a");
+  ASSERT_TRUE(state.Apply(delta).ok());
+  EXPECT_EQ(state.version(), 2u);
+  ASSERT_EQ(state.services().size(), 1u);
+  EXPECT_EQ(state.services().begin()->first, "default/b");
+}
+
+}  // namespace
+}  // namespace switchyard::translate
