@@ -44,11 +44,19 @@ static __always_inline int yard_reject(struct __sk_buff *skb,
 				       const struct yard_pkt4 *p,
 				       enum yard_reason reason)
 {
-	yard_count_reason(reason, skb->len);
-	if (yard_reject4(skb, p)) {
-		yard_count_reason(YARD_REASON_REJECT_FAILED, skb->len);
+	__u32 len = skb->len; /* the request's, before it becomes the reply */
+
+	/* One reason per packet. A RST is rejected by dropping it: answering
+	 * a RST with a RST could loop between two rejecting peers. */
+	if (p->proto == IPPROTO_TCP && (p->tcp_flags & TCP_FLAG_RST)) {
+		yard_count_reason(reason, len);
 		return TC_ACT_SHOT;
 	}
+	if (yard_reject4(skb, p)) {
+		yard_count_reason(YARD_REASON_REJECT_FAILED, len);
+		return TC_ACT_SHOT;
+	}
+	yard_count_reason(reason, len);
 	return bpf_redirect(skb->ifindex, 0);
 }
 
@@ -168,12 +176,12 @@ static __always_inline void yard_close_forward(const struct yard_ct4_value *rep,
 					       __u8 proto)
 {
 	struct yard_ct4_key key = {
-		.saddr = rep->addr,
-		.daddr = fe->addr,
-		.sport = rep->port,
-		.dport = fe->port,
-		.proto = proto,
-		.dir = YARD_CT_FORWARD,
+	    .saddr = rep->addr,
+	    .daddr = fe->addr,
+	    .sport = rep->port,
+	    .dport = fe->port,
+	    .proto = proto,
+	    .dir = YARD_CT_FORWARD,
 	};
 	struct yard_ct4_value *fwd = bpf_map_lookup_elem(&yard_ct4, &key);
 

@@ -11,7 +11,7 @@ packages=(
   # Control plane (gRPC + protobuf, YAML manifests)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libyaml-cpp-dev
   # Tests and the lab: namespaces, veth, tc, real clients and servers
-  iproute2 ethtool iperf3 curl netcat-openbsd iptables nftables
+  iproute2 ethtool iperf3 curl netcat-openbsd socat iptables nftables util-linux
   # Format
   clang-format
 )

@@ -56,8 +56,8 @@ struct yard_config {
 struct yard_svc4_key {
 	__be32 addr; /* service address (ClusterIP, ...), network order */
 	__be16 port; /* service port, network order; 0 in a wildcard entry */
-	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP; 0 in a wildcard entry */
-	__u8 pad; /* zero */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP; 0 in a wildcard entry */
+	__u8 pad;    /* zero */
 };
 
 /* Selection policy of a service port; the BPF side switches on it. */
@@ -73,20 +73,22 @@ enum yard_svc_flags {
 
 struct yard_svc_value {
 	__u32 svc_id; /* backend set: key of its slots in yard_slots; frontends
-		       * of one service port (ClusterIP, NodePort...) may share it */
+		       * of one service port (ClusterIP, NodePort...) may share
+		       * it */
 	__u32 rev_nat_id; /* this frontend's index in yard_rnat4 and
-			   * yard_svc_stats; never 0 */
+			   * yard_svc_stats; 0 only in wildcard entries,
+			   * which never translate */
 	__u16 count; /* slots 1..count hold the backends new flows choose from;
 		      * 0 means no endpoint: reject */
-	__u8 flags; /* enum yard_svc_flags */
+	__u8 flags;  /* enum yard_svc_flags */
 	__u8 policy; /* enum yard_policy */
-	__u32 pad; /* zero */
+	__u32 pad;   /* zero */
 };
 
 /* yard_slots: the backends of one backend set, numbered from 1. */
 struct yard_slot_key {
 	__u32 svc_id; /* yard_svc_value.svc_id */
-	__u32 slot; /* 1..count */
+	__u32 slot;   /* 1..count */
 };
 
 struct yard_slot_value {
@@ -94,7 +96,7 @@ struct yard_slot_value {
 };
 
 enum yard_backend_state {
-	YARD_BACKEND_EMPTY = 0, /* unused id: flows pinned to it are gone */
+	YARD_BACKEND_EMPTY = 0,	 /* unused id: flows pinned to it are gone */
 	YARD_BACKEND_ACTIVE = 1, /* eligible for new flows when in a slot */
 	YARD_BACKEND_TERMINATING = 2, /* keeps its flows; the agent lists it in
 				       * slots only when no endpoint is ready */
@@ -104,8 +106,8 @@ enum yard_backend_state {
 struct yard_backend4 {
 	__be32 addr; /* endpoint address, network order */
 	__be16 port; /* endpoint (target) port, network order */
-	__u8 state; /* enum yard_backend_state */
-	__u8 pad; /* zero */
+	__u8 state;  /* enum yard_backend_state */
+	__u8 pad;    /* zero */
 };
 
 /* yard_rnat4 (array indexed by rev_nat_id): the frontend that replies
@@ -113,18 +115,19 @@ struct yard_backend4 {
 struct yard_rnat4 {
 	__be32 addr; /* frontend address, network order */
 	__be16 port; /* frontend port, network order */
-	__u16 pad; /* zero */
+	__u16 pad;   /* zero */
 };
 
 enum yard_ct_dir {
 	YARD_CT_FORWARD = 0, /* client -> frontend, as the client sent it */
-	YARD_CT_REPLY = 1, /* backend -> client (or hairpin address) */
+	YARD_CT_REPLY = 1,   /* backend -> client (or hairpin address) */
 };
 
 enum yard_ct_flags {
 	YARD_CT_F_HAIRPIN = 1 << 0, /* client is its own backend: source was
 				     * rewritten to the hairpin address */
-	YARD_CT_F_CLOSING = 1 << 1, /* FIN or RST seen: a new SYN chooses again */
+	YARD_CT_F_CLOSING = 1
+			    << 1, /* FIN or RST seen: a new SYN chooses again */
 	YARD_CT_F_SEEN_REPLY = 1 << 2, /* the backend has answered */
 };
 
@@ -134,16 +137,16 @@ struct yard_ct4_key {
 	__be32 daddr; /* destination address, network order */
 	__be16 sport; /* source port, network order */
 	__be16 dport; /* destination port, network order */
-	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 dir; /* enum yard_ct_dir */
-	__u16 pad; /* zero */
+	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 dir;     /* enum yard_ct_dir */
+	__u16 pad;    /* zero */
 };
 
 struct yard_ct4_value {
 	__u64 created_ns; /* bpf_ktime_get_ns() when the flow was translated */
 	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the latest packet */
 	__u64 packets; /* packets in this direction (approximate: not atomic) */
-	__u64 bytes; /* bytes in this direction, L2 included */
+	__u64 bytes;   /* bytes in this direction, L2 included */
 	__u32 backend_id; /* forward: the chosen backend; reply: same */
 	__u32 rev_nat_id; /* the frontend to restore on replies */
 	__be32 addr; /* forward: backend address, checked against yard_be4 so
@@ -161,7 +164,7 @@ struct yard_counter {
 
 struct yard_svc_stats {
 	struct yard_counter forward; /* client -> service, translated */
-	struct yard_counter reply; /* backend -> client, reverse translated */
+	struct yard_counter reply;   /* backend -> client, reverse translated */
 };
 
 /*
@@ -171,18 +174,19 @@ struct yard_svc_stats {
  */
 enum yard_reason {
 	YARD_REASON_NONE = 0,
-	YARD_REASON_NOT_IPV4, /* pass: ARP, IPv6 (until the IPv6 datapath) */
-	YARD_REASON_VLAN, /* pass: tagged frame, not ours to translate */
+	YARD_REASON_NOT_IPV4,  /* pass: ARP, IPv6 (until the IPv6 datapath) */
+	YARD_REASON_VLAN,      /* pass: tagged frame, not ours to translate */
 	YARD_REASON_TRUNCATED, /* drop: frame ends inside a header */
-	YARD_REASON_BAD_IP_HEADER, /* drop: IHL < 5 or total length wrong */
-	YARD_REASON_FRAGMENT, /* drop: fragment to a service address */
+	YARD_REASON_BAD_IP_HEADER,  /* drop: IHL < 5 or total length wrong */
+	YARD_REASON_FRAGMENT,	    /* drop: fragment to a service address */
 	YARD_REASON_UNSUPPORTED_L4, /* drop: not TCP/UDP to a service address */
-	YARD_REASON_REJECT_NO_ENDPOINT, /* reject: service port has none */
+	YARD_REASON_REJECT_NO_ENDPOINT, /* reject: service port has none (a
+					 * RST is dropped, not answered) */
 	YARD_REASON_REJECT_NO_PORT, /* reject: address is a service, port not */
-	YARD_REASON_REJECT_FAILED, /* drop: could not build the reject reply */
+	YARD_REASON_REJECT_FAILED,  /* drop: could not build the reject reply */
 	YARD_REASON_BACKEND_GONE, /* drop: flow's backend removed, not a SYN */
 	YARD_REASON_SLOT_MISSING, /* drop: count names a slot not written */
-	YARD_REASON_CT_FULL, /* drop: could not record the new flow */
+	YARD_REASON_CT_FULL,	  /* drop: could not record the new flow */
 	YARD_REASON_REVNAT_MISSING, /* drop: reply whose frontend is gone */
 	YARD_REASON_REWRITE_FAILED, /* drop: a checksum/store helper failed */
 	YARD_REASON_MAX,

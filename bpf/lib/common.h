@@ -49,22 +49,22 @@
  * load through such a modified context pointer. Context offsets are fixed
  * UAPI, so a plain load at the UAPI offset is exact.
  */
-#define YARD_CTX_LOAD32(ctx, field)                                        \
-	({                                                                 \
-		__u64 __v;                                                 \
-		asm volatile("%0 = *(u32 *)(%1 + %2)"                       \
-			     : "=r"(__v)                                   \
-			     : "r"(ctx), "i"(__builtin_offsetof(             \
-						  struct __sk_buff, field))); \
-		(void *)(long)__v;                                         \
+#define YARD_CTX_LOAD32(ctx, field)                                            \
+	({                                                                     \
+		__u64 __v;                                                     \
+		asm volatile("%0 = *(u32 *)(%1 + %2)"                          \
+			     : "=r"(__v)                                       \
+			     : "r"(ctx), "i"(__builtin_offsetof(               \
+					     struct __sk_buff, field)));       \
+		(void *)(long)__v;                                             \
 	})
 #define yard_skb_data(skb) YARD_CTX_LOAD32(skb, data)
 #define yard_skb_data_end(skb) YARD_CTX_LOAD32(skb, data_end)
 
 /* Set by the loader before load; frozen afterwards. */
 const volatile struct yard_config yard_cfg = {
-	.hairpin_addr = 0,
-	.udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S,
+    .hairpin_addr = 0,
+    .udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S,
 };
 
 #endif /* SWITCHYARD_BPF_LIB_COMMON_H_ */

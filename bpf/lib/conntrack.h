@@ -9,8 +9,8 @@
 #include "maps.h"
 #include "parse.h"
 
-static __always_inline void yard_ct4_key_of(const struct yard_pkt4 *p,
-					    __u8 dir, struct yard_ct4_key *k)
+static __always_inline void yard_ct4_key_of(const struct yard_pkt4 *p, __u8 dir,
+					    struct yard_ct4_key *k)
 {
 	k->saddr = p->saddr;
 	k->daddr = p->daddr;
@@ -31,8 +31,8 @@ static __always_inline bool yard_ct_closes(const struct yard_pkt4 *p)
  * packets rarely race across CPUs and the counts are for people, not for
  * decisions. */
 static __always_inline void yard_ct_touch(struct yard_ct4_value *ct,
-					  const struct yard_pkt4 *p,
-					  __u32 len, __u64 now)
+					  const struct yard_pkt4 *p, __u32 len,
+					  __u64 now)
 {
 	ct->last_seen_ns = now;
 	ct->packets++;

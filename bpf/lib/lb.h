@@ -12,9 +12,9 @@ static __always_inline struct yard_svc_value *
 yard_lookup_service4(const struct yard_pkt4 *p)
 {
 	struct yard_svc4_key key = {
-		.addr = p->daddr,
-		.port = p->dport,
-		.proto = p->proto,
+	    .addr = p->daddr,
+	    .port = p->dport,
+	    .proto = p->proto,
 	};
 
 	return bpf_map_lookup_elem(&yard_svc4, &key);
@@ -23,7 +23,7 @@ yard_lookup_service4(const struct yard_pkt4 *p)
 /* Whether addr is a service address at all, whatever the port. */
 static __always_inline bool yard_is_service_addr4(__be32 addr)
 {
-	struct yard_svc4_key key = { .addr = addr };
+	struct yard_svc4_key key = {.addr = addr};
 
 	return bpf_map_lookup_elem(&yard_svc4, &key) != NULL;
 }
@@ -55,8 +55,8 @@ yard_select_backend4(const struct yard_svc_value *svc,
 		     const struct yard_pkt4 *p, __u32 *backend_id)
 {
 	struct yard_slot_key key = {
-		.svc_id = svc->svc_id,
-		.slot = yard_select_slot(svc, p),
+	    .svc_id = svc->svc_id,
+	    .slot = yard_select_slot(svc, p),
 	};
 	struct yard_slot_value *slot = bpf_map_lookup_elem(&yard_slots, &key);
 

@@ -19,9 +19,9 @@
 
 static __always_inline __u32 yard_l4_csum_off(const struct yard_pkt4 *p)
 {
-	return p->l4_off + (p->proto == IPPROTO_TCP ?
-				    offsetof(struct tcphdr, check) :
-				    offsetof(struct udphdr, check));
+	return p->l4_off + (p->proto == IPPROTO_TCP
+				? offsetof(struct tcphdr, check)
+				: offsetof(struct udphdr, check));
 }
 
 /* UDP's checksum 0 means "none" and must stay 0; a computed 0 becomes
@@ -40,7 +40,7 @@ static __always_inline int yard_rewrite_addr4(struct __sk_buff *skb,
 		return 0;
 	if (bpf_l4_csum_replace(skb, yard_l4_csum_off(p), from, to,
 				yard_l4_csum_flags(p) | BPF_F_PSEUDO_HDR |
-					sizeof(to)))
+				    sizeof(to)))
 		return -1;
 	if (bpf_l3_csum_replace(skb, YARD_IP_CSUM_OFF, from, to, sizeof(to)))
 		return -1;
@@ -57,8 +57,8 @@ static __always_inline int yard_rewrite_port(struct __sk_buff *skb,
 	if (bpf_l4_csum_replace(skb, yard_l4_csum_off(p), from, to,
 				yard_l4_csum_flags(p) | sizeof(to)))
 		return -1;
-	return bpf_skb_store_bytes(skb, p->l4_off + port_field, &to,
-				   sizeof(to), 0);
+	return bpf_skb_store_bytes(skb, p->l4_off + port_field, &to, sizeof(to),
+				   0);
 }
 
 /* Destination to (addr, port): the forward translation. */

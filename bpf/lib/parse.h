@@ -9,22 +9,23 @@
 
 enum yard_parse_result {
 	YARD_PARSE_OK = 0,
-	YARD_PARSE_NOT_IPV4, /* pass through */
-	YARD_PARSE_VLAN, /* pass through */
+	YARD_PARSE_NOT_IPV4,  /* pass through */
+	YARD_PARSE_VLAN,      /* pass through */
 	YARD_PARSE_TRUNCATED, /* Ethernet or IPv4 header cut short */
-	YARD_PARSE_BAD_IP, /* IPv4 header inconsistent with itself or the frame */
+	YARD_PARSE_BAD_IP, /* IPv4 header inconsistent with itself or the frame
+			    */
 };
 
 struct yard_pkt4 {
 	__u32 l4_off; /* offset of the TCP/UDP header from the frame start */
 	__be32 saddr;
 	__be32 daddr;
-	__be16 sport; /* valid when l4_ok */
-	__be16 dport; /* valid when l4_ok */
+	__be16 sport;	  /* valid when l4_ok */
+	__be16 dport;	  /* valid when l4_ok */
 	__u16 ip_tot_len; /* host order */
 	__u8 proto;
 	__u8 tcp_flags; /* TCP_FLAG_*, TCP only */
-	bool fragment; /* MF set or a non-zero fragment offset */
+	bool fragment;	/* MF set or a non-zero fragment offset */
 	bool l4_ok; /* a whole TCP/UDP header is present (not for fragments) */
 };
 
@@ -64,9 +65,9 @@ static __always_inline int yard_parse4(struct __sk_buff *skb,
 		if (eth->h_proto == bpf_htons(ETH_P_8021Q) ||
 		    eth->h_proto == bpf_htons(ETH_P_8021AD))
 			return YARD_PARSE_VLAN;
-		return eth->h_proto == bpf_htons(ETH_P_IP) ?
-			       YARD_PARSE_TRUNCATED :
-			       YARD_PARSE_NOT_IPV4;
+		return eth->h_proto == bpf_htons(ETH_P_IP)
+			   ? YARD_PARSE_TRUNCATED
+			   : YARD_PARSE_NOT_IPV4;
 	}
 	data = yard_skb_data(skb);
 	data_end = yard_skb_data_end(skb);

@@ -42,8 +42,8 @@ static __always_inline void yard_reply_ip4(struct iphdr *ip,
 	/* The answer comes from the address the sender tried to reach. */
 	ip->saddr = p->daddr;
 	ip->daddr = p->saddr;
-	ip->check = yard_csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)ip,
-						 sizeof(*ip), 0));
+	ip->check = yard_csum_fold(
+	    bpf_csum_diff(NULL, 0, (__be32 *)ip, sizeof(*ip), 0));
 }
 
 /* Replaces the frame after its Ethernet header with len bytes of hdrs,
@@ -53,8 +53,7 @@ static __always_inline int yard_send_back(struct __sk_buff *skb, void *hdrs,
 {
 	if (bpf_skb_change_tail(skb, ETH_HLEN + len, 0))
 		return -1;
-	if (bpf_skb_store_bytes(skb, ETH_HLEN, hdrs, len,
-				BPF_F_RECOMPUTE_CSUM))
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, hdrs, len, BPF_F_RECOMPUTE_CSUM))
 		return -1;
 	if (yard_swap_macs(skb))
 		return -1;

@@ -21,7 +21,7 @@ static __always_inline void yard_count_svc(__u32 rev_nat_id, bool reply,
 					   __u32 bytes)
 {
 	struct yard_svc_stats *s =
-		bpf_map_lookup_elem(&yard_svc_stats, &rev_nat_id);
+	    bpf_map_lookup_elem(&yard_svc_stats, &rev_nat_id);
 	struct yard_counter *c;
 
 	if (!s)

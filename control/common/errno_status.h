@@ -3,9 +3,8 @@
 #ifndef SWITCHYARD_CONTROL_COMMON_ERRNO_STATUS_H_
 #define SWITCHYARD_CONTROL_COMMON_ERRNO_STATUS_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace switchyard {
 

@@ -7,6 +7,7 @@
 #define SWITCHYARD_CONTROL_COMMON_LOG_H_
 
 #include <sstream>
+
 #include "absl/strings/string_view.h"
 
 namespace switchyard::log_internal {
@@ -33,12 +34,11 @@ void SetMinSeverity(Severity severity);
 }  // namespace switchyard::log_internal
 
 #define YARD_LOG_SEVERITY_INFO ::switchyard::log_internal::Severity::kInfo
-#define YARD_LOG_SEVERITY_WARNING \
-  ::switchyard::log_internal::Severity::kWarning
+#define YARD_LOG_SEVERITY_WARNING ::switchyard::log_internal::Severity::kWarning
 #define YARD_LOG_SEVERITY_ERROR ::switchyard::log_internal::Severity::kError
-#define LOG(severity)                                                      \
+#define LOG(severity)                                                         \
   ::switchyard::log_internal::LogLine(YARD_LOG_SEVERITY_##severity, __FILE__, \
-                                      __LINE__)                            \
+                                      __LINE__)                               \
       .stream()
 
 #endif  // SWITCHYARD_CONTROL_COMMON_LOG_H_

@@ -15,11 +15,12 @@
 #include <mutex>
 #include <utility>
 
-#include "control/common/log.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "control/common/errno_status.h"
+#include "control/common/log.h"
 #include "yard_tc.skel.h"
 
 namespace switchyard::kernel {
@@ -35,6 +36,10 @@ int LibbpfPrint(enum libbpf_print_level level, const char* format,
   char buf[1024];
   vsnprintf(buf, sizeof(buf), format, args);
   absl::string_view line = absl::StripTrailingAsciiWhitespace(buf);
+  // bpf_tc_hook_create on an interface that already has its clsact qdisc
+  // fails with EEXIST, which AttachTc expects; libbpf still prints the
+  // kernel's message for it at WARN.
+  if (absl::StrContains(line, "Exclusivity flag on")) return 0;
   if (level == LIBBPF_WARN) {
     LOG(WARNING) << "libbpf: " << line;
   } else if (level == LIBBPF_INFO) {
@@ -91,9 +96,9 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
       return fail(ErrnoStatus(err, absl::StrCat("size ", bpf_map__name(map))));
     }
   }
-  bpf_map* all_maps[] = {skel->maps.yard_svc4,      skel->maps.yard_slots,
-                         skel->maps.yard_be4,       skel->maps.yard_rnat4,
-                         skel->maps.yard_ct4,       skel->maps.yard_svc_stats,
+  bpf_map* all_maps[] = {skel->maps.yard_svc4,   skel->maps.yard_slots,
+                         skel->maps.yard_be4,    skel->maps.yard_rnat4,
+                         skel->maps.yard_ct4,    skel->maps.yard_svc_stats,
                          skel->maps.yard_reasons};
   if (!config.pin_dir.empty()) {
     for (bpf_map* map : all_maps) {
@@ -114,9 +119,9 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
   // running with a map of another layout.
   if (int err = yard_tc__load(skel); err != 0) {
     return fail(ErrnoStatus(
-        err, absl::StrCat("load yard_tc (verifier or pinned map mismatch in ",
-                          config.pin_dir.empty() ? "<unpinned>" : config.pin_dir,
-                          ")")));
+        err, absl::StrCat(
+                 "load yard_tc (verifier or pinned map mismatch in ",
+                 config.pin_dir.empty() ? "<unpinned>" : config.pin_dir, ")")));
   }
 
   DatapathMaps::Fds fds;
@@ -173,8 +178,8 @@ absl::Status AttachTc(int ifindex, TcDirection direction, int prog_fd) {
                       .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
                       .priority = kTcPriority);
   if (err = bpf_tc_attach(&hook, &opts); err != 0) {
-    return ErrnoStatus(err, absl::StrCat("attach tc program on ifindex ",
-                                         ifindex));
+    return ErrnoStatus(err,
+                       absl::StrCat("attach tc program on ifindex ", ifindex));
   }
   return absl::OkStatus();
 }
@@ -188,8 +193,8 @@ absl::Status DetachTc(int ifindex, TcDirection direction) {
                       .priority = kTcPriority);
   int err = bpf_tc_detach(&hook, &opts);
   if (err != 0 && err != -ENOENT) {
-    return ErrnoStatus(err, absl::StrCat("detach tc program on ifindex ",
-                                         ifindex));
+    return ErrnoStatus(err,
+                       absl::StrCat("detach tc program on ifindex ", ifindex));
   }
   return absl::OkStatus();
 }

@@ -79,7 +79,7 @@ absl::Status ZeroPerCpu(int fd, uint32_t entries, absl::string_view map) {
 // entry deleted between get_next_key and lookup is skipped.
 template <typename K, typename V>
 absl::StatusOr<std::vector<std::pair<K, V>>> DumpHash(int fd,
-                                                     absl::string_view map) {
+                                                      absl::string_view map) {
   std::vector<std::pair<K, V>> out;
   K key, next;
   const void* prev = nullptr;
@@ -113,9 +113,8 @@ absl::StatusOr<std::vector<std::pair<uint32_t, V>>> DumpArray(
   for (;;) {
     uint32_t count = kBatch;
     uint32_t in_batch = out_batch;
-    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch,
-                                   &out_batch, keys.data(), values.data(),
-                                   &count, nullptr);
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch,
+                                   keys.data(), values.data(), &count, nullptr);
     first = false;
     if (err != 0 && errno != ENOENT) {
       return ErrnoStatus(errno, absl::StrCat("batch read ", map));
@@ -151,10 +150,9 @@ DatapathMaps::DumpBackends() const {
 
 absl::StatusOr<std::vector<std::pair<uint32_t, yard_rnat4>>>
 DatapathMaps::DumpRevNat() const {
-  return DumpArray<yard_rnat4>(fds_.rnat4.get(), YARD_MAP_RNAT4,
-                               [](const yard_rnat4& r) {
-                                 return r.addr == 0 && r.port == 0;
-                               });
+  return DumpArray<yard_rnat4>(
+      fds_.rnat4.get(), YARD_MAP_RNAT4,
+      [](const yard_rnat4& r) { return r.addr == 0 && r.port == 0; });
 }
 
 DatapathMaps::DatapathMaps(Fds fds) : fds_(std::move(fds)) {}
@@ -320,6 +318,8 @@ yard_svc4_key ServiceKey(uint32_t addr_be, uint16_t port_be, uint8_t proto) {
   return key;
 }
 
-yard_svc4_key WildcardKey(uint32_t addr_be) { return ServiceKey(addr_be, 0, 0); }
+yard_svc4_key WildcardKey(uint32_t addr_be) {
+  return ServiceKey(addr_be, 0, 0);
+}
 
 }  // namespace switchyard::kernel

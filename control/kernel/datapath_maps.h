@@ -8,12 +8,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "control/common/scoped_fd.h"
 #include "control/kernel/abi.h"
 
@@ -66,8 +66,8 @@ class DatapathMaps {
   DumpFrontends() const;
   absl::StatusOr<std::vector<std::pair<yard_slot_key, yard_slot_value>>>
   DumpSlots() const;
-  absl::StatusOr<std::vector<std::pair<uint32_t, yard_backend4>>>
-  DumpBackends() const;
+  absl::StatusOr<std::vector<std::pair<uint32_t, yard_backend4>>> DumpBackends()
+      const;
   absl::StatusOr<std::vector<std::pair<uint32_t, yard_rnat4>>> DumpRevNat()
       const;
 

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 
@@ -11,8 +10,11 @@ namespace switchyard::sync {
 namespace {
 
 using translate::BackendAddr;
+using translate::DesiredChange;
 using translate::DesiredState;
 using translate::FrontendKey;
+
+constexpr BackendAddr kGap = {0, 0};
 
 yard_svc4_key ToKey(const FrontendKey& k) {
   yard_svc4_key key = {};
@@ -38,8 +40,8 @@ Programmer::Programmer(MapWriter* writer, Capacity capacity)
     : writer_(writer),
       capacity_(capacity),
       backend_ids_(capacity.backends),
-      // A frontend uses at most one set; during an update old and new sets
-      // of a frontend coexist, hence twice.
+      // A frontend uses one set; mid-update a frontend's old and new sets
+      // coexist, hence twice.
       set_ids_(2 * capacity.frontends + 2),
       rev_nat_ids_(capacity.frontends) {}
 
@@ -49,30 +51,33 @@ absl::Status Programmer::Count(absl::Status status) {
 }
 
 ProgrammedCounts Programmer::counts() const {
-  ProgrammedCounts c;
-  c.frontends = frontends_.size();
-  c.backends = backends_.size();
-  c.sets = sets_.size() + adopted_sets_.size();
-  for (const auto& [name, set] : sets_) c.slots += set.slots.size();
-  for (const auto& [id, slots] : adopted_sets_) c.slots += slots.size();
-  return c;
+  return {frontends_.size(), total_slots_, backends_.size(),
+          sets_.size() + adopted_sets_.size()};
 }
 
 void Programmer::Adopt(const ProgrammedEntries& entries) {
+  std::map<uint32_t, BackendAddr> by_id;
   for (const auto& [id, be] : entries.backends) {
     if (be.state == YARD_BACKEND_EMPTY || !backend_ids_.Claim(id)) continue;
     BackendAddr addr{be.addr, be.port};
-    if (!backends_.emplace(addr, BackendEntry{id, be.state}).second) {
-      stale_backend_ids_.push_back(id);  // a duplicate: clear it later
+    if (backends_.emplace(addr, BackendEntry{id, be.state, 0, 0}).second) {
+      by_id[id] = addr;
+    } else {
+      stale_backend_ids_.push_back(id);  // a duplicate: cleared later
     }
   }
   for (const auto& [key, backend_id] : entries.slots) {
     auto [svc_id, slot] = key;
     if (slot == 0) continue;
     set_ids_.Claim(svc_id);
-    std::vector<uint32_t>& slots = adopted_sets_[svc_id];
-    if (slots.size() < slot) slots.resize(slot, 0);  // 0: a gap
-    slots[slot - 1] = backend_id;
+    std::vector<BackendAddr>& slots = adopted_sets_[svc_id];
+    if (slots.size() < slot) slots.resize(slot, kGap);
+    auto addr = by_id.find(backend_id);
+    // A slot naming no backend is kept as a gap: deleted, never followed.
+    if (addr == by_id.end()) continue;
+    slots[slot - 1] = addr->second;
+    ++backends_[addr->second].slot_refs;
+    ++total_slots_;
   }
   for (const auto& [key, value] : entries.frontends) {
     FrontendEntry entry;
@@ -91,15 +96,21 @@ void Programmer::Adopt(const ProgrammedEntries& entries) {
 // An adopted frontend that is still desired keeps its slots: the desired
 // set takes over the adopted set's id, so the update edits slots in place
 // instead of building a second copy and switching over.
-void Programmer::ClaimAdoptedSets(const DesiredState& desired) {
+void Programmer::ClaimAdoptedSets(const DesiredState& desired,
+                                  const Work& work) {
   if (adopted_sets_.empty()) return;
-  for (const auto& [key, fe] : desired.frontends) {
-    if (fe.set.empty() || sets_.contains(fe.set)) continue;
+  for (const FrontendKey& key : work.frontends) {
+    auto fe = desired.frontends.find(key);
+    if (fe == desired.frontends.end() || fe->second.set.empty() ||
+        sets_.contains(fe->second.set)) {
+      continue;
+    }
     auto current = frontends_.find(key);
     if (current == frontends_.end() || current->second.set_known) continue;
     auto adopted = adopted_sets_.find(current->second.value.svc_id);
     if (adopted == adopted_sets_.end()) continue;
-    sets_[fe.set] = SetEntry{adopted->first, std::move(adopted->second)};
+    sets_[fe->second.set] =
+        SetEntry{adopted->first, std::move(adopted->second), {}};
     adopted_sets_.erase(adopted);
   }
 }
@@ -108,17 +119,14 @@ void Programmer::ClaimAdoptedSets(const DesiredState& desired) {
 // backend fills a freed slot, and remaining holes are filled from the
 // tail. One write per changed backend instead of a reshuffle.
 std::vector<BackendAddr> Programmer::NewSlotOrder(
-    const std::string& set, const std::vector<BackendAddr>& want,
-    const std::map<uint32_t, BackendAddr>& by_id) const {
+    const std::string& set, const std::vector<BackendAddr>& want) const {
   std::set<BackendAddr> wanted(want.begin(), want.end());
   std::vector<std::optional<BackendAddr>> order;
   std::set<BackendAddr> placed;
   if (auto it = sets_.find(set); it != sets_.end()) {
-    for (uint32_t id : it->second.slots) {
-      auto addr = by_id.find(id);
-      if (addr != by_id.end() && wanted.contains(addr->second) &&
-          placed.insert(addr->second).second) {
-        order.push_back(addr->second);
+    for (const BackendAddr& addr : it->second.slots) {
+      if (addr != kGap && wanted.contains(addr) && placed.insert(addr).second) {
+        order.push_back(addr);
       } else {
         order.push_back(std::nullopt);
       }
@@ -133,7 +141,6 @@ std::vector<BackendAddr> Programmer::NewSlotOrder(
     if (!slot && next_fresh < fresh.size()) slot = fresh[next_fresh++];
   }
   while (next_fresh < fresh.size()) order.push_back(fresh[next_fresh++]);
-  // Fill the holes left from the tail.
   for (size_t i = 0; i < order.size(); ++i) {
     while (!order.empty() && !order.back()) order.pop_back();
     if (i >= order.size()) break;
@@ -149,12 +156,54 @@ std::vector<BackendAddr> Programmer::NewSlotOrder(
   return result;
 }
 
+// The state each backend whose references change will have once the
+// update is done; those with no reference left are absent.
+std::map<BackendAddr, uint8_t> Programmer::FinalStates(
+    const DesiredState& desired, Work& work) const {
+  std::map<BackendAddr, std::pair<int64_t, int64_t>> delta;  // slot, drain
+  for (const std::string& name : work.sets) {
+    if (auto old = sets_.find(name); old != sets_.end()) {
+      for (const BackendAddr& a : old->second.slots) {
+        if (a != kGap) --delta[a].first;
+      }
+      for (const BackendAddr& a : old->second.draining) --delta[a].second;
+    }
+    if (auto fresh = work.new_slots.find(name); fresh != work.new_slots.end()) {
+      for (const BackendAddr& a : fresh->second) ++delta[a].first;
+      for (const BackendAddr& a : desired.sets.at(name).draining) {
+        ++delta[a].second;
+      }
+    }
+  }
+  if (work.drop_adopted) {
+    for (const auto& [id, slots] : adopted_sets_) {
+      for (const BackendAddr& a : slots) {
+        if (a != kGap) --delta[a].first;
+      }
+    }
+  }
+  std::map<BackendAddr, uint8_t> states;
+  for (const auto& [addr, d] : delta) {
+    work.touched.insert(addr);
+    int64_t slot_refs = d.first, drain_refs = d.second;
+    if (auto it = backends_.find(addr); it != backends_.end()) {
+      slot_refs += it->second.slot_refs;
+      drain_refs += it->second.draining_refs;
+    }
+    if (slot_refs > 0) {
+      states[addr] = YARD_BACKEND_ACTIVE;
+    } else if (drain_refs > 0) {
+      states[addr] = YARD_BACKEND_TERMINATING;
+    }
+  }
+  return states;
+}
+
 absl::Status Programmer::CheckCapacity(
-    const DesiredState& desired,
-    const std::map<std::string, std::vector<BackendAddr>>& new_slots,
-    const std::map<BackendAddr, uint8_t>& needed) const {
+    const DesiredState& desired, const Work& work,
+    const std::map<BackendAddr, uint8_t>& states) const {
   size_t new_backends = 0;
-  for (const auto& [addr, state] : needed) {
+  for (const auto& [addr, state] : states) {
     if (!backends_.contains(addr)) ++new_backends;
   }
   if (new_backends > backend_ids_.available()) {
@@ -162,10 +211,10 @@ absl::Status Programmer::CheckCapacity(
         "backend map full: ", new_backends, " new backends, room for ",
         backend_ids_.available(), " (", capacity_.backends - 1, " in all)"));
   }
-  // Slots peak mid-update: every current slot, plus growth of each set.
-  size_t peak_slots = counts().slots;
+  // Slots peak mid-update: every current slot, plus the growth of each set.
+  size_t peak_slots = total_slots_;
   size_t new_sets = 0;
-  for (const auto& [name, slots] : new_slots) {
+  for (const auto& [name, slots] : work.new_slots) {
     auto it = sets_.find(name);
     size_t current = it == sets_.end() ? 0 : it->second.slots.size();
     if (it == sets_.end()) ++new_sets;
@@ -180,8 +229,8 @@ absl::Status Programmer::CheckCapacity(
     return absl::ResourceExhaustedError("out of backend set ids");
   }
   size_t new_frontends = 0, new_rev_nat = 0;
-  for (const auto& [key, fe] : desired.frontends) {
-    if (frontends_.contains(key)) continue;
+  for (const FrontendKey& key : work.frontends) {
+    if (frontends_.contains(key) || !desired.frontends.contains(key)) continue;
     ++new_frontends;
     if (!key.is_wildcard()) ++new_rev_nat;
   }
@@ -191,76 +240,112 @@ absl::Status Programmer::CheckCapacity(
         " entries needed at the peak, the map holds ", capacity_.frontends));
   }
   if (new_rev_nat > rev_nat_ids_.available()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "reverse NAT ids exhausted: ", new_rev_nat, " needed, ",
-        rev_nat_ids_.available(), " free"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("reverse NAT ids exhausted: ", new_rev_nat, " needed, ",
+                     rev_nat_ids_.available(), " free"));
   }
   return absl::OkStatus();
 }
 
 absl::Status Programmer::WriteBackends(
-    const std::map<BackendAddr, uint8_t>& needed) {
-  for (const auto& [addr, state] : needed) {
+    const std::map<BackendAddr, uint8_t>& states) {
+  for (const auto& [addr, state] : states) {
     auto it = backends_.find(addr);
     if (it != backends_.end() && it->second.state == state) continue;
-    uint32_t id = it != backends_.end() ? it->second.id
-                                        : *backend_ids_.Allocate();
+    bool fresh = it == backends_.end();
+    uint32_t id = fresh ? *backend_ids_.Allocate() : it->second.id;
     yard_backend4 be = {};
     be.addr = addr.addr_be;
     be.port = addr.port_be;
     be.state = state;
     if (absl::Status s = Count(writer_->PutBackend(id, be)); !s.ok()) {
-      if (it == backends_.end()) backend_ids_.Free(id);
+      if (fresh) backend_ids_.Free(id);
       return s;
     }
-    backends_[addr] = BackendEntry{id, state};
+    if (fresh) {
+      backends_[addr] = BackendEntry{id, state, 0, 0};
+    } else {
+      it->second.state = state;
+    }
   }
   return absl::OkStatus();
 }
 
-absl::Status Programmer::WriteSlots(
-    const std::map<std::string, std::vector<BackendAddr>>& new_slots) {
-  for (const auto& [name, addrs] : new_slots) {
+void Programmer::Unref(const BackendAddr& addr, bool draining, Work& work) {
+  if (addr == kGap) return;
+  auto it = backends_.find(addr);
+  if (it == backends_.end()) return;
+  uint32_t& refs = draining ? it->second.draining_refs : it->second.slot_refs;
+  if (refs > 0) --refs;
+  work.touched.insert(addr);
+}
+
+absl::Status Programmer::WriteSlot(uint32_t svc_id, size_t index, SetEntry& set,
+                                   const BackendAddr& addr, Work& work) {
+  BackendEntry& be = backends_.at(addr);
+  yard_slot_key key = {svc_id, static_cast<uint32_t>(index + 1)};
+  yard_slot_value value = {be.id};
+  if (absl::Status s = Count(writer_->PutSlot(key, value)); !s.ok()) return s;
+  ++be.slot_refs;
+  if (index < set.slots.size()) {
+    if (set.slots[index] == kGap) ++total_slots_;
+    Unref(set.slots[index], false, work);
+    set.slots[index] = addr;
+  } else {
+    set.slots.push_back(addr);
+    ++total_slots_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Programmer::WriteSlots(const DesiredState& desired, Work& work) {
+  for (const auto& [name, addrs] : work.new_slots) {
     auto it = sets_.find(name);
     if (it == sets_.end()) {
-      it = sets_.emplace(name, SetEntry{*set_ids_.Allocate(), {}}).first;
+      it = sets_.emplace(name, SetEntry{*set_ids_.Allocate(), {}, {}}).first;
     }
     SetEntry& set = it->second;
     for (size_t i = 0; i < addrs.size(); ++i) {
-      uint32_t id = backends_.at(addrs[i]).id;
-      if (i < set.slots.size() && set.slots[i] == id) continue;
-      yard_slot_key key = {set.svc_id, static_cast<uint32_t>(i + 1)};
-      yard_slot_value value = {id};
-      if (absl::Status s = Count(writer_->PutSlot(key, value)); !s.ok()) {
+      if (i < set.slots.size() && set.slots[i] == addrs[i]) continue;
+      if (absl::Status s = WriteSlot(set.svc_id, i, set, addrs[i], work);
+          !s.ok()) {
         return s;
       }
-      if (i < set.slots.size()) {
-        set.slots[i] = id;
-      } else {
-        set.slots.push_back(id);
-      }
     }
+    // Draining backends are references, not map entries: no write.
+    const std::vector<BackendAddr>& draining = desired.sets.at(name).draining;
+    for (const BackendAddr& a : draining) ++backends_.at(a).draining_refs;
+    for (const BackendAddr& a : set.draining) Unref(a, true, work);
+    set.draining = draining;
   }
   return absl::OkStatus();
 }
 
-absl::Status Programmer::WriteFrontends(const DesiredState& desired) {
+absl::Status Programmer::WriteFrontends(const DesiredState& desired,
+                                        const Work& work) {
   // Ports before wildcards: a new service's ports answer before its
   // address starts rejecting unknown ports.
   for (bool wildcards : {false, true}) {
-    for (const auto& [key, fe] : desired.frontends) {
-      if (key.is_wildcard() != wildcards) continue;
+    for (const FrontendKey& key : work.frontends) {
+      auto want = desired.frontends.find(key);
+      if (key.is_wildcard() != wildcards || want == desired.frontends.end()) {
+        continue;
+      }
+      const translate::Frontend& fe = want->second;
       auto current = frontends_.find(key);
       yard_svc_value value = {};
       value.flags = fe.flags;
       value.policy = fe.policy;
       uint32_t new_rev_nat = 0;
       if (!wildcards) {
-        const SetEntry& set = sets_.at(fe.set);
-        value.svc_id = set.svc_id;
-        value.count = static_cast<uint16_t>(
-            std::min(desired.sets.at(fe.set).eligible.size(),
-                     set.slots.size()));
+        auto set = sets_.find(fe.set);
+        if (set == sets_.end()) {
+          return absl::InternalError(
+              absl::StrCat(fe.service, ": set ", fe.set, " not programmed"));
+        }
+        value.svc_id = set->second.svc_id;
+        value.count = static_cast<uint16_t>(std::min(
+            desired.sets.at(fe.set).eligible.size(), set->second.slots.size()));
         if (current != frontends_.end() && current->second.value.rev_nat_id) {
           value.rev_nat_id = current->second.value.rev_nat_id;
         } else {
@@ -284,8 +369,7 @@ absl::Status Programmer::WriteFrontends(const DesiredState& desired) {
       }
       if (absl::Status s = Count(writer_->PutFrontend(ToKey(key), value));
           !s.ok()) {
-        // The reverse NAT entry was written for nothing: clear it with the
-        // other stale ones.
+        // Written for nothing: cleared with the other stale entries.
         if (new_rev_nat) stale_rev_nat_ids_.push_back(new_rev_nat);
         return s;
       }
@@ -296,72 +380,100 @@ absl::Status Programmer::WriteFrontends(const DesiredState& desired) {
 }
 
 absl::Status Programmer::RemoveFrontends(const DesiredState& desired,
+                                         const Work& work,
                                          std::vector<uint32_t>& freed_rev_nat) {
   for (bool wildcards : {false, true}) {
-    for (auto it = frontends_.begin(); it != frontends_.end();) {
-      if (it->first.is_wildcard() != wildcards ||
-          desired.frontends.contains(it->first)) {
-        ++it;
+    for (const FrontendKey& key : work.frontends) {
+      auto it = frontends_.find(key);
+      if (key.is_wildcard() != wildcards || it == frontends_.end() ||
+          desired.frontends.contains(key)) {
         continue;
       }
-      absl::Status s = Count(
-          IgnoreNotFound(writer_->DeleteFrontend(ToKey(it->first))));
+      absl::Status s =
+          Count(IgnoreNotFound(writer_->DeleteFrontend(ToKey(key))));
       if (!s.ok()) return s;
       if (it->second.value.rev_nat_id) {
         freed_rev_nat.push_back(it->second.value.rev_nat_id);
       }
-      it = frontends_.erase(it);
+      frontends_.erase(it);
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status Programmer::TrimSlots(
-    const std::map<std::string, std::vector<BackendAddr>>& new_slots) {
-  auto trim = [&](uint32_t svc_id, std::vector<uint32_t>& slots,
-                  size_t keep) -> absl::Status {
-    while (slots.size() > keep) {
-      yard_slot_key key = {svc_id, static_cast<uint32_t>(slots.size())};
-      absl::Status s = Count(IgnoreNotFound(writer_->DeleteSlot(key)));
-      if (!s.ok()) return s;
-      slots.pop_back();
+absl::Status Programmer::DeleteLastSlot(uint32_t svc_id,
+                                        std::vector<BackendAddr>& slots,
+                                        Work& work) {
+  yard_slot_key key = {svc_id, static_cast<uint32_t>(slots.size())};
+  absl::Status s = Count(IgnoreNotFound(writer_->DeleteSlot(key)));
+  if (!s.ok()) return s;
+  if (slots.back() != kGap) --total_slots_;
+  Unref(slots.back(), false, work);
+  slots.pop_back();
+  return absl::OkStatus();
+}
+
+absl::Status Programmer::TrimSlots(Work& work) {
+  for (const std::string& name : work.sets) {
+    auto it = sets_.find(name);
+    if (it == sets_.end()) continue;
+    auto want = work.new_slots.find(name);
+    size_t keep = want == work.new_slots.end() ? 0 : want->second.size();
+    while (it->second.slots.size() > keep) {
+      if (absl::Status s =
+              DeleteLastSlot(it->second.svc_id, it->second.slots, work);
+          !s.ok()) {
+        return s;
+      }
     }
-    return absl::OkStatus();
-  };
-  for (auto it = sets_.begin(); it != sets_.end();) {
-    auto want = new_slots.find(it->first);
-    size_t keep = want == new_slots.end() ? 0 : want->second.size();
-    if (absl::Status s = trim(it->second.svc_id, it->second.slots, keep);
-        !s.ok()) {
-      return s;
-    }
-    if (want == new_slots.end()) {
+    if (want == work.new_slots.end()) {
+      for (const BackendAddr& a : it->second.draining) Unref(a, true, work);
       set_ids_.Free(it->second.svc_id);
-      it = sets_.erase(it);
-    } else {
-      ++it;
+      sets_.erase(it);
     }
   }
-  for (auto it = adopted_sets_.begin(); it != adopted_sets_.end();) {
-    if (absl::Status s = trim(it->first, it->second, 0); !s.ok()) return s;
-    set_ids_.Free(it->first);
-    it = adopted_sets_.erase(it);
+  if (work.drop_adopted) {
+    for (auto it = adopted_sets_.begin(); it != adopted_sets_.end();) {
+      while (!it->second.empty()) {
+        if (absl::Status s = DeleteLastSlot(it->first, it->second, work);
+            !s.ok()) {
+          return s;
+        }
+      }
+      set_ids_.Free(it->first);
+      it = adopted_sets_.erase(it);
+    }
   }
   return absl::OkStatus();
 }
 
-absl::Status Programmer::RemoveBackends(
-    const std::map<BackendAddr, uint8_t>& needed) {
-  for (auto it = backends_.begin(); it != backends_.end();) {
-    if (needed.contains(it->first)) {
-      ++it;
-      continue;
+absl::Status Programmer::RemoveBackends(const Work& work) {
+  auto unused = [](const BackendEntry& be) {
+    return be.slot_refs == 0 && be.draining_refs == 0;
+  };
+  auto clear = [&](std::map<BackendAddr, BackendEntry>::iterator it) {
+    absl::Status s = Count(writer_->ClearBackend(it->second.id));
+    if (s.ok()) {
+      backend_ids_.Free(it->second.id);
+      backends_.erase(it);
     }
-    if (absl::Status s = Count(writer_->ClearBackend(it->second.id)); !s.ok()) {
-      return s;
+    return s;
+  };
+  if (work.drop_adopted) {
+    // Adopted backends that nothing named were never touched: sweep all.
+    for (auto it = backends_.begin(); it != backends_.end();) {
+      auto next = std::next(it);
+      if (unused(it->second)) {
+        if (absl::Status s = clear(it); !s.ok()) return s;
+      }
+      it = next;
     }
-    backend_ids_.Free(it->second.id);
-    it = backends_.erase(it);
+  } else {
+    for (const BackendAddr& addr : work.touched) {
+      auto it = backends_.find(addr);
+      if (it == backends_.end() || !unused(it->second)) continue;
+      if (absl::Status s = clear(it); !s.ok()) return s;
+    }
   }
   while (!stale_backend_ids_.empty()) {
     uint32_t id = stale_backend_ids_.back();
@@ -387,46 +499,57 @@ absl::Status Programmer::RemoveRevNat(const std::vector<uint32_t>& ids) {
 }
 
 absl::Status Programmer::Apply(const DesiredState& desired) {
-  writes_ = 0;
-  for (const auto& [key, fe] : desired.frontends) {
-    if (key.is_wildcard() != fe.set.empty() ||
-        (!fe.set.empty() && !desired.sets.contains(fe.set))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(fe.service, ": frontend names no backend set"));
-    }
-  }
-  ClaimAdoptedSets(desired);
+  DesiredChange everything;
+  everything.everything = true;
+  return Apply(desired, everything);
+}
 
-  std::map<uint32_t, BackendAddr> by_id;
-  for (const auto& [addr, be] : backends_) by_id[be.id] = addr;
-  std::map<std::string, std::vector<BackendAddr>> new_slots;
-  std::map<BackendAddr, uint8_t> needed;
-  for (const auto& [name, set] : desired.sets) {
-    if (set.eligible.size() > UINT16_MAX) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, ": ", set.eligible.size(), " endpoints, at most 65535"));
-    }
-    new_slots[name] = NewSlotOrder(name, set.eligible, by_id);
-    for (const BackendAddr& addr : set.draining) {
-      needed.emplace(addr, YARD_BACKEND_TERMINATING);
+absl::Status Programmer::Apply(const DesiredState& desired,
+                               const DesiredChange& change) {
+  writes_ = 0;
+  Work work;
+  if (change.everything) {
+    for (const auto& [name, set] : desired.sets) work.sets.insert(name);
+    for (const auto& [name, set] : sets_) work.sets.insert(name);
+    for (const auto& [key, fe] : desired.frontends) work.frontends.insert(key);
+    for (const auto& [key, fe] : frontends_) work.frontends.insert(key);
+    work.drop_adopted = true;
+  } else {
+    work.sets = change.sets;
+    work.frontends = change.frontends;
+  }
+  for (const FrontendKey& key : work.frontends) {
+    auto fe = desired.frontends.find(key);
+    if (fe == desired.frontends.end()) continue;
+    if (key.is_wildcard() != fe->second.set.empty() ||
+        (!fe->second.set.empty() && !desired.sets.contains(fe->second.set))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(fe->second.service, ": frontend names no backend set"));
     }
   }
-  for (const auto& [name, set] : desired.sets) {
-    for (const BackendAddr& addr : set.eligible) {
-      needed[addr] = YARD_BACKEND_ACTIVE;
+  ClaimAdoptedSets(desired, work);
+  for (const std::string& name : work.sets) {
+    auto set = desired.sets.find(name);
+    if (set == desired.sets.end()) continue;
+    if (set->second.eligible.size() > UINT16_MAX) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": ", set->second.eligible.size(),
+                       " endpoints, at most 65535"));
     }
+    work.new_slots[name] = NewSlotOrder(name, set->second.eligible);
   }
-  if (absl::Status s = CheckCapacity(desired, new_slots, needed); !s.ok()) {
+  std::map<BackendAddr, uint8_t> states = FinalStates(desired, work);
+  if (absl::Status s = CheckCapacity(desired, work, states); !s.ok()) {
     return s;
   }
 
   std::vector<uint32_t> freed_rev_nat;
-  absl::Status s = WriteBackends(needed);
-  if (s.ok()) s = WriteSlots(new_slots);
-  if (s.ok()) s = WriteFrontends(desired);
-  if (s.ok()) s = RemoveFrontends(desired, freed_rev_nat);
-  if (s.ok()) s = TrimSlots(new_slots);
-  if (s.ok()) s = RemoveBackends(needed);
+  absl::Status s = WriteBackends(states);
+  if (s.ok()) s = WriteSlots(desired, work);
+  if (s.ok()) s = WriteFrontends(desired, work);
+  if (s.ok()) s = RemoveFrontends(desired, work, freed_rev_nat);
+  if (s.ok()) s = TrimSlots(work);
+  if (s.ok()) s = RemoveBackends(work);
   // Freed reverse-NAT ids are cleared even after a failure above: their
   // frontends are gone already.
   absl::Status rev = RemoveRevNat(freed_rev_nat);

@@ -4,17 +4,22 @@
 //
 //   1. backends        new backends, state changes
 //   2. slots           new and changed slots (beyond the old count: unseen)
-//   3. reverse NAT     for new frontends
-//   4. frontends       new ones, and count/set changes: counts grow here,
-//                      after their slots exist, and shrink here, before
-//                      the slots beyond them go
-//   5. frontends       removed (port entries before wildcard entries)
-//   6. slots           beyond each new count; sets nobody uses
-//   7. backends        no longer in any slot nor draining
-//   8. reverse NAT     of removed frontends
+//   3. frontends       new ones (with their reverse NAT entry first), and
+//                      count/set changes: counts grow here, after their
+//                      slots exist, and shrink here, before the slots
+//                      beyond them go
+//   4. frontends       removed (port entries before wildcard entries)
+//   5. slots           beyond each new count; sets nobody uses
+//   6. backends        no longer in any slot nor draining
+//   7. reverse NAT     of removed frontends
 //
 // So at every single write: a frontend's slots 1..count exist, every slot
 // names an existing backend, and every frontend's reverse NAT exists.
+//
+// Work is proportional to the change: Apply reconciles only the frontends
+// and sets a DesiredChange names (backends are reference-counted across
+// sets), so one endpoint update of one service costs a few map writes and
+// no scan of the cluster.
 //
 // Capacity is checked before the first write: an update that would not
 // fit fails whole and writes nothing. A write the kernel refuses midway
@@ -25,6 +30,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,10 +62,14 @@ class Programmer {
   Programmer& operator=(const Programmer&) = delete;
 
   // Takes what the maps already hold (a restarted agent's pinned maps) as
-  // the programmed state. Nothing is written: the next Apply keeps what is
-  // still desired in place and removes only what is stale.
+  // the programmed state. Nothing is written: the next full Apply keeps
+  // what is still desired in place and removes only what is stale.
   void Adopt(const ProgrammedEntries& entries);
 
+  // Reconciles what `change` names against `desired`.
+  absl::Status Apply(const translate::DesiredState& desired,
+                     const translate::DesiredChange& change);
+  // Reconciles everything.
   absl::Status Apply(const translate::DesiredState& desired);
 
   // Map writes made by the last Apply.
@@ -72,40 +82,57 @@ class Programmer {
 
   struct BackendEntry {
     uint32_t id = 0;
-    uint8_t state = 0;
+    uint8_t state = 0;           // as written
+    uint32_t slot_refs = 0;      // slots naming it, over all sets
+    uint32_t draining_refs = 0;  // sets keeping it for its flows
   };
   struct SetEntry {
     uint32_t svc_id = 0;
-    std::vector<uint32_t> slots;  // slots[i]: backend id in slot i + 1
+    std::vector<BackendAddr> slots;  // slot i + 1; {0, 0} marks a gap
+    std::vector<BackendAddr> draining;
   };
   struct FrontendEntry {
     yard_svc_value value = {};
     std::string set;
     bool set_known = true;  // false: adopted, owner not yet matched
   };
+  // What one Apply works on, resolved from a DesiredChange.
+  struct Work {
+    std::set<std::string> sets;
+    std::set<FrontendKey> frontends;
+    bool drop_adopted = false;
+    std::map<std::string, std::vector<BackendAddr>> new_slots;
+    std::set<BackendAddr> touched;  // backends whose refs may reach 0
+  };
 
   // Planning, before any write.
-  void ClaimAdoptedSets(const translate::DesiredState& desired);
+  void ClaimAdoptedSets(const translate::DesiredState& desired,
+                        const Work& work);
   std::vector<BackendAddr> NewSlotOrder(
-      const std::string& set, const std::vector<BackendAddr>& want,
-      const std::map<uint32_t, BackendAddr>& by_id) const;
+      const std::string& set, const std::vector<BackendAddr>& want) const;
+  std::map<BackendAddr, uint8_t> FinalStates(
+      const translate::DesiredState& desired, Work& work) const;
   absl::Status CheckCapacity(
-      const translate::DesiredState& desired,
-      const std::map<std::string, std::vector<BackendAddr>>& new_slots,
-      const std::map<BackendAddr, uint8_t>& needed) const;
+      const translate::DesiredState& desired, const Work& work,
+      const std::map<BackendAddr, uint8_t>& states) const;
 
   // Writing, in the order above.
-  absl::Status WriteBackends(const std::map<BackendAddr, uint8_t>& needed);
-  absl::Status WriteSlots(
-      const std::map<std::string, std::vector<BackendAddr>>& new_slots);
-  absl::Status WriteFrontends(const translate::DesiredState& desired);
+  absl::Status WriteBackends(const std::map<BackendAddr, uint8_t>& states);
+  absl::Status WriteSlots(const translate::DesiredState& desired, Work& work);
+  absl::Status WriteFrontends(const translate::DesiredState& desired,
+                              const Work& work);
   absl::Status RemoveFrontends(const translate::DesiredState& desired,
+                               const Work& work,
                                std::vector<uint32_t>& freed_rev_nat);
-  absl::Status TrimSlots(
-      const std::map<std::string, std::vector<BackendAddr>>& new_slots);
-  absl::Status RemoveBackends(const std::map<BackendAddr, uint8_t>& needed);
+  absl::Status TrimSlots(Work& work);
+  absl::Status RemoveBackends(const Work& work);
   absl::Status RemoveRevNat(const std::vector<uint32_t>& ids);
 
+  absl::Status WriteSlot(uint32_t svc_id, size_t index, SetEntry& set,
+                         const BackendAddr& addr, Work& work);
+  absl::Status DeleteLastSlot(uint32_t svc_id, std::vector<BackendAddr>& slots,
+                              Work& work);
+  void Unref(const BackendAddr& addr, bool draining, Work& work);
   absl::Status Count(absl::Status status);
 
   MapWriter* writer_;
@@ -115,10 +142,11 @@ class Programmer {
   IdAllocator rev_nat_ids_;
   std::map<BackendAddr, BackendEntry> backends_;
   std::map<std::string, SetEntry> sets_;
-  std::map<uint32_t, std::vector<uint32_t>> adopted_sets_;  // by svc_id
+  std::map<uint32_t, std::vector<BackendAddr>> adopted_sets_;  // by svc_id
   std::map<FrontendKey, FrontendEntry> frontends_;
   std::vector<uint32_t> stale_backend_ids_;
   std::vector<uint32_t> stale_rev_nat_ids_;
+  size_t total_slots_ = 0;
   size_t writes_ = 0;
 };
 

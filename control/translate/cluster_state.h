@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "switchyard/v1/cluster.pb.h"
@@ -33,16 +35,34 @@ class ClusterState {
   }
   const std::map<std::string, v1::Node>& nodes() const { return nodes_; }
 
+  // The IPv4 EndpointSlices of a service ("namespace/name"), from an index
+  // kept as slices come and go, so one service's translation never scans
+  // every slice in the cluster.
+  std::vector<const v1::EndpointSlice*> SlicesOf(
+      const std::string& service_key) const;
+
+  // The services ("namespace/name") whose translation `update` can change:
+  // those it writes or deletes, and the owners (before and after) of the
+  // EndpointSlices it touches. Call before Apply(update).
+  std::set<std::string> AffectedServices(const v1::WatchResponse& update) const;
+
  private:
   void Upsert(const v1::Object& object);
   void Remove(const v1::ObjectRef& ref);
+  void IndexSlice(const std::string& slice_key, const v1::EndpointSlice& slice,
+                  bool add);
 
   uint64_t version_ = 0;
   bool has_snapshot_ = false;
   std::map<std::string, v1::Service> services_;
   std::map<std::string, v1::EndpointSlice> slices_;
   std::map<std::string, v1::Node> nodes_;
+  std::map<std::string, std::set<std::string>> slices_by_service_;
 };
+
+// The service ("namespace/name") an EndpointSlice belongs to, or "" when
+// it has no kubernetes.io/service-name label.
+std::string ServiceKeyOf(const v1::EndpointSlice& slice);
 
 // "namespace/name", with Kubernetes' default namespace filled in.
 std::string NamespacedName(const v1::ObjectMeta& meta);

@@ -9,6 +9,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,15 @@ struct DesiredState {
   std::map<FrontendKey, Frontend> frontends;
   std::map<std::string, BackendSet> sets;
   bool operator==(const DesiredState&) const = default;
+};
+
+// Which parts of a DesiredState may differ from what was programmed: the
+// programmer reconciles only these, so one endpoint change costs work in
+// proportion to that service, not to the cluster.
+struct DesiredChange {
+  bool everything = false;  // reconcile all; also removes adopted leftovers
+  std::set<FrontendKey> frontends;
+  std::set<std::string> sets;
 };
 
 }  // namespace switchyard::translate

@@ -4,6 +4,8 @@
 #ifndef SWITCHYARD_CONTROL_TRANSLATE_TRANSLATE_H_
 #define SWITCHYARD_CONTROL_TRANSLATE_TRANSLATE_H_
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,15 +18,52 @@ struct NodeContext {
   std::string node_name;  // for internalTrafficPolicy: Local
 };
 
-struct Translation {
-  DesiredState desired;
-  // Objects or fields that could not be programmed and were skipped (an
-  // IPv6 clusterIP, an SCTP port, ...), for logs and status, not errors:
+// What one service contributes. Backend sets are named after the service
+// port ("ns/name:80/TCP"), so they are never shared between services.
+struct ServiceEntries {
+  std::map<FrontendKey, Frontend> frontends;
+  std::map<std::string, BackendSet> sets;
+  // Parts that could not be programmed and were skipped (an IPv6
+  // clusterIP, an SCTP port, ...): for logs and status, not errors, since
   // the rest of the cluster must still be served.
   std::vector<std::string> skipped;
 };
 
-Translation Translate(const ClusterState& state, const NodeContext& node);
+ServiceEntries TranslateService(const ClusterState& state,
+                                const std::string& service_key,
+                                const v1::Service& service,
+                                const NodeContext& node);
+
+// The desired state of a node, kept up to date service by service.
+// Frontends two services both claim (an external IP:port declared twice)
+// go to the first in key order; the other's claim is reported as skipped
+// and takes over if the first goes away.
+class DesiredStateCache {
+ public:
+  // Recomputes everything.
+  DesiredChange Rebuild(const ClusterState& state, const NodeContext& node);
+  // Recomputes `services` ("namespace/name"; gone ones are removed) and
+  // returns what changed.
+  DesiredChange Update(const ClusterState& state, const NodeContext& node,
+                       const std::set<std::string>& services);
+
+  const DesiredState& desired() const { return desired_; }
+  std::vector<std::string> skipped() const;
+
+ private:
+  void Remove(const std::string& service, DesiredChange& change);
+  void Add(const std::string& service, ServiceEntries entries,
+           DesiredChange& change);
+  void Resolve(const FrontendKey& key);
+
+  std::map<std::string, ServiceEntries> by_service_;
+  // Every service's claim on each frontend, by service key.
+  std::map<FrontendKey, std::map<std::string, Frontend>> claims_;
+  DesiredState desired_;
+};
+
+// The whole desired state at once (tests, tools).
+DesiredState Translate(const ClusterState& state, const NodeContext& node);
 
 }  // namespace switchyard::translate
 

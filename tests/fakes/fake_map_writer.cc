@@ -22,9 +22,9 @@ void FakeMapWriter::Check() {
   };
   for (const auto& [key, backend_id] : entries_.slots) {
     if (!backend_ok(backend_id)) {
-      violation_ = absl::StrCat("after '", log_.back(), "': slot ", key.first,
-                                "/", key.second, " names missing backend ",
-                                backend_id);
+      violation_ =
+          absl::StrCat("after '", log_.back(), "': slot ", key.first, "/",
+                       key.second, " names missing backend ", backend_id);
       return;
     }
   }
@@ -33,18 +33,17 @@ void FakeMapWriter::Check() {
     for (uint32_t slot = 1; slot <= fe.count; ++slot) {
       if (!entries_.slots.contains({fe.svc_id, slot})) {
         violation_ = absl::StrCat("after '", log_.back(), "': frontend port ",
-                                  key.port, " count ", fe.count,
-                                  " but slot ", slot, " of set ", fe.svc_id,
-                                  " is missing");
+                                  key.port, " count ", fe.count, " but slot ",
+                                  slot, " of set ", fe.svc_id, " is missing");
         return;
       }
     }
     auto rnat = entries_.rev_nat.find(fe.rev_nat_id);
     if (rnat == entries_.rev_nat.end() || rnat->second.addr != key.addr ||
         rnat->second.port != key.port) {
-      violation_ = absl::StrCat("after '", log_.back(), "': frontend port ",
-                                key.port, " has no reverse NAT entry ",
-                                fe.rev_nat_id);
+      violation_ =
+          absl::StrCat("after '", log_.back(), "': frontend port ", key.port,
+                       " has no reverse NAT entry ", fe.rev_nat_id);
       return;
     }
   }

@@ -6,6 +6,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <random>
+#include <set>
+
 #include "control/common/ipv4.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/fake_map_writer.h"
@@ -18,7 +21,8 @@ using translate::BackendAddr;
 using translate::DesiredState;
 using translate::FrontendKey;
 
-constexpr Capacity kRoomy = {.frontends = 1024, .slots = 4096, .backends = 4096};
+constexpr Capacity kRoomy = {
+    .frontends = 1024, .slots = 4096, .backends = 4096};
 
 BackendAddr Be(int host, int port = 8080) {
   return {htonl(0x0af40100u + host), htons(static_cast<uint16_t>(port))};
@@ -60,11 +64,11 @@ class ProgrammerTest : public ::testing::Test {
 TEST_F(ProgrammerTest, FirstApplyWritesEverythingInOrder) {
   ApplyOk(Desired({{Be(1), Be(2)}}));
   // 2 backends, 2 slots, 1 reverse NAT, 2 frontends (port + wildcard).
-  EXPECT_EQ(fake_.log(), (std::vector<std::string>{
-                             "put-backend 1", "put-backend 2", "put-slot 1/1=1",
-                             "put-slot 1/2=2", "put-revnat 1",
-                             "put-frontend 20480/6 count=2",
-                             "put-frontend 0/0 count=0"}));
+  EXPECT_EQ(fake_.log(),
+            (std::vector<std::string>{
+                "put-backend 1", "put-backend 2", "put-slot 1/1=1",
+                "put-slot 1/2=2", "put-revnat 1",
+                "put-frontend 20480/6 count=2", "put-frontend 0/0 count=0"}));
 }
 
 TEST_F(ProgrammerTest, SameStateTwiceWritesNothing) {
@@ -77,10 +81,10 @@ TEST_F(ProgrammerTest, AddingAnEndpointWritesOnlyTheDifference) {
   ApplyOk(Desired({{Be(1), Be(2)}}));
   size_t before = fake_.writes();
   ApplyOk(Desired({{Be(1), Be(2), Be(3)}}));
-  EXPECT_EQ(std::vector<std::string>(fake_.log().begin() + before,
-                                     fake_.log().end()),
-            (std::vector<std::string>{"put-backend 3", "put-slot 1/3=3",
-                                      "put-frontend 20480/6 count=3"}));
+  EXPECT_EQ(
+      std::vector<std::string>(fake_.log().begin() + before, fake_.log().end()),
+      (std::vector<std::string>{"put-backend 3", "put-slot 1/3=3",
+                                "put-frontend 20480/6 count=3"}));
 }
 
 TEST_F(ProgrammerTest, RemovingAnEndpointShrinksCountBeforeSlotsGo) {
@@ -89,11 +93,11 @@ TEST_F(ProgrammerTest, RemovingAnEndpointShrinksCountBeforeSlotsGo) {
   ApplyOk(Desired({{Be(2), Be(3)}}));
   // Backend 3 moves into backend 1's slot; then the count shrinks, then
   // slot 3 goes, then backend 1.
-  EXPECT_EQ(std::vector<std::string>(fake_.log().begin() + before,
-                                     fake_.log().end()),
-            (std::vector<std::string>{"put-slot 1/1=3",
-                                      "put-frontend 20480/6 count=2",
-                                      "delete-slot 1/3", "clear-backend 1"}));
+  EXPECT_EQ(
+      std::vector<std::string>(fake_.log().begin() + before, fake_.log().end()),
+      (std::vector<std::string>{"put-slot 1/1=3",
+                                "put-frontend 20480/6 count=2",
+                                "delete-slot 1/3", "clear-backend 1"}));
   EXPECT_EQ(CountOf(fake_, 1), 2u);
 }
 
@@ -143,7 +147,8 @@ TEST_F(ProgrammerTest, UpdateThatDoesNotFitWritesNothing) {
   Programmer small(&fake, Capacity{.frontends = 16, .slots = 4, .backends = 8});
   ASSERT_TRUE(small.Apply(Desired({{Be(1), Be(2)}})).ok());
   size_t before = fake.writes();
-  absl::Status s = small.Apply(Desired({{Be(1), Be(2)}, {Be(3), Be(4), Be(5)}}));
+  absl::Status s =
+      small.Apply(Desired({{Be(1), Be(2)}, {Be(3), Be(4), Be(5)}}));
   EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
   EXPECT_NE(s.message().find("slot map full"), std::string::npos) << s;
   EXPECT_EQ(fake.writes(), before);
@@ -151,7 +156,8 @@ TEST_F(ProgrammerTest, UpdateThatDoesNotFitWritesNothing) {
 
 TEST_F(ProgrammerTest, TooManyBackendsIsRefusedWhole) {
   FakeMapWriter fake;
-  Programmer small(&fake, Capacity{.frontends = 16, .slots = 64, .backends = 3});
+  Programmer small(&fake,
+                   Capacity{.frontends = 16, .slots = 64, .backends = 3});
   absl::Status s = small.Apply(Desired({{Be(1), Be(2), Be(3)}}));
   EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
   EXPECT_EQ(fake.writes(), 0u);
@@ -180,7 +186,8 @@ TEST_F(ProgrammerTest, FailureAtAnyWriteIsSafeAndRecoverable) {
     EXPECT_EQ(fake.entries().slots.size(), reference.entries().slots.size());
     EXPECT_EQ(fake.entries().backends.size(),
               reference.entries().backends.size());
-    EXPECT_EQ(fake.entries().rev_nat.size(), reference.entries().rev_nat.size());
+    EXPECT_EQ(fake.entries().rev_nat.size(),
+              reference.entries().rev_nat.size());
     if (s.ok()) break;  // fail_at was past the last write
   }
 }
@@ -210,10 +217,81 @@ TEST_F(ProgrammerTest, AdoptionAfterAChangeWhileDownEditsInPlace) {
   size_t before = fake_.writes();
   ASSERT_TRUE(restarted.Apply(Desired({{Be(1), Be(2), Be(3)}})).ok());
   EXPECT_EQ(fake_.violation(), "");
-  EXPECT_EQ(std::vector<std::string>(fake_.log().begin() + before,
-                                     fake_.log().end()),
-            (std::vector<std::string>{"put-backend 3", "put-slot 1/3=3",
-                                      "put-frontend 20480/6 count=3"}));
+  EXPECT_EQ(
+      std::vector<std::string>(fake_.log().begin() + before, fake_.log().end()),
+      (std::vector<std::string>{"put-backend 3", "put-slot 1/3=3",
+                                "put-frontend 20480/6 count=3"}));
+}
+
+// The maps' meaning, with ids resolved away: which backends each frontend
+// chooses among, and which backends exist.
+std::map<std::string, std::multiset<std::pair<uint32_t, uint16_t>>> Meaning(
+    const FakeMapWriter& fake) {
+  std::map<std::string, std::multiset<std::pair<uint32_t, uint16_t>>> out;
+  const ProgrammedEntries& e = fake.entries();
+  for (const auto& [key, value] : e.frontends) {
+    std::string name = std::to_string(key.addr) + ":" +
+                       std::to_string(key.port) + "/" +
+                       std::to_string(key.proto);
+    auto& backends = out[name];
+    for (uint32_t slot = 1; slot <= value.count; ++slot) {
+      const yard_backend4& be = e.backends.at(e.slots.at({value.svc_id, slot}));
+      backends.insert({be.addr, be.port});
+    }
+  }
+  for (const auto& [id, be] : e.backends) {
+    out["backends"].insert({be.addr, be.port});
+  }
+  return out;
+}
+
+// Random churn applied through scoped updates (what the agent does per
+// delta) ends in the same maps as one full apply of the final state, and
+// never shows a broken state on the way.
+TEST(ProgrammerScopedTest, ScopedUpdatesMatchAFullApply) {
+  std::mt19937 rng(7);
+  FakeMapWriter fake;
+  Programmer incremental(&fake, kRoomy);
+  DesiredState current;
+  ASSERT_TRUE(incremental.Apply(current).ok());
+  for (int step = 0; step < 300; ++step) {
+    DesiredState next = current;
+    translate::DesiredChange change;
+    int service = static_cast<int>(rng() % 12);
+    uint32_t addr = htonl(0x0a600000u + service + 1);
+    std::string set = "svc" + std::to_string(service);
+    FrontendKey port{addr, htons(80), IPPROTO_TCP}, wildcard{addr, 0, 0};
+    change.frontends = {port, wildcard};
+    change.sets = {set};
+    if (rng() % 5 == 0) {
+      next.frontends.erase(port);
+      next.frontends.erase(wildcard);
+      next.sets.erase(set);
+    } else {
+      next.frontends[port] = {set, 0, 0, set};
+      next.frontends[wildcard] = {"", YARD_SVC_F_WILDCARD, 0, set};
+      std::set<BackendAddr> eligible, draining;
+      int n = static_cast<int>(rng() % 6);
+      for (int i = 0; i < n; ++i)
+        eligible.insert(Be(static_cast<int>(rng() % 20)));
+      if (rng() % 3 == 0) {
+        BackendAddr d = Be(static_cast<int>(rng() % 20));
+        if (!eligible.contains(d)) draining.insert(d);
+      }
+      next.sets[set] = {{eligible.begin(), eligible.end()},
+                        {draining.begin(), draining.end()}};
+    }
+    absl::Status s = incremental.Apply(next, change);
+    ASSERT_TRUE(s.ok()) << s;
+    ASSERT_EQ(fake.violation(), "") << "step " << step;
+    current = next;
+  }
+  FakeMapWriter reference;
+  Programmer full(&reference, kRoomy);
+  ASSERT_TRUE(full.Apply(current).ok());
+  EXPECT_EQ(Meaning(fake), Meaning(reference));
+  EXPECT_EQ(fake.entries().slots.size(), reference.entries().slots.size());
+  EXPECT_EQ(fake.entries().rev_nat.size(), reference.entries().rev_nat.size());
 }
 
 }  // namespace

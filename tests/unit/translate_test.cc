@@ -64,18 +64,27 @@ void AddSlicePort(v1::EndpointSlice& e, const std::string& name, int port,
   p->set_protocol(protocol);
 }
 
+struct Result {
+  DesiredState desired;
+  std::vector<std::string> skipped;
+};
+
 class TranslateTest : public ::testing::Test {
  protected:
-  void Put(const v1::Service& s) { *snapshot_.add_upserts()->mutable_service() = s; }
+  void Put(const v1::Service& s) {
+    *snapshot_.add_upserts()->mutable_service() = s;
+  }
   void Put(const v1::EndpointSlice& e) {
     *snapshot_.add_upserts()->mutable_endpoint_slice() = e;
   }
-  Translation Run(const std::string& node = "node-a") {
+  Result Run(const std::string& node = "node-a") {
     ClusterState state;
     snapshot_.set_snapshot(true);
     snapshot_.set_version(1);
     EXPECT_TRUE(state.Apply(snapshot_).ok());
-    return Translate(state, NodeContext{node});
+    DesiredStateCache cache;
+    cache.Rebuild(state, NodeContext{node});
+    return {cache.desired(), cache.skipped()};
   }
   v1::WatchResponse snapshot_;
 };
@@ -90,12 +99,14 @@ TEST_F(TranslateTest, ClusterIpWithEndpointsGivesPortAndWildcardEntries) {
   AddEndpoint(slice, "10.244.1.2");
   Put(slice);
 
-  Translation t = Run();
+  Result t = Run();
   ASSERT_EQ(t.desired.frontends.size(), 2u);
-  const Frontend& port = t.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
+  const Frontend& port =
+      t.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
   EXPECT_EQ(port.flags, 0);
   EXPECT_EQ(port.service, "default/web:80/TCP");
-  const Frontend& wildcard = t.desired.frontends.at(FrontendKey{Ip("10.96.0.10"), 0, 0});
+  const Frontend& wildcard =
+      t.desired.frontends.at(FrontendKey{Ip("10.96.0.10"), 0, 0});
   EXPECT_EQ(wildcard.flags, YARD_SVC_F_WILDCARD);
   EXPECT_TRUE(wildcard.set.empty());
   const BackendSet& set = t.desired.sets.at(port.set);
@@ -123,8 +134,9 @@ TEST_F(TranslateTest, NamedTargetPortResolvedPerSlice) {
   AddEndpoint(c, "10.244.3.2");
   Put(c);
 
-  Translation t = Run();
-  const Frontend& fe = t.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
+  Result t = Run();
+  const Frontend& fe =
+      t.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
   EXPECT_EQ(t.desired.sets.at(fe.set).eligible,
             (std::vector<BackendAddr>{Be("10.244.1.2", 8080),
                                       Be("10.244.2.2", 9090)}));
@@ -141,9 +153,11 @@ TEST_F(TranslateTest, TcpAndUdpOnOnePortAreSeparate) {
   AddEndpoint(slice, "10.244.1.9");
   Put(slice);
 
-  Translation t = Run();
-  const Frontend& tcp = t.desired.frontends.at(Fe("10.96.0.53", 53, IPPROTO_TCP));
-  const Frontend& udp = t.desired.frontends.at(Fe("10.96.0.53", 53, IPPROTO_UDP));
+  Result t = Run();
+  const Frontend& tcp =
+      t.desired.frontends.at(Fe("10.96.0.53", 53, IPPROTO_TCP));
+  const Frontend& udp =
+      t.desired.frontends.at(Fe("10.96.0.53", 53, IPPROTO_UDP));
   EXPECT_NE(tcp.set, udp.set);
   EXPECT_EQ(t.desired.sets.at(tcp.set).eligible[0], Be("10.244.1.9", 5353));
   EXPECT_EQ(t.desired.sets.at(udp.set).eligible[0], Be("10.244.1.9", 5354));
@@ -169,7 +183,7 @@ TEST_F(TranslateTest, EligibilityFollowsConditions) {
   gone->mutable_conditions()->set_terminating(true);
   Put(slice);
 
-  Translation t = Run();
+  Result t = Run();
   const BackendSet& set = t.desired.sets.begin()->second;
   EXPECT_EQ(set.eligible, std::vector<BackendAddr>{Be("10.244.1.1", 8080)});
   // Still serving while terminating: kept for its connections, not chosen.
@@ -188,7 +202,7 @@ TEST_F(TranslateTest, ServingTerminatingIsTheFallbackWhenNoneIsReady) {
   draining->mutable_conditions()->set_terminating(true);
   Put(slice);
 
-  Translation t = Run();
+  Result t = Run();
   const BackendSet& set = t.desired.sets.begin()->second;
   EXPECT_EQ(set.eligible, std::vector<BackendAddr>{Be("10.244.1.3", 8080)});
 }
@@ -203,7 +217,7 @@ TEST_F(TranslateTest, PublishNotReadyAddressesUsesEveryEndpoint) {
   AddEndpoint(slice, "10.244.1.1")->mutable_conditions()->set_ready(false);
   Put(slice);
 
-  Translation t = Run();
+  Result t = Run();
   EXPECT_EQ(t.desired.sets.begin()->second.eligible.size(), 1u);
 }
 
@@ -218,12 +232,14 @@ TEST_F(TranslateTest, InternalTrafficPolicyLocalUsesThisNodesEndpoints) {
   AddEndpoint(slice, "10.244.2.1", "node-b");
   Put(slice);
 
-  Translation a = Run("node-a");
-  const Frontend& fe = a.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
+  Result a = Run("node-a");
+  const Frontend& fe =
+      a.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
   EXPECT_EQ(a.desired.sets.at(fe.set).eligible,
             std::vector<BackendAddr>{Be("10.244.1.1", 8080)});
-  Translation c = Run("node-c");
-  const Frontend& fe_c = c.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
+  Result c = Run("node-c");
+  const Frontend& fe_c =
+      c.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
   EXPECT_TRUE(c.desired.sets.at(fe_c.set).eligible.empty());
 }
 
@@ -239,7 +255,7 @@ TEST_F(TranslateTest, HeadlessExternalNameAndSctpAreNotProgrammed) {
   AddPort(sctp, "", 9999, "SCTP");
   Put(sctp);
 
-  Translation t = Run();
+  Result t = Run();
   // Only the SCTP service's address exists (its wildcard rejects probes).
   ASSERT_EQ(t.desired.frontends.size(), 1u);
   EXPECT_TRUE(t.desired.frontends.begin()->first.is_wildcard());
@@ -255,11 +271,76 @@ TEST_F(TranslateTest, ExternalAndLoadBalancerAddressesServePods) {
   AddPort(svc, "", 80)->set_node_port(30080);
   Put(svc);
 
-  Translation t = Run();
+  Result t = Run();
   EXPECT_TRUE(t.desired.frontends.contains(Fe("192.0.2.10", 80, IPPROTO_TCP)));
-  EXPECT_TRUE(t.desired.frontends.contains(Fe("198.51.100.7", 80, IPPROTO_TCP)));
-  EXPECT_TRUE(t.desired.frontends.contains(FrontendKey{Ip("198.51.100.7"), 0, 0}));
+  EXPECT_TRUE(
+      t.desired.frontends.contains(Fe("198.51.100.7", 80, IPPROTO_TCP)));
+  EXPECT_TRUE(
+      t.desired.frontends.contains(FrontendKey{Ip("198.51.100.7"), 0, 0}));
   EXPECT_EQ(t.desired.frontends.size(), 6u);
+}
+
+TEST_F(TranslateTest, ExternalAddressClaimedTwiceGoesToTheFirstService) {
+  v1::Service a = MakeService("a", "10.96.0.1");
+  a.mutable_spec()->add_external_ips("192.0.2.1");
+  AddPort(a, "", 80);
+  Put(a);
+  v1::Service b = MakeService("b", "10.96.0.2");
+  b.mutable_spec()->add_external_ips("192.0.2.1");
+  AddPort(b, "", 80);
+  Put(b);
+  Result t = Run();
+  EXPECT_EQ(t.desired.frontends.at(Fe("192.0.2.1", 80, IPPROTO_TCP)).service,
+            "default/a:80/TCP");
+  ASSERT_EQ(t.skipped.size(), 1u);
+  EXPECT_NE(t.skipped[0].find("already belongs to default/a"),
+            std::string::npos);
+}
+
+// Service-by-service updates must give exactly what a full rebuild gives.
+TEST(DesiredStateCacheTest, IncrementalUpdatesMatchARebuild) {
+  ClusterState state;
+  DesiredStateCache cache;
+  NodeContext node{"node-a"};
+  v1::WatchResponse snap;
+  snap.set_snapshot(true);
+  snap.set_version(1);
+  for (int i = 0; i < 5; ++i) {
+    v1::Service s = MakeService("s" + std::to_string(i),
+                                "10.96.0." + std::to_string(i + 1));
+    s.mutable_spec()->add_external_ips("192.0.2.1");  // shared by all
+    AddPort(s, "http", 80);
+    *snap.add_upserts()->mutable_service() = s;
+  }
+  ASSERT_TRUE(state.Apply(snap).ok());
+  cache.Rebuild(state, node);
+
+  std::vector<v1::WatchResponse> deltas(4);
+  // A slice appears for s1.
+  v1::EndpointSlice e = MakeSlice("s1-a", "s1");
+  AddSlicePort(e, "http", 8080);
+  AddEndpoint(e, "10.244.1.1");
+  *deltas[0].add_upserts()->mutable_endpoint_slice() = e;
+  // The slice moves to s2 (relabelled): both services change.
+  (*e.mutable_metadata()->mutable_labels())[kServiceNameLabel] = "s2";
+  *deltas[1].add_upserts()->mutable_endpoint_slice() = e;
+  // s0, the external IP's owner, goes: s1 takes it over.
+  v1::ObjectRef* ref = deltas[2].add_deletes();
+  ref->set_kind(v1::KIND_SERVICE);
+  ref->set_name("s0");
+  // The slice goes.
+  ref = deltas[3].add_deletes();
+  ref->set_kind(v1::KIND_ENDPOINT_SLICE);
+  ref->set_name("s1-a");
+  for (size_t i = 0; i < deltas.size(); ++i) {
+    deltas[i].set_version(i + 2);
+    std::set<std::string> affected = state.AffectedServices(deltas[i]);
+    ASSERT_TRUE(state.Apply(deltas[i]).ok());
+    cache.Update(state, node, affected);
+    DesiredStateCache fresh;
+    fresh.Rebuild(state, node);
+    EXPECT_EQ(cache.desired(), fresh.desired()) << "after delta " << i;
+  }
 }
 
 TEST(ClusterStateTest, DeltaBeforeSnapshotIsRefused) {

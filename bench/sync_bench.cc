@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: Apache-2.0
+// yard-bench-sync: control-plane speed against a running controller and
+// agent. Measures, from the moment a write is sent to the controller until
+// the node's agent has acknowledged the version (it acknowledges after its
+// maps are programmed):
+//   - cold: N services with E endpoints each, in one write, onto an agent
+//     that holds none of them;
+//   - one service added to that;
+//   - K single-endpoint changes, p50/p99;
+// and the agent's resident memory. It prints numbers; it asserts nothing.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "switchyard/v1/controller.grpc.pb.h"
+
+ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
+          "yard-controller address");
+ABSL_FLAG(std::string, node, "bench-node", "node whose agent is measured");
+ABSL_FLAG(int, services, 10000, "services in the cold write");
+ABSL_FLAG(int, endpoints, 10, "endpoints per service");
+ABSL_FLAG(int, changes, 200, "single-endpoint changes to time");
+ABSL_FLAG(int, agent_pid, 0, "agent process, for its resident memory");
+ABSL_FLAG(std::string, json, "", "also write results here");
+
+namespace v1 = switchyard::v1;
+
+namespace {
+
+std::string Ip(uint32_t host) {
+  return absl::StrCat(host >> 24, ".", (host >> 16) & 255, ".",
+                      (host >> 8) & 255, ".", host & 255);
+}
+
+v1::Object Service(int i) {
+  v1::Object o;
+  v1::Service* s = o.mutable_service();
+  s->mutable_metadata()->set_name(absl::StrCat("bench-", i));
+  s->mutable_metadata()->set_namespace_("bench");
+  s->mutable_spec()->set_type("ClusterIP");
+  v1::ServicePort* p = s->mutable_spec()->add_ports();
+  p->set_name("http");
+  p->set_port(80);
+  p->set_protocol("TCP");
+  p->mutable_target_port()->set_number(8080);
+  return o;
+}
+
+// Endpoints of service i: distinct addresses in 10.128.0.0/10; `shift`
+// moves the first endpoint to a fresh address (an endpoint change).
+v1::Object Slice(int i, int endpoints, int shift) {
+  v1::Object o;
+  v1::EndpointSlice* e = o.mutable_endpoint_slice();
+  e->mutable_metadata()->set_name(absl::StrCat("bench-", i, "-0"));
+  e->mutable_metadata()->set_namespace_("bench");
+  (*e->mutable_metadata()->mutable_labels())["kubernetes.io/service-name"] =
+      absl::StrCat("bench-", i);
+  e->set_address_type("IPv4");
+  v1::EndpointPort* port = e->add_ports();
+  port->set_name("http");
+  port->set_port(8080);
+  port->set_protocol("TCP");
+  for (int k = 0; k < endpoints; ++k) {
+    uint32_t host = 0x0a800000u + static_cast<uint32_t>(i) * 16 + k;
+    if (k == 0 && shift > 0) host = 0x0b000000u + shift;  // 11.0.0.x
+    v1::Endpoint* ep = e->add_endpoints();
+    ep->add_addresses(Ip(host));
+    ep->mutable_conditions()->set_ready(true);
+    ep->set_node_name("elsewhere");
+  }
+  return o;
+}
+
+class Bench {
+ public:
+  explicit Bench(std::shared_ptr<grpc::Channel> channel)
+      : stub_(v1::ClusterState::NewStub(channel)) {}
+
+  // Writes, then waits for the node's ack of the resulting version.
+  // Returns {write RPC time, time until acknowledged}.
+  std::pair<absl::Duration, absl::Duration> ApplyAndWait(
+      const std::vector<v1::Object>& objects) {
+    v1::ApplyRequest request;
+    for (const v1::Object& o : objects) *request.add_objects() = o;
+    v1::ApplyResponse response;
+    grpc::ClientContext context;
+    absl::Time start = absl::Now();
+    grpc::Status s = stub_->Apply(&context, request, &response);
+    absl::Duration rpc = absl::Now() - start;
+    if (!s.ok()) {
+      fprintf(stderr, "apply failed: %s\n", s.error_message().c_str());
+      exit(1);
+    }
+    WaitAcked(response.version(), start + absl::Seconds(120));
+    return {rpc, absl::Now() - start};
+  }
+
+  void WaitAcked(uint64_t version, absl::Time deadline) {
+    const std::string node = absl::GetFlag(FLAGS_node);
+    while (absl::Now() < deadline) {
+      v1::ListNodeSyncResponse sync;
+      grpc::ClientContext context;
+      if (stub_->ListNodeSync(&context, {}, &sync).ok()) {
+        for (const v1::NodeSync& n : sync.nodes()) {
+          if (n.node_name() != node) continue;
+          if (n.acked_version() >= version) return;
+          if (n.rejected_version() >= version) {
+            fprintf(stderr, "agent rejected version %lu: %s\n",
+                    static_cast<unsigned long>(version),
+                    n.rejected_error().c_str());
+            exit(1);
+          }
+        }
+      }
+      absl::SleepFor(absl::Microseconds(50));
+    }
+    fprintf(stderr, "agent did not acknowledge version %lu in time\n",
+            static_cast<unsigned long>(version));
+    exit(1);
+  }
+
+  void DeleteAll(int services) {
+    v1::DeleteRequest request;
+    request.set_ignore_not_found(true);
+    for (int i = 0; i <= services; ++i) {
+      for (v1::Kind kind : {v1::KIND_SERVICE, v1::KIND_ENDPOINT_SLICE}) {
+        v1::ObjectRef* ref = request.add_refs();
+        ref->set_kind(kind);
+        ref->set_namespace_("bench");
+        ref->set_name(kind == v1::KIND_SERVICE
+                          ? absl::StrCat("bench-", i)
+                          : absl::StrCat("bench-", i, "-0"));
+      }
+    }
+    v1::DeleteResponse response;
+    grpc::ClientContext context;
+    grpc::Status s = stub_->Delete(&context, request, &response);
+    if (s.ok()) WaitAcked(response.version(), absl::Now() + absl::Seconds(120));
+  }
+
+ private:
+  std::unique_ptr<v1::ClusterState::Stub> stub_;
+};
+
+long RssKiB(int pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const int n = absl::GetFlag(FLAGS_services);
+  const int e = absl::GetFlag(FLAGS_endpoints);
+  const int pid = absl::GetFlag(FLAGS_agent_pid);
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(-1);
+  args.SetMaxReceiveMessageSize(-1);
+  Bench bench(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_controller),
+                                        grpc::InsecureChannelCredentials(),
+                                        args));
+  bench.DeleteAll(n);  // a clean start, whatever an earlier run left
+
+  long rss_before = pid ? RssKiB(pid) : -1;
+  std::vector<v1::Object> cold;
+  for (int i = 0; i < n; ++i) {
+    cold.push_back(Service(i));
+    cold.push_back(Slice(i, e, 0));
+  }
+  auto [cold_rpc, cold_total] = bench.ApplyAndWait(cold);
+  long rss_after = pid ? RssKiB(pid) : -1;
+
+  auto [one_rpc, one_total] = bench.ApplyAndWait({Service(n), Slice(n, e, 0)});
+
+  std::vector<double> change_ms;
+  for (int k = 1; k <= absl::GetFlag(FLAGS_changes); ++k) {
+    auto [rpc, total] = bench.ApplyAndWait({Slice(k % n, e, k)});
+    change_ms.push_back(Ms(total));
+  }
+  std::sort(change_ms.begin(), change_ms.end());
+  auto pct = [&](double p) {
+    return change_ms.empty()
+               ? 0.0
+               : change_ms[std::min(change_ms.size() - 1,
+                                    static_cast<size_t>(p * change_ms.size()))];
+  };
+
+  printf("control plane, %d services x %d endpoints\n", n, e);
+  printf("  cold write -> agent ack      %9.1f ms (write RPC %.1f ms)\n",
+         Ms(cold_total), Ms(cold_rpc));
+  printf("  +1 service -> agent ack      %9.2f ms (write RPC %.2f ms)\n",
+         Ms(one_total), Ms(one_rpc));
+  printf(
+      "  1 endpoint change -> ack     p50 %.2f ms  p99 %.2f ms  (%zu "
+      "changes)\n",
+      pct(0.5), pct(0.99), change_ms.size());
+  if (pid) {
+    printf(
+        "  agent RSS                    %ld KiB before, %ld KiB after cold\n",
+        rss_before, rss_after);
+  }
+  if (std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
+    std::ofstream out(path);
+    out << "{\"services\": " << n << ", \"endpoints\": " << e
+        << ", \"cold_ms\": " << Ms(cold_total)
+        << ", \"cold_rpc_ms\": " << Ms(cold_rpc)
+        << ", \"one_service_ms\": " << Ms(one_total)
+        << ", \"change_p50_ms\": " << pct(0.5)
+        << ", \"change_p99_ms\": " << pct(0.99)
+        << ", \"agent_rss_kib\": " << rss_after << "}\n";
+  }
+  bench.DeleteAll(n);
+  return 0;
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/agent/agent.h"
+
+#include <fnmatch.h>
+#include <malloc.h>
+#include <net/if.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "control/common/log.h"
+#include "control/translate/translate.h"
+
+namespace switchyard::agent {
+namespace {
+
+sync::Capacity CapacityOf(const kernel::DatapathConfig& c) {
+  return {c.max_frontends, c.max_slots, c.max_backends};
+}
+
+bool Matches(const std::vector<std::string>& patterns, const char* name) {
+  for (const std::string& p : patterns) {
+    if (fnmatch(p.c_str(), name, 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
+  if (config.node_name.empty()) {
+    return absl::InvalidArgumentError("the agent needs its node name");
+  }
+  config.datapath.pin_dir =
+      absl::StrCat(config.pin_root, "/", config.node_name);
+  absl::StatusOr<std::unique_ptr<kernel::Datapath>> datapath =
+      kernel::Datapath::Load(config.datapath);
+  if (!datapath.ok()) return datapath.status();
+  std::unique_ptr<Agent> agent(new Agent(config, std::move(*datapath)));
+
+  // Whatever an earlier agent programmed stays in force: adopted, not
+  // flushed, so forwarding never pauses; the first snapshot removes only
+  // what has gone stale meanwhile.
+  absl::StatusOr<sync::ProgrammedEntries> programmed =
+      ReadProgrammed(agent->datapath_->maps());
+  if (!programmed.ok()) return programmed.status();
+  {
+    absl::MutexLock lock(&agent->mu_);
+    agent->programmer_.Adopt(*programmed);
+  }
+  LOG(INFO) << "datapath loaded, maps in " << config.datapath.pin_dir
+            << "; adopted " << programmed->frontends.size() << " frontends, "
+            << programmed->backends.size() << " backends";
+  if (absl::Status s = agent->AttachNewInterfaces(); !s.ok()) return s;
+  return agent;
+}
+
+Agent::Agent(AgentConfig config, std::unique_ptr<kernel::Datapath> datapath)
+    : config_(std::move(config)),
+      datapath_(std::move(datapath)),
+      writer_(&datapath_->maps()),
+      programmer_(&writer_, CapacityOf(config_.datapath)) {}
+
+absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
+  absl::Time start = absl::Now();
+  absl::MutexLock lock(&mu_);
+  std::set<std::string> affected = state_.AffectedServices(update);
+  if (absl::Status s = state_.Apply(update); !s.ok()) {
+    applied_version_ = 0;
+    reconciled_ = false;
+    return s;
+  }
+  translate::NodeContext node{config_.node_name};
+  // A snapshot, or anything after a failure, reconciles every entry; a
+  // delta only the services it touches.
+  bool full = update.snapshot() || !reconciled_;
+  translate::DesiredChange change =
+      full ? desired_.Rebuild(state_, node)
+           : desired_.Update(state_, node, affected);
+  absl::Status s = full ? programmer_.Apply(desired_.desired())
+                        : programmer_.Apply(desired_.desired(), change);
+  absl::Duration took = absl::Now() - start;
+  reconciled_ = s.ok();
+  if (!s.ok()) {
+    applied_version_ = 0;
+    return s;
+  }
+  applied_version_ = update.version();
+  sync::ProgrammedCounts counts = programmer_.counts();
+  LOG(INFO) << "applied version " << update.version() << (full ? " (full)" : "")
+            << " in " << absl::FormatDuration(took) << ": "
+            << programmer_.last_writes() << " map writes; " << counts.frontends
+            << " frontends, " << counts.slots << " slots, " << counts.backends
+            << " backends";
+  if (full) {
+    for (const std::string& skipped : desired_.skipped()) {
+      LOG(WARNING) << "not programmed: " << skipped;
+    }
+    // A snapshot's message and scratch space are freed by now; glibc keeps
+    // freed heap mapped unless asked, which at 10,000 services is most of
+    // the agent's resident memory.
+    malloc_trim(0);
+  }
+  return absl::OkStatus();
+}
+
+uint64_t Agent::ResumeVersion() {
+  absl::MutexLock lock(&mu_);
+  return applied_version_;
+}
+
+absl::Status Agent::AttachNewInterfaces() {
+  struct if_nameindex* all = if_nameindex();
+  if (all == nullptr) return absl::InternalError("if_nameindex failed");
+  std::map<int, std::string> present;
+  for (struct if_nameindex* i = all; i->if_index != 0; ++i) {
+    present[i->if_index] = i->if_name;
+  }
+  if_freenameindex(all);
+
+  absl::Status result = absl::OkStatus();
+  for (const auto& [ifindex, name] : present) {
+    if (!Matches(config_.pod_interfaces, name.c_str())) continue;
+    auto it = attached_.find(ifindex);
+    if (it != attached_.end() && it->second == name) continue;
+    absl::Status s = datapath_->AttachPodInterface(ifindex);
+    if (s.ok()) {
+      attached_[ifindex] = name;
+      LOG(INFO) << "attached to " << name << " (ifindex " << ifindex << ")";
+    } else {
+      // An interface that vanished between listing and attaching is not
+      // an error worth more than a line; keep going with the others.
+      LOG(WARNING) << "attach to " << name << ": " << s;
+      result.Update(s);
+    }
+  }
+  std::erase_if(attached_, [&](const auto& entry) {
+    return !present.contains(entry.first);
+  });
+  return result;
+}
+
+void Agent::Run() {
+  watch_ = std::make_unique<WatchClient>(
+      WatchClientConfig{config_.controller, config_.node_name},
+      [this](const v1::WatchResponse& u) { return HandleUpdate(u); },
+      [this] { return ResumeVersion(); });
+  std::thread interfaces([this] {
+    while (!stop_.WaitForNotificationWithTimeout(config_.interface_poll)) {
+      AttachNewInterfaces().IgnoreError();
+    }
+  });
+  watch_->Run();
+  interfaces.join();
+}
+
+void Agent::Stop() {
+  stop_.Notify();
+  if (watch_) watch_->Stop();
+}
+
+}  // namespace switchyard::agent

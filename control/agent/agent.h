@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// yard-agent's core: keeps one node's datapath in step with the cluster
+// state the controller streams, and attaches the datapath to the node's
+// pod-facing interfaces as they appear.
+#ifndef SWITCHYARD_CONTROL_AGENT_AGENT_H_
+#define SWITCHYARD_CONTROL_AGENT_AGENT_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "control/agent/kernel_map_writer.h"
+#include "control/agent/watch_client.h"
+#include "control/kernel/datapath.h"
+#include "control/sync/programmer.h"
+#include "control/translate/cluster_state.h"
+#include "control/translate/translate.h"
+
+namespace switchyard::agent {
+
+struct AgentConfig {
+  std::string node_name;
+  std::string controller;  // "unix:///path" or "host:port"
+  // Maps are pinned in <pin_root>/<node_name>.
+  std::string pin_root = "/sys/fs/bpf/switchyard";
+  // Shell patterns (fnmatch) of pod-facing interfaces; any match attaches.
+  std::vector<std::string> pod_interfaces = {"veth*"};
+  // External devices for NodePort/LoadBalancer traffic (XDP, later).
+  std::vector<std::string> external_devices;
+  kernel::DatapathConfig datapath;  // sizes; pin_dir is derived
+  absl::Duration interface_poll = absl::Seconds(1);
+};
+
+class Agent {
+ public:
+  // Loads the datapath (adopting pinned maps and their contents) and
+  // attaches it to the pod interfaces present now.
+  static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentConfig config);
+
+  // Runs the watch stream and the interface watcher until Stop().
+  void Run();
+  void Stop();
+
+  // One update from the controller: state, translation, programming.
+  absl::Status HandleUpdate(const v1::WatchResponse& update);
+  // The version to resume from: 0 until a snapshot has been programmed, or
+  // after a failed update (so the next connect brings a fresh snapshot).
+  uint64_t ResumeVersion();
+
+  // Attaches to matching interfaces not attached yet.
+  absl::Status AttachNewInterfaces();
+
+ private:
+  Agent(AgentConfig config, std::unique_ptr<kernel::Datapath> datapath);
+
+  AgentConfig config_;
+  std::unique_ptr<kernel::Datapath> datapath_;
+  KernelMapWriter writer_;
+  absl::Mutex mu_;
+  translate::ClusterState state_ ABSL_GUARDED_BY(mu_);
+  translate::DesiredStateCache desired_ ABSL_GUARDED_BY(mu_);
+  // False until a full reconcile succeeded, and after any failure: then
+  // the next update reconciles everything rather than trusting a scope.
+  bool reconciled_ ABSL_GUARDED_BY(mu_) = false;
+  sync::Programmer programmer_ ABSL_GUARDED_BY(mu_);
+  uint64_t applied_version_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<int, std::string> attached_;  // ifindex -> name
+  std::unique_ptr<WatchClient> watch_;
+  absl::Notification stop_;
+};
+
+}  // namespace switchyard::agent
+
+#endif  // SWITCHYARD_CONTROL_AGENT_AGENT_H_

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// yard-agent: programs this node's service datapath from the controller's
+// cluster state. Flags are read here and nowhere else.
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_split.h"
+#include "control/agent/agent.h"
+#include "control/common/log.h"
+
+ABSL_FLAG(std::string, node_name, "", "This node's name, as in its v1 Node.");
+ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
+          "yard-controller address: unix:///path or host:port.");
+ABSL_FLAG(std::string, pod_interfaces, "veth*",
+          "Comma-separated shell patterns of pod-facing interfaces; the "
+          "datapath is attached to every match, including later ones.");
+ABSL_FLAG(std::string, external_devices, "",
+          "Comma-separated external devices (NodePort/LoadBalancer).");
+ABSL_FLAG(std::string, bpffs_root, "/sys/fs/bpf/switchyard",
+          "Maps are pinned in <root>/<node-name>, surviving restarts.");
+ABSL_FLAG(uint32_t, max_frontends, YARD_DEFAULT_FRONTENDS,
+          "Service map size: service ports plus one per service address.");
+ABSL_FLAG(uint32_t, max_slots, YARD_DEFAULT_SLOTS, "Endpoint slots.");
+ABSL_FLAG(uint32_t, max_backends, YARD_DEFAULT_BACKENDS, "Distinct endpoints.");
+ABSL_FLAG(uint32_t, max_flows, YARD_DEFAULT_CT_ENTRIES / 2,
+          "Tracked connections (two map entries each).");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "yard-agent --node-name=NAME [--controller=ADDR] [flags]");
+  absl::ParseCommandLine(argc, argv);
+
+  switchyard::agent::AgentConfig config;
+  config.node_name = absl::GetFlag(FLAGS_node_name);
+  config.controller = absl::GetFlag(FLAGS_controller);
+  config.pin_root = absl::GetFlag(FLAGS_bpffs_root);
+  config.pod_interfaces = absl::StrSplit(absl::GetFlag(FLAGS_pod_interfaces),
+                                         ',', absl::SkipEmpty());
+  config.external_devices = absl::StrSplit(
+      absl::GetFlag(FLAGS_external_devices), ',', absl::SkipEmpty());
+  config.datapath.max_frontends = absl::GetFlag(FLAGS_max_frontends);
+  config.datapath.max_slots = absl::GetFlag(FLAGS_max_slots);
+  config.datapath.max_backends = absl::GetFlag(FLAGS_max_backends);
+  config.datapath.max_ct_entries = 2 * absl::GetFlag(FLAGS_max_flows);
+
+  // Signals are taken by one thread with sigwait, so the stop path runs as
+  // ordinary code rather than inside a handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto agent = switchyard::agent::Agent::Create(config);
+  if (!agent.ok()) {
+    LOG(ERROR) << "yard-agent: " << agent.status();
+    return 1;
+  }
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    LOG(INFO) << "signal " << sig
+              << ": stopping; programs and maps stay in place";
+    (*agent)->Stop();
+  });
+  (*agent)->Run();
+  waiter.join();
+  return 0;
+}

@@ -1,0 +1,783 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/controller/cluster_store.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "control/common/ipv4.h"
+#include "control/common/log.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace switchyard::controller {
+namespace {
+
+bool NeedsNodePorts(const v1::ServiceSpec& spec) {
+  return spec.type() == kTypeNodePort || spec.type() == kTypeLoadBalancer;
+}
+
+bool NeedsHealthCheckPort(const v1::ServiceSpec& spec) {
+  return NeedsNodePorts(spec) && spec.external_traffic_policy() == kPolicyLocal;
+}
+
+// The clusterIP in host order, when it is an address (not "", "None").
+std::optional<uint32_t> ClusterIPHost(const v1::ServiceSpec& spec) {
+  absl::StatusOr<uint32_t> addr = ParseIpv4(spec.cluster_ip());
+  if (!addr.ok()) return std::nullopt;
+  return ntohl(*addr);
+}
+
+// Every value `service` holds in the two allocators, each once.
+template <typename Fn>
+void ForEachAllocation(const v1::Service& service, RangeAllocator& ips,
+                       RangeAllocator& ports, Fn fn) {
+  if (std::optional<uint32_t> ip = ClusterIPHost(service.spec())) fn(ips, *ip);
+  absl::flat_hash_set<int> seen;
+  for (const v1::ServicePort& port : service.spec().ports()) {
+    if (port.node_port() != 0 && seen.insert(port.node_port()).second) {
+      fn(ports, static_cast<uint32_t>(port.node_port()));
+    }
+  }
+  int health = service.spec().health_check_node_port();
+  if (health != 0 && seen.insert(health).second) {
+    fn(ports, static_cast<uint32_t>(health));
+  }
+}
+
+// The stored port an update's port `port` continues: same name, else same
+// port number and protocol (Kubernetes' matching for kept nodePorts).
+const v1::ServicePort* MatchOldPort(const v1::ServiceSpec& old_spec,
+                                    const v1::ServicePort& port) {
+  for (const v1::ServicePort& old : old_spec.ports()) {
+    if (old.name() == port.name()) return &old;
+  }
+  for (const v1::ServicePort& old : old_spec.ports()) {
+    if (old.port() == port.port() && old.protocol() == port.protocol()) {
+      return &old;
+    }
+  }
+  return nullptr;
+}
+
+std::string NoObjectMessage(int index) {
+  return absl::StrCat("objects[", index,
+                      "]: no object set (service, endpoint_slice or node)");
+}
+
+}  // namespace
+
+// One Apply in progress: the batch, normalized, and the allocator changes
+// made for it, undone unless Commit() is called. Allocators are changed in
+// place (with an undo log) rather than copied, because a copy of the
+// ClusterIP bitmap per write would cost more than the write itself.
+class ClusterStore::Write {
+ public:
+  struct Item {
+    ObjectKey key;
+    v1::Object object;
+    const v1::Object* stored = nullptr;  // the version it replaces
+    bool changed = true;
+  };
+
+  Write(ClusterStore& store, std::vector<Item>& items,
+        const absl::flat_hash_map<ObjectKey, size_t>& index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(store.mu_)
+      : store_(store), items_(items), index_(index) {}
+  ~Write() {
+    if (committed_) return;
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+      if (it->was_taken) {
+        it->allocator->Take(it->value);
+      } else {
+        it->allocator->Release(it->value);
+      }
+    }
+  }
+  void Commit() { committed_ = true; }
+
+  // Finds what each object replaces, then allocates and checks clusterIPs
+  // and nodePorts for every Service in the batch, in three passes so the result
+  // does not depend on batch order more than it must: free what the batch's
+  // services held, claim every value a writer asked for (or an update keeps),
+  // then hand out the lowest free value for the rest. A service asking for
+  // 30000 thus never loses it to another service's automatic pick in the same
+  // write.
+  absl::Status AllocateServices() ABSL_EXCLUSIVE_LOCKS_REQUIRED(store_.mu_) {
+    for (Item& item : items_) {
+      auto stored = store_.objects_.find(item.key);
+      if (stored != store_.objects_.end()) item.stored = &stored->second;
+    }
+    for (Item& item : items_) {
+      if (item.key.kind != v1::KIND_SERVICE || item.stored == nullptr) continue;
+      ForEachAllocation(item.stored->service(), store_.cluster_ips_,
+                        store_.node_ports_,
+                        [&](RangeAllocator& a, uint32_t v) { Release(a, v); });
+    }
+    for (Item& item : items_) {
+      if (item.key.kind != v1::KIND_SERVICE) continue;
+      if (absl::Status s = Claim(item); !s.ok()) return s;
+    }
+    for (Item& item : items_) {
+      if (item.key.kind != v1::KIND_SERVICE) continue;
+      if (absl::Status s = AllocateRest(item); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  // Each EndpointSlice's Service must exist once the write is done, and
+  // have every port name the slice uses: the dataplane joins slice ports
+  // to service ports by name, so an unknown name is a silent black hole.
+  absl::Status CheckEndpointSlices() ABSL_SHARED_LOCKS_REQUIRED(store_.mu_) {
+    for (Item& item : items_) {
+      if (item.key.kind != v1::KIND_ENDPOINT_SLICE) continue;
+      const v1::EndpointSlice& slice = item.object.endpoint_slice();
+      ObjectKey service_key{v1::KIND_SERVICE, item.key.ns,
+                            slice.metadata().labels().at(kServiceNameLabel)};
+      const v1::Service* service = nullptr;
+      if (auto in_batch = index_.find(service_key); in_batch != index_.end()) {
+        service = &items_[in_batch->second].object.service();
+      } else if (auto stored = store_.objects_.find(service_key);
+                 stored != store_.objects_.end()) {
+        service = &stored->second.service();
+      }
+      v1::ObjectRef ref = item.key.ToRef();
+      if (service == nullptr) {
+        return FieldError(
+            ref, absl::StrCat("metadata.labels[", kServiceNameLabel, "]"),
+            absl::StrCat(Describe(service_key.ToRef()),
+                         " does not exist (apply it first or in the same "
+                         "write)"));
+      }
+      for (int i = 0; i < slice.ports_size(); ++i) {
+        const std::string& name = slice.ports(i).name();
+        bool found = std::any_of(
+            service->spec().ports().begin(), service->spec().ports().end(),
+            [&](const v1::ServicePort& p) { return p.name() == name; });
+        if (!found) {
+          return FieldError(
+              ref, absl::StrCat("ports[", i, "].name"),
+              absl::StrCat(Describe(service_key.ToRef()), " has no ",
+                           name.empty()
+                               ? "unnamed port"
+                               : absl::StrCat("port named \"", name, "\"")));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Undo {
+    RangeAllocator* allocator;
+    uint32_t value;
+    bool was_taken;
+  };
+
+  void Take(RangeAllocator& allocator, uint32_t value) {
+    if (!allocator.Contains(value) || allocator.IsTaken(value)) return;
+    allocator.Take(value);
+    undo_.push_back({&allocator, value, false});
+  }
+  void Release(RangeAllocator& allocator, uint32_t value) {
+    if (!allocator.IsTaken(value)) return;
+    allocator.Release(value);
+    undo_.push_back({&allocator, value, true});
+  }
+
+  absl::Status Claim(Item& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(store_.mu_) {
+    v1::ServiceSpec& spec = *item.object.mutable_service()->mutable_spec();
+    const v1::ServiceSpec* old =
+        item.stored != nullptr ? &item.stored->service().spec() : nullptr;
+    v1::ObjectRef ref = item.key.ToRef();
+
+    // ClusterIP: immutable once allocated, as in Kubernetes, except that
+    // switching to or from ExternalName drops or allocates it.
+    if (spec.type() != kTypeExternalName) {
+      bool had_ip = old != nullptr && old->type() != kTypeExternalName &&
+                    !old->cluster_ip().empty();
+      if (spec.cluster_ip().empty() && had_ip) {
+        spec.set_cluster_ip(old->cluster_ip());
+      } else if (had_ip && spec.cluster_ip() != old->cluster_ip()) {
+        return FieldError(
+            ref, "spec.clusterIP",
+            absl::StrCat("is immutable: stored ", old->cluster_ip(),
+                         ", requested ", spec.cluster_ip()));
+      }
+      if (spec.cluster_ip() == kClusterIPNone &&
+          spec.type() != kTypeClusterIP) {
+        return FieldError(ref, "spec.clusterIP",
+                          absl::StrCat("the service is headless (\"None\", "
+                                       "immutable), which is not allowed for ",
+                                       spec.type(), " services"));
+      }
+      if (std::optional<uint32_t> ip = ClusterIPHost(spec)) {
+        if (store_.cluster_ips_.IsTaken(*ip)) {
+          const std::string& wanted = spec.cluster_ip();
+          return FieldError(
+              ref, "spec.clusterIP",
+              absl::StrCat(wanted, " is already allocated to ",
+                           Owner(item, [&](const v1::ServiceSpec& other) {
+                             return other.cluster_ip() == wanted;
+                           })));
+        }
+        Take(store_.cluster_ips_, *ip);
+      }
+    }
+
+    if (!NeedsNodePorts(spec)) return absl::OkStatus();
+    bool old_had_ports = old != nullptr && NeedsNodePorts(*old);
+    for (v1::ServicePort& port : *spec.mutable_ports()) {
+      if (port.node_port() != 0 || !old_had_ports) continue;
+      if (const v1::ServicePort* match = MatchOldPort(*old, port)) {
+        port.set_node_port(match->node_port());
+      }
+    }
+    // A kept value may now collide with one the writer gave another port.
+    absl::flat_hash_map<std::pair<int, std::string>, int> seen;
+    absl::flat_hash_set<int> mine;
+    for (int i = 0; i < spec.ports_size(); ++i) {
+      const v1::ServicePort& port = spec.ports(i);
+      if (port.node_port() == 0) continue;
+      std::string field = absl::StrCat("spec.ports[", i, "].nodePort");
+      auto [it, inserted] = seen.try_emplace(
+          std::make_pair(port.node_port(), port.protocol()), i);
+      if (!inserted) {
+        return FieldError(
+            ref, field,
+            absl::StrCat(port.node_port(), "/", port.protocol(),
+                         " is also used by spec.ports[", it->second,
+                         "] (its value kept from the stored service)"));
+      }
+      if (!mine.insert(port.node_port()).second) continue;
+      if (absl::Status s = ClaimNodePort(item, field, port.node_port());
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (!NeedsHealthCheckPort(spec)) return absl::OkStatus();
+    if (spec.health_check_node_port() == 0 && old != nullptr &&
+        NeedsHealthCheckPort(*old)) {
+      spec.set_health_check_node_port(old->health_check_node_port());
+    }
+    int health = spec.health_check_node_port();
+    if (health == 0) return absl::OkStatus();
+    if (mine.contains(health)) {
+      return FieldError(ref, "spec.healthCheckNodePort",
+                        absl::StrCat(health,
+                                     " is also one of the service's "
+                                     "nodePorts"));
+    }
+    return ClaimNodePort(item, "spec.healthCheckNodePort", health);
+  }
+
+  absl::Status ClaimNodePort(const Item& item, absl::string_view field,
+                             int port)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(store_.mu_) {
+    uint32_t value = static_cast<uint32_t>(port);
+    if (store_.node_ports_.IsTaken(value)) {
+      std::string owner = Owner(item, [&](const v1::ServiceSpec& other) {
+        return other.health_check_node_port() == port ||
+               std::any_of(other.ports().begin(), other.ports().end(),
+                           [&](const v1::ServicePort& p) {
+                             return p.node_port() == port;
+                           });
+      });
+      return FieldError(item.key.ToRef(), field,
+                        absl::StrCat(port, " is already allocated to ", owner));
+    }
+    Take(store_.node_ports_, value);
+    return absl::OkStatus();
+  }
+
+  // Which service holds a value, for error messages: a service earlier in
+  // this write (later ones have claimed nothing yet; the values they held
+  // before were released), else a stored one the write leaves alone. A
+  // scan, paid only when a write is rejected.
+  template <typename Uses>
+  std::string Owner(const Item& asking, Uses uses)
+      ABSL_SHARED_LOCKS_REQUIRED(store_.mu_) {
+    for (const Item* item = items_.data(); item != &asking; ++item) {
+      if (item->key.kind == v1::KIND_SERVICE &&
+          uses(item->object.service().spec())) {
+        return Describe(item->key.ToRef());
+      }
+    }
+    for (const auto& [key, object] : store_.objects_) {
+      if (key.kind == v1::KIND_SERVICE && !index_.contains(key) &&
+          uses(object.service().spec())) {
+        return Describe(key.ToRef());
+      }
+    }
+    return "another service";
+  }
+
+  absl::StatusOr<uint32_t> TakeLowest(RangeAllocator& allocator,
+                                      const v1::ObjectRef& ref,
+                                      absl::string_view field,
+                                      absl::string_view range) {
+    std::optional<uint32_t> value = allocator.LowestFree();
+    if (!value) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          Describe(ref), ": ", field, ": no free value left in ", range));
+    }
+    Take(allocator, *value);
+    return *value;
+  }
+
+  absl::Status AllocateRest(Item& item)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(store_.mu_) {
+    v1::ServiceSpec& spec = *item.object.mutable_service()->mutable_spec();
+    v1::ObjectRef ref = item.key.ToRef();
+    if (spec.type() != kTypeExternalName && spec.cluster_ip().empty()) {
+      absl::StatusOr<uint32_t> ip = TakeLowest(
+          store_.cluster_ips_, ref, "spec.clusterIP",
+          absl::StrCat("service CIDR ", store_.rules_.service_cidr_text));
+      if (!ip.ok()) return ip.status();
+      spec.set_cluster_ip(FormatIpv4(htonl(*ip)));
+    }
+    spec.clear_cluster_ips();
+    if (!spec.cluster_ip().empty()) spec.add_cluster_ips(spec.cluster_ip());
+    if (!NeedsNodePorts(spec)) return absl::OkStatus();
+    std::string range =
+        absl::StrCat("node port range ", store_.rules_.node_port_min, "-",
+                     store_.rules_.node_port_max);
+    for (int i = 0; i < spec.ports_size(); ++i) {
+      v1::ServicePort& port = *spec.mutable_ports(i);
+      if (port.node_port() != 0) continue;
+      // Ports with one number (DNS on 53/TCP and 53/UDP) share a nodePort,
+      // as Kubernetes allocates them.
+      for (const v1::ServicePort& sibling : spec.ports()) {
+        if (sibling.port() == port.port() && sibling.node_port() != 0) {
+          port.set_node_port(sibling.node_port());
+          break;
+        }
+      }
+      if (port.node_port() != 0) continue;
+      absl::StatusOr<uint32_t> value =
+          TakeLowest(store_.node_ports_, ref,
+                     absl::StrCat("spec.ports[", i, "].nodePort"), range);
+      if (!value.ok()) return value.status();
+      port.set_node_port(static_cast<int32_t>(*value));
+    }
+    if (NeedsHealthCheckPort(spec) && spec.health_check_node_port() == 0) {
+      absl::StatusOr<uint32_t> value = TakeLowest(
+          store_.node_ports_, ref, "spec.healthCheckNodePort", range);
+      if (!value.ok()) return value.status();
+      spec.set_health_check_node_port(static_cast<int32_t>(*value));
+    }
+    return absl::OkStatus();
+  }
+
+  ClusterStore& store_;
+  std::vector<Item>& items_;
+  const absl::flat_hash_map<ObjectKey, size_t>& index_;
+  std::vector<Undo> undo_;
+  bool committed_ = false;
+};
+
+ClusterStore::ClusterStore(StoreConfig config, ServiceRules rules,
+                           std::unique_ptr<StateFiles> files)
+    : config_(std::move(config)),
+      rules_(std::move(rules)),
+      cluster_ips_(rules_.service_cidr.network() + 1,
+                   static_cast<uint32_t>(rules_.service_cidr.size() - 2)),
+      node_ports_(static_cast<uint32_t>(rules_.node_port_min),
+                  static_cast<uint32_t>(rules_.node_port_max -
+                                        rules_.node_port_min + 1)),
+      files_(std::move(files)) {}
+
+absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
+    StoreConfig config) {
+  ServiceRules rules;
+  absl::StatusOr<Ipv4Cidr> cidr = ParseIpv4Cidr(config.service_cidr);
+  if (!cidr.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("service CIDR: ", cidr.status().message()));
+  }
+  if (cidr->prefix_len < 12 || cidr->prefix_len > 30) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "service CIDR ", config.service_cidr,
+        ": the prefix must be /12 (Kubernetes' limit of 2^20 addresses) to "
+        "/30 (two usable addresses)"));
+  }
+  if (cidr->address != cidr->network()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "service CIDR ", config.service_cidr,
+        " has host bits set; did you mean ", FormatIpv4(htonl(cidr->network())),
+        "/", cidr->prefix_len, "?"));
+  }
+  if (config.node_port_min < 1 || config.node_port_max > 65535 ||
+      config.node_port_min > config.node_port_max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("node port range ", config.node_port_min, "-",
+                     config.node_port_max, " is not within 1-65535"));
+  }
+  rules.service_cidr = *cidr;
+  rules.service_cidr_text = config.service_cidr;
+  rules.node_port_min = config.node_port_min;
+  rules.node_port_max = config.node_port_max;
+
+  std::unique_ptr<StateFiles> files;
+  std::optional<StateFiles::Contents> contents;
+  if (!config.state_dir.empty()) {
+    absl::StatusOr<std::unique_ptr<StateFiles>> opened =
+        StateFiles::Open(config.state_dir);
+    if (!opened.ok()) return opened.status();
+    files = *std::move(opened);
+    absl::StatusOr<StateFiles::Contents> loaded = files->Load();
+    if (!loaded.ok()) return loaded.status();
+    contents = *std::move(loaded);
+  }
+  std::unique_ptr<ClusterStore> store(
+      new ClusterStore(std::move(config), std::move(rules), std::move(files)));
+  if (contents.has_value()) {
+    absl::MutexLock lock(&store->mu_);
+    if (absl::Status s = store->Restore(*std::move(contents)); !s.ok()) {
+      return s;
+    }
+    store->MaybeCompact();
+  }
+  return store;
+}
+
+absl::Status ClusterStore::Restore(StateFiles::Contents contents) {
+  version_ = contents.snapshot_version;
+  for (v1::Object& object : contents.objects) {
+    ObjectKey key = ObjectKey::Of(RefOf(object));
+    objects_.insert_or_assign(std::move(key), std::move(object));
+  }
+  for (v1::WatchResponse& record : contents.journal) {
+    if (record.version() != version_ + 1) {
+      return absl::DataLossError(absl::StrCat(
+          config_.state_dir, "/journal: record for version ", record.version(),
+          " follows version ", version_, "; writes in between are missing"));
+    }
+    Delta delta{record.version(), {}};
+    for (v1::Object& object : *record.mutable_upserts()) {
+      ObjectKey key = ObjectKey::Of(RefOf(object));
+      bool existed = objects_.contains(key);
+      delta.changes.emplace_back(key, existed);
+      objects_.insert_or_assign(std::move(key), std::move(object));
+    }
+    for (const v1::ObjectRef& ref : record.deletes()) {
+      ObjectKey key = ObjectKey::Of(NormalizeRef(ref));
+      bool existed = objects_.erase(key) > 0;
+      delta.changes.emplace_back(std::move(key), existed);
+    }
+    version_ = record.version();
+    RecordDelta(std::move(delta));
+  }
+  size_t outside = 0;
+  for (const auto& [key, object] : objects_) {
+    if (key.kind != v1::KIND_SERVICE) continue;
+    ForEachAllocation(object.service(), cluster_ips_, node_ports_,
+                      [&](RangeAllocator& a, uint32_t v) {
+                        if (a.Contains(v)) {
+                          a.Take(v);
+                        } else {
+                          ++outside;
+                        }
+                      });
+  }
+  if (outside > 0) {
+    // The configured CIDR or port range changed since these were handed
+    // out. They stay (clusterIP is immutable) but are not tracked, which is
+    // harmless: new allocations come only from the configured ranges.
+    LOG(WARNING) << outside << " stored clusterIPs/nodePorts lie outside the "
+                 << "configured service CIDR " << config_.service_cidr
+                 << " or node port range " << config_.node_port_min << "-"
+                 << config_.node_port_max;
+  }
+  LOG(INFO) << "cluster store: loaded " << objects_.size()
+            << " objects at version " << version_ << " from "
+            << config_.state_dir << " (snapshot version "
+            << contents.snapshot_version << ", " << contents.journal.size()
+            << " journal records)";
+  return absl::OkStatus();
+}
+
+void ClusterStore::ReleaseAllocations(const v1::Service& service) {
+  ForEachAllocation(service, cluster_ips_, node_ports_,
+                    [](RangeAllocator& a, uint32_t v) { a.Release(v); });
+}
+
+absl::Status ClusterStore::Journal(uint64_t version,
+                                   absl::Span<const v1::Object* const> upserts,
+                                   absl::Span<const v1::ObjectRef> deletes) {
+  if (files_ == nullptr) return absl::OkStatus();
+  absl::Status status = files_->Append(
+      EncodeWatchResponse(version, /*snapshot=*/false, upserts, deletes));
+  if (!status.ok()) {
+    disk_error_ = absl::UnavailableError(absl::StrCat(
+        "cluster store: writes are refused until the controller restarts "
+        "because the journal failed: ",
+        status.message()));
+    LOG(ERROR) << disk_error_.message();
+    return disk_error_;
+  }
+  return absl::OkStatus();
+}
+
+void ClusterStore::RecordDelta(Delta delta) {
+  deltas_.push_back(std::move(delta));
+  while (deltas_.size() > config_.retained_deltas) deltas_.pop_front();
+}
+
+void ClusterStore::MaybeCompact() {
+  if (files_ == nullptr) return;
+  if (files_->journal_records() <= config_.journal_max_records &&
+      files_->journal_bytes() <= config_.journal_max_bytes) {
+    return;
+  }
+  std::vector<const v1::Object*> all;
+  all.reserve(objects_.size());
+  for (const auto& [key, object] : objects_) all.push_back(&object);
+  absl::Time start = absl::Now();
+  if (absl::Status s = files_->WriteSnapshot(version_, all); !s.ok()) {
+    // The journal still has every write, so nothing is lost; the next
+    // write tries again.
+    LOG(WARNING) << "cluster store: snapshot at version " << version_
+                 << " failed, keeping the journal: " << s.message();
+    return;
+  }
+  LOG(INFO) << "cluster store: snapshot of " << all.size()
+            << " objects at version " << version_ << " in "
+            << absl::ToDoubleMilliseconds(absl::Now() - start) << " ms";
+}
+
+absl::StatusOr<ApplyResult> ClusterStore::Apply(
+    const std::vector<v1::Object>& objects) {
+  return Apply(std::vector<v1::Object>(objects));
+}
+
+absl::StatusOr<ApplyResult> ClusterStore::Apply(
+    std::vector<v1::Object>&& objects) {
+  // Per-object checks need no lock, so readers are not held up by them.
+  std::vector<Write::Item> items(objects.size());
+  absl::flat_hash_map<ObjectKey, size_t> index;
+  index.reserve(objects.size());
+  for (size_t i = 0; i < objects.size(); ++i) {
+    Write::Item& item = items[i];
+    item.object = std::move(objects[i]);
+    absl::Status status;
+    switch (item.object.kind_case()) {
+      case v1::Object::kService:
+        status = NormalizeService(rules_, *item.object.mutable_service());
+        break;
+      case v1::Object::kEndpointSlice:
+        status = NormalizeEndpointSlice(*item.object.mutable_endpoint_slice());
+        break;
+      case v1::Object::kNode:
+        status = NormalizeNode(*item.object.mutable_node());
+        break;
+      case v1::Object::KIND_NOT_SET:
+        status =
+            absl::InvalidArgumentError(NoObjectMessage(static_cast<int>(i)));
+        break;
+    }
+    if (!status.ok()) return status;
+    item.key = ObjectKey::Of(RefOf(item.object));
+    auto [it, inserted] = index.try_emplace(item.key, i);
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Describe(item.key.ToRef()), ": appears twice in one write (objects[",
+          it->second, "] and objects[", i, "])"));
+    }
+  }
+
+  absl::MutexLock lock(&mu_);
+  if (!disk_error_.ok()) return disk_error_;
+  Write write(*this, items, index);
+  if (absl::Status s = write.AllocateServices(); !s.ok()) return s;
+  if (absl::Status s = write.CheckEndpointSlices(); !s.ok()) return s;
+
+  std::vector<const v1::Object*> upserts;
+  upserts.reserve(items.size());
+  for (Write::Item& item : items) {
+    item.changed = item.stored == nullptr ||
+                   !google::protobuf::util::MessageDifferencer::Equals(
+                       item.object, *item.stored);
+    if (item.changed) upserts.push_back(&item.object);
+  }
+  ApplyResult result;
+  result.objects.reserve(items.size());
+  if (upserts.empty()) {
+    write.Commit();  // the allocators hold what they held before
+    result.version = version_;
+    for (Write::Item& item : items) result.objects.push_back(item.object);
+    return result;
+  }
+  if (absl::Status s = Journal(version_ + 1, upserts, {}); !s.ok()) return s;
+  write.Commit();
+  Delta delta{version_ + 1, {}};
+  delta.changes.reserve(upserts.size());
+  for (Write::Item& item : items) {
+    result.objects.push_back(item.object);
+    if (!item.changed) continue;
+    delta.changes.emplace_back(item.key, item.stored != nullptr);
+  }
+  // `stored` pointers die from here: inserting moves btree nodes.
+  for (Write::Item& item : items) {
+    if (!item.changed) continue;
+    objects_.insert_or_assign(std::move(item.key), std::move(item.object));
+  }
+  ++version_;
+  result.version = version_;
+  RecordDelta(std::move(delta));
+  MaybeCompact();
+  return result;
+}
+
+absl::StatusOr<uint64_t> ClusterStore::Delete(
+    const std::vector<v1::ObjectRef>& refs, bool ignore_not_found) {
+  std::vector<v1::ObjectRef> normalized;
+  normalized.reserve(refs.size());
+  absl::flat_hash_map<ObjectKey, size_t> seen;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    v1::ObjectRef ref = NormalizeRef(refs[i]);
+    if (ref.kind() != v1::KIND_SERVICE &&
+        ref.kind() != v1::KIND_ENDPOINT_SLICE && ref.kind() != v1::KIND_NODE) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("refs[", i, "].kind: is required"));
+    }
+    if (ref.name().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("refs[", i, "].name: is required"));
+    }
+    auto [it, inserted] = seen.try_emplace(ObjectKey::Of(ref), i);
+    if (!inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Describe(ref), ": appears twice in one write (refs[",
+                       it->second, "] and refs[", i, "])"));
+    }
+    normalized.push_back(std::move(ref));
+  }
+
+  absl::MutexLock lock(&mu_);
+  if (!disk_error_.ok()) return disk_error_;
+  std::vector<v1::ObjectRef> deletes;
+  for (v1::ObjectRef& ref : normalized) {
+    if (objects_.contains(ObjectKey::Of(ref))) {
+      deletes.push_back(std::move(ref));
+    } else if (!ignore_not_found) {
+      return absl::NotFoundError(absl::StrCat(Describe(ref), " not found"));
+    }
+  }
+  if (deletes.empty()) return version_;
+  if (absl::Status s = Journal(version_ + 1, {}, deletes); !s.ok()) return s;
+
+  Delta delta{version_ + 1, {}};
+  delta.changes.reserve(deletes.size());
+  for (const v1::ObjectRef& ref : deletes) {
+    ObjectKey key = ObjectKey::Of(ref);
+    auto it = objects_.find(key);
+    if (key.kind == v1::KIND_SERVICE) ReleaseAllocations(it->second.service());
+    objects_.erase(it);
+    delta.changes.emplace_back(std::move(key), true);
+  }
+  ++version_;
+  RecordDelta(std::move(delta));
+  MaybeCompact();
+  return version_;
+}
+
+absl::StatusOr<v1::Object> ClusterStore::Get(const v1::ObjectRef& ref) const {
+  v1::ObjectRef normalized = NormalizeRef(ref);
+  if (normalized.kind() == v1::KIND_UNSPECIFIED || normalized.name().empty()) {
+    return absl::InvalidArgumentError("ref: kind and name are required");
+  }
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = objects_.find(ObjectKey::Of(normalized));
+  if (it == objects_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat(Describe(normalized), " not found"));
+  }
+  return it->second;
+}
+
+std::vector<v1::Object> ClusterStore::List(v1::Kind kind,
+                                           const std::string& ns) const {
+  std::vector<v1::Object> out;
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = kind == v1::KIND_UNSPECIFIED
+                ? objects_.begin()
+                : objects_.lower_bound(ObjectKey{kind, "", ""});
+  for (; it != objects_.end(); ++it) {
+    const ObjectKey& key = it->first;
+    if (kind != v1::KIND_UNSPECIFIED && key.kind != kind) break;
+    // Nodes belong to no namespace: listing nodes ignores `ns`, listing
+    // one namespace's objects of every kind leaves nodes out.
+    bool in_namespace = ns.empty() || key.ns == ns ||
+                        (key.kind == v1::KIND_NODE && kind == v1::KIND_NODE);
+    if (in_namespace) out.push_back(it->second);
+  }
+  return out;
+}
+
+uint64_t ClusterStore::version() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return version_;
+}
+
+v1::WatchResponse ClusterStore::Snapshot() const {
+  v1::WatchResponse response;
+  response.set_snapshot(true);
+  absl::ReaderMutexLock lock(&mu_);
+  response.set_version(version_);
+  response.mutable_upserts()->Reserve(static_cast<int>(objects_.size()));
+  for (const auto& [key, object] : objects_) {
+    *response.add_upserts() = object;
+  }
+  return response;
+}
+
+std::optional<v1::WatchResponse> ClusterStore::ChangesSince(
+    uint64_t version) const {
+  absl::ReaderMutexLock lock(&mu_);
+  if (version > version_ || version < version_ - deltas_.size()) {
+    return std::nullopt;
+  }
+  v1::WatchResponse response;
+  response.set_version(version_);
+  // First sighting wins: it says whether the object existed at `version`.
+  absl::btree_map<ObjectKey, bool> existed;
+  size_t first = deltas_.size() - (version_ - version);
+  for (size_t i = first; i < deltas_.size(); ++i) {
+    for (const auto& [key, before] : deltas_[i].changes) {
+      existed.try_emplace(key, before);
+    }
+  }
+  for (const auto& [key, before] : existed) {
+    auto it = objects_.find(key);
+    if (it != objects_.end()) {
+      *response.add_upserts() = it->second;
+    } else if (before) {
+      // Only what the watcher may hold: an object created and deleted
+      // since `version` was never sent, so needs no delete either.
+      *response.add_deletes() = key.ToRef();
+    }
+  }
+  return response;
+}
+
+uint64_t ClusterStore::WaitForChange(uint64_t seen,
+                                     absl::Duration timeout) const {
+  struct Args {
+    const ClusterStore* store;
+    uint64_t seen;
+  } args{this, seen};
+  mu_.ReaderLockWhenWithTimeout(
+      absl::Condition(
+          +[](Args* a) { return a->store->version_ > a->seen; }, &args),
+      timeout);
+  uint64_t version = version_;
+  mu_.ReaderUnlock();
+  return version;
+}
+
+}  // namespace switchyard::controller

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+// yard-controller's cluster state: every Service, EndpointSlice and Node,
+// validated as Kubernetes' API server would, with ClusterIPs and nodePorts
+// allocated, versioned so agents can resume a watch, and durable.
+//
+// Writes. Apply and Delete take a batch and apply it all or nothing: the
+// whole batch is validated against the state it would produce (an
+// EndpointSlice may name a Service in the same batch; two services may
+// trade nodePorts) before anything changes. A rejected write answers
+// InvalidArgument "<Kind> <ns>/<name>: <field>: <problem>", e.g.
+// "Service default/web: spec.ports[1].port: 70000 is outside 1-65535".
+//
+// Versions. An empty store is at version 0; every write that changes
+// something adds 1 (a write that changes nothing keeps the version). A
+// version is visible to readers only once durable, so no agent ever holds a
+// version a restarted controller could reuse for different contents.
+//
+// Stored form. Objects are stored with Kubernetes' defaults filled (see
+// validation.h) and allocations made: spec.clusterIP / clusterIPs for
+// ClusterIP, NodePort and LoadBalancer services unless headless ("None");
+// a nodePort on every port of NodePort and LoadBalancer services (ports
+// with the same number share one, as for DNS over TCP and UDP);
+// healthCheckNodePort for NodePort/LoadBalancer services with
+// externalTrafficPolicy Local. Allocation takes the lowest free value, so
+// it is deterministic. An update that omits an allocated value keeps it
+// (ports matched by name, else by port and protocol); clusterIP cannot
+// change, as in Kubernetes, except by going to or from ExternalName.
+// spec.allocateLoadBalancerNodePorts is ignored: proto3 cannot tell "false"
+// from unset, and Kubernetes' default is to allocate.
+//
+// Not done (by design): deleting a Service leaves its EndpointSlices (in
+// Kubernetes the garbage collector removes them; here the writer does),
+// and a Service update is not checked against existing slices' port names
+// (slices follow services, not the other way round).
+//
+// Durability. With StoreConfig::state_dir set, each write is appended to a
+// journal and fdatasync()ed before Apply/Delete return; the journal is
+// folded into a snapshot when it grows large (state_files.h). If the disk
+// fails a write, the store rejects every later write until restarted:
+// after a failed fdatasync the kernel may have dropped the unsynced pages,
+// so what the file holds is unknown and a retry could silently lose data.
+//
+// Thread safety: every method may be called from any thread. Writers hold
+// the lock across the fdatasync, so readers wait for at most one disk flush.
+#ifndef SWITCHYARD_CONTROL_CONTROLLER_CLUSTER_STORE_H_
+#define SWITCHYARD_CONTROL_CONTROLLER_CLUSTER_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "control/controller/objects.h"
+#include "control/controller/range_allocator.h"
+#include "control/controller/state_files.h"
+#include "control/controller/validation.h"
+#include "switchyard/v1/cluster.pb.h"
+#include "switchyard/v1/controller.pb.h"
+
+namespace switchyard::controller {
+
+struct StoreConfig {
+  // Durable state lives here (created if missing); "" keeps everything in
+  // memory only, for tests.
+  std::string state_dir;
+  // ClusterIPs come from here. At most 2^20 addresses (prefix /12 or
+  // longer), Kubernetes' limit, which bounds the allocation bitmap.
+  std::string service_cidr = "10.96.0.0/12";
+  int node_port_min = 30000;
+  int node_port_max = 32767;
+  // How many versions back a watcher can resume with ChangesSince.
+  size_t retained_deltas = 4096;
+  // The journal is folded into a snapshot past either limit; a snapshot
+  // rewrites the whole state, so this bounds both replay time at Open and
+  // how often that cost is paid.
+  size_t journal_max_records = 1000;
+  uint64_t journal_max_bytes = 16u << 20;
+};
+
+struct ApplyResult {
+  uint64_t version = 0;             // the store's version after the write
+  std::vector<v1::Object> objects;  // as stored, in the order given
+};
+
+class ClusterStore {
+ public:
+  // Checks `config` and, with a state_dir, loads the snapshot and replays
+  // the journal: same objects, allocations and version as before, and
+  // ChangesSince works for every version the journal holds.
+  static absl::StatusOr<std::unique_ptr<ClusterStore>> Open(StoreConfig config);
+  ClusterStore(const ClusterStore&) = delete;
+  ClusterStore& operator=(const ClusterStore&) = delete;
+
+  // Creates or replaces each object (keyed by kind, namespace, name).
+  absl::StatusOr<ApplyResult> Apply(const std::vector<v1::Object>& objects);
+  // The same, taking the objects over rather than copying them: for a
+  // write of 10,000 services and their slices the copy is a fifth of the
+  // time. A server can move them out of its request message.
+  absl::StatusOr<ApplyResult> Apply(std::vector<v1::Object>&& objects);
+  // Removes each object; a missing one is NotFound unless
+  // `ignore_not_found`. Returns the version after the write.
+  absl::StatusOr<uint64_t> Delete(const std::vector<v1::ObjectRef>& refs,
+                                  bool ignore_not_found);
+
+  absl::StatusOr<v1::Object> Get(const v1::ObjectRef& ref) const;
+  // Objects of `kind` (KIND_UNSPECIFIED: all) in namespace `ns` ("": all;
+  // ignored for nodes), sorted by kind, namespace, name.
+  std::vector<v1::Object> List(v1::Kind kind, const std::string& ns) const;
+  uint64_t version() const;
+
+  // Every object at the current version, with snapshot = true.
+  v1::WatchResponse Snapshot() const;
+  // What changed after `version` up to now, merged: each changed object
+  // once, as it is now (upserts), or its ref if it is gone (deletes), in
+  // key order. Empty when `version` is current; nullopt when the deltas
+  // since `version` are no longer retained or `version` is in the future
+  // (the caller then sends a Snapshot).
+  std::optional<v1::WatchResponse> ChangesSince(uint64_t version) const;
+  // Blocks until version() > seen or `timeout` passes; returns version().
+  uint64_t WaitForChange(uint64_t seen, absl::Duration timeout) const;
+
+ private:
+  // One version's changed keys, each with whether it existed before; that
+  // is enough to merge: the objects themselves are read from the map.
+  struct Delta {
+    uint64_t version;
+    std::vector<std::pair<ObjectKey, bool>> changes;
+  };
+  class Write;  // one Apply in progress (cluster_store.cc)
+
+  ClusterStore(StoreConfig config, ServiceRules rules,
+               std::unique_ptr<StateFiles> files);
+
+  absl::Status Restore(StateFiles::Contents contents)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Frees `service`'s clusterIP and nodePorts.
+  void ReleaseAllocations(const v1::Service& service)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Durably records one version's change (no-op in memory-only mode).
+  absl::Status Journal(uint64_t version,
+                       absl::Span<const v1::Object* const> upserts,
+                       absl::Span<const v1::ObjectRef> deletes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordDelta(Delta delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MaybeCompact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const StoreConfig config_;
+  const ServiceRules rules_;
+
+  mutable absl::Mutex mu_;
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::btree_map<ObjectKey, v1::Object> objects_ ABSL_GUARDED_BY(mu_);
+  // Usable service-CIDR addresses (network and broadcast excluded), host
+  // byte order, and the node-port range. Values outside (left by an older
+  // configuration) are simply not tracked.
+  RangeAllocator cluster_ips_ ABSL_GUARDED_BY(mu_);
+  RangeAllocator node_ports_ ABSL_GUARDED_BY(mu_);
+  // Deltas for versions (version_ - deltas_.size(), version_], contiguous.
+  std::deque<Delta> deltas_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<StateFiles> files_ ABSL_GUARDED_BY(mu_);
+  // Set when the disk failed a write; every later write answers it.
+  absl::Status disk_error_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace switchyard::controller
+
+#endif  // SWITCHYARD_CONTROL_CONTROLLER_CLUSTER_STORE_H_

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/controller/server.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "control/common/log.h"
+
+namespace switchyard::controller {
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  // absl and gRPC share the canonical code numbers.
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+grpc::Status ClusterStateService::Apply(grpc::ServerContext*,
+                                        const v1::ApplyRequest* request,
+                                        v1::ApplyResponse* response) {
+  std::vector<v1::Object> objects(request->objects().begin(),
+                                  request->objects().end());
+  absl::StatusOr<ApplyResult> result = store_->Apply(std::move(objects));
+  if (!result.ok()) return ToGrpc(result.status());
+  response->set_version(result->version);
+  for (v1::Object& object : result->objects) {
+    *response->add_objects() = std::move(object);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterStateService::Delete(grpc::ServerContext*,
+                                         const v1::DeleteRequest* request,
+                                         v1::DeleteResponse* response) {
+  std::vector<v1::ObjectRef> refs(request->refs().begin(),
+                                  request->refs().end());
+  absl::StatusOr<uint64_t> version =
+      store_->Delete(refs, request->ignore_not_found());
+  if (!version.ok()) return ToGrpc(version.status());
+  response->set_version(*version);
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterStateService::Get(grpc::ServerContext*,
+                                      const v1::GetRequest* request,
+                                      v1::GetResponse* response) {
+  absl::StatusOr<v1::Object> object = store_->Get(request->ref());
+  if (!object.ok()) return ToGrpc(object.status());
+  *response->mutable_object() = std::move(*object);
+  response->set_version(store_->version());
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterStateService::List(grpc::ServerContext*,
+                                       const v1::ListRequest* request,
+                                       v1::ListResponse* response) {
+  response->set_version(store_->version());
+  for (v1::Object& object :
+       store_->List(request->kind(), request->namespace_())) {
+    *response->add_objects() = std::move(object);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterStateService::ListNodeSync(
+    grpc::ServerContext*, const v1::ListNodeSyncRequest*,
+    v1::ListNodeSyncResponse* response) {
+  response->set_version(store_->version());
+  for (v1::NodeSync& node : nodes_->List()) {
+    *response->add_nodes() = std::move(node);
+  }
+  return grpc::Status::OK;
+}
+
+// One agent's stream. This thread writes (snapshot, then deltas as the
+// store moves on); a second thread reads the agent's acks. The sync gRPC
+// API allows one reader and one writer on a stream at the same time.
+grpc::Status AgentSyncService::Watch(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::WatchResponse, v1::WatchRequest>* stream) {
+  v1::WatchRequest first;
+  if (!stream->Read(&first) || !first.has_hello() ||
+      first.hello().node_name().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the first message must be a hello naming the node");
+  }
+  const std::string node = first.hello().node_name();
+  nodes_->Connected(node);
+  std::atomic<bool> reader_done{false};
+  std::thread reader([&] {
+    v1::WatchRequest request;
+    while (stream->Read(&request)) {
+      if (request.has_ack()) nodes_->Acked(node, request.ack());
+    }
+    reader_done = true;
+  });
+
+  uint64_t sent = first.hello().last_applied_version();
+  std::optional<v1::WatchResponse> resume;
+  if (sent != 0) resume = store_->ChangesSince(sent);
+  v1::WatchResponse update = resume ? std::move(*resume) : store_->Snapshot();
+  LOG(INFO) << "node " << node << " watching from version " << sent << ": "
+            << (update.snapshot() ? "snapshot" : "resumed") << " at "
+            << update.version();
+  bool ok = stream->Write(update);
+  sent = update.version();
+  while (ok && !reader_done && !context->IsCancelled() &&
+         !stopping_->HasBeenNotified()) {
+    // Short waits so a vanished agent or a shutdown is noticed promptly.
+    if (store_->WaitForChange(sent, absl::Milliseconds(500)) <= sent) continue;
+    std::optional<v1::WatchResponse> changes = store_->ChangesSince(sent);
+    update = changes ? std::move(*changes) : store_->Snapshot();
+    if (update.version() <= sent) continue;
+    ok = stream->Write(update);
+    sent = update.version();
+  }
+  context->TryCancel();  // unblocks the reader if the writer ended first
+  reader.join();
+  nodes_->Disconnected(node);
+  LOG(INFO) << "node " << node << " stream closed at version " << sent;
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
+    const ServerConfig& config) {
+  if (config.listen_tcp.empty() && config.listen_unix.empty()) {
+    return absl::InvalidArgumentError("nothing to listen on");
+  }
+  std::unique_ptr<ControllerServer> server(new ControllerServer());
+  absl::StatusOr<std::unique_ptr<ClusterStore>> store =
+      ClusterStore::Open(config.store);
+  if (!store.ok()) return store.status();
+  server->store_ = std::move(*store);
+  server->cluster_state_ = std::make_unique<ClusterStateService>(
+      server->store_.get(), &server->nodes_);
+  server->agent_sync_ = std::make_unique<AgentSyncService>(
+      server->store_.get(), &server->nodes_, &server->stopping_);
+
+  grpc::ServerBuilder builder;
+  std::vector<int> ports;
+  if (!config.listen_tcp.empty()) {
+    ports.push_back(0);
+    builder.AddListeningPort(config.listen_tcp,
+                             grpc::InsecureServerCredentials(), &ports.back());
+  }
+  if (!config.listen_unix.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(
+        std::filesystem::path(config.listen_unix).parent_path(), ec);
+    // A socket left by a controller that died cannot be bound over.
+    if (unlink(config.listen_unix.c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(
+          absl::StrCat("remove stale socket ", config.listen_unix));
+    }
+    builder.AddListeningPort(absl::StrCat("unix:", config.listen_unix),
+                             grpc::InsecureServerCredentials());
+  }
+  // A cluster's state travels in one message (a snapshot, a large apply):
+  // gRPC's 4 MiB default is about 8,000 services.
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.RegisterService(server->cluster_state_.get());
+  builder.RegisterService(server->agent_sync_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr ||
+      (!config.listen_tcp.empty() && ports[0] == 0)) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", config.listen_tcp, " ", config.listen_unix));
+  }
+  LOG(INFO) << "yard-controller serving version " << server->store_->version()
+            << " on " << config.listen_tcp << " " << config.listen_unix;
+  return server;
+}
+
+ControllerServer::~ControllerServer() { Shutdown(); }
+
+void ControllerServer::Wait() {
+  if (server_) server_->Wait();
+}
+
+void ControllerServer::Shutdown() {
+  // Watch streams never end on their own; tell them to, so shutdown does
+  // not wait out its deadline.
+  if (!stopping_.HasBeenNotified()) stopping_.Notify();
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(2));
+  }
+}
+
+}  // namespace switchyard::controller

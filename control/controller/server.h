@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// yard-controller's gRPC edge: the writer API and the agents' watch
+// stream, both over one ClusterStore. Validation and state live in the
+// store; this file only translates between gRPC and it.
+#ifndef SWITCHYARD_CONTROL_CONTROLLER_SERVER_H_
+#define SWITCHYARD_CONTROL_CONTROLLER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "control/controller/cluster_store.h"
+#include "control/controller/node_sync_table.h"
+#include "switchyard/v1/controller.grpc.pb.h"
+
+namespace switchyard::controller {
+
+// The largest message either side accepts: room for a snapshot of about
+// 100,000 services with their endpoints.
+inline constexpr int kMaxMessageBytes = 512 << 20;
+
+struct ServerConfig {
+  std::string listen_tcp;   // "host:port"; "" for none
+  std::string listen_unix;  // socket path; "" for none
+  StoreConfig store;
+};
+
+class ClusterStateService final : public v1::ClusterState::Service {
+ public:
+  ClusterStateService(ClusterStore* store, NodeSyncTable* nodes)
+      : store_(store), nodes_(nodes) {}
+  grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest*,
+                     v1::ApplyResponse*) override;
+  grpc::Status Delete(grpc::ServerContext*, const v1::DeleteRequest*,
+                      v1::DeleteResponse*) override;
+  grpc::Status Get(grpc::ServerContext*, const v1::GetRequest*,
+                   v1::GetResponse*) override;
+  grpc::Status List(grpc::ServerContext*, const v1::ListRequest*,
+                    v1::ListResponse*) override;
+  grpc::Status ListNodeSync(grpc::ServerContext*,
+                            const v1::ListNodeSyncRequest*,
+                            v1::ListNodeSyncResponse*) override;
+
+ private:
+  ClusterStore* store_;
+  NodeSyncTable* nodes_;
+};
+
+class AgentSyncService final : public v1::AgentSync::Service {
+ public:
+  AgentSyncService(ClusterStore* store, NodeSyncTable* nodes,
+                   const absl::Notification* stopping)
+      : store_(store), nodes_(nodes), stopping_(stopping) {}
+  grpc::Status Watch(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::WatchResponse, v1::WatchRequest>* stream)
+      override;
+
+ private:
+  ClusterStore* store_;
+  NodeSyncTable* nodes_;
+  const absl::Notification* stopping_;
+};
+
+class ControllerServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<ControllerServer>> Start(
+      const ServerConfig& config);
+  ~ControllerServer();
+  // Blocks until Shutdown().
+  void Wait();
+  // Stops accepting, ends watch streams, returns once handlers are done.
+  void Shutdown();
+
+ private:
+  ControllerServer() = default;
+
+  std::unique_ptr<ClusterStore> store_;
+  NodeSyncTable nodes_;
+  absl::Notification stopping_;
+  std::unique_ptr<ClusterStateService> cluster_state_;
+  std::unique_ptr<AgentSyncService> agent_sync_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// absl -> gRPC status, keeping the message a person acts on.
+grpc::Status ToGrpc(const absl::Status& status);
+
+}  // namespace switchyard::controller
+
+#endif  // SWITCHYARD_CONTROL_CONTROLLER_SERVER_H_

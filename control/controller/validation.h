@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// The checks of one object that need no other object, and the defaults
+// Kubernetes' API server fills in. The store runs these on every object of
+// a write before it looks at what is already stored; the checks that need
+// the stored state (taken addresses and ports, immutable fields, the
+// Service an EndpointSlice names) live in the store.
+//
+// Field paths in messages are Kubernetes' JSON paths (spec.clusterIP,
+// spec.ports[1].nodePort), because people write Kubernetes manifests, not
+// these protos.
+#ifndef SWITCHYARD_CONTROL_CONTROLLER_VALIDATION_H_
+#define SWITCHYARD_CONTROL_CONTROLLER_VALIDATION_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "switchyard/v1/cluster.pb.h"
+
+namespace switchyard::controller {
+
+// Kubernetes' spellings, used by the store as well.
+inline constexpr char kServiceNameLabel[] = "kubernetes.io/service-name";
+inline constexpr char kTypeClusterIP[] = "ClusterIP";
+inline constexpr char kTypeNodePort[] = "NodePort";
+inline constexpr char kTypeLoadBalancer[] = "LoadBalancer";
+inline constexpr char kTypeExternalName[] = "ExternalName";
+inline constexpr char kClusterIPNone[] = "None";
+inline constexpr char kPolicyLocal[] = "Local";
+inline constexpr int kDefaultAffinityTimeoutSeconds = 10800;
+
+// An IPv4 prefix. `address` is host byte order and may have host bits set,
+// as Kubernetes accepts "10.0.0.1/8" in loadBalancerSourceRanges.
+struct Ipv4Cidr {
+  uint32_t address = 0;
+  int prefix_len = 0;
+
+  uint32_t network() const {
+    return prefix_len == 0 ? 0 : address & (~uint32_t{0} << (32 - prefix_len));
+  }
+  uint64_t size() const { return uint64_t{1} << (32 - prefix_len); }
+};
+
+// "10.96.0.0/12" -> {0x0a600000, 12}. Same strictness as ParseIpv4.
+absl::StatusOr<Ipv4Cidr> ParseIpv4Cidr(absl::string_view text);
+
+// The service CIDR and node-port range every Service is checked against.
+struct ServiceRules {
+  Ipv4Cidr service_cidr;
+  std::string service_cidr_text;
+  int node_port_min = 30000;
+  int node_port_max = 32767;
+};
+
+// Lowercase letters, digits and '-', starting and ending alphanumeric, at
+// most 63 characters (RFC 1123 label).
+bool IsDns1123Label(absl::string_view text);
+// Dot-separated DNS-1123 labels, at most 253 characters.
+bool IsDns1123Subdomain(absl::string_view text);
+// A named port (IANA service name): at most 15 lowercase letters, digits
+// and '-', at least one letter, no leading, trailing or doubled '-'.
+bool IsIanaServiceName(absl::string_view text);
+
+// "Service default/web: <field>: <problem>" as InvalidArgument.
+absl::Status FieldError(const v1::ObjectRef& ref, absl::string_view field,
+                        absl::string_view problem);
+
+// Each validates `object` in place and fills Kubernetes' defaults: the
+// namespace ("default"), protocols (TCP), Service type (ClusterIP),
+// targetPort (= port), sessionAffinity (None; timeout 10800 for ClientIP),
+// traffic policies (Cluster), ipFamilies (IPv4). Allocation (clusterIP,
+// nodePorts) is the store's job and is left alone.
+absl::Status NormalizeService(const ServiceRules& rules, v1::Service& service);
+absl::Status NormalizeEndpointSlice(v1::EndpointSlice& slice);
+absl::Status NormalizeNode(v1::Node& node);
+
+}  // namespace switchyard::controller
+
+#endif  // SWITCHYARD_CONTROL_CONTROLLER_VALIDATION_H_

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// yardctl's command line -> config structs. Hand-parsed rather than with
+// absl flags because yardctl takes kubectl's shapes: flags after the
+// subcommand, repeated -f, short flags with attached values (-oyaml), -A.
+// Pure: main passes argv in, nothing reads flags anywhere else.
+#ifndef SWITCHYARD_CONTROL_CTL_CLI_H_
+#define SWITCHYARD_CONTROL_CTL_CLI_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "control/ctl/client.h"
+
+namespace switchyard::ctl {
+
+// Which command flags a command line set, so each command can refuse the
+// ones it does not take instead of silently ignoring them.
+enum CommandFlag : uint32_t {
+  kFlagFilename = 1 << 0,        // -f, --filename
+  kFlagNamespace = 1 << 1,       // -n, --namespace
+  kFlagAllNamespaces = 1 << 2,   // -A, --all-namespaces
+  kFlagOutput = 1 << 3,          // -o, --output
+  kFlagIgnoreNotFound = 1 << 4,  // --ignore-not-found
+};
+
+struct GlobalConfig {
+  std::string controller = std::string(kDefaultController);
+  absl::Duration timeout = absl::Seconds(10);  // zero: no deadline
+};
+
+struct CommandOptions {
+  std::vector<std::string> filenames;  // files, directories, "-" for stdin
+  std::string namespace_;              // "" when not given
+  bool all_namespaces = false;
+  std::string output;  // as given; the command parses it
+  bool ignore_not_found = false;
+  std::vector<std::string> args;  // positionals after the command name
+  uint32_t flags_set = 0;         // CommandFlag bits
+};
+
+struct CommandLine {
+  GlobalConfig global;
+  std::string command;  // "" when none was given
+  CommandOptions options;
+  bool help = false;  // -h or --help anywhere
+};
+
+// `args` is argv without the program name. Flags may come before or after
+// the command; "--" ends them.
+absl::StatusOr<CommandLine> ParseCommandLine(
+    const std::vector<std::string>& args);
+
+// "10s", "1m30s", "500ms"; a bare number is seconds, as for kubectl's
+// --request-timeout; "0" disables the deadline.
+absl::StatusOr<absl::Duration> ParseTimeout(absl::string_view text);
+
+}  // namespace switchyard::ctl
+
+#endif  // SWITCHYARD_CONTROL_CTL_CLI_H_

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// yardctl's one door to yard-controller: ClusterState calls with a
+// deadline, their failures turned into messages a person can act on.
+#ifndef SWITCHYARD_CONTROL_CTL_CLIENT_H_
+#define SWITCHYARD_CONTROL_CTL_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "switchyard/v1/controller.grpc.pb.h"
+
+namespace switchyard::ctl {
+
+inline constexpr absl::string_view kDefaultController =
+    "unix:///run/switchyard/controller.sock";
+
+// The gRPC target for --controller: unix:..., dns:..., host:port pass as
+// they are; a bare path (/run/x.sock) is taken for a unix socket, since
+// gRPC would otherwise read it as a DNS name.
+std::string ChannelTarget(absl::string_view controller);
+
+// A failed call as a Status with the same code. UNAVAILABLE and
+// DEADLINE_EXCEEDED say where yardctl was trying to reach; the
+// controller's own refusals (INVALID_ARGUMENT, NOT_FOUND, ...) pass its
+// message through untouched, since it already names object and field.
+absl::Status StatusFromGrpc(const grpc::Status& status,
+                            absl::string_view address, absl::Duration timeout,
+                            absl::string_view method);
+
+class ClusterClient {
+ public:
+  // `address` is what messages call the controller (the flag as given).
+  // A zero `timeout` sets no deadline.
+  ClusterClient(std::shared_ptr<grpc::ChannelInterface> channel,
+                std::string address, absl::Duration timeout);
+
+  absl::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& request);
+  absl::StatusOr<v1::DeleteResponse> Delete(const v1::DeleteRequest& request);
+  absl::StatusOr<v1::GetResponse> Get(const v1::ObjectRef& ref);
+  absl::StatusOr<v1::ListResponse> List(v1::Kind kind,
+                                        absl::string_view namespace_);
+
+  const std::string& address() const { return address_; }
+
+ private:
+  void SetDeadline(grpc::ClientContext* context) const;
+
+  std::unique_ptr<v1::ClusterState::Stub> stub_;
+  std::string address_;
+  absl::Duration timeout_;
+};
+
+}  // namespace switchyard::ctl
+
+#endif  // SWITCHYARD_CONTROL_CTL_CLIENT_H_

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/ctl/commands.h"
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include <algorithm>
+#include <istream>
+#include <iterator>
+#include <ostream>
+#include <set>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "control/ctl/format.h"
+#include "control/manifest/manifest.h"
+#include "control/manifest/object.h"
+
+namespace switchyard::ctl {
+namespace {
+
+std::string RefKey(const v1::ObjectRef& ref) {
+  return absl::StrCat(ref.kind(), "/", ref.namespace_(), "/", ref.name());
+}
+
+// Every -f: files, directories, "-" for stdin. Warnings go out as
+// kubectl's do, on stderr, and do not stop the command.
+absl::StatusOr<std::vector<v1::Object>> LoadObjects(
+    const CommandOptions& options, Context& context) {
+  std::vector<v1::Object> objects;
+  for (const std::string& name : options.filenames) {
+    absl::StatusOr<manifest::ManifestSet> set;
+    if (name == "-") {
+      std::string text(std::istreambuf_iterator<char>(*context.in), {});
+      set = manifest::ParseManifests(text, "<stdin>");
+    } else {
+      set = manifest::LoadManifestPath(name);
+    }
+    if (!set.ok()) return set.status();
+    for (const std::string& warning : set->warnings) {
+      *context.err << "Warning: " << warning << "\n";
+    }
+    std::move(set->objects.begin(), set->objects.end(),
+              std::back_inserter(objects));
+  }
+  return objects;
+}
+
+// -n fills in objects that name no namespace and must agree with those
+// that do: applying a manifest for "prod" with -n staging is a mistake
+// better caught here than discovered later.
+absl::Status ApplyNamespace(const std::string& namespace_,
+                            std::vector<v1::Object>* objects) {
+  if (namespace_.empty()) return absl::OkStatus();
+  for (v1::Object& object : *objects) {
+    if (!manifest::IsNamespaced(manifest::KindOf(object))) continue;
+    v1::ObjectMeta* meta = manifest::MutableMetaOf(&object);
+    if (meta->namespace_().empty()) {
+      meta->set_namespace_(namespace_);
+    } else if (meta->namespace_() != namespace_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the namespace of ", manifest::Describe(object), " does not match \"",
+          namespace_, "\" given by -n; drop -n or pass -n ",
+          meta->namespace_()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// What the controller holds now of `refs`, keyed by RefKey: one List per
+// kind and namespace involved, rather than one Get per object.
+absl::StatusOr<absl::flat_hash_map<std::string, v1::Object>> Existing(
+    const std::vector<v1::ObjectRef>& refs, ClusterClient& client) {
+  std::set<std::pair<v1::Kind, std::string>> scopes;
+  for (const v1::ObjectRef& ref : refs) {
+    scopes.emplace(ref.kind(), ref.namespace_());
+  }
+  absl::flat_hash_map<std::string, v1::Object> existing;
+  for (const auto& [kind, namespace_] : scopes) {
+    absl::StatusOr<v1::ListResponse> list = client.List(kind, namespace_);
+    if (!list.ok()) return list.status();
+    for (const v1::Object& object : list->objects()) {
+      existing[RefKey(manifest::RefOf(object))] = object;
+    }
+  }
+  return existing;
+}
+
+absl::Status RunApply(const CommandOptions& options, Context& context) {
+  if (options.filenames.empty()) {
+    return absl::InvalidArgumentError(
+        "must specify -f FILE|DIR (see yardctl apply --help)");
+  }
+  if (!options.args.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unexpected argument \"", options.args[0], "\"; manifests go in -f"));
+  }
+  absl::StatusOr<OutputFormat> format = ParseOutputFormat(options.output);
+  if (!format.ok()) return format.status();
+  if (*format == OutputFormat::kTable || *format == OutputFormat::kWide) {
+    if (!options.output.empty()) {
+      return absl::InvalidArgumentError(
+          "apply prints json, yaml or name (-o wide is for get)");
+    }
+  }
+  absl::StatusOr<std::vector<v1::Object>> objects =
+      LoadObjects(options, context);
+  if (!objects.ok()) return objects.status();
+  if (absl::Status s = ApplyNamespace(options.namespace_, &*objects); !s.ok()) {
+    return s;
+  }
+  if (objects->empty()) {
+    return absl::InvalidArgumentError("no objects passed to apply");
+  }
+  std::vector<v1::ObjectRef> refs;
+  for (const v1::Object& object : *objects) {
+    refs.push_back(manifest::RefOf(object));
+  }
+  // Only to choose "created", "configured" or "unchanged"; a race with
+  // another writer can make the word wrong, never the state.
+  absl::StatusOr<absl::flat_hash_map<std::string, v1::Object>> before =
+      Existing(refs, *context.client);
+  if (!before.ok()) return before.status();
+
+  v1::ApplyRequest request;
+  for (v1::Object& object : *objects) {
+    *request.add_objects() = std::move(object);
+  }
+  absl::StatusOr<v1::ApplyResponse> response = context.client->Apply(request);
+  if (!response.ok()) return response.status();
+
+  if (!options.output.empty()) {
+    std::vector<v1::Object> stored(response->objects().begin(),
+                                   response->objects().end());
+    PrintOptions print{.format = *format, .single = stored.size() == 1};
+    *context.out << FormatObjects(v1::KIND_UNSPECIFIED, stored, print);
+    return absl::OkStatus();
+  }
+  // "unchanged" compares the stored object before and after, defaults and
+  // allocations included, so it means exactly "this apply changed nothing".
+  absl::flat_hash_map<std::string, const v1::Object*> after;
+  for (const v1::Object& object : response->objects()) {
+    after[RefKey(manifest::RefOf(object))] = &object;
+  }
+  for (const v1::ObjectRef& ref : refs) {
+    std::string key = RefKey(ref);
+    auto old = before->find(key);
+    auto stored = after.find(key);
+    absl::string_view verb = "configured";
+    if (old == before->end()) {
+      verb = "created";
+    } else if (stored != after.end() &&
+               google::protobuf::util::MessageDifferencer::Equals(
+                   old->second, *stored->second)) {
+      verb = "unchanged";
+    }
+    *context.out << ObjectName(ref) << " " << verb << "\n";
+    // A second copy of the same object in one apply has been created.
+    if (stored != after.end()) (*before)[key] = *stored->second;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunDelete(const CommandOptions& options, Context& context) {
+  std::vector<v1::ObjectRef> refs;
+  if (!options.filenames.empty()) {
+    if (!options.args.empty()) {
+      return absl::InvalidArgumentError(
+          "give either -f or TYPE NAME..., not both");
+    }
+    absl::StatusOr<std::vector<v1::Object>> objects =
+        LoadObjects(options, context);
+    if (!objects.ok()) return objects.status();
+    if (absl::Status s = ApplyNamespace(options.namespace_, &*objects);
+        !s.ok()) {
+      return s;
+    }
+    for (const v1::Object& object : *objects) {
+      refs.push_back(manifest::RefOf(object));
+    }
+  } else {
+    if (options.args.size() < 2) {
+      return absl::InvalidArgumentError(
+          "must specify -f FILE|DIR or TYPE NAME... (see yardctl delete "
+          "--help)");
+    }
+    absl::StatusOr<v1::Kind> kind = ParseResourceType(options.args[0]);
+    if (!kind.ok()) return kind.status();
+    for (size_t i = 1; i < options.args.size(); ++i) {
+      v1::ObjectRef ref;
+      ref.set_kind(*kind);
+      ref.set_name(options.args[i]);
+      if (manifest::IsNamespaced(*kind)) {
+        ref.set_namespace_(options.namespace_.empty()
+                               ? std::string(manifest::kDefaultNamespace)
+                               : options.namespace_);
+      }
+      refs.push_back(std::move(ref));
+    }
+  }
+  if (refs.empty()) {
+    return absl::InvalidArgumentError("no objects passed to delete");
+  }
+  // With --ignore-not-found, only what existed is reported deleted.
+  absl::flat_hash_map<std::string, v1::Object> existing;
+  if (options.ignore_not_found) {
+    absl::StatusOr<absl::flat_hash_map<std::string, v1::Object>> found =
+        Existing(refs, *context.client);
+    if (!found.ok()) return found.status();
+    existing = *std::move(found);
+  }
+  v1::DeleteRequest request;
+  for (const v1::ObjectRef& ref : refs) *request.add_refs() = ref;
+  request.set_ignore_not_found(options.ignore_not_found);
+  absl::StatusOr<v1::DeleteResponse> response = context.client->Delete(request);
+  if (!response.ok()) return response.status();
+  for (const v1::ObjectRef& ref : refs) {
+    if (!options.ignore_not_found || existing.erase(RefKey(ref)) > 0) {
+      *context.out << ObjectName(ref) << " deleted\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunGet(const CommandOptions& options, Context& context) {
+  if (options.args.empty()) {
+    return absl::InvalidArgumentError(
+        "must specify the type of resource to get: services (svc), "
+        "endpointslices (eps) or nodes (no)");
+  }
+  absl::StatusOr<v1::Kind> kind = ParseResourceType(options.args[0]);
+  if (!kind.ok()) return kind.status();
+  absl::StatusOr<OutputFormat> format = ParseOutputFormat(options.output);
+  if (!format.ok()) return format.status();
+  std::vector<std::string> names(options.args.begin() + 1, options.args.end());
+  bool namespaced = manifest::IsNamespaced(*kind);
+  if (options.all_namespaces && !names.empty() && namespaced) {
+    return absl::InvalidArgumentError(
+        "a resource cannot be retrieved by name across all namespaces");
+  }
+  std::string namespace_;
+  if (namespaced && !options.all_namespaces) {
+    namespace_ = options.namespace_.empty()
+                     ? std::string(manifest::kDefaultNamespace)
+                     : options.namespace_;
+  }
+
+  std::vector<v1::Object> objects;
+  PrintOptions print{.format = *format,
+                     .all_namespaces = options.all_namespaces,
+                     .single = names.size() == 1};
+  if (names.empty()) {
+    absl::StatusOr<v1::ListResponse> list =
+        context.client->List(*kind, namespace_);
+    if (!list.ok()) return list.status();
+    objects.assign(list->objects().begin(), list->objects().end());
+    // kubectl's order, whatever order the controller keeps.
+    std::sort(objects.begin(), objects.end(),
+              [](const v1::Object& a, const v1::Object& b) {
+                v1::ObjectRef ra = manifest::RefOf(a), rb = manifest::RefOf(b);
+                return std::tie(ra.namespace_(), ra.name()) <
+                       std::tie(rb.namespace_(), rb.name());
+              });
+    print.resource_version = absl::StrCat(list->version());
+  } else {
+    for (const std::string& name : names) {
+      v1::ObjectRef ref;
+      ref.set_kind(*kind);
+      ref.set_namespace_(namespace_);
+      ref.set_name(name);
+      absl::StatusOr<v1::GetResponse> got = context.client->Get(ref);
+      if (!got.ok()) return got.status();
+      objects.push_back(got->object());
+    }
+  }
+  if (objects.empty() && *format != OutputFormat::kJson &&
+      *format != OutputFormat::kYaml) {
+    *context.err << (namespace_.empty()
+                         ? std::string("No resources found\n")
+                         : absl::StrCat("No resources found in ", namespace_,
+                                        " namespace.\n"));
+    return absl::OkStatus();
+  }
+  *context.out << FormatObjects(*kind, objects, print);
+  return absl::OkStatus();
+}
+
+absl::Status RunHelp(const CommandOptions& options, Context& context);
+
+constexpr Command kCommands[] = {
+    {"apply", "apply -f FILE|DIR|- [-f ...] [-n NS] [-o json|yaml|name]",
+     "Create or update Services, EndpointSlices and Nodes from manifests",
+     kFlagFilename | kFlagNamespace | kFlagOutput, RunApply},
+    {"delete",
+     "delete (-f FILE|DIR|- [-f ...] | TYPE NAME...) [-n NS] "
+     "[--ignore-not-found]",
+     "Delete the objects named in manifests, or by type and name",
+     kFlagFilename | kFlagNamespace | kFlagIgnoreNotFound, RunDelete},
+    {"get", "get TYPE [NAME...] [-n NS | -A] [-o json|yaml|wide|name]",
+     "Show services (svc), endpointslices (eps) or nodes (no)",
+     kFlagNamespace | kFlagAllNamespaces | kFlagOutput, RunGet},
+    {"help", "help [COMMAND]", "Show help for yardctl or one command", 0,
+     RunHelp},
+};
+
+absl::Status RunHelp(const CommandOptions& options, Context& context) {
+  if (options.args.empty()) {
+    *context.out << Usage();
+    return absl::OkStatus();
+  }
+  const Command* command = FindCommand(options.args[0]);
+  if (command == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown command \"", options.args[0], "\""));
+  }
+  *context.out << command->summary << "\n\nUsage:\n  yardctl " << command->usage
+               << "\n";
+  return absl::OkStatus();
+}
+
+std::string FlagNames(uint32_t flags) {
+  std::vector<absl::string_view> names;
+  if (flags & kFlagFilename) names.push_back("-f");
+  if (flags & kFlagNamespace) names.push_back("-n");
+  if (flags & kFlagAllNamespaces) names.push_back("-A");
+  if (flags & kFlagOutput) names.push_back("-o");
+  if (flags & kFlagIgnoreNotFound) names.push_back("--ignore-not-found");
+  std::string out;
+  for (absl::string_view name : names) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", name);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Span<const Command> Commands() { return kCommands; }
+
+const Command* FindCommand(absl::string_view name) {
+  for (const Command& command : kCommands) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+std::string Usage() {
+  std::string out =
+      "yardctl talks to yard-controller, Switchyard's cluster state.\n\n"
+      "Usage:\n  yardctl [--controller ADDR] [--timeout DURATION] COMMAND "
+      "...\n\nCommands:\n";
+  for (const Command& command : kCommands) {
+    absl::StrAppend(&out, "  ", command.usage, "\n      ", command.summary,
+                    "\n");
+  }
+  absl::StrAppend(
+      &out,
+      "\nGlobal flags:\n"
+      "  --controller ADDR   yard-controller's address: unix:///path, a "
+      "socket path,\n"
+      "                      or host:port (default ",
+      kDefaultController,
+      ")\n"
+      "  --timeout DURATION  deadline for each call, e.g. 10s, 500ms; 0 for "
+      "none\n"
+      "                      (default 10s)\n");
+  return out;
+}
+
+absl::Status RunCommand(const CommandLine& line, Context& context) {
+  const Command* command = FindCommand(line.command);
+  if (command == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown command \"", line.command, "\" (try yardctl help)"));
+  }
+  if (line.help) {
+    CommandOptions options;
+    options.args.push_back(std::string(command->name));
+    return RunHelp(options, context);
+  }
+  if (uint32_t extra = line.options.flags_set & ~command->flags; extra != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(command->name, " does not take ", FlagNames(extra)));
+  }
+  return command->run(line.options, context);
+}
+
+}  // namespace switchyard::ctl

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/manifest/value.h"
+
+#include <algorithm>
+#include <regex>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace switchyard::manifest {
+
+Value Value::Bool(bool b) {
+  Value v;
+  v.type_ = Type::kBool;
+  v.bool_ = b;
+  return v;
+}
+
+Value Value::Int(int64_t i) {
+  Value v;
+  v.type_ = Type::kInt;
+  v.int_ = i;
+  return v;
+}
+
+Value Value::String(std::string s) {
+  Value v;
+  v.type_ = Type::kString;
+  v.string_ = std::move(s);
+  return v;
+}
+
+Value Value::List() {
+  Value v;
+  v.type_ = Type::kList;
+  return v;
+}
+
+Value Value::Map() {
+  Value v;
+  v.type_ = Type::kMap;
+  return v;
+}
+
+bool Value::IsEmpty() const {
+  switch (type_) {
+    case Type::kNull:
+      return true;
+    case Type::kString:
+      return string_.empty();
+    case Type::kList:
+      return items_.empty();
+    case Type::kMap:
+      return fields_.empty();
+    case Type::kBool:
+    case Type::kInt:
+      return false;
+  }
+  return false;
+}
+
+std::string QuoteString(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        // Bytes >= 0x80 pass through: UTF-8 is valid in both formats.
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+namespace {
+
+// Plain scalars a YAML reader resolves to something other than a string.
+// YAML 1.1 (Go's yaml.v2, behind kubectl) is the looser of the two schemas:
+// it also takes yes/no/on/off, sexagesimal 1:20 and 0777 octal.
+bool ResolvesToNonString(absl::string_view s) {
+  static const char* const kWords[] = {
+      "y",     "Y",     "yes",   "Yes",   "YES",   "n",     "N",     "no",
+      "No",    "NO",    "true",  "True",  "TRUE",  "false", "False", "FALSE",
+      "on",    "On",    "ON",    "off",   "Off",   "OFF",   "null",  "Null",
+      "NULL",  "~",     "<<",    "=",     ".inf",  ".Inf",  ".INF",  "+.inf",
+      "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",  ".NaN",  ".NAN"};
+  for (const char* word : kWords) {
+    if (s == word) return true;
+  }
+  // Built once; the patterns follow the YAML 1.1 int and float types plus
+  // YAML 1.2's 0o octal.
+  static const std::regex kNumber(
+      "[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(:[0-5]?[0-9])+"
+      "(\\.[0-9_]*)?|(\\.[0-9_]+|[0-9][0-9_]*(\\.[0-9_]*)?)([eE][-+]?[0-9]+)?"
+      ")",
+      std::regex::ECMAScript | std::regex::optimize);
+  return std::regex_match(s.begin(), s.end(), kNumber);
+}
+
+}  // namespace
+
+bool IsSafePlainYaml(absl::string_view s) {
+  if (s.empty()) return false;
+  // Indicators that start a different construct (sequence entry, flow
+  // collection, anchor, tag, block scalar, directive, quoted scalar).
+  if (absl::string_view("-?:,[]{}#&*!|>'\"%@`").find(s.front()) !=
+      absl::string_view::npos) {
+    return false;
+  }
+  if (absl::ascii_isspace(static_cast<unsigned char>(s.front())) ||
+      absl::ascii_isspace(static_cast<unsigned char>(s.back())) ||
+      s.back() == ':') {
+    return false;
+  }
+  if (absl::StartsWith(s, "...")) return false;
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  }
+  if (absl::StrContains(s, ": ") || absl::StrContains(s, " #")) return false;
+  return !ResolvesToNonString(s);
+}
+
+namespace {
+
+std::string Indent(int n) { return std::string(n, ' '); }
+
+void JsonTo(const Value& v, int indent, std::string* out) {
+  switch (v.type()) {
+    case Value::Type::kNull:
+      *out += "null";
+      return;
+    case Value::Type::kBool:
+      *out += v.bool_value() ? "true" : "false";
+      return;
+    case Value::Type::kInt:
+      absl::StrAppend(out, v.int_value());
+      return;
+    case Value::Type::kString:
+      *out += QuoteString(v.string_value());
+      return;
+    case Value::Type::kList: {
+      if (v.items().empty()) {
+        *out += "[]";
+        return;
+      }
+      *out += "[\n";
+      for (size_t i = 0; i < v.items().size(); ++i) {
+        *out += Indent(indent + 4);
+        JsonTo(v.items()[i], indent + 4, out);
+        *out += i + 1 < v.items().size() ? ",\n" : "\n";
+      }
+      *out += Indent(indent) + "]";
+      return;
+    }
+    case Value::Type::kMap: {
+      if (v.fields().empty()) {
+        *out += "{}";
+        return;
+      }
+      *out += "{\n";
+      for (size_t i = 0; i < v.fields().size(); ++i) {
+        const auto& [key, value] = v.fields()[i];
+        absl::StrAppend(out, Indent(indent + 4), QuoteString(key), ": ");
+        JsonTo(value, indent + 4, out);
+        *out += i + 1 < v.fields().size() ? ",\n" : "\n";
+      }
+      *out += Indent(indent) + "}";
+      return;
+    }
+  }
+}
+
+std::string YamlScalar(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kNull:
+      return "null";
+    case Value::Type::kBool:
+      return v.bool_value() ? "true" : "false";
+    case Value::Type::kInt:
+      return absl::StrCat(v.int_value());
+    case Value::Type::kString:
+      return IsSafePlainYaml(v.string_value()) ? v.string_value()
+                                               : QuoteString(v.string_value());
+    case Value::Type::kList:
+      return "[]";  // only reached when empty
+    case Value::Type::kMap:
+      return "{}";
+  }
+  return "";
+}
+
+bool IsBlock(const Value& v) {
+  return (v.type() == Value::Type::kList && !v.items().empty()) ||
+         (v.type() == Value::Type::kMap && !v.fields().empty());
+}
+
+void YamlList(const Value& v, int indent, std::string first, std::string* out);
+
+// `first` is what starts the first line (a "- " from an enclosing list
+// item); every later line starts with `indent` spaces. Both are `indent`
+// columns wide.
+void YamlMap(const Value& v, int indent, std::string first, std::string* out) {
+  std::vector<const std::pair<std::string, Value>*> fields;
+  for (const auto& field : v.fields()) fields.push_back(&field);
+  std::stable_sort(
+      fields.begin(), fields.end(),
+      [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* field : fields) {
+    const auto& [key, value] = *field;
+    std::string prefix = first.empty() ? Indent(indent) : std::move(first);
+    first.clear();
+    std::string key_text = IsSafePlainYaml(key) ? key : QuoteString(key);
+    if (!IsBlock(value)) {
+      absl::StrAppend(out, prefix, key_text, ": ", YamlScalar(value), "\n");
+    } else if (value.type() == Value::Type::kMap) {
+      absl::StrAppend(out, prefix, key_text, ":\n");
+      YamlMap(value, indent + 2, "", out);
+    } else {
+      // Like kubectl: a list's dashes line up with its key.
+      absl::StrAppend(out, prefix, key_text, ":\n");
+      YamlList(value, indent, "", out);
+    }
+  }
+}
+
+void YamlList(const Value& v, int indent, std::string first, std::string* out) {
+  for (const Value& item : v.items()) {
+    std::string prefix = first.empty() ? Indent(indent) : std::move(first);
+    first.clear();
+    if (!IsBlock(item)) {
+      absl::StrAppend(out, prefix, "- ", YamlScalar(item), "\n");
+    } else if (item.type() == Value::Type::kMap) {
+      YamlMap(item, indent + 2, prefix + "- ", out);
+    } else {
+      YamlList(item, indent + 2, prefix + "- ", out);
+    }
+  }
+}
+
+}  // namespace
+
+std::string WriteJson(const Value& value) {
+  std::string out;
+  JsonTo(value, 0, &out);
+  out += "\n";
+  return out;
+}
+
+std::string WriteYaml(const Value& value) {
+  std::string out;
+  if (value.type() == Value::Type::kMap && !value.fields().empty()) {
+    YamlMap(value, 0, "", &out);
+  } else if (value.type() == Value::Type::kList && !value.items().empty()) {
+    YamlList(value, 0, "", &out);
+  } else {
+    out = YamlScalar(value) + "\n";
+  }
+  return out;
+}
+
+}  // namespace switchyard::manifest

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: Apache-2.0
+// Pinned maps outlive the Datapath that created them, and a restarted agent
+// adopts them (entries, flows and all) instead of starting empty; a restart
+// with other map sizes over the same pins is refused rather than silently
+// running on maps of another shape.
+//
+// Pins go under /sys/fs/bpf/switchyard-test-<pid>/; the fixture removes
+// that folder however the test ends, and removes folders left by earlier
+// runs whose process is gone (a crash skips every destructor).
+#include <signal.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "control/kernel/datapath.h"
+#include "control/kernel/datapath_maps.h"
+#include "gtest/gtest.h"
+#include "tests/packet/packet_builder.h"
+#include "tests/packet/packet_decoder.h"
+#include "tests/packet/prog_run.h"
+
+namespace switchyard {
+namespace {
+
+namespace fs = std::filesystem;
+using kernel::Datapath;
+using kernel::DatapathConfig;
+using kernel::DatapathMaps;
+using packet::Bytes;
+using packet::IpBe;
+using packet::PacketBuilder;
+using packet::PortBe;
+
+constexpr char kBpffs[] = "/sys/fs/bpf";
+constexpr char kPrefix[] = "switchyard-test-";
+constexpr long kBpfFsMagic = 0xcafe4a11;  // BPF_FS_MAGIC
+
+const char* const kMapNames[] = {
+    YARD_MAP_SVC4, YARD_MAP_SLOTS,     YARD_MAP_BACKEND4, YARD_MAP_RNAT4,
+    YARD_MAP_CT4,  YARD_MAP_SVC_STATS, YARD_MAP_REASONS,
+};
+
+bool ProcessExists(long pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+
+// Removes /sys/fs/bpf/switchyard-test-<pid> folders whose process is gone.
+// Folders of live processes belong to tests running now: left alone.
+void RemoveStaleDirs() {
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(kBpffs, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!absl::StartsWith(name, kPrefix)) continue;
+    long pid = 0;
+    const char* digits = name.data() + sizeof(kPrefix) - 1;
+    auto [end, err] = std::from_chars(digits, name.data() + name.size(), pid);
+    if (err != std::errc() || end != name.data() + name.size()) continue;
+    if (pid == getpid() || ProcessExists(pid)) continue;
+    std::error_code ignored;
+    fs::remove_all(entry.path(), ignored);
+  }
+}
+
+// The pin folder of one test process, removed with everything in it when
+// this goes out of scope (unlink works on pinned objects; the maps go when
+// their last reference does).
+class ScopedPinRoot {
+ public:
+  ScopedPinRoot()
+      : root_(absl::StrCat(kBpffs, "/", kPrefix, static_cast<long>(getpid()))) {
+  }
+  ~ScopedPinRoot() {
+    std::error_code ignored;
+    fs::remove_all(root_, ignored);
+  }
+  ScopedPinRoot(const ScopedPinRoot&) = delete;
+  ScopedPinRoot& operator=(const ScopedPinRoot&) = delete;
+
+  const std::string& root() const { return root_; }
+  std::string Node(absl::string_view node) const {
+    return absl::StrCat(root_, "/", node);
+  }
+
+ private:
+  std::string root_;
+};
+
+class PinningTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    struct statfs st = {};
+    ASSERT_EQ(statfs(kBpffs, &st), 0) << kBpffs << ": " << strerror(errno);
+    ASSERT_EQ(static_cast<long>(st.f_type), kBpfFsMagic)
+        << "bpffs is not mounted at " << kBpffs << " (scripts/setup.sh)";
+    RemoveStaleDirs();
+    pins_ = std::make_unique<ScopedPinRoot>();
+    // Earlier tests of this process share the pid: start empty.
+    std::error_code ignored;
+    fs::remove_all(pins_->root(), ignored);
+  }
+
+  DatapathConfig Config(absl::string_view node) const {
+    DatapathConfig config;
+    config.pin_dir = pins_->Node(node);
+    config.max_frontends = 32;
+    config.max_slots = 64;
+    config.max_backends = 16;
+    config.max_ct_entries = 1024;
+    return config;
+  }
+
+  std::unique_ptr<ScopedPinRoot> pins_;
+};
+
+#define ASSERT_OK(expr)                           \
+  do {                                            \
+    const absl::Status yard_status = (expr);      \
+    ASSERT_TRUE(yard_status.ok()) << yard_status; \
+  } while (0)
+
+// One service port 10.96.0.10:80/TCP -> 10.244.1.2:8080, written in the
+// datapath's add order.
+void WriteService(DatapathMaps& maps) {
+  yard_backend4 be = {};
+  be.addr = IpBe("10.244.1.2");
+  be.port = PortBe(8080);
+  be.state = YARD_BACKEND_ACTIVE;
+  ASSERT_OK(maps.PutBackend(1, be));
+  ASSERT_OK(maps.PutSlot({1, 1}, {1}));
+  yard_rnat4 rnat = {};
+  rnat.addr = IpBe("10.96.0.10");
+  rnat.port = PortBe(80);
+  ASSERT_OK(maps.PutRevNat(1, rnat));
+  yard_svc_value svc = {};
+  svc.svc_id = 1;
+  svc.rev_nat_id = 1;
+  svc.count = 1;
+  ASSERT_OK(maps.PutFrontend(
+      kernel::ServiceKey(IpBe("10.96.0.10"), PortBe(80), packet::kProtoTcp),
+      svc));
+}
+
+Bytes ToService(uint8_t flags) {
+  return PacketBuilder()
+      .Ipv4("10.244.0.5", "10.96.0.10")
+      .Tcp(40000, 80)
+      .Flags(flags)
+      .Build();
+}
+
+Bytes AtBackend(uint8_t flags) {
+  return PacketBuilder()
+      .Ipv4("10.244.0.5", "10.244.1.2")
+      .Tcp(40000, 8080)
+      .Flags(flags)
+      .Build();
+}
+
+yard_ct4_key ForwardKey() {
+  yard_ct4_key key = {};
+  key.saddr = IpBe("10.244.0.5");
+  key.daddr = IpBe("10.96.0.10");
+  key.sport = PortBe(40000);
+  key.dport = PortBe(80);
+  key.proto = packet::kProtoTcp;
+  key.dir = YARD_CT_FORWARD;
+  return key;
+}
+
+TEST_F(PinningTest, RestartAdoptsPinnedMapsAndTheirEntries) {
+  const DatapathConfig config = Config("node-a");
+  {
+    absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+    ASSERT_TRUE(dp.ok()) << dp.status();
+    ASSERT_NO_FATAL_FAILURE(WriteService((*dp)->maps()));
+    // A flow through the first instance leaves tracking state behind.
+    absl::StatusOr<packet::ProgRun> run =
+        packet::RunProg((*dp)->from_pod_fd(), ToService(packet::kTcpSyn));
+    ASSERT_TRUE(run.ok()) << run.status();
+    ASSERT_EQ(run->verdict, 0);
+    EXPECT_EQ(run->output, AtBackend(packet::kTcpSyn))
+        << packet::DiffFrames(AtBackend(packet::kTcpSyn), run->output);
+  }
+  // The programs are gone; the pins, and so the maps, are not.
+  for (const char* name : kMapNames) {
+    EXPECT_TRUE(fs::exists(absl::StrCat(config.pin_dir, "/", name))) << name;
+  }
+  {
+    absl::StatusOr<DatapathMaps> pinned =
+        DatapathMaps::OpenPinned(config.pin_dir);
+    ASSERT_TRUE(pinned.ok()) << pinned.status();
+    auto svc = pinned->LookupFrontend(
+        kernel::ServiceKey(IpBe("10.96.0.10"), PortBe(80), packet::kProtoTcp));
+    ASSERT_TRUE(svc.ok()) << svc.status();
+    EXPECT_TRUE(svc->has_value());
+  }
+
+  absl::StatusOr<std::unique_ptr<Datapath>> again = Datapath::Load(config);
+  ASSERT_TRUE(again.ok()) << again.status();
+  DatapathMaps& maps = (*again)->maps();
+  absl::StatusOr<kernel::MapCapacity> capacity = maps.Capacity();
+  ASSERT_TRUE(capacity.ok()) << capacity.status();
+  EXPECT_EQ(capacity->frontends, config.max_frontends);
+  EXPECT_EQ(capacity->ct_entries, config.max_ct_entries);
+
+  auto svc = maps.LookupFrontend(
+      kernel::ServiceKey(IpBe("10.96.0.10"), PortBe(80), packet::kProtoTcp));
+  ASSERT_TRUE(svc.ok()) << svc.status();
+  ASSERT_TRUE(svc->has_value());
+  EXPECT_EQ((*svc)->count, 1);
+  absl::StatusOr<yard_backend4> be = maps.LookupBackend(1);
+  ASSERT_TRUE(be.ok()) << be.status();
+  EXPECT_EQ(be->addr, IpBe("10.244.1.2"));
+  absl::StatusOr<std::optional<yard_ct4_value>> ct =
+      maps.LookupCt(ForwardKey());
+  ASSERT_TRUE(ct.ok()) << ct.status();
+  ASSERT_TRUE(ct->has_value());
+  EXPECT_EQ((*ct)->packets, 1u);
+
+  // The new programs use the adopted maps: the flow goes on, unchanged.
+  absl::StatusOr<packet::ProgRun> run =
+      packet::RunProg((*again)->from_pod_fd(), ToService(packet::kTcpAck));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->verdict, 0);
+  EXPECT_EQ(run->output, AtBackend(packet::kTcpAck))
+      << packet::DiffFrames(AtBackend(packet::kTcpAck), run->output);
+  ct = maps.LookupCt(ForwardKey());
+  ASSERT_TRUE(ct.ok() && ct->has_value());
+  EXPECT_EQ((*ct)->packets, 2u);
+}
+
+TEST_F(PinningTest, OtherMapSizeOverTheSamePinsIsRefused) {
+  const DatapathConfig config = Config("node-a");
+  {
+    absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+    ASSERT_TRUE(dp.ok()) << dp.status();
+    ASSERT_NO_FATAL_FAILURE(WriteService((*dp)->maps()));
+  }
+  for (auto resize : {+[](DatapathConfig& c) { c.max_ct_entries *= 2; },
+                      +[](DatapathConfig& c) { c.max_frontends /= 2; },
+                      +[](DatapathConfig& c) { c.max_backends += 1; }}) {
+    DatapathConfig other = config;
+    resize(other);
+    absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(other);
+    ASSERT_FALSE(dp.ok()) << "loaded over pins of another size";
+    EXPECT_EQ(dp.status().code(), absl::StatusCode::kInvalidArgument)
+        << dp.status();
+    // The error names where the mismatch is and what it is.
+    EXPECT_TRUE(absl::StrContains(dp.status().message(), config.pin_dir))
+        << dp.status();
+    EXPECT_TRUE(absl::StrContains(dp.status().message(), "pinned map mismatch"))
+        << dp.status();
+  }
+
+  // The refused loads changed nothing: the pins keep size and contents.
+  absl::StatusOr<DatapathMaps> pinned =
+      DatapathMaps::OpenPinned(config.pin_dir);
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  absl::StatusOr<kernel::MapCapacity> capacity = pinned->Capacity();
+  ASSERT_TRUE(capacity.ok()) << capacity.status();
+  EXPECT_EQ(capacity->ct_entries, config.max_ct_entries);
+  EXPECT_EQ(capacity->frontends, config.max_frontends);
+  EXPECT_EQ(capacity->backends, config.max_backends);
+  absl::StatusOr<yard_backend4> be = pinned->LookupBackend(1);
+  ASSERT_TRUE(be.ok()) << be.status();
+  EXPECT_EQ(be->addr, IpBe("10.244.1.2"));
+
+  // The original size still loads.
+  absl::StatusOr<std::unique_ptr<Datapath>> same = Datapath::Load(config);
+  EXPECT_TRUE(same.ok()) << same.status();
+}
+
+TEST_F(PinningTest, NodesDoNotShareMaps) {
+  absl::StatusOr<std::unique_ptr<Datapath>> a =
+      Datapath::Load(Config("node-a"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_NO_FATAL_FAILURE(WriteService((*a)->maps()));
+  absl::StatusOr<std::unique_ptr<Datapath>> b =
+      Datapath::Load(Config("node-b"));
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto svc = (*b)->maps().LookupFrontend(
+      kernel::ServiceKey(IpBe("10.96.0.10"), PortBe(80), packet::kProtoTcp));
+  ASSERT_TRUE(svc.ok()) << svc.status();
+  EXPECT_FALSE(svc->has_value());
+}
+
+TEST_F(PinningTest, CleanupRemovesPinsAndStaleFolders) {
+  std::string root;
+  {
+    ScopedPinRoot scoped;
+    root = scoped.root();
+    DatapathConfig config = Config("node-c");
+    config.pin_dir = scoped.Node("node-c");
+    absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+    ASSERT_TRUE(dp.ok()) << dp.status();
+    ASSERT_TRUE(fs::exists(absl::StrCat(config.pin_dir, "/", YARD_MAP_CT4)));
+  }
+  EXPECT_FALSE(fs::exists(root));
+
+  // A folder left by a process that no longer exists: no pid reaches
+  // pid_max, so one at pid_max is certainly gone.
+  long pid_max = 4194304;
+  if (FILE* f = fopen("/proc/sys/kernel/pid_max", "r")) {
+    if (fscanf(f, "%ld", &pid_max) != 1) pid_max = 4194304;
+    fclose(f);
+  }
+  const std::string stale = absl::StrCat(kBpffs, "/", kPrefix, pid_max);
+  ASSERT_TRUE(fs::create_directories(stale + "/node-x"));
+  RemoveStaleDirs();
+  EXPECT_FALSE(fs::exists(stale));
+}
+
+}  // namespace
+}  // namespace switchyard

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: Apache-2.0
+// yardctl's commands end to end against an in-process fake ClusterState:
+// what is printed, what is sent, and how failures read.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "control/ctl/client.h"
+#include "control/ctl/commands.h"
+#include "control/manifest/object.h"
+#include "switchyard/v1/controller.grpc.pb.h"
+
+namespace switchyard::ctl {
+namespace {
+
+// Enough of yard-controller to drive yardctl: keyed storage, all-or-
+// nothing Apply with a validation error in the controller's words, an
+// allocated cluster IP, NOT_FOUND on Get and Delete.
+class FakeClusterState final : public v1::ClusterState::Service {
+ public:
+  grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest* request,
+                     v1::ApplyResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    ++apply_calls_;
+    if (absl::ToInt64Milliseconds(delay_) > 0) absl::SleepFor(delay_);
+    for (const v1::Object& object : request->objects()) {
+      if (object.has_service()) {
+        for (int i = 0; i < object.service().spec().ports_size(); ++i) {
+          int32_t port = object.service().spec().ports(i).port();
+          if (port < 1 || port > 65535) {
+            return grpc::Status(
+                grpc::StatusCode::INVALID_ARGUMENT,
+                absl::StrCat(manifest::Describe(object), ": spec.ports[", i,
+                             "].port: ", port, " is not in 1..65535"));
+          }
+        }
+      }
+    }
+    for (v1::Object object : request->objects()) {
+      // Like the real one: an update keeps the allocated cluster IP.
+      if (object.has_service() &&
+          object.service().spec().cluster_ip().empty()) {
+        auto old = objects_.find(Key(manifest::RefOf(object)));
+        object.mutable_service()->mutable_spec()->set_cluster_ip(
+            old != objects_.end() ? old->second.service().spec().cluster_ip()
+                                  : absl::StrCat("10.96.0.", ++next_ip_));
+      }
+      objects_[Key(manifest::RefOf(object))] = object;
+      *response->add_objects() = object;
+    }
+    response->set_version(++version_);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Delete(grpc::ServerContext*, const v1::DeleteRequest* request,
+                      v1::DeleteResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    for (const v1::ObjectRef& ref : request->refs()) {
+      if (!objects_.contains(Key(ref)) && !request->ignore_not_found()) {
+        return grpc::Status(
+            grpc::StatusCode::NOT_FOUND,
+            absl::StrCat(manifest::Describe(ref), " not found"));
+      }
+    }
+    for (const v1::ObjectRef& ref : request->refs()) objects_.erase(Key(ref));
+    response->set_version(++version_);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Get(grpc::ServerContext*, const v1::GetRequest* request,
+                   v1::GetResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    auto it = objects_.find(Key(request->ref()));
+    if (it == objects_.end()) {
+      return grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          absl::StrCat(manifest::Describe(request->ref()), " not found"));
+    }
+    *response->mutable_object() = it->second;
+    response->set_version(version_);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status List(grpc::ServerContext*, const v1::ListRequest* request,
+                    v1::ListResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    // Reverse order, so the test sees yardctl sort.
+    for (auto it = objects_.rbegin(); it != objects_.rend(); ++it) {
+      v1::ObjectRef ref = manifest::RefOf(it->second);
+      if (request->kind() != v1::KIND_UNSPECIFIED &&
+          ref.kind() != request->kind()) {
+        continue;
+      }
+      if (!request->namespace_().empty() &&
+          ref.namespace_() != request->namespace_()) {
+        continue;
+      }
+      *response->add_objects() = it->second;
+    }
+    response->set_version(version_);
+    return grpc::Status::OK;
+  }
+
+  int apply_calls() {
+    absl::MutexLock lock(&mu_);
+    return apply_calls_;
+  }
+  size_t size() {
+    absl::MutexLock lock(&mu_);
+    return objects_.size();
+  }
+  void set_delay(absl::Duration delay) {
+    absl::MutexLock lock(&mu_);
+    delay_ = delay;
+  }
+
+ private:
+  static std::string Key(const v1::ObjectRef& ref) {
+    return absl::StrCat(ref.kind(), "/", ref.namespace_(), "/", ref.name());
+  }
+
+  absl::Mutex mu_;
+  std::map<std::string, v1::Object> objects_ ABSL_GUARDED_BY(mu_);
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  int next_ip_ ABSL_GUARDED_BY(mu_) = 9;
+  int apply_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration delay_ ABSL_GUARDED_BY(mu_);
+};
+
+constexpr char kWeb[] = R"(apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+  - {name: https, port: 443, targetPort: 8443, nodePort: 30443}
+  type: NodePort
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-abc
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+ports: [{name: http, port: 8080}, {name: https, port: 8443}]
+endpoints:
+- addresses: [10.244.1.5]
+  conditions: {ready: true}
+- addresses: [10.244.2.7]
+  conditions: {ready: true}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: worker-1}
+spec: {podCIDR: 10.244.1.0/24}
+status:
+  addresses: [{type: InternalIP, address: 172.18.0.3}]
+)";
+
+class CommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&fake_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    client_ = std::make_unique<ClusterClient>(
+        server_->InProcessChannel(grpc::ChannelArguments()), "fake",
+        absl::Seconds(5));
+    char pattern[] = "/tmp/yard_ctl_test.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    server_->Shutdown();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  // Runs `yardctl args...`; out and err hold what it printed.
+  absl::Status Run(std::vector<std::string> args,
+                   const std::string& stdin_text = "") {
+    out_.str("");
+    err_.str("");
+    std::istringstream in(stdin_text);
+    absl::StatusOr<CommandLine> line = ParseCommandLine(args);
+    if (!line.ok()) return line.status();
+    Context context{
+        .client = client_.get(), .in = &in, .out = &out_, .err = &err_};
+    return RunCommand(*line, context);
+  }
+
+  FakeClusterState fake_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ClusterClient> client_;
+  std::string dir_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(CommandsTest, ApplyCreatesThenLeavesUnchangedThenConfigures) {
+  std::string path = Write("web.yaml", kWeb);
+  ASSERT_TRUE(Run({"apply", "-f", path}).ok());
+  EXPECT_EQ(out_.str(),
+            "service/web created\n"
+            "endpointslice.discovery.k8s.io/web-abc created\n"
+            "node/worker-1 created\n");
+  EXPECT_EQ(
+      err_.str(),
+      absl::StrCat("Warning: ", path,
+                   ": document 3: skipped apps/v1 Deployment \"web\" "
+                   "(yardctl handles Service, EndpointSlice and Node)\n"));
+  EXPECT_EQ(fake_.size(), 3u);
+
+  ASSERT_TRUE(Run({"apply", "-f", path}).ok());
+  EXPECT_EQ(out_.str(),
+            "service/web unchanged\n"
+            "endpointslice.discovery.k8s.io/web-abc unchanged\n"
+            "node/worker-1 unchanged\n");
+
+  std::string changed = kWeb;
+  changed.replace(changed.find("10.244.2.7"), 10, "10.244.2.8");
+  ASSERT_TRUE(Run({"apply", "-f", Write("web2.yaml", changed)}).ok());
+  EXPECT_EQ(out_.str(),
+            "service/web unchanged\n"
+            "endpointslice.discovery.k8s.io/web-abc configured\n"
+            "node/worker-1 unchanged\n");
+}
+
+TEST_F(CommandsTest, ApplyOutputShowsWhatWasStored) {
+  ASSERT_TRUE(Run({"apply", "-o", "yaml", "-f", "-"},
+                  "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+                  "spec: {ports: [{port: 80}]}\n")
+                  .ok());
+  EXPECT_EQ(out_.str(),
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  "
+            "clusterIP: 10.96.0.10\n  ports:\n  - port: 80\n");
+  EXPECT_EQ(Run({"apply", "-o", "wide", "-f", "-"}, "").message(),
+            "apply prints json, yaml or name (-o wide is for get)");
+}
+
+TEST_F(CommandsTest, ApplyFromStdinAndDirectoryWithNamespace) {
+  Write("a.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n");
+  ASSERT_TRUE(Run({"apply", "-n", "shop", "-f", dir_, "-f", "-"},
+                  "apiVersion: v1\nkind: Service\nmetadata: {name: b}\n")
+                  .ok());
+  EXPECT_EQ(out_.str(), "service/a created\nservice/b created\n");
+  ASSERT_TRUE(Run({"get", "svc", "-n", "shop", "-o", "name"}).ok());
+  EXPECT_EQ(out_.str(), "service/a\nservice/b\n");
+}
+
+TEST_F(CommandsTest, ApplyRejectedByTheControllerChangesNothing) {
+  std::string path = Write("bad.yaml", R"(apiVersion: v1
+kind: Service
+metadata: {name: ok}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {ports: [{port: 70000}]}
+)");
+  absl::Status status = Run({"apply", "-f", path});
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      status.message(),
+      "Service default/web: spec.ports[0].port: 70000 is not in 1..65535");
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(fake_.size(), 0u);
+}
+
+TEST_F(CommandsTest, ApplyManifestErrorsNeverReachTheController) {
+  std::string path = Write("web.yaml",
+                           "apiVersion: v1\nkind: Service\nmetadata: {name: "
+                           "web}\nspec:\n  ports:\n  - port: http\n");
+  absl::Status status = Run({"apply", "-f", path});
+  EXPECT_EQ(status.message(),
+            absl::StrCat(path,
+                         ": document 1 (Service default/web): "
+                         "spec.ports[0].port: \"http\" is not an integer "
+                         "(line 6)"));
+  EXPECT_EQ(fake_.apply_calls(), 0);
+
+  status = Run({"apply", "-n", "prod", "-f",
+                Write("ns.yaml",
+                      "apiVersion: v1\nkind: Service\nmetadata: {name: a, "
+                      "namespace: dev}\n")});
+  EXPECT_NE(status.message().find(
+                "the namespace of Service dev/a does not match \"prod\""),
+            std::string::npos)
+      << status;
+  EXPECT_FALSE(Run({"apply"}).ok());
+  EXPECT_EQ(Run({"apply", "-f", Write("none.yaml", "---\n")}).message(),
+            "no objects passed to apply");
+}
+
+TEST_F(CommandsTest, GetTablesAndFormats) {
+  ASSERT_TRUE(Run({"apply", "-f", Write("web.yaml", kWeb)}).ok());
+  ASSERT_TRUE(Run({"apply", "-f", "-"},
+                  "apiVersion: v1\nkind: Service\nmetadata: {name: db, "
+                  "namespace: data}\nspec: {clusterIP: None, ports: [{port: "
+                  "5432}]}\n")
+                  .ok());
+
+  ASSERT_TRUE(Run({"get", "services"}).ok());
+  EXPECT_EQ(out_.str(),
+            "NAME   TYPE       CLUSTER-IP   EXTERNAL-IP   PORT(S)\n"
+            "web    NodePort   10.96.0.10   <none>        "
+            "80/TCP,443:30443/TCP\n");
+
+  ASSERT_TRUE(Run({"get", "svc", "-A"}).ok());
+  EXPECT_EQ(out_.str(),
+            "NAMESPACE   NAME   TYPE        CLUSTER-IP   EXTERNAL-IP   "
+            "PORT(S)\n"
+            "data        db     ClusterIP   None         <none>        "
+            "5432/TCP\n"
+            "default     web    NodePort    10.96.0.10   <none>        "
+            "80/TCP,443:30443/TCP\n");
+
+  ASSERT_TRUE(Run({"get", "eps"}).ok());
+  EXPECT_EQ(out_.str(),
+            "NAME      ADDRESSTYPE   PORTS       ENDPOINTS\n"
+            "web-abc   IPv4          8080,8443   10.244.1.5,10.244.2.7\n");
+
+  ASSERT_TRUE(Run({"get", "nodes"}).ok());
+  EXPECT_EQ(out_.str(),
+            "NAME       INTERNAL-IP   POD-CIDRS\n"
+            "worker-1   172.18.0.3    10.244.1.0/24\n");
+
+  ASSERT_TRUE(Run({"get", "svc", "db", "-n", "data", "-o", "yaml"}).ok());
+  EXPECT_EQ(out_.str(),
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: db\n  "
+            "namespace: data\nspec:\n  clusterIP: None\n  ports:\n  - port: "
+            "5432\n");
+
+  ASSERT_TRUE(Run({"get", "no", "-ojson"}).ok());
+  EXPECT_NE(out_.str().find("\"kind\": \"List\""), std::string::npos);
+  EXPECT_NE(out_.str().find("\"resourceVersion\": \"2\""), std::string::npos)
+      << out_.str();
+}
+
+TEST_F(CommandsTest, GetNothingAndMissing) {
+  ASSERT_TRUE(Run({"get", "svc", "-n", "empty"}).ok());
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(), "No resources found in empty namespace.\n");
+  ASSERT_TRUE(Run({"get", "nodes"}).ok());
+  EXPECT_EQ(err_.str(), "No resources found\n");
+  ASSERT_TRUE(Run({"get", "svc", "-o", "yaml"}).ok());
+  EXPECT_EQ(out_.str(),
+            "apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  "
+            "resourceVersion: \"0\"\n");
+
+  absl::Status status = Run({"get", "svc", "nope"});
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "Service default/nope not found");
+  EXPECT_EQ(Run({"get", "svc", "web", "-A"}).message(),
+            "a resource cannot be retrieved by name across all namespaces");
+  EXPECT_EQ(Run({"get", "svc", "-f", "x.yaml"}).message(),
+            "get does not take -f");
+  EXPECT_FALSE(Run({"get"}).ok());
+  EXPECT_FALSE(Run({"frobnicate"}).ok());
+}
+
+TEST_F(CommandsTest, Delete) {
+  std::string path = Write("web.yaml", kWeb);
+  ASSERT_TRUE(Run({"apply", "-f", path}).ok());
+
+  ASSERT_TRUE(Run({"delete", "svc", "web"}).ok());
+  EXPECT_EQ(out_.str(), "service/web deleted\n");
+
+  absl::Status status = Run({"delete", "-f", path});
+  EXPECT_EQ(status.message(), "Service default/web not found");
+  EXPECT_EQ(fake_.size(), 2u);  // all or nothing
+
+  ASSERT_TRUE(Run({"delete", "-f", path, "--ignore-not-found"}).ok());
+  EXPECT_EQ(out_.str(),
+            "endpointslice.discovery.k8s.io/web-abc deleted\n"
+            "node/worker-1 deleted\n");
+  EXPECT_EQ(fake_.size(), 0u);
+  EXPECT_FALSE(Run({"delete", "svc"}).ok());
+}
+
+TEST_F(CommandsTest, HelpNeedsNoController) {
+  ASSERT_TRUE(Run({"help"}).ok());
+  EXPECT_NE(out_.str().find("apply -f FILE|DIR"), std::string::npos);
+  ASSERT_TRUE(Run({"get", "--help"}).ok());
+  EXPECT_NE(out_.str().find("yardctl get TYPE"), std::string::npos);
+}
+
+TEST_F(CommandsTest, SlowControllerTimesOut) {
+  ClusterClient impatient(server_->InProcessChannel(grpc::ChannelArguments()),
+                          "fake", absl::Milliseconds(100));
+  fake_.set_delay(absl::Seconds(1));
+  v1::ApplyRequest request;
+  absl::StatusOr<v1::ApplyResponse> response = impatient.Apply(request);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(response.status().message(),
+            "yard-controller at fake did not answer ClusterState.Apply within "
+            "100ms (--timeout sets the limit)");
+}
+
+TEST(ClusterClient, UnreachableControllerSaysWhere) {
+  std::string address = "unix:///nonexistent/yard-controller.sock";
+  ClusterClient client(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), address,
+      absl::Seconds(5));
+  absl::StatusOr<v1::ListResponse> list = client.List(v1::KIND_SERVICE, "");
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(list.status().message().rfind(
+                "cannot reach yard-controller at "
+                "unix:///nonexistent/yard-controller.sock: ",
+                0),
+            0u)
+      << list.status();
+}
+
+}  // namespace
+}  // namespace switchyard::ctl
