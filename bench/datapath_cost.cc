@@ -244,17 +244,26 @@ absl::StatusOr<uint64_t> DropsAndRejects(DatapathMaps& maps) {
   return sum;
 }
 
-absl::StatusOr<CaseResult> XdpFloor(const BenchConfig& cfg,
-                                    const Bytes& frame) {
+// The two floors: an XDP program that only passes (the floor of every
+// per-packet cost) and a tc program that only passes (what a tc program
+// pays under BPF_PROG_TEST_RUN before doing anything: skb set-up).
+absl::StatusOr<std::vector<CaseResult>> Floors(const BenchConfig& cfg,
+                                               const Bytes& frame) {
   yard_xdp_pass* skel = yard_xdp_pass__open_and_load();
   if (skel == nullptr) return ErrnoStatus(errno, "load yard_xdp_pass");
-  absl::StatusOr<std::vector<uint32_t>> ns =
+  absl::StatusOr<std::vector<uint32_t>> xdp =
       Measure(bpf_program__fd(skel->progs.yard_xdp_pass), frame, cfg.repeat,
               cfg.runs, kXdpPass);
+  absl::StatusOr<std::vector<uint32_t>> tc =
+      Measure(bpf_program__fd(skel->progs.yard_tc_pass), frame, cfg.repeat,
+              cfg.runs, kTcActOk);
   yard_xdp_pass__destroy(skel);
-  if (!ns.ok()) return ns.status();
-  return CaseResult{"xdp_pass (floor)", "XDP program returning XDP_PASS", *ns,
-                    cfg.repeat};
+  if (!xdp.ok()) return xdp.status();
+  if (!tc.ok()) return tc.status();
+  return std::vector<CaseResult>{
+      {"xdp_pass (floor)", "XDP program returning XDP_PASS", *xdp, cfg.repeat},
+      {"tc_pass (tc floor)", "tc program returning TC_ACT_OK", *tc,
+       cfg.repeat}};
 }
 
 absl::StatusOr<std::vector<CaseResult>> RunBench(const BenchConfig& cfg) {
@@ -292,9 +301,9 @@ absl::StatusOr<std::vector<CaseResult>> RunBench(const BenchConfig& cfg) {
                                 .AckSeq(1)
                                 .Build();
 
-  absl::StatusOr<CaseResult> floor = XdpFloor(cfg, established);
-  if (!floor.ok()) return floor.status();
-  results.push_back(*floor);
+  absl::StatusOr<std::vector<CaseResult>> floors = Floors(cfg, established);
+  if (!floors.ok()) return floors.status();
+  results.insert(results.end(), floors->begin(), floors->end());
 
   // Established flows and replies.
   absl::StatusOr<std::unique_ptr<Datapath>> dp =

@@ -71,7 +71,7 @@ static __always_inline int yard_forward(struct __sk_buff *skb,
 		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
 	if (!hairpin)
 		return TC_ACT_OK;
-	if (yard_rewrite_addr4(skb, p, YARD_IP_SADDR_OFF, p->saddr,
+	if (yard_rewrite_addr4(skb, p, true, p->saddr,
 			       yard_cfg.hairpin_addr) ||
 	    yard_swap_macs(skb))
 		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
@@ -208,7 +208,7 @@ static __always_inline int yard_reply_packet(struct __sk_buff *skb,
 	yard_count_svc(id, true, skb->len);
 	if (yard_snat4(skb, p, fe->addr, fe->port))
 		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
-	if (yard_rewrite_addr4(skb, p, YARD_IP_DADDR_OFF, p->daddr, ct->addr))
+	if (yard_rewrite_addr4(skb, p, false, p->daddr, ct->addr))
 		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
 	return TC_ACT_OK;
 }

@@ -10,3 +10,11 @@ int yard_xdp_pass(struct xdp_md *ctx)
 {
 	return XDP_PASS;
 }
+
+/* The tc floor: BPF_PROG_TEST_RUN of a tc program carries skb costs that
+ * XDP's does not, so tc programs are also measured against this. */
+SEC("tc")
+int yard_tc_pass(struct __sk_buff *skb)
+{
+	return TC_ACT_OK;
+}
