@@ -32,6 +32,7 @@ ABSL_FLAG(int, endpoints, 10, "endpoints per service");
 ABSL_FLAG(int, changes, 200, "single-endpoint changes to time");
 ABSL_FLAG(int, agent_pid, 0, "agent process, for its resident memory");
 ABSL_FLAG(std::string, json, "", "also write results here");
+ABSL_FLAG(bool, keep, false, "leave the services in place at the end");
 
 namespace v1 = switchyard::v1;
 
@@ -226,6 +227,6 @@ int main(int argc, char** argv) {
         << ", \"change_p99_ms\": " << pct(0.99)
         << ", \"agent_rss_kib\": " << rss_after << "}\n";
   }
-  bench.DeleteAll(n);
+  if (!absl::GetFlag(FLAGS_keep)) bench.DeleteAll(n);
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/common/log.h"
+#include "control/metrics/datapath_collector.h"
 #include "control/translate/translate.h"
 
 namespace switchyard::agent {
@@ -47,11 +48,13 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   {
     absl::MutexLock lock(&agent->mu_);
     agent->programmer_.Adopt(*programmed);
+    agent->PublishCounts();
   }
   LOG(INFO) << "datapath loaded, maps in " << config.datapath.pin_dir
             << "; adopted " << programmed->frontends.size() << " frontends, "
             << programmed->backends.size() << " backends";
   if (absl::Status s = agent->AttachNewInterfaces(); !s.ok()) return s;
+  if (absl::Status s = agent->StartMetrics(); !s.ok()) return s;
   return agent;
 }
 
@@ -59,15 +62,56 @@ Agent::Agent(AgentConfig config, std::unique_ptr<kernel::Datapath> datapath)
     : config_(std::move(config)),
       datapath_(std::move(datapath)),
       writer_(&datapath_->maps()),
-      programmer_(&writer_, CapacityOf(config_.datapath)) {}
+      programmer_(&writer_, CapacityOf(config_.datapath)),
+      metrics_(metrics::AgentMetrics::Register(registry_)) {}
+
+absl::Status Agent::StartMetrics() {
+  metrics::AddDatapathCollector(
+      registry_,
+      {.maps = &datapath_->maps(),
+       .pin_dir = config_.datapath.pin_dir,
+       .service_names =
+           [this](std::map<translate::FrontendKey, std::string>& names) {
+             // Never wait behind an update being applied: a snapshot of a
+             // large cluster takes seconds.
+             if (!mu_.TryLock()) return false;
+             names.clear();
+             for (const auto& [key, frontend] : desired_.desired().frontends) {
+               if (!frontend.service.empty()) names[key] = frontend.service;
+             }
+             mu_.Unlock();
+             return true;
+           },
+       .agent = &metrics_,
+       .ct_sample_interval = config_.ct_sample_interval});
+  if (absl::Status s = registry_.status(); !s.ok()) return s;
+  if (config_.metrics_listen.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<metrics::HttpServer>> server =
+      metrics::StartMetricsServer({.listen = config_.metrics_listen},
+                                  &registry_);
+  if (!server.ok()) return server.status();
+  metrics_server_ = std::move(*server);
+  return absl::OkStatus();
+}
+
+void Agent::PublishCounts() {
+  sync::ProgrammedCounts counts = programmer_.counts();
+  metrics_.frontends->Set(counts.frontends);
+  metrics_.slots->Set(counts.slots);
+  metrics_.backends->Set(counts.backends);
+}
 
 absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
   absl::Time start = absl::Now();
+  const std::vector<std::string> kind = {
+      metrics::UpdateKind(update.snapshot())};
   absl::MutexLock lock(&mu_);
   std::set<std::string> affected = state_.AffectedServices(update);
   if (absl::Status s = state_.Apply(update); !s.ok()) {
     applied_version_ = 0;
     reconciled_ = false;
+    metrics_.updates_rejected->With(kind).Increment();
+    metrics_.applied_version->Set(0);
     return s;
   }
   translate::NodeContext node{config_.node_name};
@@ -81,11 +125,18 @@ absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
                         : programmer_.Apply(desired_.desired(), change);
   absl::Duration took = absl::Now() - start;
   reconciled_ = s.ok();
+  metrics_.map_writes->Increment(programmer_.last_writes());
+  PublishCounts();
   if (!s.ok()) {
     applied_version_ = 0;
+    metrics_.updates_rejected->With(kind).Increment();
+    metrics_.applied_version->Set(0);
     return s;
   }
   applied_version_ = update.version();
+  metrics_.sync_latency->With(kind).Observe(took);
+  metrics_.updates_applied->With(kind).Increment();
+  metrics_.applied_version->Set(update.version());
   sync::ProgrammedCounts counts = programmer_.counts();
   LOG(INFO) << "applied version " << update.version() << (full ? " (full)" : "")
             << " in " << absl::FormatDuration(took) << ": "
@@ -96,9 +147,11 @@ absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
     for (const std::string& skipped : desired_.skipped()) {
       LOG(WARNING) << "not programmed: " << skipped;
     }
-    // A snapshot's message and scratch space are freed by now; glibc keeps
-    // freed heap mapped unless asked, which at 10,000 services is most of
-    // the agent's resident memory.
+  }
+  // A large update's message and scratch space are freed by now, but glibc
+  // keeps freed heap mapped unless asked; at 10,000 services that is most
+  // of the agent's resident memory.
+  if (full || update.upserts_size() + update.deletes_size() > 1000) {
     malloc_trim(0);
   }
   return absl::OkStatus();
@@ -137,6 +190,7 @@ absl::Status Agent::AttachNewInterfaces() {
   std::erase_if(attached_, [&](const auto& entry) {
     return !present.contains(entry.first);
   });
+  metrics_.interfaces_attached->Set(attached_.size());
   return result;
 }
 
@@ -144,7 +198,9 @@ void Agent::Run() {
   watch_ = std::make_unique<WatchClient>(
       WatchClientConfig{config_.controller, config_.node_name},
       [this](const v1::WatchResponse& u) { return HandleUpdate(u); },
-      [this] { return ResumeVersion(); });
+      [this] { return ResumeVersion(); },
+      WatchClientMetrics{metrics_.stream_connects,
+                         metrics_.controller_connected});
   std::thread interfaces([this] {
     while (!stop_.WaitForNotificationWithTimeout(config_.interface_poll)) {
       AttachNewInterfaces().IgnoreError();

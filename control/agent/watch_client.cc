@@ -10,10 +10,11 @@
 namespace switchyard::agent {
 
 WatchClient::WatchClient(WatchClientConfig config, Handler handler,
-                         ResumeFrom resume)
+                         ResumeFrom resume, WatchClientMetrics metrics)
     : config_(std::move(config)),
       handler_(std::move(handler)),
-      resume_(std::move(resume)) {}
+      resume_(std::move(resume)),
+      metrics_(metrics) {}
 
 void WatchClient::Run() {
   Backoff backoff(config_.backoff_initial, config_.backoff_max);
@@ -46,18 +47,23 @@ void WatchClient::Session() {
   }
   auto stream = stub->Watch(&context);
   ++connects_;
+  if (metrics_.connects != nullptr) metrics_.connects->Increment();
 
   v1::WatchRequest hello;
   hello.mutable_hello()->set_node_name(config_.node_name);
   uint64_t resume = resume_();
   hello.mutable_hello()->set_last_applied_version(resume);
   if (stream->Write(hello)) {
-    v1::WatchResponse update;
-    while (stream->Read(&update)) {
+    for (;;) {
+      // A fresh message each time: a reused one keeps the capacity of the
+      // largest message it ever held (a whole snapshot) for good.
+      v1::WatchResponse update;
+      if (!stream->Read(&update)) break;
       if (!got_message_) {
         LOG(INFO) << "connected to controller " << config_.controller
                   << (update.snapshot() ? ": snapshot" : ": resumed")
                   << " at version " << update.version();
+        if (metrics_.connected != nullptr) metrics_.connected->Set(1);
       }
       got_message_ = true;
       absl::Status applied = handler_(update);
@@ -72,6 +78,7 @@ void WatchClient::Session() {
       if (!stream->Write(ack)) break;
     }
   }
+  if (metrics_.connected != nullptr) metrics_.connected->Set(0);
   stream->WritesDone();
   grpc::Status status = stream->Finish();
   {
