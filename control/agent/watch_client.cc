@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/agent/watch_client.h"
 
+#include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
 #include "control/agent/backoff.h"
@@ -55,9 +56,16 @@ void WatchClient::Session() {
   hello.mutable_hello()->set_last_applied_version(resume);
   if (stream->Write(hello)) {
     for (;;) {
-      // A fresh message each time: a reused one keeps the capacity of the
-      // largest message it ever held (a whole snapshot) for good.
-      v1::WatchResponse update;
+      // Each message lives in an arena of large blocks: a snapshot parses
+      // into tens of megabytes of small objects, and freeing them one by
+      // one would leave the heap fragmented around the state kept from
+      // them. The arena returns its blocks whole.
+      google::protobuf::ArenaOptions options;
+      options.start_block_size = 64 << 10;
+      options.max_block_size = 8 << 20;
+      google::protobuf::Arena arena(options);
+      v1::WatchResponse& update =
+          *google::protobuf::Arena::CreateMessage<v1::WatchResponse>(&arena);
       if (!stream->Read(&update)) break;
       if (!got_message_) {
         LOG(INFO) << "connected to controller " << config_.controller

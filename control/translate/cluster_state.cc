@@ -2,6 +2,7 @@
 #include "control/translate/cluster_state.h"
 
 #include "absl/strings/str_cat.h"
+#include "control/common/ipv4.h"
 
 namespace switchyard::translate {
 
@@ -19,14 +20,83 @@ std::string ServiceKeyOf(const v1::EndpointSlice& slice) {
   return NamespacedName(owner);
 }
 
-std::vector<const v1::EndpointSlice*> ClusterState::SlicesOf(
+std::vector<const Slice*> ClusterState::SlicesOf(
     const std::string& service_key) const {
-  std::vector<const v1::EndpointSlice*> out;
+  std::vector<const Slice*> out;
   auto it = slices_by_service_.find(service_key);
   if (it == slices_by_service_.end()) return out;
   for (const std::string& slice_key : it->second) {
-    const v1::EndpointSlice& slice = slices_.at(slice_key);
-    if (slice.address_type() == "IPv4") out.push_back(&slice);
+    const Slice& slice = slices_.at(slice_key);
+    if (slice.ipv4) out.push_back(&slice);
+  }
+  return out;
+}
+
+ServiceSpec ClusterState::Compact(const v1::Service& in) {
+  const v1::ServiceSpec& spec = in.spec();
+  ServiceSpec out;
+  out.type = spec.type().empty() ? "ClusterIP" : spec.type();
+  out.headless = spec.cluster_ip() == "None";
+  out.cluster_ips.assign(spec.cluster_ips().begin(), spec.cluster_ips().end());
+  if (out.cluster_ips.empty() && !spec.cluster_ip().empty() && !out.headless) {
+    out.cluster_ips.push_back(spec.cluster_ip());
+  }
+  out.external_ips.assign(spec.external_ips().begin(),
+                          spec.external_ips().end());
+  for (const v1::LoadBalancerIngress& ingress :
+       in.status().load_balancer_ingress()) {
+    if (!ingress.ip().empty()) out.external_ips.push_back(ingress.ip());
+  }
+  out.session_affinity = spec.session_affinity();
+  out.external_traffic_policy = spec.external_traffic_policy();
+  out.internal_traffic_policy = spec.internal_traffic_policy();
+  out.publish_not_ready_addresses = spec.publish_not_ready_addresses();
+  for (const v1::ServicePort& p : spec.ports()) {
+    ServicePortSpec port;
+    port.name = p.name();
+    port.protocol = p.protocol().empty() ? "TCP" : p.protocol();
+    port.port = p.port();
+    if (p.target_port().value_case() == v1::IntOrString::kNumber) {
+      port.target_number = p.target_port().number();
+    } else if (p.target_port().value_case() == v1::IntOrString::kName) {
+      port.target_name = p.target_port().name();
+    }
+    port.node_port = p.node_port();
+    out.ports.push_back(std::move(port));
+  }
+  return out;
+}
+
+uint32_t ClusterState::NodeIndex(const std::string& name) {
+  auto [it, inserted] =
+      node_index_.emplace(name, static_cast<uint32_t>(node_names_.size()));
+  if (inserted) node_names_.push_back(name);
+  return it->second;
+}
+
+Slice ClusterState::Compact(const v1::EndpointSlice& in) {
+  Slice out;
+  out.service_key = ServiceKeyOf(in);
+  out.ipv4 = in.address_type() == "IPv4";
+  for (const v1::EndpointPort& p : in.ports()) {
+    out.ports.push_back(
+        {p.name(), p.protocol().empty() ? "TCP" : p.protocol(), p.port()});
+  }
+  for (const v1::Endpoint& ep : in.endpoints()) {
+    const v1::EndpointConditions& c = ep.conditions();
+    SliceEndpoint e;
+    // Unknown ready/serving read as true, unknown terminating as false
+    // (the EndpointSlice API's own guidance).
+    e.ready = c.has_ready() ? c.ready() : true;
+    e.serving = c.has_serving() ? c.serving() : e.ready;
+    e.terminating = c.has_terminating() ? c.terminating() : false;
+    e.node = NodeIndex(ep.node_name());
+    for (const std::string& text : ep.addresses()) {
+      absl::StatusOr<uint32_t> addr = ParseIpv4(text);
+      if (!addr.ok()) continue;  // not IPv4: no datapath for it yet
+      e.addr_be = *addr;
+      out.endpoints.push_back(e);
+    }
   }
   return out;
 }
@@ -36,7 +106,7 @@ std::set<std::string> ClusterState::AffectedServices(
   std::set<std::string> out;
   auto old_slice_owner = [&](const std::string& slice_key) {
     auto it = slices_.find(slice_key);
-    if (it != slices_.end()) out.insert(ServiceKeyOf(it->second));
+    if (it != slices_.end()) out.insert(it->second.service_key);
   };
   for (const v1::ObjectRef& ref : update.deletes()) {
     v1::ObjectMeta meta;
@@ -59,9 +129,9 @@ std::set<std::string> ClusterState::AffectedServices(
   return out;
 }
 
-void ClusterState::IndexSlice(const std::string& slice_key,
-                              const v1::EndpointSlice& slice, bool add) {
-  std::string service = ServiceKeyOf(slice);
+void ClusterState::IndexSlice(const std::string& slice_key, const Slice& slice,
+                              bool add) {
+  const std::string& service = slice.service_key;
   if (service.empty()) return;
   if (add) {
     slices_by_service_[service].insert(slice_key);
@@ -96,15 +166,16 @@ absl::Status ClusterState::Apply(const v1::WatchResponse& update) {
 void ClusterState::Upsert(const v1::Object& object) {
   switch (object.kind_case()) {
     case v1::Object::kService:
-      services_[NamespacedName(object.service().metadata())] = object.service();
+      services_[NamespacedName(object.service().metadata())] =
+          Compact(object.service());
       break;
     case v1::Object::kEndpointSlice: {
       std::string key = NamespacedName(object.endpoint_slice().metadata());
       if (auto old = slices_.find(key); old != slices_.end()) {
         IndexSlice(key, old->second, false);
       }
-      slices_[key] = object.endpoint_slice();
-      IndexSlice(key, object.endpoint_slice(), true);
+      Slice& slice = slices_[key] = Compact(object.endpoint_slice());
+      IndexSlice(key, slice, true);
       break;
     }
     case v1::Object::kNode:

@@ -16,6 +16,56 @@
 
 namespace switchyard::translate {
 
+// An EndpointSlice as the agent keeps it: parsed once on arrival into what
+// translation reads. A full v1 proto costs about 3 KB per 10-endpoint
+// slice, this about 200 bytes, which at 10,000 services is the larger part
+// of the agent's memory.
+struct SliceEndpoint {
+  uint32_t addr_be = 0;
+  bool ready = true;    // unknown conditions already defaulted as Kubernetes
+  bool serving = true;  // says: ready/serving true, terminating false
+  bool terminating = false;
+  uint32_t node = 0;  // index into ClusterState::node_name()
+};
+
+struct SlicePort {
+  std::string name;
+  std::string protocol;  // "TCP" when unset
+  int32_t port = 0;
+};
+
+struct Slice {
+  std::string service_key;  // "namespace/name" of the owning Service
+  bool ipv4 = false;
+  std::vector<SlicePort> ports;
+  std::vector<SliceEndpoint> endpoints;  // one per IPv4 address
+};
+
+// A Service as the agent keeps it: the fields translation reads. The v1
+// proto with its maps and nested messages costs about 2 KB a service.
+struct ServicePortSpec {
+  std::string name;
+  std::string protocol;  // "TCP" when unset
+  int32_t port = 0;
+  // targetPort: a number, a name, or unset (then the port itself).
+  int32_t target_number = 0;
+  std::string target_name;
+  int32_t node_port = 0;
+};
+
+struct ServiceSpec {
+  std::string type;                      // "ClusterIP" when unset
+  std::vector<std::string> cluster_ips;  // clusterIPs, or [clusterIP]
+  bool headless = false;                 // clusterIP "None"
+  // externalIPs and status.loadBalancer.ingress[].ip
+  std::vector<std::string> external_ips;
+  std::string session_affinity;
+  std::string external_traffic_policy;
+  std::string internal_traffic_policy;
+  bool publish_not_ready_addresses = false;
+  std::vector<ServicePortSpec> ports;
+};
+
 class ClusterState {
  public:
   // A snapshot replaces everything; a delta must continue from version():
@@ -27,19 +77,22 @@ class ClusterState {
 
   // Keyed "namespace/name" (nodes by name alone), ordered, so translation
   // visits objects in a stable order.
-  const std::map<std::string, v1::Service>& services() const {
+  const std::map<std::string, ServiceSpec>& services() const {
     return services_;
   }
-  const std::map<std::string, v1::EndpointSlice>& endpoint_slices() const {
+  const std::map<std::string, Slice>& endpoint_slices() const {
     return slices_;
+  }
+  // The node name an endpoint's `node` index stands for.
+  const std::string& node_name(uint32_t index) const {
+    return node_names_[index];
   }
   const std::map<std::string, v1::Node>& nodes() const { return nodes_; }
 
   // The IPv4 EndpointSlices of a service ("namespace/name"), from an index
   // kept as slices come and go, so one service's translation never scans
   // every slice in the cluster.
-  std::vector<const v1::EndpointSlice*> SlicesOf(
-      const std::string& service_key) const;
+  std::vector<const Slice*> SlicesOf(const std::string& service_key) const;
 
   // The services ("namespace/name") whose translation `update` can change:
   // those it writes or deletes, and the owners (before and after) of the
@@ -49,13 +102,18 @@ class ClusterState {
  private:
   void Upsert(const v1::Object& object);
   void Remove(const v1::ObjectRef& ref);
-  void IndexSlice(const std::string& slice_key, const v1::EndpointSlice& slice,
-                  bool add);
+  void IndexSlice(const std::string& slice_key, const Slice& slice, bool add);
+  Slice Compact(const v1::EndpointSlice& slice);
+  static ServiceSpec Compact(const v1::Service& service);
+  uint32_t NodeIndex(const std::string& name);
 
   uint64_t version_ = 0;
   bool has_snapshot_ = false;
-  std::map<std::string, v1::Service> services_;
-  std::map<std::string, v1::EndpointSlice> slices_;
+  std::map<std::string, ServiceSpec> services_;
+  std::map<std::string, Slice> slices_;
+  // Interned node names: endpoints name a handful of nodes many times.
+  std::vector<std::string> node_names_;
+  std::map<std::string, uint32_t> node_index_;
   std::map<std::string, v1::Node> nodes_;
   std::map<std::string, std::set<std::string>> slices_by_service_;
 };

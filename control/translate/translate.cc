@@ -14,14 +14,6 @@
 namespace switchyard::translate {
 namespace {
 
-struct Candidate {
-  BackendAddr addr;
-  bool ready = false;
-  bool serving = false;
-  bool terminating = false;
-  bool local = false;
-};
-
 std::optional<uint8_t> ProtocolNumber(const std::string& protocol) {
   if (protocol.empty() || protocol == "TCP") return IPPROTO_TCP;
   if (protocol == "UDP") return IPPROTO_UDP;
@@ -33,19 +25,24 @@ std::optional<uint8_t> ProtocolNumber(const std::string& protocol) {
 // targetPort per pod into these numbers), so matching is by name. A slice
 // without that name (hand-written ones often have none) falls back to a
 // numeric targetPort, or the service port itself when targetPort is unset.
-std::optional<int> EndpointPort(const v1::ServicePort& svc_port,
-                                const std::string& protocol,
-                                const v1::EndpointSlice& slice) {
-  for (const v1::EndpointPort& p : slice.ports()) {
-    std::string p_protocol = p.protocol().empty() ? "TCP" : p.protocol();
-    if (p.name() == svc_port.name() && p_protocol == protocol) return p.port();
+std::optional<int> EndpointPort(const ServicePortSpec& svc_port,
+                                const Slice& slice) {
+  for (const SlicePort& p : slice.ports) {
+    if (p.name == svc_port.name && p.protocol == svc_port.protocol) {
+      return p.port;
+    }
   }
-  if (!svc_port.has_target_port()) return svc_port.port();
-  if (svc_port.target_port().value_case() == v1::IntOrString::kNumber) {
-    return svc_port.target_port().number();
-  }
-  return std::nullopt;  // a named targetPort needs the slice to resolve it
+  if (!svc_port.target_name.empty()) return std::nullopt;  // needs a slice
+  return svc_port.target_number != 0 ? svc_port.target_number : svc_port.port;
 }
+
+struct Candidate {
+  BackendAddr addr;
+  bool ready = false;
+  bool serving = false;
+  bool terminating = false;
+  bool local = false;
+};
 
 std::vector<uint32_t> Ipv4s(const std::string& service_key,
                             const std::string& field,
@@ -65,29 +62,21 @@ std::vector<uint32_t> Ipv4s(const std::string& service_key,
   return addrs;
 }
 
-std::vector<Candidate> Candidates(
-    const std::vector<const v1::EndpointSlice*>& slices,
-    const v1::ServicePort& svc_port, const std::string& protocol,
-    const NodeContext& node) {
+std::vector<Candidate> Candidates(const ClusterState& state,
+                                  const std::vector<const Slice*>& slices,
+                                  const ServicePortSpec& svc_port,
+                                  const NodeContext& node) {
   std::vector<Candidate> out;
-  for (const v1::EndpointSlice* slice : slices) {
-    std::optional<int> port = EndpointPort(svc_port, protocol, *slice);
+  for (const Slice* slice : slices) {
+    std::optional<int> port = EndpointPort(svc_port, *slice);
     if (!port || *port < 1 || *port > 65535) continue;
-    for (const v1::Endpoint& ep : slice->endpoints()) {
-      const v1::EndpointConditions& c = ep.conditions();
-      Candidate cand;
-      // Unknown ready/serving read as true, unknown terminating as false
-      // (the EndpointSlice API's own guidance).
-      cand.ready = c.has_ready() ? c.ready() : true;
-      cand.serving = c.has_serving() ? c.serving() : cand.ready;
-      cand.terminating = c.has_terminating() ? c.terminating() : false;
-      cand.local = ep.node_name() == node.node_name;
-      for (const std::string& text : ep.addresses()) {
-        absl::StatusOr<uint32_t> addr = ParseIpv4(text);
-        if (!addr.ok()) continue;
-        cand.addr = {*addr, htons(static_cast<uint16_t>(*port))};
-        out.push_back(cand);
-      }
+    uint16_t port_be = htons(static_cast<uint16_t>(*port));
+    for (const SliceEndpoint& ep : slice->endpoints) {
+      out.push_back({{ep.addr_be, port_be},
+                     ep.ready,
+                     ep.serving,
+                     ep.terminating,
+                     state.node_name(ep.node) == node.node_name});
     }
   }
   return out;
@@ -129,59 +118,43 @@ Frontend Wildcard(const std::string& service) {
 }  // namespace
 
 ServiceEntries TranslateService(const ClusterState& state,
-                                const std::string& key,
-                                const v1::Service& service,
+                                const std::string& key, const ServiceSpec& spec,
                                 const NodeContext& node) {
   ServiceEntries out;
-  const v1::ServiceSpec& spec = service.spec();
-  if (spec.type() == "ExternalName") return out;  // DNS only
-  if (spec.cluster_ip() == "None") return out;    // headless: DNS only
-  std::vector<std::string> cluster_texts(spec.cluster_ips().begin(),
-                                         spec.cluster_ips().end());
-  if (cluster_texts.empty() && !spec.cluster_ip().empty()) {
-    cluster_texts.push_back(spec.cluster_ip());
-  }
+  if (spec.type == "ExternalName") return out;  // DNS only
+  if (spec.headless) return out;                // DNS only
   std::vector<uint32_t> cluster_ips =
-      Ipv4s(key, "clusterIP", cluster_texts, out.skipped);
-  std::vector<std::string> external_texts(spec.external_ips().begin(),
-                                          spec.external_ips().end());
-  for (const v1::LoadBalancerIngress& ingress :
-       service.status().load_balancer_ingress()) {
-    if (!ingress.ip().empty()) external_texts.push_back(ingress.ip());
-  }
+      Ipv4s(key, "clusterIP", spec.cluster_ips, out.skipped);
   std::vector<uint32_t> external_ips =
-      Ipv4s(key, "external address", external_texts, out.skipped);
-  if (spec.session_affinity() == "ClientIP") {
+      Ipv4s(key, "external address", spec.external_ips, out.skipped);
+  if (spec.session_affinity == "ClientIP") {
     out.skipped.push_back(absl::StrCat(
         key,
         ": sessionAffinity ClientIP not implemented yet; new flows "
         "choose at random"));
   }
 
-  std::vector<const v1::EndpointSlice*> slices = state.SlicesOf(key);
-  bool internal_local = spec.internal_traffic_policy() == "Local";
-  bool any_port = false;
-  for (const v1::ServicePort& port : spec.ports()) {
-    std::string protocol = port.protocol().empty() ? "TCP" : port.protocol();
-    std::optional<uint8_t> proto = ProtocolNumber(protocol);
-    std::string port_name = absl::StrCat(key, ":", port.port(), "/", protocol);
+  std::vector<const Slice*> slices = state.SlicesOf(key);
+  bool internal_local = spec.internal_traffic_policy == "Local";
+  for (const ServicePortSpec& port : spec.ports) {
+    std::optional<uint8_t> proto = ProtocolNumber(port.protocol);
+    std::string port_name =
+        absl::StrCat(key, ":", port.port, "/", port.protocol);
     if (!proto) {
       out.skipped.push_back(
           absl::StrCat(port_name, ": protocol not supported by the datapath"));
       continue;
     }
-    if (port.port() < 1 || port.port() > 65535) continue;
-    any_port = true;
-    uint16_t port_be = htons(static_cast<uint16_t>(port.port()));
-    std::vector<Candidate> candidates =
-        Candidates(slices, port, protocol, node);
+    if (port.port < 1 || port.port > 65535) continue;
+    uint16_t port_be = htons(static_cast<uint16_t>(port.port));
+    std::vector<Candidate> candidates = Candidates(state, slices, port, node);
 
     const std::string& cluster_set = port_name;
     std::string internal_set = cluster_set;
     if (internal_local) {
       internal_set = absl::StrCat(port_name, "@local");
       out.sets[internal_set] =
-          MakeSet(candidates, spec.publish_not_ready_addresses(), true);
+          MakeSet(candidates, spec.publish_not_ready_addresses, true);
     }
     for (uint32_t addr : cluster_ips) {
       out.frontends[{addr, port_be, *proto}] = {internal_set, 0,
@@ -195,10 +168,9 @@ ServiceEntries TranslateService(const ClusterState& state,
     }
     if (!internal_local || !external_ips.empty()) {
       out.sets[cluster_set] =
-          MakeSet(candidates, spec.publish_not_ready_addresses(), false);
+          MakeSet(candidates, spec.publish_not_ready_addresses, false);
     }
   }
-  (void)any_port;
   for (uint32_t addr : cluster_ips) out.frontends[{addr, 0, 0}] = Wildcard(key);
   for (uint32_t addr : external_ips)
     out.frontends[{addr, 0, 0}] = Wildcard(key);
@@ -219,12 +191,12 @@ void DesiredStateCache::Remove(const std::string& service,
                                DesiredChange& change) {
   auto it = by_service_.find(service);
   if (it == by_service_.end()) return;
-  for (const auto& [key, fe] : it->second.frontends) {
+  for (const FrontendKey& key : it->second.frontends) {
     claims_[key].erase(service);
     Resolve(key);
     change.frontends.insert(key);
   }
-  for (const auto& [name, set] : it->second.sets) {
+  for (const std::string& name : it->second.sets) {
     desired_.sets.erase(name);
     change.sets.insert(name);
   }
@@ -233,16 +205,19 @@ void DesiredStateCache::Remove(const std::string& service,
 
 void DesiredStateCache::Add(const std::string& service, ServiceEntries entries,
                             DesiredChange& change) {
-  for (const auto& [key, fe] : entries.frontends) {
-    claims_[key][service] = fe;
+  Footprint& footprint = by_service_[service];
+  for (auto& [key, fe] : entries.frontends) {
+    claims_[key][service] = std::move(fe);
     Resolve(key);
     change.frontends.insert(key);
+    footprint.frontends.push_back(key);
   }
-  for (const auto& [name, set] : entries.sets) {
-    desired_.sets[name] = set;
+  for (auto& [name, set] : entries.sets) {
     change.sets.insert(name);
+    footprint.sets.push_back(name);
+    desired_.sets[name] = std::move(set);
   }
-  by_service_[service] = std::move(entries);
+  footprint.skipped = std::move(entries.skipped);
 }
 
 DesiredChange DesiredStateCache::Rebuild(const ClusterState& state,
@@ -274,8 +249,8 @@ DesiredChange DesiredStateCache::Update(const ClusterState& state,
 
 std::vector<std::string> DesiredStateCache::skipped() const {
   std::vector<std::string> out;
-  for (const auto& [service, entries] : by_service_) {
-    out.insert(out.end(), entries.skipped.begin(), entries.skipped.end());
+  for (const auto& [service, footprint] : by_service_) {
+    out.insert(out.end(), footprint.skipped.begin(), footprint.skipped.end());
   }
   for (const auto& [key, claims] : claims_) {
     if (key.is_wildcard() || claims.size() < 2) continue;

@@ -31,7 +31,7 @@ struct ServiceEntries {
 
 ServiceEntries TranslateService(const ClusterState& state,
                                 const std::string& service_key,
-                                const v1::Service& service,
+                                const ServiceSpec& service,
                                 const NodeContext& node);
 
 // The desired state of a node, kept up to date service by service.
@@ -56,7 +56,14 @@ class DesiredStateCache {
            DesiredChange& change);
   void Resolve(const FrontendKey& key);
 
-  std::map<std::string, ServiceEntries> by_service_;
+  // What each service contributed, by key only: the values live once, in
+  // claims_ and desired_.
+  struct Footprint {
+    std::vector<FrontendKey> frontends;
+    std::vector<std::string> sets;
+    std::vector<std::string> skipped;
+  };
+  std::map<std::string, Footprint> by_service_;
   // Every service's claim on each frontend, by service key.
   std::map<FrontendKey, std::map<std::string, Frontend>> claims_;
   DesiredState desired_;
