@@ -109,6 +109,7 @@ grpc::Status AgentSyncService::Watch(
             << update.version();
   bool ok = stream->Write(update);
   sent = update.version();
+  update = v1::WatchResponse();  // see below: free it off the next path
   while (ok && !reader_done && !context->IsCancelled() &&
          !stopping_->HasBeenNotified()) {
     // Short waits so a vanished agent or a shutdown is noticed promptly.
@@ -118,6 +119,10 @@ grpc::Status AgentSyncService::Watch(
     if (update.version() <= sent) continue;
     ok = stream->Write(update);
     sent = update.version();
+    // Free a large message now, while the agent applies it, rather than
+    // when the next update is assigned: tearing down a 10,000-service
+    // message took ~170 ms on the path of the following change.
+    update = v1::WatchResponse();
   }
   context->TryCancel();  // unblocks the reader if the writer ended first
   reader.join();
