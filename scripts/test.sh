@@ -9,4 +9,4 @@ scripts/setup.sh
 scripts/build.sh
 # Serial: e2e tests build network namespaces and attach programs; running
 # them side by side only makes their timing noisier on two cores.
-ctest --test-dir build --output-on-failure --timeout 600 "$@"
+ctest --test-dir "${YARD_BUILD_DIR:-build}" --output-on-failure --timeout 600 "$@"

@@ -19,6 +19,9 @@
 #include "control/agent/kernel_map_writer.h"
 #include "control/agent/watch_client.h"
 #include "control/kernel/datapath.h"
+#include "control/metrics/agent_metrics.h"
+#include "control/metrics/http_server.h"
+#include "control/metrics/registry.h"
 #include "control/sync/programmer.h"
 #include "control/translate/cluster_state.h"
 #include "control/translate/translate.h"
@@ -36,6 +39,13 @@ struct AgentConfig {
   std::vector<std::string> external_devices;
   kernel::DatapathConfig datapath;  // sizes; pin_dir is derived
   absl::Duration interface_poll = absl::Seconds(1);
+  // Prometheus /metrics and /healthz ("host:port"); "" serves neither.
+  // The agent is a gRPC client, not a server, so /healthz is its health
+  // endpoint.
+  std::string metrics_listen;
+  // How often, at most, a scrape walks yard_ct4 to count its entries;
+  // zero never does (see control/metrics/datapath_collector.h).
+  absl::Duration ct_sample_interval = absl::Seconds(10);
 };
 
 class Agent {
@@ -60,6 +70,11 @@ class Agent {
  private:
   Agent(AgentConfig config, std::unique_ptr<kernel::Datapath> datapath);
 
+  // Sets the programmed-entry gauges from the programmer's counts.
+  void PublishCounts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Registers the scrape-time datapath metrics and starts serving them.
+  absl::Status StartMetrics();
+
   AgentConfig config_;
   std::unique_ptr<kernel::Datapath> datapath_;
   KernelMapWriter writer_;
@@ -74,6 +89,10 @@ class Agent {
   std::map<int, std::string> attached_;  // ifindex -> name
   std::unique_ptr<WatchClient> watch_;
   absl::Notification stop_;
+  metrics::Registry registry_;
+  metrics::AgentMetrics metrics_;
+  // Last: its thread reads everything above, so it stops first.
+  std::unique_ptr<metrics::HttpServer> metrics_server_;
 };
 
 }  // namespace switchyard::agent

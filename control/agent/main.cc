@@ -13,6 +13,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "control/agent/agent.h"
 #include "control/common/log.h"
 
@@ -32,6 +33,12 @@ ABSL_FLAG(uint32_t, max_slots, YARD_DEFAULT_SLOTS, "Endpoint slots.");
 ABSL_FLAG(uint32_t, max_backends, YARD_DEFAULT_BACKENDS, "Distinct endpoints.");
 ABSL_FLAG(uint32_t, max_flows, YARD_DEFAULT_CT_ENTRIES / 2,
           "Tracked connections (two map entries each).");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9750",
+          "Address (numeric host:port) serving Prometheus /metrics and "
+          "/healthz, the agent's health endpoint; empty for none.");
+ABSL_FLAG(absl::Duration, metrics_ct_interval, absl::Seconds(10),
+          "At most how often a scrape counts yard_ct4's entries (a walk of "
+          "the whole map); 0 never does.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -50,6 +57,8 @@ int main(int argc, char** argv) {
   config.datapath.max_slots = absl::GetFlag(FLAGS_max_slots);
   config.datapath.max_backends = absl::GetFlag(FLAGS_max_backends);
   config.datapath.max_ct_entries = 2 * absl::GetFlag(FLAGS_max_flows);
+  config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  config.ct_sample_interval = absl::GetFlag(FLAGS_metrics_ct_interval);
 
   // Signals are taken by one thread with sigwait, so the stop path runs as
   // ordinary code rather than inside a handler.

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "control/metrics/registry.h"
 #include "switchyard/v1/controller.pb.h"
 
 namespace grpc {
@@ -30,6 +31,12 @@ struct WatchClientConfig {
   absl::Duration backoff_max = absl::Seconds(5);
 };
 
+// Where the stream reports itself; either may be null.
+struct WatchClientMetrics {
+  metrics::Counter* connects = nullptr;  // every stream opened
+  metrics::Gauge* connected = nullptr;   // 1 once the controller answered
+};
+
 class WatchClient {
  public:
   // Applies one update; its status becomes the ack (or the rejection).
@@ -37,7 +44,8 @@ class WatchClient {
   // The version to resume from on (re)connect; 0 asks for a snapshot.
   using ResumeFrom = std::function<uint64_t()>;
 
-  WatchClient(WatchClientConfig config, Handler handler, ResumeFrom resume);
+  WatchClient(WatchClientConfig config, Handler handler, ResumeFrom resume,
+              WatchClientMetrics metrics = {});
 
   // Runs until Stop(); call from one thread.
   void Run();
@@ -52,6 +60,7 @@ class WatchClient {
   WatchClientConfig config_;
   Handler handler_;
   ResumeFrom resume_;
+  WatchClientMetrics metrics_;
   absl::Notification stop_;
   absl::Mutex mu_;
   grpc::ClientContext* active_ ABSL_GUARDED_BY(mu_) = nullptr;

@@ -17,6 +17,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:7800",
 ABSL_FLAG(std::string, socket, "/run/switchyard/controller.sock",
           "Unix socket to serve on (agents in other network namespaces of "
           "this machine reach it); empty for none.");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9751",
+          "Address (numeric host:port) serving Prometheus /metrics and "
+          "/healthz; empty for none. gRPC health is on the gRPC ports.");
 ABSL_FLAG(std::string, state_dir, "/var/lib/switchyard",
           "Where the declared state is kept durably.");
 ABSL_FLAG(std::string, service_cidr, "10.96.0.0/12",
@@ -31,6 +34,7 @@ int main(int argc, char** argv) {
   switchyard::controller::ServerConfig config;
   config.listen_tcp = absl::GetFlag(FLAGS_listen);
   config.listen_unix = absl::GetFlag(FLAGS_socket);
+  config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.store.state_dir = absl::GetFlag(FLAGS_state_dir);
   config.store.service_cidr = absl::GetFlag(FLAGS_service_cidr);
   int low = 0, high = 0;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "control/common/log.h"
 
 namespace switchyard::controller {
@@ -20,12 +21,26 @@ grpc::Status ToGrpc(const absl::Status& status) {
                       std::string(status.message()));
 }
 
+void ClusterStateService::Record(const char* op, absl::Time start,
+                                 const absl::Status& status) {
+  metrics_->write_latency->With({op}).Observe(absl::Now() - start);
+  if (status.ok()) {
+    metrics_->writes_applied->With({op}).Increment();
+  } else {
+    metrics_->writes_rejected
+        ->With({op, metrics::CodeName(static_cast<int>(status.code()))})
+        .Increment();
+  }
+}
+
 grpc::Status ClusterStateService::Apply(grpc::ServerContext*,
                                         const v1::ApplyRequest* request,
                                         v1::ApplyResponse* response) {
+  const absl::Time start = absl::Now();
   std::vector<v1::Object> objects(request->objects().begin(),
                                   request->objects().end());
   absl::StatusOr<ApplyResult> result = store_->Apply(std::move(objects));
+  Record("apply", start, result.status());
   if (!result.ok()) return ToGrpc(result.status());
   response->set_version(result->version);
   for (v1::Object& object : result->objects) {
@@ -37,10 +52,12 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext*,
 grpc::Status ClusterStateService::Delete(grpc::ServerContext*,
                                          const v1::DeleteRequest* request,
                                          v1::DeleteResponse* response) {
+  const absl::Time start = absl::Now();
   std::vector<v1::ObjectRef> refs(request->refs().begin(),
                                   request->refs().end());
   absl::StatusOr<uint64_t> version =
       store_->Delete(refs, request->ignore_not_found());
+  Record("delete", start, version.status());
   if (!version.ok()) return ToGrpc(version.status());
   response->set_version(*version);
   return grpc::Status::OK;
@@ -91,11 +108,18 @@ grpc::Status AgentSyncService::Watch(
   }
   const std::string node = first.hello().node_name();
   nodes_->Connected(node);
+  metrics_->watch_streams->With({node}).Increment();
+  metrics_->node_rejections->With({node});  // shown as 0 until one comes
+  metrics_->watching_agents->Add(1);
   std::atomic<bool> reader_done{false};
   std::thread reader([&] {
     v1::WatchRequest request;
     while (stream->Read(&request)) {
-      if (request.has_ack()) nodes_->Acked(node, request.ack());
+      if (!request.has_ack()) continue;
+      nodes_->Acked(node, request.ack());
+      if (!request.ack().applied()) {
+        metrics_->node_rejections->With({node}).Increment();
+      }
     }
     reader_done = true;
   });
@@ -127,6 +151,7 @@ grpc::Status AgentSyncService::Watch(
   context->TryCancel();  // unblocks the reader if the writer ended first
   reader.join();
   nodes_->Disconnected(node);
+  metrics_->watching_agents->Add(-1);
   LOG(INFO) << "node " << node << " stream closed at version " << sent;
   return grpc::Status::OK;
 }
@@ -137,15 +162,20 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     return absl::InvalidArgumentError("nothing to listen on");
   }
   std::unique_ptr<ControllerServer> server(new ControllerServer());
+  server->metrics_ = metrics::ControllerMetrics::Register(server->registry_);
   absl::StatusOr<std::unique_ptr<ClusterStore>> store =
       ClusterStore::Open(config.store);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
   server->cluster_state_ = std::make_unique<ClusterStateService>(
-      server->store_.get(), &server->nodes_);
-  server->agent_sync_ = std::make_unique<AgentSyncService>(
-      server->store_.get(), &server->nodes_, &server->stopping_);
+      server->store_.get(), &server->nodes_, &server->metrics_);
+  server->agent_sync_ =
+      std::make_unique<AgentSyncService>(server->store_.get(), &server->nodes_,
+                                         &server->stopping_, &server->metrics_);
 
+  // grpc.health.v1.Health (Check and Watch), for load balancers and
+  // orchestrators. Must be switched on before the builder exists.
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   std::vector<int> ports;
   if (!config.listen_tcp.empty()) {
@@ -177,9 +207,42 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     return absl::UnavailableError(absl::StrCat(
         "cannot listen on ", config.listen_tcp, " ", config.listen_unix));
   }
+  // The store is open (state loaded from disk) by now: every RPC can be
+  // answered, so the server as a whole ("" service) is SERVING.
+  if (grpc::HealthCheckServiceInterface* health =
+          server->server_->GetHealthCheckService()) {
+    health->SetServingStatus(true);
+  }
+  if (absl::Status s = server->StartMetrics(config.metrics_listen); !s.ok()) {
+    return s;
+  }
   LOG(INFO) << "yard-controller serving version " << server->store_->version()
             << " on " << config.listen_tcp << " " << config.listen_unix;
   return server;
+}
+
+absl::Status ControllerServer::StartMetrics(const std::string& listen) {
+  metrics::AddControllerCollector(
+      registry_, {.version = [this] { return store_->version(); },
+                  .objects_by_kind =
+                      [this] {
+                        std::map<std::string, size_t> counts;
+                        for (auto [kind, name] :
+                             {std::pair{v1::KIND_SERVICE, "Service"},
+                              {v1::KIND_ENDPOINT_SLICE, "EndpointSlice"},
+                              {v1::KIND_NODE, "Node"}}) {
+                          counts[name] = store_->List(kind, "").size();
+                        }
+                        return counts;
+                      },
+                  .nodes = [this] { return nodes_.List(); }});
+  if (absl::Status s = registry_.status(); !s.ok()) return s;
+  if (listen.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<metrics::HttpServer>> server =
+      metrics::StartMetricsServer({.listen = listen}, &registry_);
+  if (!server.ok()) return server.status();
+  metrics_server_ = std::move(*server);
+  return absl::OkStatus();
 }
 
 ControllerServer::~ControllerServer() { Shutdown(); }
@@ -193,6 +256,12 @@ void ControllerServer::Shutdown() {
   // not wait out its deadline.
   if (!stopping_.HasBeenNotified()) stopping_.Notify();
   if (server_) {
+    // NOT_SERVING to health checkers, and their Watch streams end, so
+    // they do not hold the shutdown up.
+    if (grpc::HealthCheckServiceInterface* health =
+            server_->GetHealthCheckService()) {
+      health->Shutdown();
+    }
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::seconds(2));
   }

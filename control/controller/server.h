@@ -10,10 +10,15 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "control/controller/cluster_store.h"
 #include "control/controller/node_sync_table.h"
+#include "control/metrics/controller_metrics.h"
+#include "control/metrics/http_server.h"
+#include "control/metrics/registry.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
 namespace switchyard::controller {
@@ -25,13 +30,16 @@ inline constexpr int kMaxMessageBytes = 512 << 20;
 struct ServerConfig {
   std::string listen_tcp;   // "host:port"; "" for none
   std::string listen_unix;  // socket path; "" for none
+  // Prometheus /metrics and /healthz ("host:port"); "" serves neither.
+  std::string metrics_listen;
   StoreConfig store;
 };
 
 class ClusterStateService final : public v1::ClusterState::Service {
  public:
-  ClusterStateService(ClusterStore* store, NodeSyncTable* nodes)
-      : store_(store), nodes_(nodes) {}
+  ClusterStateService(ClusterStore* store, NodeSyncTable* nodes,
+                      const metrics::ControllerMetrics* metrics)
+      : store_(store), nodes_(nodes), metrics_(metrics) {}
   grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest*,
                      v1::ApplyResponse*) override;
   grpc::Status Delete(grpc::ServerContext*, const v1::DeleteRequest*,
@@ -45,15 +53,20 @@ class ClusterStateService final : public v1::ClusterState::Service {
                             v1::ListNodeSyncResponse*) override;
 
  private:
+  // Counts a write's outcome and time.
+  void Record(const char* op, absl::Time start, const absl::Status& status);
+
   ClusterStore* store_;
   NodeSyncTable* nodes_;
+  const metrics::ControllerMetrics* metrics_;
 };
 
 class AgentSyncService final : public v1::AgentSync::Service {
  public:
   AgentSyncService(ClusterStore* store, NodeSyncTable* nodes,
-                   const absl::Notification* stopping)
-      : store_(store), nodes_(nodes), stopping_(stopping) {}
+                   const absl::Notification* stopping,
+                   const metrics::ControllerMetrics* metrics)
+      : store_(store), nodes_(nodes), stopping_(stopping), metrics_(metrics) {}
   grpc::Status Watch(
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::WatchResponse, v1::WatchRequest>* stream)
@@ -63,6 +76,7 @@ class AgentSyncService final : public v1::AgentSync::Service {
   ClusterStore* store_;
   NodeSyncTable* nodes_;
   const absl::Notification* stopping_;
+  const metrics::ControllerMetrics* metrics_;
 };
 
 class ControllerServer {
@@ -78,12 +92,20 @@ class ControllerServer {
  private:
   ControllerServer() = default;
 
+  // Registers the scrape-time metrics and starts serving them.
+  absl::Status StartMetrics(const std::string& listen);
+
+  metrics::Registry registry_;
+  metrics::ControllerMetrics metrics_;
   std::unique_ptr<ClusterStore> store_;
   NodeSyncTable nodes_;
   absl::Notification stopping_;
   std::unique_ptr<ClusterStateService> cluster_state_;
   std::unique_ptr<AgentSyncService> agent_sync_;
   std::unique_ptr<grpc::Server> server_;
+  // Last: its thread reads the store and the node table, so it stops
+  // before they go.
+  std::unique_ptr<metrics::HttpServer> metrics_server_;
 };
 
 // absl -> gRPC status, keeping the message a person acts on.

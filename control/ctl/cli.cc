@@ -18,6 +18,12 @@ enum class FlagId {
   kAllNamespaces,
   kOutput,
   kIgnoreNotFound,
+  kNode,
+  kBpffsRoot,
+  kNetns,
+  kCluster,
+  kFromPod,
+  kToPod,
   kHelp,
 };
 
@@ -36,6 +42,12 @@ constexpr FlagSpec kFlags[] = {
     {"all-namespaces", 'A', false, FlagId::kAllNamespaces},
     {"output", 'o', true, FlagId::kOutput},
     {"ignore-not-found", 0, false, FlagId::kIgnoreNotFound},
+    {"node", 0, true, FlagId::kNode},
+    {"bpffs-root", 0, true, FlagId::kBpffsRoot},
+    {"netns", 0, true, FlagId::kNetns},
+    {"cluster", 0, false, FlagId::kCluster},
+    {"from-pod", 0, false, FlagId::kFromPod},
+    {"to-pod", 0, false, FlagId::kToPod},
     {"help", 'h', false, FlagId::kHelp},
 };
 
@@ -109,6 +121,40 @@ absl::Status Apply(const FlagSpec& flag, absl::string_view shown,
     case FlagId::kIgnoreNotFound:
       o.ignore_not_found = on;
       o.flags_set |= kFlagIgnoreNotFound;
+      break;
+    case FlagId::kNode:
+      if (value->empty()) {
+        return absl::InvalidArgumentError("--node needs a node name");
+      }
+      o.node = *value;
+      o.flags_set |= kFlagNode;
+      break;
+    case FlagId::kBpffsRoot:
+      if (value->empty()) {
+        return absl::InvalidArgumentError("--bpffs-root needs a folder");
+      }
+      o.bpffs_root = *value;
+      o.flags_set |= kFlagBpffsRoot;
+      break;
+    case FlagId::kNetns:
+      if (value->empty()) {
+        return absl::InvalidArgumentError(
+            "--netns needs a network namespace name");
+      }
+      o.netns = *value;
+      o.flags_set |= kFlagNetns;
+      break;
+    case FlagId::kCluster:
+      o.cluster = on;
+      o.flags_set |= kFlagCluster;
+      break;
+    case FlagId::kFromPod:
+      o.to_pod = !on;
+      o.flags_set |= kFlagFromPod;
+      break;
+    case FlagId::kToPod:
+      o.to_pod = on;
+      o.flags_set |= kFlagToPod;
       break;
     case FlagId::kHelp:
       line->help = on;

@@ -24,6 +24,12 @@ enum CommandFlag : uint32_t {
   kFlagAllNamespaces = 1 << 2,   // -A, --all-namespaces
   kFlagOutput = 1 << 3,          // -o, --output
   kFlagIgnoreNotFound = 1 << 4,  // --ignore-not-found
+  kFlagNode = 1 << 5,            // --node
+  kFlagBpffsRoot = 1 << 6,       // --bpffs-root
+  kFlagNetns = 1 << 7,           // --netns
+  kFlagCluster = 1 << 8,         // --cluster
+  kFlagFromPod = 1 << 9,         // --from-pod
+  kFlagToPod = 1 << 10,          // --to-pod
 };
 
 struct GlobalConfig {
@@ -39,6 +45,13 @@ struct CommandOptions {
   bool ignore_not_found = false;
   std::vector<std::string> args;  // positionals after the command name
   uint32_t flags_set = 0;         // CommandFlag bits
+  // Node commands (bpf, status, trace): which node's pinned maps, and the
+  // network namespace its interfaces are in.
+  std::string node;        // "" when not given
+  std::string bpffs_root;  // "" when not given: kDefaultBpffsRoot
+  std::string netns;       // "" when not given
+  bool cluster = false;    // status: every node, from the controller
+  bool to_pod = false;     // trace: yard_to_pod rather than yard_from_pod
 };
 
 struct CommandLine {

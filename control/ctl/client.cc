@@ -117,4 +117,17 @@ absl::StatusOr<v1::ListResponse> ClusterClient::List(
   return response;
 }
 
+absl::StatusOr<v1::ListNodeSyncResponse> ClusterClient::ListNodeSync() {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::ListNodeSyncResponse response;
+  grpc::Status status =
+      stub_->ListNodeSync(&context, v1::ListNodeSyncRequest(), &response);
+  if (!status.ok()) {
+    return StatusFromGrpc(status, address_, timeout_,
+                          "ClusterState.ListNodeSync");
+  }
+  return response;
+}
+
 }  // namespace switchyard::ctl

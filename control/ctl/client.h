@@ -46,6 +46,8 @@ class ClusterClient {
   absl::StatusOr<v1::GetResponse> Get(const v1::ObjectRef& ref);
   absl::StatusOr<v1::ListResponse> List(v1::Kind kind,
                                         absl::string_view namespace_);
+  // Every node's last acknowledged and rejected version (yardctl status).
+  absl::StatusOr<v1::ListNodeSyncResponse> ListNodeSync();
 
   const std::string& address() const { return address_; }
 

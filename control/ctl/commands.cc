@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "control/ctl/format.h"
+#include "control/ctl/node_commands.h"
 #include "control/manifest/manifest.h"
 #include "control/manifest/object.h"
 
@@ -301,6 +302,23 @@ constexpr Command kCommands[] = {
     {"get", "get TYPE [NAME...] [-n NS | -A] [-o json|yaml|wide|name]",
      "Show services (svc), endpointslices (eps) or nodes (no)",
      kFlagNamespace | kFlagAllNamespaces | kFlagOutput, RunGet},
+    {"bpf",
+     "bpf services|backends|revnat|ct|stats [--node N] [--bpffs-root DIR] "
+     "[-o json]",
+     "Show a node's maps from bpffs (works with the agent down)",
+     kFlagNode | kFlagBpffsRoot | kFlagOutput, RunBpf},
+    {"status",
+     "status [--node N] [--bpffs-root DIR] [--netns NAME] [-o json] | status "
+     "--cluster [-o json]",
+     "Show a node's map fill, programs and sync lag (--cluster: every node)",
+     kFlagNode | kFlagBpffsRoot | kFlagNetns | kFlagCluster | kFlagOutput,
+     RunStatus},
+    {"trace",
+     "trace SRC[:SPORT] DST:PORT[/tcp|udp] [--from-pod|--to-pod] [--node N] "
+     "[--bpffs-root DIR] [-o json]",
+     "Show where one packet goes on a node and why; changes nothing",
+     kFlagNode | kFlagBpffsRoot | kFlagFromPod | kFlagToPod | kFlagOutput,
+     RunTrace},
     {"help", "help [COMMAND]", "Show help for yardctl or one command", 0,
      RunHelp},
 };
@@ -327,6 +345,12 @@ std::string FlagNames(uint32_t flags) {
   if (flags & kFlagAllNamespaces) names.push_back("-A");
   if (flags & kFlagOutput) names.push_back("-o");
   if (flags & kFlagIgnoreNotFound) names.push_back("--ignore-not-found");
+  if (flags & kFlagNode) names.push_back("--node");
+  if (flags & kFlagBpffsRoot) names.push_back("--bpffs-root");
+  if (flags & kFlagNetns) names.push_back("--netns");
+  if (flags & kFlagCluster) names.push_back("--cluster");
+  if (flags & kFlagFromPod) names.push_back("--from-pod");
+  if (flags & kFlagToPod) names.push_back("--to-pod");
   std::string out;
   for (absl::string_view name : names) {
     absl::StrAppend(&out, out.empty() ? "" : ", ", name);
@@ -347,7 +371,8 @@ const Command* FindCommand(absl::string_view name) {
 
 std::string Usage() {
   std::string out =
-      "yardctl talks to yard-controller, Switchyard's cluster state.\n\n"
+      "yardctl talks to yard-controller, Switchyard's cluster state, and\n"
+      "reads a node's datapath from bpffs (bpf, status, trace).\n\n"
       "Usage:\n  yardctl [--controller ADDR] [--timeout DURATION] COMMAND "
       "...\n\nCommands:\n";
   for (const Command& command : kCommands) {

@@ -26,11 +26,6 @@
 namespace switchyard::kernel {
 namespace {
 
-// One handle and priority for every Switchyard filter, so a new program
-// replaces the old one atomically instead of stacking beside it.
-constexpr uint32_t kTcHandle = 0x5957;  // "YW"
-constexpr uint32_t kTcPriority = 1;
-
 int LibbpfPrint(enum libbpf_print_level level, const char* format,
                 va_list args) {
   char buf[1024];

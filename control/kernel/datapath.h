@@ -30,6 +30,12 @@ struct DatapathConfig {
   uint32_t udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S;
 };
 
+// One handle and priority for every Switchyard tc filter, so a new program
+// replaces the old one atomically instead of stacking beside it, and so
+// tools can tell Switchyard's filters from others'.
+inline constexpr uint32_t kTcHandle = 0x5957;  // "YW"
+inline constexpr uint32_t kTcPriority = 1;
+
 // Which tc hook a program goes on.
 enum class TcDirection { kIngress, kEgress };
 

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/ctl/status_format.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "control/ctl/format.h"
+#include "control/manifest/value.h"
+
+namespace switchyard::ctl {
+namespace {
+
+using manifest::Value;
+
+Value Int(int64_t i) { return Value::Int(i); }
+Value Str(std::string s) { return Value::String(std::move(s)); }
+
+absl::string_view HookName(kernel::TcDirection direction) {
+  return direction == kernel::TcDirection::kIngress ? "ingress" : "egress";
+}
+
+uint64_t Behind(uint64_t version, uint64_t acked) {
+  return version > acked ? version - acked : 0;
+}
+
+std::string LastSeen(int64_t unix_ms, absl::Time now) {
+  if (unix_ms == 0) return "never";
+  return absl::StrCat(HumanDuration(now - absl::FromUnixMillis(unix_ms)),
+                      " ago");
+}
+
+const v1::NodeSync* FindNode(const v1::ListNodeSyncResponse& sync,
+                             const std::string& node) {
+  for (const v1::NodeSync& n : sync.nodes()) {
+    if (n.node_name() == node) return &n;
+  }
+  return nullptr;
+}
+
+Value NodeSyncJson(const v1::NodeSync& n, uint64_t version) {
+  Value v = Value::Map();
+  v.Set("node", Str(n.node_name()));
+  v.Set("acked_version", Int(static_cast<int64_t>(n.acked_version())));
+  v.Set("behind",
+        Int(static_cast<int64_t>(Behind(version, n.acked_version()))));
+  v.Set("connected", Value::Bool(n.connected()));
+  v.Set("last_seen_unix_ms", Int(n.last_seen_unix_ms()));
+  v.Set("rejected_version", Int(static_cast<int64_t>(n.rejected_version())));
+  v.Set("rejected_error", Str(n.rejected_error()));
+  return v;
+}
+
+// One line on how the node's agent stands with the controller.
+std::string SyncLine(const NodeStatusView& view) {
+  if (!view.controller_status.ok()) {
+    return absl::StrCat("unreachable (", view.controller_status.message(),
+                        "); the datapath keeps its last state");
+  }
+  const uint64_t version = view.sync->version();
+  const v1::NodeSync* n = FindNode(*view.sync, view.node);
+  if (n == nullptr) {
+    return absl::StrCat("version ", version, "; node ", view.node,
+                        " has not connected since the controller started");
+  }
+  uint64_t behind = Behind(version, n->acked_version());
+  std::string line = absl::StrCat(
+      "version ", version, "; node acked ", n->acked_version(),
+      behind == 0 ? " (in sync)" : absl::StrCat(" (", behind, " behind)"), ", ",
+      n->connected() ? "connected" : "disconnected", ", last seen ",
+      LastSeen(n->last_seen_unix_ms(), view.now));
+  if (n->rejected_version() != 0) {
+    absl::StrAppend(&line, "; rejected version ", n->rejected_version(), ": ",
+                    n->rejected_error());
+  }
+  return line;
+}
+
+}  // namespace
+
+std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
+  if (output == InspectOutput::kJson) {
+    Value doc = Value::Map();
+    doc.Set("node", Str(view.node));
+    doc.Set("pin_dir", Str(view.pin_dir));
+    doc.Set("netns", Str(view.netns));
+    Value maps = Value::List();
+    for (const kernel::MapUsage& m : view.maps) {
+      Value v = Value::Map();
+      v.Set("name", Str(m.name));
+      v.Set("type", Str(m.type));
+      v.Set("id", Int(m.id));
+      v.Set("entries",
+            m.entries ? Int(static_cast<int64_t>(*m.entries)) : Value());
+      v.Set("max_entries", Int(m.max_entries));
+      maps.Append(std::move(v));
+    }
+    doc.Set("maps", std::move(maps));
+    Value attachments = Value::List();
+    for (const kernel::TcAttachment& a : view.attachments) {
+      Value v = Value::Map();
+      v.Set("interface", Str(a.interface));
+      v.Set("ifindex", Int(a.ifindex));
+      v.Set("hook", Str(std::string(HookName(a.direction))));
+      v.Set("program", Str(a.program.name));
+      v.Set("program_id", Int(a.program.id));
+      v.Set("tag", Str(a.program.tag));
+      v.Set("this_node", Value::Bool(a.this_node));
+      attachments.Append(std::move(v));
+    }
+    doc.Set("attachments", std::move(attachments));
+    Value programs = Value::List();
+    for (const kernel::ProgramInfo& p : view.programs) {
+      Value v = Value::Map();
+      v.Set("name", Str(p.name));
+      v.Set("id", Int(p.id));
+      v.Set("tag", Str(p.tag));
+      programs.Append(std::move(v));
+    }
+    doc.Set("programs", std::move(programs));
+    Value controller = Value::Map();
+    controller.Set("address", Str(view.controller));
+    controller.Set("reachable", Value::Bool(view.controller_status.ok()));
+    if (!view.controller_status.ok()) {
+      controller.Set("error",
+                     Str(std::string(view.controller_status.message())));
+    } else {
+      controller.Set("version",
+                     Int(static_cast<int64_t>(view.sync->version())));
+      const v1::NodeSync* n = FindNode(*view.sync, view.node);
+      controller.Set("sync",
+                     n ? NodeSyncJson(*n, view.sync->version()) : Value());
+    }
+    doc.Set("controller", std::move(controller));
+    return manifest::WriteJson(doc);
+  }
+
+  std::string out = absl::StrCat("Node:        ", view.node,
+                                 "\nMaps pinned: ", view.pin_dir, "\n");
+  std::string programs;
+  for (const kernel::ProgramInfo& p : view.programs) {
+    absl::StrAppend(&programs, programs.empty() ? "" : ", ", p.name, " id ",
+                    p.id);
+  }
+  absl::StrAppend(
+      &out, "Programs:    ",
+      programs.empty() ? "none loaded (no agent, and no interface holds them)"
+                       : programs,
+      "\nController:  ", view.controller, ": ", SyncLine(view), "\n\n");
+
+  std::vector<std::vector<std::string>> rows = {
+      {"MAP", "TYPE", "ID", "ENTRIES", "MAX-ENTRIES", "USE"}};
+  for (const kernel::MapUsage& m : view.maps) {
+    rows.push_back({m.name, m.type, absl::StrCat(m.id),
+                    m.entries ? absl::StrCat(*m.entries) : "-",
+                    absl::StrCat(m.max_entries),
+                    m.entries ? Percent(*m.entries, m.max_entries) : "-"});
+  }
+  absl::StrAppend(&out, FormatColumns(rows), "\n");
+
+  const std::string where =
+      view.netns.empty()
+          ? std::string(
+                "yardctl's network namespace (--netns NAME reads a "
+                "node's own)")
+          : absl::StrCat("network namespace ", view.netns);
+  if (view.attachments.empty()) {
+    absl::StrAppend(&out, "No Switchyard tc filters in ", where, ".\n");
+    return out;
+  }
+  absl::StrAppend(&out, "Attached in ", where, ":\n");
+  rows = {
+      {"INTERFACE", "IFINDEX", "HOOK", "PROGRAM", "PROG-ID", "TAG", "MAPS"}};
+  for (const kernel::TcAttachment& a : view.attachments) {
+    rows.push_back({a.interface, absl::StrCat(a.ifindex),
+                    std::string(HookName(a.direction)), a.program.name,
+                    absl::StrCat(a.program.id), a.program.tag,
+                    a.this_node ? "this node" : "another node"});
+  }
+  absl::StrAppend(&out, FormatColumns(rows));
+  return out;
+}
+
+std::string FormatClusterStatus(const ClusterStatusView& view,
+                                InspectOutput output) {
+  std::vector<v1::NodeSync> nodes(view.sync.nodes().begin(),
+                                  view.sync.nodes().end());
+  std::sort(nodes.begin(), nodes.end(),
+            [](const v1::NodeSync& a, const v1::NodeSync& b) {
+              return a.node_name() < b.node_name();
+            });
+  const uint64_t version = view.sync.version();
+  if (output == InspectOutput::kJson) {
+    Value doc = Value::Map();
+    doc.Set("controller", Str(view.controller));
+    doc.Set("version", Int(static_cast<int64_t>(version)));
+    Value list = Value::List();
+    for (const v1::NodeSync& n : nodes) list.Append(NodeSyncJson(n, version));
+    doc.Set("nodes", std::move(list));
+    return manifest::WriteJson(doc);
+  }
+  std::string out = absl::StrCat("Controller ", view.controller, " at version ",
+                                 version, "\n");
+  if (nodes.empty()) {
+    return absl::StrCat(out, "No node has connected yet.\n");
+  }
+  std::vector<std::vector<std::string>> rows = {{"NODE", "ACKED", "BEHIND",
+                                                 "CONNECTED", "LAST-SEEN",
+                                                 "REJECTED", "ERROR"}};
+  for (const v1::NodeSync& n : nodes) {
+    rows.push_back(
+        {n.node_name(), absl::StrCat(n.acked_version()),
+         absl::StrCat(Behind(version, n.acked_version())),
+         n.connected() ? "yes" : "no",
+         LastSeen(n.last_seen_unix_ms(), view.now),
+         n.rejected_version() == 0 ? "-" : absl::StrCat(n.rejected_version()),
+         n.rejected_error().empty() ? "-" : n.rejected_error()});
+  }
+  return absl::StrCat(out, "\n", FormatColumns(rows));
+}
+
+}  // namespace switchyard::ctl

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// `yardctl status`: a node's datapath (map fill, programs on interfaces)
+// and how far its agent lags behind the controller; with --cluster, every
+// node's sync state as the controller sees it. Formatting only, from
+// plain structs, so it is tested with made-up data.
+#ifndef SWITCHYARD_CONTROL_CTL_STATUS_FORMAT_H_
+#define SWITCHYARD_CONTROL_CTL_STATUS_FORMAT_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "control/ctl/inspect_text.h"
+#include "control/kernel/map_usage.h"
+#include "control/kernel/node_programs.h"
+#include "control/kernel/tc_attachments.h"
+#include "switchyard/v1/controller.pb.h"
+
+namespace switchyard::ctl {
+
+struct NodeStatusView {
+  std::string node;
+  std::string pin_dir;
+  std::string netns;  // "" when the interfaces were read in yardctl's own
+  std::vector<kernel::MapUsage> maps;
+  std::vector<kernel::TcAttachment> attachments;
+  std::vector<kernel::ProgramInfo> programs;     // loaded with the node's maps
+  std::string controller;                        // the address tried
+  absl::Status controller_status;                // not OK: unreachable, and why
+  std::optional<v1::ListNodeSyncResponse> sync;  // when reachable
+  absl::Time now;
+};
+std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output);
+
+struct ClusterStatusView {
+  std::string controller;
+  v1::ListNodeSyncResponse sync;
+  absl::Time now;
+};
+std::string FormatClusterStatus(const ClusterStatusView& view,
+                                InspectOutput output);
+
+}  // namespace switchyard::ctl
+
+#endif  // SWITCHYARD_CONTROL_CTL_STATUS_FORMAT_H_

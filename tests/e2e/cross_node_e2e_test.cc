@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: Apache-2.0
+// ClusterIP across nodes, with the project's real binaries: two node
+// namespaces joined by a bridge, one yard-agent in each, one
+// yard-controller, and pods on both nodes talking through ClusterIPs.
+//
+//   fabric namespace: br0 ─┬─ yxa ══ eth0 node-a 172.31.0.1/24
+//                          └─ yxb ══ eth0 node-b 172.31.0.2/24
+//   node-a (pods 10.244.1.0/24, route 10.244.2.0/24 via 172.31.0.2):
+//     client 10.244.1.10 ─ eth0 ══ yxclient    backend 10.244.1.11 ─ eth0 ══
+//     yxbackend
+//   node-b (pods 10.244.2.0/24, route 10.244.1.0/24 via 172.31.0.1):
+//     client 10.244.2.10 ─ eth0 ══ yxclient    backend 10.244.2.11 ─ eth0 ══
+//     yxbackend
+//
+// The client's node translates ClusterIP -> endpoint as the packet leaves
+// the pod, plain routing carries it to the other node, and the replies are
+// turned back into ClusterIP replies on the client's own veth (egress):
+// the remote node keeps no state for the flow, and the backend sees the
+// client pod's own address. Nothing here depends on scripts/yard-lab, and
+// nothing is routed to or from the host's interfaces.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "control/common/scoped_fd.h"
+#include "gtest/gtest.h"
+#include "switchyard/v1/controller.grpc.pb.h"
+#include "tests/e2e/pod_apps.h"
+#include "tests/netns/netns.h"
+#include "tests/netns/process.h"
+
+#ifndef YARD_CONTROLLER_PATH
+#error "YARD_CONTROLLER_PATH must name the yard-controller binary"
+#endif
+#ifndef YARD_AGENT_PATH
+#error "YARD_AGENT_PATH must name the yard-agent binary"
+#endif
+
+#define ASSERT_OK(expr)                                     \
+  do {                                                      \
+    const absl::Status assert_ok_status = (expr);           \
+    ASSERT_TRUE(assert_ok_status.ok()) << assert_ok_status; \
+  } while (0)
+
+namespace switchyard {
+namespace {
+
+using e2e::Reply;
+using e2e::SockAddr;
+
+// An order of magnitude above what start-up and programming take on two
+// loaded cores, far below the ctest timeout.
+constexpr absl::Duration kStartTimeout = absl::Seconds(10);
+constexpr absl::Duration kProgramTimeout = absl::Seconds(5);
+constexpr absl::Duration kRpcTimeout = absl::Seconds(5);
+constexpr absl::Duration kConnectTimeout = absl::Seconds(2);
+constexpr absl::Duration kPoll = absl::Milliseconds(2);
+
+constexpr char kNamespace[] = "default";
+constexpr uint16_t kTcpPort = 80, kTcpTargetPort = 8080;
+constexpr uint16_t kUdpPort = 53, kUdpTargetPort = 5353;
+constexpr char kPodInterfaces[] = "yx*";
+
+// Two nodes, each with a client pod and a backend pod. Index 0 is node-a.
+struct NodeSpec {
+  const char* name;         // v1 Node name and the agent's --node_name
+  const char* ns;           // namespace name (after the process prefix)
+  const char* fabric_ip;    // eth0 on the fabric, the Node's InternalIP
+  const char* fabric_port;  // its veth peer, a port of the bridge
+  const char* pod_cidr;
+  const char* gateway;  // the node's address on every pod veth
+  const char* client_ip;
+  const char* backend_ip;
+};
+constexpr NodeSpec kNodes[2] = {
+    {"node-a", "xn-node-a", "172.31.0.1", "yxa", "10.244.1.0/24", "10.244.1.1",
+     "10.244.1.10", "10.244.1.11"},
+    {"node-b", "xn-node-b", "172.31.0.2", "yxb", "10.244.2.0/24", "10.244.2.1",
+     "10.244.2.10", "10.244.2.11"},
+};
+
+// What the backend on node i answers with.
+std::string BackendIdentity(int i) {
+  return absl::StrCat("backend-on-", kNodes[i].name);
+}
+
+// Scratch folders are named "ysy<pid>-xn" like the namespaces, so a later
+// run can tell a dead run's leftovers by the pid.
+std::string ScratchName() { return absl::StrCat(netns::NamePrefix(), "xn"); }
+
+// Removes /tmp and /sys/fs/bpf folders of runs whose process is gone
+// (killed before its destructors ran).
+void RemoveStaleScratch() {
+  for (const char* parent : {"/tmp", "/sys/fs/bpf"}) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
+      absl::string_view name = entry.path().filename().native();
+      int pid = 0;
+      if (!absl::ConsumePrefix(&name, "ysy") ||
+          !absl::ConsumeSuffix(&name, "-xn") || !absl::SimpleAtoi(name, &pid) ||
+          pid <= 0 || pid == getpid()) {
+        continue;
+      }
+      if (kill(pid, 0) == 0 || errno != ESRCH) continue;
+      std::error_code remove_ec;
+      std::filesystem::remove_all(entry.path(), remove_ec);
+      std::cerr << "removed stale " << entry.path() << "\n";
+    }
+  }
+}
+
+// Deletes folders (pins, scratch) when destroyed, whatever the outcome.
+class RemoveOnExit {
+ public:
+  void Add(std::string path) { paths_.push_back(std::move(path)); }
+  ~RemoveOnExit() {
+    for (const std::string& path : paths_) {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+      if (ec) std::cerr << "remove " << path << ": " << ec.message() << "\n";
+    }
+  }
+
+ private:
+  std::vector<std::string> paths_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(what, ": ", status.error_message()));
+}
+
+// ---------------------------------------------------------------------------
+// Cluster objects
+
+v1::Object NodeObject(const NodeSpec& spec) {
+  v1::Object object;
+  v1::Node& node = *object.mutable_node();
+  node.mutable_metadata()->set_name(spec.name);
+  node.set_pod_cidr(spec.pod_cidr);
+  node.add_pod_cidrs(spec.pod_cidr);
+  v1::NodeAddress* address = node.add_addresses();
+  address->set_type("InternalIP");
+  address->set_address(spec.fabric_ip);
+  return object;
+}
+
+// A service with TCP 80 -> 8080 and UDP 53 -> 5353, its ClusterIP
+// allocated by the controller.
+v1::Object ServiceObject(const std::string& name) {
+  v1::Object object;
+  v1::Service& service = *object.mutable_service();
+  service.mutable_metadata()->set_name(name);
+  service.mutable_metadata()->set_namespace_(kNamespace);
+  service.mutable_spec()->set_type("ClusterIP");
+  v1::ServicePort* http = service.mutable_spec()->add_ports();
+  http->set_name("http");
+  http->set_protocol("TCP");
+  http->set_port(kTcpPort);
+  http->mutable_target_port()->set_number(kTcpTargetPort);
+  v1::ServicePort* dns = service.mutable_spec()->add_ports();
+  dns->set_name("dns");
+  dns->set_protocol("UDP");
+  dns->set_port(kUdpPort);
+  dns->mutable_target_port()->set_number(kUdpTargetPort);
+  return object;
+}
+
+// The slice of service `name`, listing the backends of the given nodes,
+// each with the nodeName it runs on.
+v1::Object SliceObject(const std::string& name, const std::vector<int>& nodes) {
+  v1::Object object;
+  v1::EndpointSlice& slice = *object.mutable_endpoint_slice();
+  slice.mutable_metadata()->set_name(absl::StrCat(name, "-1"));
+  slice.mutable_metadata()->set_namespace_(kNamespace);
+  (*slice.mutable_metadata()->mutable_labels())["kubernetes.io/service-name"] =
+      name;
+  slice.set_address_type("IPv4");
+  for (int i : nodes) {
+    v1::Endpoint* endpoint = slice.add_endpoints();
+    endpoint->add_addresses(kNodes[i].backend_ip);
+    endpoint->mutable_conditions()->set_ready(true);
+    endpoint->set_node_name(kNodes[i].name);
+  }
+  v1::EndpointPort* http = slice.add_ports();
+  http->set_name("http");
+  http->set_protocol("TCP");
+  http->set_port(kTcpTargetPort);
+  v1::EndpointPort* dns = slice.add_ports();
+  dns->set_name("dns");
+  dns->set_protocol("UDP");
+  dns->set_port(kUdpTargetPort);
+  return object;
+}
+
+// ---------------------------------------------------------------------------
+
+using Hits = std::map<std::string, int>;  // backend identity -> answers
+
+struct Node {
+  std::unique_ptr<netns::Namespace> ns;
+  std::unique_ptr<netns::Namespace> client;
+  std::unique_ptr<netns::Namespace> backend;
+};
+
+// Every test is its own process (gtest_discover_tests), so each gets a
+// fresh topology, controller, agents, state and pins.
+class CrossNodeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<int> removed = netns::CleanupStaleNamespaces();
+    ASSERT_TRUE(removed.ok()) << removed.status();
+    RemoveStaleScratch();
+  }
+
+  void SetUp() override {
+    work_dir_ = absl::StrCat("/tmp/", ScratchName());
+    pin_root_ = absl::StrCat("/sys/fs/bpf/", ScratchName());
+    socket_ = absl::StrCat(work_dir_, "/c.sock");
+    // Registered before either exists, so they go even if SetUp fails
+    // halfway; removed after every process (declared first, destroyed
+    // last).
+    cleanup_.Add(work_dir_);
+    cleanup_.Add(pin_root_);
+    std::error_code ec;
+    std::filesystem::remove_all(work_dir_, ec);
+    std::filesystem::remove_all(pin_root_, ec);
+    ASSERT_TRUE(std::filesystem::create_directories(work_dir_, ec))
+        << work_dir_ << ": " << ec.message();
+
+    ASSERT_OK(BuildTopology());
+    for (int i = 0; i < 2; ++i) {
+      absl::StatusOr<std::unique_ptr<e2e::IdentityServer>> server =
+          e2e::IdentityServer::Start(*nodes_[i].backend, BackendIdentity(i),
+                                     kTcpTargetPort, kUdpTargetPort);
+      ASSERT_TRUE(server.ok()) << server.status();
+      servers_[i] = *std::move(server);
+    }
+    ASSERT_OK(StartController());
+    for (int i = 0; i < 2; ++i) ASSERT_OK(StartAgent(i));
+  }
+
+  void TearDown() override {
+    if (!HasFailure()) return;
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(work_dir_, ec)) {
+      if (entry.path().extension() != ".log") continue;
+      std::vector<std::string> lines =
+          absl::StrSplit(ReadFile(entry.path()), '\n');
+      size_t from = lines.size() > 30 ? lines.size() - 30 : 0;
+      std::cerr << "---- last lines of " << entry.path().filename() << "\n";
+      for (size_t i = from; i < lines.size(); ++i) {
+        std::cerr << lines[i] << "\n";
+      }
+    }
+  }
+
+  // -- topology -------------------------------------------------------------
+
+  absl::Status BuildTopology() {
+    absl::StatusOr<std::unique_ptr<netns::Namespace>> fabric =
+        netns::Namespace::Create("xn-fabric");
+    if (!fabric.ok()) return fabric.status();
+    fabric_ = *std::move(fabric);
+    if (absl::Status s = fabric_->ExecOk(
+            "ip link add br0 type bridge && ip link set br0 up");
+        !s.ok()) {
+      return s;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (absl::Status s = AddNode(i); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status AddNode(int i) {
+    const NodeSpec& spec = kNodes[i];
+    const NodeSpec& other = kNodes[1 - i];
+    Node& node = nodes_[i];
+    absl::StatusOr<std::unique_ptr<netns::Namespace>> ns =
+        netns::Namespace::Create(spec.ns);
+    if (!ns.ok()) return ns.status();
+    node.ns = *std::move(ns);
+    // rp_filter may be inherited from the host; a node must forward
+    // whatever its pods and the other node send.
+    for (auto [key, value] : {std::pair{"net.ipv4.ip_forward", "1"},
+                              {"net.ipv4.conf.all.rp_filter", "0"},
+                              {"net.ipv4.conf.default.rp_filter", "0"}}) {
+      if (absl::Status s = node.ns->Sysctl(key, value); !s.ok()) return s;
+    }
+    for (absl::Status s :
+         {netns::CreateVeth(*node.ns, "eth0", *fabric_, spec.fabric_port),
+          fabric_->ExecOk(
+              absl::StrCat("ip link set ", spec.fabric_port, " master br0")),
+          node.ns->AddAddress("eth0", absl::StrCat(spec.fabric_ip, "/24")),
+          // The other node's pods are reached through it: plain routing,
+          // no tunnel.
+          node.ns->AddRoute(absl::StrCat(other.pod_cidr, " via ",
+                                         other.fabric_ip, " dev eth0"))}) {
+      if (!s.ok()) return s;
+    }
+    absl::StatusOr<std::unique_ptr<netns::Namespace>> client =
+        AddPod(i, absl::StrCat(spec.ns, "-client"), "yxclient", spec.client_ip);
+    if (!client.ok()) return client.status();
+    node.client = *std::move(client);
+    absl::StatusOr<std::unique_ptr<netns::Namespace>> backend = AddPod(
+        i, absl::StrCat(spec.ns, "-backend"), "yxbackend", spec.backend_ip);
+    if (!backend.ok()) return backend.status();
+    node.backend = *std::move(backend);
+    return absl::OkStatus();
+  }
+
+  // A pod on node i: eth0 with a /32, default route via the node; the
+  // node's side (host_dev, matched by kPodInterfaces) with the gateway
+  // address and a /32 route to the pod.
+  absl::StatusOr<std::unique_ptr<netns::Namespace>> AddPod(
+      int i, const std::string& name, const char* host_dev, const char* ip) {
+    const NodeSpec& spec = kNodes[i];
+    const netns::Namespace& node = *nodes_[i].ns;
+    absl::StatusOr<std::unique_ptr<netns::Namespace>> pod =
+        netns::Namespace::Create(name);
+    if (!pod.ok()) return pod.status();
+    const std::string gateway = absl::StrCat(spec.gateway, "/32");
+    const std::string address = absl::StrCat(ip, "/32");
+    for (absl::Status s :
+         {netns::CreateVeth(node, host_dev, **pod, "eth0"),
+          node.AddAddress(host_dev, gateway),
+          node.AddRoute(absl::StrCat(address, " dev ", host_dev)),
+          (*pod)->AddAddress("eth0", address),
+          (*pod)->AddRoute(absl::StrCat(gateway, " dev eth0 scope link")),
+          (*pod)->AddRoute(
+              absl::StrCat("default via ", spec.gateway, " dev eth0"))}) {
+      if (!s.ok()) return s;
+    }
+    return pod;
+  }
+
+  // -- processes ------------------------------------------------------------
+
+  std::string LogPath(absl::string_view name) const {
+    return absl::StrCat(work_dir_, "/", name, ".log");
+  }
+
+  // yard-controller on a unix socket only, in the test's own namespace.
+  absl::Status StartController() {
+    absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
+        netns::ChildProcess::Start({
+            .argv = {YARD_CONTROLLER_PATH,
+                     "--listen=", absl::StrCat("--socket=", socket_),
+                     absl::StrCat("--state_dir=", work_dir_, "/state")},
+            .log_path = LogPath("controller"),
+        });
+    if (!child.ok()) return child.status();
+    controller_ = *std::move(child);
+    // Connect only once the socket exists: a gRPC channel that found
+    // nothing backs off for a second or more before trying again.
+    const absl::Time deadline = absl::Now() + kStartTimeout;
+    struct stat st = {};
+    while (stat(socket_.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+      if (!controller_->Running()) {
+        return absl::InternalError(
+            absl::StrCat("yard-controller ",
+                         netns::DescribeWaitStatus(*controller_->wait_status()),
+                         " at start"));
+      }
+      if (absl::Now() > deadline) {
+        return absl::DeadlineExceededError("no controller socket");
+      }
+      absl::SleepFor(kPoll);
+    }
+    stub_ = v1::ClusterState::NewStub(grpc::CreateChannel(
+        absl::StrCat("unix:", socket_), grpc::InsecureChannelCredentials()));
+    return absl::OkStatus();
+  }
+
+  // yard-agent for node i, in its namespace, up once the controller sees
+  // its watch stream.
+  absl::Status StartAgent(int i) {
+    absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
+        netns::ChildProcess::Start({
+            .argv = {YARD_AGENT_PATH,
+                     absl::StrCat("--node_name=", kNodes[i].name),
+                     absl::StrCat("--controller=unix://", socket_),
+                     absl::StrCat("--bpffs_root=", pin_root_),
+                     absl::StrCat("--pod_interfaces=", kPodInterfaces),
+                     "--max_frontends=64", "--max_slots=256",
+                     "--max_backends=64", "--max_flows=1024"},
+            .log_path = LogPath(absl::StrCat("agent-", kNodes[i].name)),
+            .netns = nodes_[i].ns->name(),
+        });
+    if (!child.ok()) return child.status();
+    agents_[i] = *std::move(child);
+    const absl::Time deadline = absl::Now() + kStartTimeout;
+    for (;;) {
+      if (!agents_[i]->Running()) {
+        return absl::InternalError(
+            absl::StrCat("yard-agent ", kNodes[i].name, " ",
+                         netns::DescribeWaitStatus(*agents_[i]->wait_status()),
+                         " at start"));
+      }
+      absl::StatusOr<v1::ListNodeSyncResponse> list = ListNodeSync();
+      if (list.ok()) {
+        for (const v1::NodeSync& node : list->nodes()) {
+          if (node.node_name() == kNodes[i].name && node.connected()) {
+            return absl::OkStatus();
+          }
+        }
+      }
+      if (absl::Now() > deadline) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("the agent of ", kNodes[i].name, " never connected"));
+      }
+      absl::SleepFor(kPoll);
+    }
+  }
+
+  // -- the controller's API -------------------------------------------------
+
+  absl::StatusOr<v1::ListNodeSyncResponse> ListNodeSync() {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + kRpcTimeout));
+    v1::ListNodeSyncResponse response;
+    if (absl::Status s = FromGrpc(
+            stub_->ListNodeSync(&context, v1::ListNodeSyncRequest(), &response),
+            "ListNodeSync");
+        !s.ok()) {
+      return s;
+    }
+    return response;
+  }
+
+  // Waits until both agents have acknowledged `version`: then both
+  // nodes' maps hold it (an agent acks after programming).
+  absl::Status WaitAckedByBoth(uint64_t version) {
+    const absl::Time deadline = absl::Now() + kProgramTimeout;
+    std::string last;
+    for (;;) {
+      absl::StatusOr<v1::ListNodeSyncResponse> list = ListNodeSync();
+      int acked = 0;
+      if (list.ok()) {
+        for (const v1::NodeSync& node : list->nodes()) {
+          if (node.connected() && node.acked_version() >= version) ++acked;
+        }
+        last = list->ShortDebugString();
+      } else {
+        last = list.status().ToString();
+      }
+      if (acked == 2) return absl::OkStatus();
+      if (absl::Now() > deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "version ", version, " not acked by both nodes; last: ", last));
+      }
+      absl::SleepFor(kPoll);
+    }
+  }
+
+  // Applies both Node objects and service `name` with the backends of the
+  // given nodes, waits until both nodes have programmed it, and returns
+  // its ClusterIP.
+  absl::StatusOr<std::string> ApplyService(const std::string& name,
+                                           const std::vector<int>& backends) {
+    v1::ApplyRequest request;
+    for (const NodeSpec& node : kNodes) {
+      *request.add_objects() = NodeObject(node);
+    }
+    *request.add_objects() = ServiceObject(name);
+    *request.add_objects() = SliceObject(name, backends);
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + kRpcTimeout));
+    v1::ApplyResponse response;
+    if (absl::Status s =
+            FromGrpc(stub_->Apply(&context, request, &response), "Apply");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = WaitAckedByBoth(response.version()); !s.ok()) {
+      return s;
+    }
+    for (const v1::Object& object : response.objects()) {
+      if (object.has_service()) return object.service().spec().cluster_ip();
+    }
+    return absl::InternalError("Apply returned no service");
+  }
+
+  // -- traffic --------------------------------------------------------------
+
+  // n new TCP connections from node `from`'s client pod to ip:80, one
+  // exchange each. Every backend must see the client pod's own address
+  // and port: no source NAT on the way.
+  absl::StatusOr<Hits> TcpHits(int from, const std::string& ip, int n) {
+    const sockaddr_in service = SockAddr(ip, kTcpPort);
+    return nodes_[from].client->Run([&]() -> absl::StatusOr<Hits> {
+      Hits hits;
+      for (int i = 0; i < n; ++i) {
+        absl::StatusOr<ScopedFd> fd =
+            e2e::MustConnect(service, kConnectTimeout);
+        if (!fd.ok()) return fd.status();
+        absl::StatusOr<std::string> local = e2e::SockName(fd->get());
+        if (!local.ok()) return local.status();
+        absl::StatusOr<Reply> reply = e2e::Exchange(fd->get(), "hello\n");
+        if (!reply.ok()) {
+          return absl::Status(reply.status().code(),
+                              absl::StrCat("tcp connection ", i, ": ",
+                                           reply.status().message()));
+        }
+        if (reply->peer != *local) {
+          return absl::InternalError(
+              absl::StrCat("tcp connection ", i, ": ", reply->identity, " saw ",
+                           reply->peer, ", the client is ", *local));
+        }
+        ++hits[reply->identity];
+      }
+      return hits;
+    });
+  }
+
+  // n UDP flows (fresh source ports) from node `from`'s client pod to
+  // ip:53, one datagram each, with the same check on the source.
+  absl::StatusOr<Hits> UdpHits(int from, const std::string& ip, int n) {
+    const sockaddr_in service = SockAddr(ip, kUdpPort);
+    return nodes_[from].client->Run([&]() -> absl::StatusOr<Hits> {
+      Hits hits;
+      for (int i = 0; i < n; ++i) {
+        absl::StatusOr<ScopedFd> fd = e2e::UdpConnect(service);
+        if (!fd.ok()) return fd.status();
+        absl::StatusOr<std::string> local = e2e::SockName(fd->get());
+        if (!local.ok()) return local.status();
+        absl::StatusOr<Reply> reply = e2e::UdpExchange(fd->get(), "hello");
+        if (!reply.ok()) {
+          return absl::Status(
+              reply.status().code(),
+              absl::StrCat("udp flow ", i, ": ", reply.status().message()));
+        }
+        if (reply->peer != *local) {
+          return absl::InternalError(
+              absl::StrCat("udp flow ", i, ": ", reply->identity, " saw ",
+                           reply->peer, ", the client is ", *local));
+        }
+        ++hits[reply->identity];
+      }
+      return hits;
+    });
+  }
+
+  // A client pod on node `from` reaches the backend on the other node,
+  // and only it, through a service whose one endpoint lives there.
+  void ExpectReachesOtherNode(int from) {
+    const int to = 1 - from;
+    absl::StatusOr<std::string> ip =
+        ApplyService(absl::StrCat("on-", kNodes[to].name), {to});
+    ASSERT_TRUE(ip.ok()) << ip.status();
+    absl::StatusOr<Hits> tcp = TcpHits(from, *ip, 10);
+    ASSERT_TRUE(tcp.ok()) << "TCP from " << kNodes[from].name << " to " << *ip
+                          << ": " << tcp.status();
+    EXPECT_EQ(*tcp, (Hits{{BackendIdentity(to), 10}}));
+    absl::StatusOr<Hits> udp = UdpHits(from, *ip, 10);
+    ASSERT_TRUE(udp.ok()) << "UDP from " << kNodes[from].name << " to " << *ip
+                          << ": " << udp.status();
+    EXPECT_EQ(*udp, (Hits{{BackendIdentity(to), 10}}));
+  }
+
+  // Declared first: destroyed after every process and namespace below.
+  RemoveOnExit cleanup_;
+  std::string work_dir_, pin_root_, socket_;
+  // Namespaces before the servers and processes that live in them, so
+  // those stop first.
+  std::unique_ptr<netns::Namespace> fabric_;
+  Node nodes_[2];
+  std::unique_ptr<e2e::IdentityServer> servers_[2];
+  std::unique_ptr<netns::ChildProcess> controller_;
+  std::unique_ptr<netns::ChildProcess> agents_[2];
+  std::unique_ptr<v1::ClusterState::Stub> stub_;
+};
+
+// A pod on node-a reaches the endpoint on node-b, TCP and UDP, and the
+// endpoint sees the pod's own address.
+TEST_F(CrossNodeTest, PodOnNodeAReachesEndpointOnNodeB) {
+  ExpectReachesOtherNode(0);
+}
+
+// And the other way round: node-b's agent programs its own pods' veths.
+TEST_F(CrossNodeTest, PodOnNodeBReachesEndpointOnNodeA) {
+  ExpectReachesOtherNode(1);
+}
+
+// One service with an endpoint on each node: clients on both nodes reach
+// both, the local one and the remote one.
+TEST_F(CrossNodeTest, EndpointsOnBothNodesServeClientsOnBothNodes) {
+  absl::StatusOr<std::string> ip = ApplyService("both", {0, 1});
+  ASSERT_TRUE(ip.ok()) << ip.status();
+  for (int from = 0; from < 2; ++from) {
+    SCOPED_TRACE(absl::StrCat("client on ", kNodes[from].name));
+    // P(20 uniform choices all missing one of two endpoints) = 2^-19.
+    absl::StatusOr<Hits> tcp = TcpHits(from, *ip, 20);
+    ASSERT_TRUE(tcp.ok()) << tcp.status();
+    EXPECT_EQ(tcp->size(), 2u);
+    EXPECT_GE((*tcp)[BackendIdentity(0)], 1);
+    EXPECT_GE((*tcp)[BackendIdentity(1)], 1);
+    absl::StatusOr<Hits> udp = UdpHits(from, *ip, 20);
+    ASSERT_TRUE(udp.ok()) << udp.status();
+    EXPECT_EQ(udp->size(), 2u);
+    EXPECT_GE((*udp)[BackendIdentity(0)], 1);
+    EXPECT_GE((*udp)[BackendIdentity(1)], 1);
+  }
+}
+
+}  // namespace
+}  // namespace switchyard
