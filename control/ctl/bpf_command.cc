@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `yardctl bpf ...`: reads the pinned maps, hands plain copies to
 // bpf_format.
+#include <arpa/inet.h>
 #include <time.h>
 
 #include <ostream>
@@ -18,7 +19,7 @@ namespace {
 using kernel::DatapathMaps;
 
 constexpr absl::string_view kBpfTables =
-    "services, backends, revnat, ct or stats";
+    "services, backends, revnat, ct, nat or stats";
 
 uint64_t MonotonicNowNs() {
   timespec ts = {};
@@ -27,22 +28,22 @@ uint64_t MonotonicNowNs() {
          static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// The config the node's programs were loaded with, if any is loaded.
+std::optional<yard_config> LoadedConfig(const std::string& pin_dir) {
+  absl::StatusOr<std::vector<kernel::ProgramInfo>> programs =
+      kernel::FindNodePrograms(pin_dir);
+  if (!programs.ok() || programs->empty()) return std::nullopt;
+  absl::StatusOr<std::optional<std::vector<uint8_t>>> rodata =
+      kernel::ReadProgramRodata(programs->front());
+  if (!rodata.ok() || !rodata->has_value()) return std::nullopt;
+  return kernel::ConfigFromRodata(**rodata);
+}
+
 // The UDP idle timeout the node's programs were loaded with; the build's
 // default when none is loaded (nothing expires then anyway).
 uint32_t UdpTimeout(const std::string& pin_dir) {
-  absl::StatusOr<std::vector<kernel::ProgramInfo>> programs =
-      kernel::FindNodePrograms(pin_dir);
-  if (programs.ok() && !programs->empty()) {
-    absl::StatusOr<std::optional<std::vector<uint8_t>>> rodata =
-        kernel::ReadProgramRodata(programs->front());
-    if (rodata.ok() && rodata->has_value()) {
-      if (std::optional<yard_config> config =
-              kernel::ConfigFromRodata(**rodata)) {
-        return config->udp_timeout_s;
-      }
-    }
-  }
-  return YARD_DEFAULT_UDP_TIMEOUT_S;
+  std::optional<yard_config> config = LoadedConfig(pin_dir);
+  return config ? config->udp_timeout_s : YARD_DEFAULT_UDP_TIMEOUT_S;
 }
 
 absl::StatusOr<std::string> Render(absl::string_view table,
@@ -81,6 +82,19 @@ absl::StatusOr<std::string> Render(absl::string_view table,
     view.now_ns = MonotonicNowNs();
     view.udp_timeout_s = UdpTimeout(pins.pin_dir);
     return FormatCt(view, output);
+  }
+  if (table == "nat") {
+    NatView view{.node = pins.node};
+    auto entries = maps.DumpCt();
+    if (!entries.ok()) return entries.status();
+    auto revnat = maps.DumpRevNat();
+    if (!revnat.ok()) return revnat.status();
+    view.entries = *std::move(entries);
+    view.rev_nat = *std::move(revnat);
+    std::optional<yard_config> config = LoadedConfig(pins.pin_dir);
+    view.hairpin_addr_be =
+        config ? config->hairpin_addr : htonl(YARD_DEFAULT_HAIRPIN_ADDR_HOST);
+    return FormatNat(view, output);
   }
   if (table == "stats") {
     StatsView view{.node = pins.node};

@@ -373,6 +373,74 @@ std::string FormatCt(const CtView& view, InspectOutput output) {
   return FormatColumns(table);
 }
 
+std::string FormatNat(const NatView& view, InspectOutput output) {
+  std::map<uint32_t, yard_rnat4> frontends(view.rev_nat.begin(),
+                                           view.rev_nat.end());
+  struct Row {
+    const yard_ct4_key* key;
+    const yard_ct4_value* value;
+    std::string kind;
+    uint32_t to_saddr, to_daddr;
+    uint16_t to_sport, to_dport;
+  };
+  std::vector<Row> rows;
+  for (const auto& [key, value] : view.entries) {
+    Row row{&key, &value, "", key.saddr, key.daddr, key.sport, key.dport};
+    bool hairpin = value.flags & YARD_CT_F_HAIRPIN;
+    if (key.dir == YARD_CT_REPLY) {
+      auto fe = frontends.find(value.rev_nat_id);
+      if (fe == frontends.end()) continue;  // frontend gone: dropped anyway
+      row.kind = hairpin ? "reply, hairpin" : "reply";
+      row.to_saddr = fe->second.addr;
+      row.to_sport = fe->second.port;
+      row.to_daddr = value.addr;
+      row.to_dport = value.port;
+    } else {
+      row.kind = hairpin ? "forward, hairpin" : "forward";
+      row.to_daddr = value.addr;
+      row.to_dport = value.port;
+      if (hairpin) row.to_saddr = view.hairpin_addr_be;
+    }
+    rows.push_back(row);
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return std::tie(a.key->proto, a.key->dir, a.key->saddr, a.key->sport,
+                    a.key->daddr, a.key->dport) <
+           std::tie(b.key->proto, b.key->dir, b.key->saddr, b.key->sport,
+                    b.key->daddr, b.key->dport);
+  });
+  if (output == InspectOutput::kJson) {
+    Value list = Value::List();
+    for (const Row& r : rows) {
+      Value v = Value::Map();
+      v.Set("protocol", Str(ProtoName(r.key->proto)));
+      v.Set("kind", Str(r.kind));
+      v.Set("original_src", Str(AddrPort(r.key->saddr, r.key->sport)));
+      v.Set("original_dst", Str(AddrPort(r.key->daddr, r.key->dport)));
+      v.Set("translated_src", Str(AddrPort(r.to_saddr, r.to_sport)));
+      v.Set("translated_dst", Str(AddrPort(r.to_daddr, r.to_dport)));
+      v.Set("packets", Int(static_cast<int64_t>(r.value->packets)));
+      list.Append(std::move(v));
+    }
+    Value doc = Value::Map();
+    doc.Set("node", Str(view.node));
+    doc.Set("translations", std::move(list));
+    return manifest::WriteJson(doc);
+  }
+  if (rows.empty()) return "";
+  std::vector<std::vector<std::string>> table = {
+      {"PROTO", "KIND", "ORIGINAL", "TRANSLATED", "PACKETS"}};
+  for (const Row& r : rows) {
+    table.push_back({ProtoName(r.key->proto), r.kind,
+                     absl::StrCat(AddrPort(r.key->saddr, r.key->sport), " -> ",
+                                  AddrPort(r.key->daddr, r.key->dport)),
+                     absl::StrCat(AddrPort(r.to_saddr, r.to_sport), " -> ",
+                                  AddrPort(r.to_daddr, r.to_dport)),
+                     absl::StrCat(r.value->packets)});
+  }
+  return FormatColumns(table);
+}
+
 std::string FormatStats(const StatsView& view, InspectOutput output) {
   FrontendEntries frontends;
   for (const auto& entry : SortedFrontends(view.frontends)) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// `yardctl bpf services|backends|revnat|ct|stats`: a node's maps as tables
+// `yardctl bpf services|backends|revnat|ct|nat|stats`: a node's maps as tables
 // or JSON. Everything here works on plain copies of map entries, so the
 // output is tested without a kernel; bpf_command.cc reads the maps.
 //
@@ -55,6 +55,16 @@ struct CtView {
   uint32_t udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S;
 };
 std::string FormatCt(const CtView& view, InspectOutput output);
+
+// The address translations in force, from the connection-tracking entries:
+// each flow as it enters the datapath and as it leaves it.
+struct NatView {
+  std::string node;
+  CtEntries entries;
+  RevNatEntries rev_nat;         // the frontend each reply is restored to
+  uint32_t hairpin_addr_be = 0;  // source of flows a pod sends to itself
+};
+std::string FormatNat(const NatView& view, InspectOutput output);
 
 struct StatsView {
   std::string node;

@@ -303,7 +303,7 @@ constexpr Command kCommands[] = {
      "Show services (svc), endpointslices (eps) or nodes (no)",
      kFlagNamespace | kFlagAllNamespaces | kFlagOutput, RunGet},
     {"bpf",
-     "bpf services|backends|revnat|ct|stats [--node N] [--bpffs-root DIR] "
+     "bpf services|backends|revnat|ct|nat|stats [--node N] [--bpffs-root DIR] "
      "[-o json]",
      "Show a node's maps from bpffs (works with the agent down)",
      kFlagNode | kFlagBpffsRoot | kFlagOutput, RunBpf},

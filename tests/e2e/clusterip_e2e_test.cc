@@ -16,11 +16,8 @@
 // only the pseudo-header sum); off, with full checksums. The rewrites must
 // be right for both.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,7 +38,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -51,20 +47,27 @@
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/pod_apps.h"
+#include "tests/e2e/support/assert_ok.h"
+#include "tests/e2e/support/topology.h"
 #include "tests/netns/netns.h"
-
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const absl::Status assert_ok_status = (expr);           \
-    ASSERT_TRUE(assert_ok_status.ok()) << assert_ok_status; \
-  } while (0)
 
 namespace switchyard {
 namespace {
 
-// Bounds on every socket operation: generous for two loaded cores, far
-// below what a test run may take.
-constexpr absl::Duration kIoTimeout = absl::Seconds(2);
+using e2e::ConnectResult;
+using e2e::Exchange;
+using e2e::Format;
+using e2e::IdentityServer;
+using e2e::ParseReply;
+using e2e::Reply;
+using e2e::SockAddr;
+using e2e::SockName;
+using e2e::UdpConnect;
+
+// Bounds on every socket operation (e2e::kIoTimeout for sends and
+// receives): generous for two loaded cores, far below what a test run may
+// take.
 constexpr absl::Duration kConnectTimeout = absl::Seconds(3);
 // A reject must arrive as an answer, not as a timeout: this is far below
 // the connect timeout and far above a veth round trip.
@@ -125,18 +128,6 @@ std::string HairpinSource() {
   return FormatIpv4(htonl(YARD_DEFAULT_HAIRPIN_ADDR_HOST));
 }
 
-sockaddr_in SockAddr(absl::string_view ip, uint16_t port) {
-  sockaddr_in sa = {};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = Ip(ip);
-  sa.sin_port = htons(port);
-  return sa;
-}
-
-std::string Format(const sockaddr_in& sa) {
-  return absl::StrCat(FormatIpv4(sa.sin_addr.s_addr), ":", ntohs(sa.sin_port));
-}
-
 absl::StatusOr<std::string> PeerName(int fd) {
   sockaddr_in sa = {};
   socklen_t len = sizeof(sa);
@@ -146,266 +137,18 @@ absl::StatusOr<std::string> PeerName(int fd) {
   return Format(sa);
 }
 
-absl::StatusOr<std::string> SockName(int fd) {
-  sockaddr_in sa = {};
-  socklen_t len = sizeof(sa);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
-    return ErrnoStatus(errno, "getsockname");
-  }
-  return Format(sa);
-}
-
-absl::Status SetIoTimeouts(int fd) {
-  timeval tv = absl::ToTimeval(kIoTimeout);
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
-    return ErrnoStatus(errno, "set socket timeouts");
-  }
-  return absl::OkStatus();
-}
-
-// What a backend answered: who it is and the source address it saw.
-struct Reply {
-  std::string identity;
-  std::string peer;
-};
-
-absl::StatusOr<Reply> ParseReply(absl::string_view text) {
-  std::vector<std::string> words = absl::StrSplit(text, ' ');
-  if (words.size() != 2) {
-    return absl::DataLossError(absl::StrCat("malformed reply '", text, "'"));
-  }
-  return Reply{words[0], words[1]};
-}
-
-// ---------------------------------------------------------------------------
-// Backend application
-
-// A backend pod's server: answers every TCP line and every UDP datagram with
-// "<identity> <source ip:port it saw>\n". One thread, inside the pod's
-// namespace, polling with a bounded timeout; stopped through an eventfd.
-class IdentityServer {
- public:
-  static absl::StatusOr<std::unique_ptr<IdentityServer>> Start(
-      const netns::Namespace& ns, std::string identity) {
-    auto server = std::unique_ptr<IdentityServer>(
-        new IdentityServer(std::move(identity)));
-    server->stop_ = ScopedFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!server->stop_.valid()) return ErrnoStatus(errno, "eventfd");
-    std::promise<absl::Status> ready;
-    std::future<absl::Status> started = ready.get_future();
-    server->thread_ = std::thread(
-        [s = server.get(), &ns, ready = std::move(ready)]() mutable {
-          absl::Status status = ns.EnterThisThread();
-          if (status.ok()) status = s->Listen();
-          bool ok = status.ok();
-          ready.set_value(std::move(status));
-          if (ok) s->Serve();
-        });
-    if (started.wait_for(std::chrono::seconds(5)) !=
-        std::future_status::ready) {
-      return absl::DeadlineExceededError("server did not start");
-    }
-    if (absl::Status s = started.get(); !s.ok()) return s;
-    return server;
-  }
-
-  ~IdentityServer() {
-    uint64_t one = 1;
-    if (write(stop_.get(), &one, sizeof(one)) < 0) {
-      // The eventfd cannot be full; nothing to do but let poll time out.
-    }
-    if (thread_.joinable()) thread_.join();
-  }
-  IdentityServer(const IdentityServer&) = delete;
-  IdentityServer& operator=(const IdentityServer&) = delete;
-
- private:
-  static constexpr size_t kMaxConnections = 256;
-
-  explicit IdentityServer(std::string identity)
-      : identity_(std::move(identity)) {}
-
-  absl::Status Listen() {
-    tcp_ = ScopedFd(
-        socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    udp_ =
-        ScopedFd(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!tcp_.valid() || !udp_.valid()) return ErrnoStatus(errno, "socket");
-    int one = 1;
-    setsockopt(tcp_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in tcp_addr = SockAddr("0.0.0.0", kTcpTargetPort);
-    sockaddr_in udp_addr = SockAddr("0.0.0.0", kUdpTargetPort);
-    if (bind(tcp_.get(), reinterpret_cast<sockaddr*>(&tcp_addr),
-             sizeof(tcp_addr)) != 0 ||
-        listen(tcp_.get(), 128) != 0) {
-      return ErrnoStatus(errno, "tcp listen");
-    }
-    if (bind(udp_.get(), reinterpret_cast<sockaddr*>(&udp_addr),
-             sizeof(udp_addr)) != 0) {
-      return ErrnoStatus(errno, "udp bind");
-    }
-    return absl::OkStatus();
-  }
-
-  std::string Answer(const sockaddr_in& peer) const {
-    return absl::StrCat(identity_, " ", Format(peer), "\n");
-  }
-
-  void Serve() {
-    std::vector<ScopedFd> conns;
-    for (;;) {
-      std::vector<pollfd> fds = {{stop_.get(), POLLIN, 0},
-                                 {tcp_.get(), POLLIN, 0},
-                                 {udp_.get(), POLLIN, 0}};
-      for (const ScopedFd& c : conns) fds.push_back({c.get(), POLLIN, 0});
-      if (poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) return;
-      if (fds[0].revents != 0) return;
-      if (fds[1].revents & POLLIN) {
-        ScopedFd c(accept4(tcp_.get(), nullptr, nullptr,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (c.valid() && conns.size() < kMaxConnections) {
-          conns.push_back(std::move(c));
-        }
-      }
-      if (fds[2].revents & POLLIN) ServeDatagram();
-      std::vector<ScopedFd> open;
-      for (size_t i = 0; i < conns.size(); ++i) {
-        if (fds[3 + i].revents == 0 || ServeStream(conns[i].get())) {
-          open.push_back(std::move(conns[i]));
-        }
-      }
-      conns = std::move(open);
-    }
-  }
-
-  void ServeDatagram() {
-    char buf[512];
-    sockaddr_in peer = {};
-    socklen_t len = sizeof(peer);
-    ssize_t n = recvfrom(udp_.get(), buf, sizeof(buf), 0,
-                         reinterpret_cast<sockaddr*>(&peer), &len);
-    if (n < 0) return;
-    std::string answer = Answer(peer);
-    sendto(udp_.get(), answer.data(), answer.size(), 0,
-           reinterpret_cast<sockaddr*>(&peer), len);
-  }
-
-  // Answers each line that ends in this read (however long the line was);
-  // false when the connection is over.
-  bool ServeStream(int fd) {
-    char buf[16384];
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n < 0) return errno == EAGAIN || errno == EINTR;
-    if (n == 0) return false;
-    const size_t lines = std::count(buf, buf + n, '\n');
-    if (lines == 0) return true;
-    sockaddr_in peer = {};
-    socklen_t len = sizeof(peer);
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) {
-      return false;
-    }
-    std::string answer = Answer(peer);
-    for (size_t i = 0; i < lines; ++i) {
-      if (send(fd, answer.data(), answer.size(), MSG_NOSIGNAL) !=
-          static_cast<ssize_t>(answer.size())) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  std::string identity_;
-  ScopedFd stop_, tcp_, udp_;
-  std::thread thread_;
-};
-
 // ---------------------------------------------------------------------------
 // Client side: each runs on a thread inside the client's namespace, or on
 // any thread with a socket made there.
 
-struct ConnectResult {
-  ScopedFd fd;    // connected, blocking, with I/O timeouts; when error == 0
-  int error = 0;  // errno the connect ended with; ETIMEDOUT at the deadline
-  absl::Duration took;
-};
-
+// The shared clients (tests/e2e/pod_apps.h) with this test's connect
+// timeout.
 absl::StatusOr<ConnectResult> ConnectTcp(const sockaddr_in& to) {
-  ConnectResult result;
-  result.fd =
-      ScopedFd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!result.fd.valid()) return ErrnoStatus(errno, "socket");
-  const absl::Time start = absl::Now();
-  if (connect(result.fd.get(), reinterpret_cast<const sockaddr*>(&to),
-              sizeof(to)) != 0) {
-    if (errno != EINPROGRESS) {
-      result.error = errno;
-    } else {
-      pollfd pfd = {result.fd.get(), POLLOUT, 0};
-      int ready =
-          poll(&pfd, 1,
-               static_cast<int>(absl::ToInt64Milliseconds(kConnectTimeout)));
-      if (ready < 0) return ErrnoStatus(errno, "poll");
-      if (ready == 0) {
-        result.error = ETIMEDOUT;
-      } else {
-        socklen_t len = sizeof(result.error);
-        getsockopt(result.fd.get(), SOL_SOCKET, SO_ERROR, &result.error, &len);
-      }
-    }
-  }
-  result.took = absl::Now() - start;
-  if (result.error != 0) {
-    result.fd.Reset();
-    return result;
-  }
-  int flags = fcntl(result.fd.get(), F_GETFL);
-  if (flags < 0 || fcntl(result.fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
-    return ErrnoStatus(errno, "fcntl");
-  }
-  if (absl::Status s = SetIoTimeouts(result.fd.get()); !s.ok()) return s;
-  return result;
+  return e2e::ConnectTcp(to, kConnectTimeout);
 }
 
-// One request, one reply line, on a connected TCP socket.
-absl::StatusOr<Reply> Exchange(int fd, absl::string_view request) {
-  // Bounded: each send either progresses or fails within kIoTimeout.
-  while (!request.empty()) {
-    ssize_t n = send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    if (n < 0) return ErrnoStatus(errno, "send");
-    request.remove_prefix(n);
-  }
-  std::string line;
-  char buf[256];
-  while (line.find('\n') == std::string::npos && line.size() < 1024) {
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n < 0) return ErrnoStatus(errno, "recv");
-    if (n == 0) return absl::AbortedError("connection closed before a reply");
-    line.append(buf, n);
-  }
-  return ParseReply(line.substr(0, line.find('\n')));
-}
-
-// A connected TCP socket to `to` whose connect must succeed.
 absl::StatusOr<ScopedFd> MustConnect(const sockaddr_in& to) {
-  absl::StatusOr<ConnectResult> c = ConnectTcp(to);
-  if (!c.ok()) return c.status();
-  if (c->error != 0) {
-    return ErrnoStatus(c->error, absl::StrCat("connect to ", Format(to)));
-  }
-  return std::move(c->fd);
-}
-
-// A UDP socket connected to `to`, on a fresh ephemeral port.
-absl::StatusOr<ScopedFd> UdpConnect(const sockaddr_in& to) {
-  ScopedFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoStatus(errno, "socket");
-  if (absl::Status s = SetIoTimeouts(fd.get()); !s.ok()) return s;
-  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof(to)) !=
-      0) {
-    return ErrnoStatus(errno, "connect udp");
-  }
-  return fd;
+  return e2e::MustConnect(to, kConnectTimeout);
 }
 
 struct DatagramResult {
@@ -565,7 +308,8 @@ class ClusterIpTest : public ::testing::TestWithParam<bool> {
     ASSERT_OK(LoadAndAttach());
     for (int i = 0; i < 2; ++i) {
       absl::StatusOr<std::unique_ptr<IdentityServer>> server =
-          IdentityServer::Start(*backends_[i].ns, kBackendPods[i].identity);
+          IdentityServer::Start(*backends_[i].ns, kBackendPods[i].identity,
+                                kTcpTargetPort, kUdpTargetPort);
       ASSERT_TRUE(server.ok()) << server.status();
       servers_[i] = *std::move(server);
     }
@@ -580,16 +324,9 @@ class ClusterIpTest : public ::testing::TestWithParam<bool> {
 
   absl::Status BuildTopology() {
     absl::StatusOr<std::unique_ptr<netns::Namespace>> node =
-        netns::Namespace::Create("node");
+        e2e::CreateNode("node");
     if (!node.ok()) return node.status();
     node_ = *std::move(node);
-    // rp_filter may be inherited from the host; the node must forward
-    // whatever its pods send.
-    for (auto [key, value] : {std::pair{"net.ipv4.ip_forward", "1"},
-                              {"net.ipv4.conf.all.rp_filter", "0"},
-                              {"net.ipv4.conf.default.rp_filter", "0"}}) {
-      if (absl::Status s = node_->Sysctl(key, value); !s.ok()) return s;
-    }
     client_.spec = &kClientPod;
     for (int i = 0; i < 2; ++i) backends_[i].spec = &kBackendPods[i];
     for (Pod* pod : {&client_, &backends_[0], &backends_[1]}) {
@@ -602,31 +339,12 @@ class ClusterIpTest : public ::testing::TestWithParam<bool> {
   absl::Status AddPod(Pod& pod) {
     const PodSpec& spec = *pod.spec;
     absl::StatusOr<std::unique_ptr<netns::Namespace>> ns =
-        netns::Namespace::Create(spec.name);
+        e2e::CreatePod(*node_, spec.name, spec.host_dev, spec.ip, kGateway);
     if (!ns.ok()) return ns.status();
     pod.ns = *std::move(ns);
     const bool offload = GetParam();
-    const std::string gateway = absl::StrCat(kGateway, "/32");
-    const std::string pod_addr = absl::StrCat(spec.ip, "/32");
     return InOrder({
-        [&] {
-          return netns::CreateVeth(*node_, spec.host_dev, *pod.ns, "eth0");
-        },
-        [&] { return node_->AddAddress(spec.host_dev, gateway); },
-        [&] {
-          return node_->AddRoute(
-              absl::StrCat(pod_addr, " dev ", spec.host_dev));
-        },
         [&] { return node_->SetTxChecksum(spec.host_dev, offload); },
-        [&] { return pod.ns->AddAddress("eth0", pod_addr); },
-        [&] {
-          return pod.ns->AddRoute(
-              absl::StrCat(gateway, " dev eth0 scope link"));
-        },
-        [&] {
-          return pod.ns->AddRoute(
-              absl::StrCat("default via ", kGateway, " dev eth0"));
-        },
         [&] { return pod.ns->SetTxChecksum("eth0", offload); },
     });
   }

@@ -20,7 +20,6 @@
 #include <linux/bpf.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,7 +35,6 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -45,10 +43,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -60,40 +55,34 @@
 #include "gtest/gtest.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 #include "tests/e2e/pod_apps.h"
+#include "tests/e2e/support/assert_ok.h"
+#include "tests/e2e/support/daemons.h"
+#include "tests/e2e/support/scratch.h"
+#include "tests/e2e/support/topology.h"
 #include "tests/netns/netns.h"
 #include "tests/netns/process.h"
-
-#ifndef YARD_CONTROLLER_PATH
-#error "YARD_CONTROLLER_PATH must name the yard-controller binary"
-#endif
-#ifndef YARD_AGENT_PATH
-#error "YARD_AGENT_PATH must name the yard-agent binary"
-#endif
-
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const absl::Status assert_ok_status = (expr);           \
-    ASSERT_TRUE(assert_ok_status.ok()) << assert_ok_status; \
-  } while (0)
 
 namespace switchyard {
 namespace {
 
 using e2e::Exchange;
+using e2e::FromGrpc;
 using e2e::IdentityServer;
 using e2e::MustConnect;
+using e2e::ReadFile;
+using e2e::RemoveOnExit;
 using e2e::Reply;
 using e2e::SockAddr;
+using e2e::Tail;
 
-// How long the controller and agent get to start, and a write to reach the
-// maps: an order of magnitude above what they take on two loaded cores
-// (printed by the tests), far below the ctest timeout.
-constexpr absl::Duration kStartTimeout = absl::Seconds(10);
-constexpr absl::Duration kProgramTimeout = absl::Seconds(5);
+// Start-up, programming and RPC bounds: e2e::kStartTimeout,
+// e2e::kProgramTimeout, e2e::kRpcTimeout (tests/e2e/support/daemons.h).
+using e2e::kProgramTimeout;
+using e2e::kRpcTimeout;
+using e2e::kStartTimeout;
 // The agent retries with backoff capped at 5 s (+20% jitter): a restarted
 // controller is seen within one capped delay plus a connect.
 constexpr absl::Duration kReconnectTimeout = absl::Seconds(10);
-constexpr absl::Duration kRpcTimeout = absl::Seconds(5);
 constexpr absl::Duration kConnectTimeout = absl::Seconds(2);
 // How long test 5 keeps the controller away: longer than the agent's first
 // few backoff steps, so the reconnect really goes through backoff.
@@ -122,62 +111,8 @@ constexpr PodSpec kBackendPods[2] = {
 };
 constexpr char kPodInterfaces[] = "yc*";
 
-// What this test names its scratch folders after, beside the namespaces:
-// "ysy<pid>-cp", so a later run can tell a dead run's leftovers by the pid.
-std::string ScratchName() { return absl::StrCat(netns::NamePrefix(), "cp"); }
-
-// Removes /tmp and /sys/fs/bpf folders left by runs of this test whose
-// process is gone (killed before its destructors ran).
-void RemoveStaleScratch() {
-  for (const char* parent : {"/tmp", "/sys/fs/bpf"}) {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
-      absl::string_view name = entry.path().filename().native();
-      if (!absl::ConsumePrefix(&name, "ysy") ||
-          !absl::ConsumeSuffix(&name, "-cp")) {
-        continue;
-      }
-      int pid = 0;
-      if (!absl::SimpleAtoi(name, &pid) || pid <= 0 || pid == getpid()) {
-        continue;
-      }
-      if (kill(pid, 0) == 0 || errno != ESRCH) continue;
-      std::error_code remove_ec;
-      std::filesystem::remove_all(entry.path(), remove_ec);
-      std::cerr << "removed stale " << entry.path() << "\n";
-    }
-  }
-}
-
-// Deletes folders (pins, scratch) when destroyed, whatever the outcome.
-class RemoveOnExit {
- public:
-  void Add(std::string path) { paths_.push_back(std::move(path)); }
-  ~RemoveOnExit() {
-    for (const std::string& path : paths_) {
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-      if (ec) std::cerr << "remove " << path << ": " << ec.message() << "\n";
-    }
-  }
-
- private:
-  std::vector<std::string> paths_;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string Tail(const std::string& text, int lines) {
-  std::vector<absl::string_view> all = absl::StrSplit(text, '\n');
-  size_t from =
-      all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0;
-  return absl::StrJoin(all.begin() + from, all.end(), "\n");
-}
+// Scratch folders are "ysy<pid>-cp", named like the namespaces.
+constexpr char kScratchTag[] = "cp";
 
 uint32_t Ip(absl::string_view text) { return ParseIpv4(text).value(); }
 
@@ -350,12 +285,6 @@ v1::ObjectRef WebRef() {
   return ref;
 }
 
-absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
-}
-
 std::string BackendAddress(int i, uint16_t port) {
   return absl::StrCat(kBackendPods[i].ip, ":", port);
 }
@@ -375,14 +304,12 @@ using Hits = std::map<std::string, int>;  // backend identity -> connections
 class ControlPlaneTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<int> removed = netns::CleanupStaleNamespaces();
-    ASSERT_TRUE(removed.ok()) << removed.status();
-    RemoveStaleScratch();
+    ASSERT_OK(e2e::RemoveStaleLeftovers(kScratchTag));
   }
 
   void SetUp() override {
-    work_dir_ = absl::StrCat("/tmp/", ScratchName());
-    pin_root_ = absl::StrCat("/sys/fs/bpf/", ScratchName());
+    work_dir_ = e2e::ScratchWorkDir(kScratchTag);
+    pin_root_ = e2e::ScratchPinRoot(kScratchTag);
     pin_dir_ = absl::StrCat(pin_root_, "/", kNodeName);
     socket_ = absl::StrCat(work_dir_, "/c.sock");
     // Registered before either exists, so they go even if SetUp fails
@@ -390,11 +317,7 @@ class ControlPlaneTest : public ::testing::Test {
     // last).
     cleanup_.Add(work_dir_);
     cleanup_.Add(pin_root_);
-    std::error_code ec;
-    std::filesystem::remove_all(work_dir_, ec);
-    std::filesystem::remove_all(pin_root_, ec);
-    ASSERT_TRUE(std::filesystem::create_directories(work_dir_, ec))
-        << work_dir_ << ": " << ec.message();
+    ASSERT_OK(e2e::FreshScratch(work_dir_, pin_root_));
 
     ASSERT_OK(BuildTopology());
     for (int i = 0; i < 2; ++i) {
@@ -429,16 +352,9 @@ class ControlPlaneTest : public ::testing::Test {
 
   absl::Status BuildTopology() {
     absl::StatusOr<std::unique_ptr<netns::Namespace>> node =
-        netns::Namespace::Create("node");
+        e2e::CreateNode("node");
     if (!node.ok()) return node.status();
     node_ = *std::move(node);
-    // rp_filter may be inherited from the host; the node must forward
-    // whatever its pods send.
-    for (auto [key, value] : {std::pair{"net.ipv4.ip_forward", "1"},
-                              {"net.ipv4.conf.all.rp_filter", "0"},
-                              {"net.ipv4.conf.default.rp_filter", "0"}}) {
-      if (absl::Status s = node_->Sysctl(key, value); !s.ok()) return s;
-    }
     client_.spec = &kClientPod;
     for (int i = 0; i < 2; ++i) backends_[i].spec = &kBackendPods[i];
     for (Pod* pod : {&client_, &backends_[0], &backends_[1]}) {
@@ -450,21 +366,9 @@ class ControlPlaneTest : public ::testing::Test {
   absl::Status AddPod(Pod& pod) {
     const PodSpec& spec = *pod.spec;
     absl::StatusOr<std::unique_ptr<netns::Namespace>> ns =
-        netns::Namespace::Create(spec.name);
+        e2e::CreatePod(*node_, spec.name, spec.host_dev, spec.ip, kGateway);
     if (!ns.ok()) return ns.status();
     pod.ns = *std::move(ns);
-    const std::string gateway = absl::StrCat(kGateway, "/32");
-    const std::string pod_address = absl::StrCat(spec.ip, "/32");
-    for (absl::Status s :
-         {netns::CreateVeth(*node_, spec.host_dev, *pod.ns, "eth0"),
-          node_->AddAddress(spec.host_dev, gateway),
-          node_->AddRoute(absl::StrCat(pod_address, " dev ", spec.host_dev)),
-          pod.ns->AddAddress("eth0", pod_address),
-          pod.ns->AddRoute(absl::StrCat(gateway, " dev eth0 scope link")),
-          pod.ns->AddRoute(
-              absl::StrCat("default via ", kGateway, " dev eth0"))}) {
-      if (!s.ok()) return s;
-    }
     return absl::OkStatus();
   }
 
@@ -480,40 +384,22 @@ class ControlPlaneTest : public ::testing::Test {
     ++controller_starts_;
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
-            .argv = {YARD_CONTROLLER_PATH,
-                     "--listen=", absl::StrCat("--socket=", socket_),
-                     absl::StrCat("--state_dir=", work_dir_, "/state")},
+            .argv =
+                e2e::ControllerArgv(socket_, absl::StrCat(work_dir_, "/state")),
             .log_path =
                 LogPath(absl::StrCat("controller-", controller_starts_)),
         });
     if (!child.ok()) return child.status();
     controller_ = *std::move(child);
-    // The socket appears once the store is loaded and the server bound;
-    // only then connect, since a gRPC channel that found nothing backs off
-    // for a second or more before trying again.
+    // The socket appears once the store is loaded and the server bound.
     const absl::Time deadline = absl::Now() + kStartTimeout;
-    struct stat st = {};
-    while (stat(socket_.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
-      if (!controller_->Running()) {
-        return absl::InternalError(
-            absl::StrCat("yard-controller ",
-                         netns::DescribeWaitStatus(*controller_->wait_status()),
-                         " at start"));
-      }
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError("no controller socket");
-      }
-      absl::SleepFor(kPoll);
+    if (absl::Status s = e2e::WaitForControllerSocket(socket_, *controller_,
+                                                      deadline, kPoll);
+        !s.ok()) {
+      return s;
     }
-    stub_ = v1::ClusterState::NewStub(grpc::CreateChannel(
-        absl::StrCat("unix:", socket_), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(deadline));
-    context.set_wait_for_ready(true);
-    v1::ListNodeSyncResponse response;
-    return FromGrpc(
-        stub_->ListNodeSync(&context, v1::ListNodeSyncRequest(), &response),
-        "first call to the controller");
+    stub_ = v1::ClusterState::NewStub(e2e::ControllerChannel(socket_));
+    return e2e::FirstCall(*stub_, deadline);
   }
 
   // Starts yard-agent in the node's namespace and waits until the
@@ -522,31 +408,18 @@ class ControlPlaneTest : public ::testing::Test {
     ++agent_starts_;
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
-            .argv = {YARD_AGENT_PATH, absl::StrCat("--node_name=", kNodeName),
-                     absl::StrCat("--controller=unix://", socket_),
-                     absl::StrCat("--bpffs_root=", pin_root_),
-                     absl::StrCat("--pod_interfaces=", kPodInterfaces),
-                     "--max_frontends=64", "--max_slots=256",
-                     "--max_backends=64", "--max_flows=1024"},
+            .argv = e2e::AgentArgv({.node_name = kNodeName,
+                                    .socket = socket_,
+                                    .bpffs_root = pin_root_,
+                                    .pod_interfaces = kPodInterfaces}),
             .log_path = AgentLog(),
             .netns = node_->name(),
         });
     if (!child.ok()) return child.status();
     agent_ = *std::move(child);
-    const absl::Time deadline = absl::Now() + kStartTimeout;
-    for (;;) {
-      if (!agent_->Running()) {
-        return absl::InternalError(absl::StrCat(
-            "yard-agent ", netns::DescribeWaitStatus(*agent_->wait_status()),
-            " at start"));
-      }
-      absl::StatusOr<v1::NodeSync> node = NodeSync();
-      if (node.ok() && node->connected()) return absl::OkStatus();
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError("the agent never connected");
-      }
-      absl::SleepFor(kPoll);
-    }
+    return e2e::WaitAgentConnected(*stub_, *agent_, kNodeName,
+                                   absl::Now() + kStartTimeout, kPoll,
+                                   kRpcTimeout);
   }
 
   std::string AgentLog() const {
@@ -586,26 +459,12 @@ class ControlPlaneTest : public ::testing::Test {
   }
 
   absl::StatusOr<v1::ListNodeSyncResponse> ListNodeSync() {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + kRpcTimeout));
-    v1::ListNodeSyncResponse response;
-    if (absl::Status s = FromGrpc(
-            stub_->ListNodeSync(&context, v1::ListNodeSyncRequest(), &response),
-            "ListNodeSync");
-        !s.ok()) {
-      return s;
-    }
-    return response;
+    return e2e::ListNodeSync(*stub_, kRpcTimeout);
   }
 
   // node-a's row in the controller's table; NotFound until it connected.
   absl::StatusOr<v1::NodeSync> NodeSync() {
-    absl::StatusOr<v1::ListNodeSyncResponse> list = ListNodeSync();
-    if (!list.ok()) return list.status();
-    for (const v1::NodeSync& node : list->nodes()) {
-      if (node.node_name() == kNodeName) return node;
-    }
-    return absl::NotFoundError("node-a has not connected");
+    return e2e::FindNodeSync(*stub_, kNodeName, kRpcTimeout);
   }
 
   // Waits until the agent, connected, has acknowledged `version`: then

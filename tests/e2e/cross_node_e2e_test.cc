@@ -19,27 +19,19 @@
 // client pod's own address. Nothing here depends on scripts/yard-lab, and
 // nothing is routed to or from the host's interfaces.
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -47,33 +39,25 @@
 #include "gtest/gtest.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 #include "tests/e2e/pod_apps.h"
+#include "tests/e2e/support/assert_ok.h"
+#include "tests/e2e/support/daemons.h"
+#include "tests/e2e/support/scratch.h"
+#include "tests/e2e/support/topology.h"
 #include "tests/netns/netns.h"
 #include "tests/netns/process.h"
-
-#ifndef YARD_CONTROLLER_PATH
-#error "YARD_CONTROLLER_PATH must name the yard-controller binary"
-#endif
-#ifndef YARD_AGENT_PATH
-#error "YARD_AGENT_PATH must name the yard-agent binary"
-#endif
-
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const absl::Status assert_ok_status = (expr);           \
-    ASSERT_TRUE(assert_ok_status.ok()) << assert_ok_status; \
-  } while (0)
 
 namespace switchyard {
 namespace {
 
+using e2e::FromGrpc;
+using e2e::ReadFile;
+using e2e::RemoveOnExit;
 using e2e::Reply;
 using e2e::SockAddr;
 
-// An order of magnitude above what start-up and programming take on two
-// loaded cores, far below the ctest timeout.
-constexpr absl::Duration kStartTimeout = absl::Seconds(10);
-constexpr absl::Duration kProgramTimeout = absl::Seconds(5);
-constexpr absl::Duration kRpcTimeout = absl::Seconds(5);
+using e2e::kProgramTimeout;
+using e2e::kRpcTimeout;
+using e2e::kStartTimeout;
 constexpr absl::Duration kConnectTimeout = absl::Seconds(2);
 constexpr absl::Duration kPoll = absl::Milliseconds(2);
 
@@ -105,59 +89,8 @@ std::string BackendIdentity(int i) {
   return absl::StrCat("backend-on-", kNodes[i].name);
 }
 
-// Scratch folders are named "ysy<pid>-xn" like the namespaces, so a later
-// run can tell a dead run's leftovers by the pid.
-std::string ScratchName() { return absl::StrCat(netns::NamePrefix(), "xn"); }
-
-// Removes /tmp and /sys/fs/bpf folders of runs whose process is gone
-// (killed before its destructors ran).
-void RemoveStaleScratch() {
-  for (const char* parent : {"/tmp", "/sys/fs/bpf"}) {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
-      absl::string_view name = entry.path().filename().native();
-      int pid = 0;
-      if (!absl::ConsumePrefix(&name, "ysy") ||
-          !absl::ConsumeSuffix(&name, "-xn") || !absl::SimpleAtoi(name, &pid) ||
-          pid <= 0 || pid == getpid()) {
-        continue;
-      }
-      if (kill(pid, 0) == 0 || errno != ESRCH) continue;
-      std::error_code remove_ec;
-      std::filesystem::remove_all(entry.path(), remove_ec);
-      std::cerr << "removed stale " << entry.path() << "\n";
-    }
-  }
-}
-
-// Deletes folders (pins, scratch) when destroyed, whatever the outcome.
-class RemoveOnExit {
- public:
-  void Add(std::string path) { paths_.push_back(std::move(path)); }
-  ~RemoveOnExit() {
-    for (const std::string& path : paths_) {
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-      if (ec) std::cerr << "remove " << path << ": " << ec.message() << "\n";
-    }
-  }
-
- private:
-  std::vector<std::string> paths_;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
-}
+// Scratch folders are "ysy<pid>-xn", named like the namespaces.
+constexpr char kScratchTag[] = "xn";
 
 // ---------------------------------------------------------------------------
 // Cluster objects
@@ -237,25 +170,19 @@ struct Node {
 class CrossNodeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<int> removed = netns::CleanupStaleNamespaces();
-    ASSERT_TRUE(removed.ok()) << removed.status();
-    RemoveStaleScratch();
+    ASSERT_OK(e2e::RemoveStaleLeftovers(kScratchTag));
   }
 
   void SetUp() override {
-    work_dir_ = absl::StrCat("/tmp/", ScratchName());
-    pin_root_ = absl::StrCat("/sys/fs/bpf/", ScratchName());
+    work_dir_ = e2e::ScratchWorkDir(kScratchTag);
+    pin_root_ = e2e::ScratchPinRoot(kScratchTag);
     socket_ = absl::StrCat(work_dir_, "/c.sock");
     // Registered before either exists, so they go even if SetUp fails
     // halfway; removed after every process (declared first, destroyed
     // last).
     cleanup_.Add(work_dir_);
     cleanup_.Add(pin_root_);
-    std::error_code ec;
-    std::filesystem::remove_all(work_dir_, ec);
-    std::filesystem::remove_all(pin_root_, ec);
-    ASSERT_TRUE(std::filesystem::create_directories(work_dir_, ec))
-        << work_dir_ << ": " << ec.message();
+    ASSERT_OK(e2e::FreshScratch(work_dir_, pin_root_));
 
     ASSERT_OK(BuildTopology());
     for (int i = 0; i < 2; ++i) {
@@ -275,13 +202,8 @@ class CrossNodeTest : public ::testing::Test {
     for (const auto& entry :
          std::filesystem::directory_iterator(work_dir_, ec)) {
       if (entry.path().extension() != ".log") continue;
-      std::vector<std::string> lines =
-          absl::StrSplit(ReadFile(entry.path()), '\n');
-      size_t from = lines.size() > 30 ? lines.size() - 30 : 0;
-      std::cerr << "---- last lines of " << entry.path().filename() << "\n";
-      for (size_t i = from; i < lines.size(); ++i) {
-        std::cerr << lines[i] << "\n";
-      }
+      std::cerr << "---- last lines of " << entry.path().filename() << "\n"
+                << e2e::Tail(ReadFile(entry.path()), 30) << "\n";
     }
   }
 
@@ -308,16 +230,9 @@ class CrossNodeTest : public ::testing::Test {
     const NodeSpec& other = kNodes[1 - i];
     Node& node = nodes_[i];
     absl::StatusOr<std::unique_ptr<netns::Namespace>> ns =
-        netns::Namespace::Create(spec.ns);
+        e2e::CreateNode(spec.ns);
     if (!ns.ok()) return ns.status();
     node.ns = *std::move(ns);
-    // rp_filter may be inherited from the host; a node must forward
-    // whatever its pods and the other node send.
-    for (auto [key, value] : {std::pair{"net.ipv4.ip_forward", "1"},
-                              {"net.ipv4.conf.all.rp_filter", "0"},
-                              {"net.ipv4.conf.default.rp_filter", "0"}}) {
-      if (absl::Status s = node.ns->Sysctl(key, value); !s.ok()) return s;
-    }
     for (absl::Status s :
          {netns::CreateVeth(*node.ns, "eth0", *fabric_, spec.fabric_port),
           fabric_->ExecOk(
@@ -345,24 +260,7 @@ class CrossNodeTest : public ::testing::Test {
   // address and a /32 route to the pod.
   absl::StatusOr<std::unique_ptr<netns::Namespace>> AddPod(
       int i, const std::string& name, const char* host_dev, const char* ip) {
-    const NodeSpec& spec = kNodes[i];
-    const netns::Namespace& node = *nodes_[i].ns;
-    absl::StatusOr<std::unique_ptr<netns::Namespace>> pod =
-        netns::Namespace::Create(name);
-    if (!pod.ok()) return pod.status();
-    const std::string gateway = absl::StrCat(spec.gateway, "/32");
-    const std::string address = absl::StrCat(ip, "/32");
-    for (absl::Status s :
-         {netns::CreateVeth(node, host_dev, **pod, "eth0"),
-          node.AddAddress(host_dev, gateway),
-          node.AddRoute(absl::StrCat(address, " dev ", host_dev)),
-          (*pod)->AddAddress("eth0", address),
-          (*pod)->AddRoute(absl::StrCat(gateway, " dev eth0 scope link")),
-          (*pod)->AddRoute(
-              absl::StrCat("default via ", spec.gateway, " dev eth0"))}) {
-      if (!s.ok()) return s;
-    }
-    return pod;
+    return e2e::CreatePod(*nodes_[i].ns, name, host_dev, ip, kNodes[i].gateway);
   }
 
   // -- processes ------------------------------------------------------------
@@ -375,31 +273,18 @@ class CrossNodeTest : public ::testing::Test {
   absl::Status StartController() {
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
-            .argv = {YARD_CONTROLLER_PATH,
-                     "--listen=", absl::StrCat("--socket=", socket_),
-                     absl::StrCat("--state_dir=", work_dir_, "/state")},
+            .argv =
+                e2e::ControllerArgv(socket_, absl::StrCat(work_dir_, "/state")),
             .log_path = LogPath("controller"),
         });
     if (!child.ok()) return child.status();
     controller_ = *std::move(child);
-    // Connect only once the socket exists: a gRPC channel that found
-    // nothing backs off for a second or more before trying again.
-    const absl::Time deadline = absl::Now() + kStartTimeout;
-    struct stat st = {};
-    while (stat(socket_.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
-      if (!controller_->Running()) {
-        return absl::InternalError(
-            absl::StrCat("yard-controller ",
-                         netns::DescribeWaitStatus(*controller_->wait_status()),
-                         " at start"));
-      }
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError("no controller socket");
-      }
-      absl::SleepFor(kPoll);
+    if (absl::Status s = e2e::WaitForControllerSocket(
+            socket_, *controller_, absl::Now() + kStartTimeout, kPoll);
+        !s.ok()) {
+      return s;
     }
-    stub_ = v1::ClusterState::NewStub(grpc::CreateChannel(
-        absl::StrCat("unix:", socket_), grpc::InsecureChannelCredentials()));
+    stub_ = v1::ClusterState::NewStub(e2e::ControllerChannel(socket_));
     return absl::OkStatus();
   }
 
@@ -408,55 +293,24 @@ class CrossNodeTest : public ::testing::Test {
   absl::Status StartAgent(int i) {
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
-            .argv = {YARD_AGENT_PATH,
-                     absl::StrCat("--node_name=", kNodes[i].name),
-                     absl::StrCat("--controller=unix://", socket_),
-                     absl::StrCat("--bpffs_root=", pin_root_),
-                     absl::StrCat("--pod_interfaces=", kPodInterfaces),
-                     "--max_frontends=64", "--max_slots=256",
-                     "--max_backends=64", "--max_flows=1024"},
+            .argv = e2e::AgentArgv({.node_name = kNodes[i].name,
+                                    .socket = socket_,
+                                    .bpffs_root = pin_root_,
+                                    .pod_interfaces = kPodInterfaces}),
             .log_path = LogPath(absl::StrCat("agent-", kNodes[i].name)),
             .netns = nodes_[i].ns->name(),
         });
     if (!child.ok()) return child.status();
     agents_[i] = *std::move(child);
-    const absl::Time deadline = absl::Now() + kStartTimeout;
-    for (;;) {
-      if (!agents_[i]->Running()) {
-        return absl::InternalError(
-            absl::StrCat("yard-agent ", kNodes[i].name, " ",
-                         netns::DescribeWaitStatus(*agents_[i]->wait_status()),
-                         " at start"));
-      }
-      absl::StatusOr<v1::ListNodeSyncResponse> list = ListNodeSync();
-      if (list.ok()) {
-        for (const v1::NodeSync& node : list->nodes()) {
-          if (node.node_name() == kNodes[i].name && node.connected()) {
-            return absl::OkStatus();
-          }
-        }
-      }
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("the agent of ", kNodes[i].name, " never connected"));
-      }
-      absl::SleepFor(kPoll);
-    }
+    return e2e::WaitAgentConnected(*stub_, *agents_[i], kNodes[i].name,
+                                   absl::Now() + kStartTimeout, kPoll,
+                                   kRpcTimeout);
   }
 
   // -- the controller's API -------------------------------------------------
 
   absl::StatusOr<v1::ListNodeSyncResponse> ListNodeSync() {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + kRpcTimeout));
-    v1::ListNodeSyncResponse response;
-    if (absl::Status s = FromGrpc(
-            stub_->ListNodeSync(&context, v1::ListNodeSyncRequest(), &response),
-            "ListNodeSync");
-        !s.ok()) {
-      return s;
-    }
-    return response;
+    return e2e::ListNodeSync(*stub_, kRpcTimeout);
   }
 
   // Waits until both agents have acknowledged `version`: then both

@@ -22,7 +22,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,7 +34,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -47,7 +45,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
@@ -58,30 +55,22 @@
 #include "gtest/gtest.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 #include "tests/e2e/pod_apps.h"
+#include "tests/e2e/support/assert_ok.h"
+#include "tests/e2e/support/daemons.h"
+#include "tests/e2e/support/scratch.h"
+#include "tests/e2e/support/topology.h"
 #include "tests/netns/netns.h"
 #include "tests/netns/process.h"
-
-#ifndef YARD_CONTROLLER_PATH
-#error "YARD_CONTROLLER_PATH must name the yard-controller binary"
-#endif
-#ifndef YARD_AGENT_PATH
-#error "YARD_AGENT_PATH must name the yard-agent binary"
-#endif
-
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const absl::Status assert_ok_status = (expr);           \
-    ASSERT_TRUE(assert_ok_status.ok()) << assert_ok_status; \
-  } while (0)
 
 namespace switchyard {
 namespace {
 
-// As in control_plane_e2e_test: an order of magnitude above what the
-// daemons take on two loaded cores, far below the ctest timeout.
-constexpr absl::Duration kStartTimeout = absl::Seconds(10);
-constexpr absl::Duration kProgramTimeout = absl::Seconds(5);
-constexpr absl::Duration kRpcTimeout = absl::Seconds(5);
+using e2e::FromGrpc;
+using e2e::ReadFile;
+
+using e2e::kProgramTimeout;
+using e2e::kRpcTimeout;
+using e2e::kStartTimeout;
 constexpr absl::Duration kHttpTimeout = absl::Seconds(5);
 constexpr absl::Duration kPoll = absl::Milliseconds(5);
 
@@ -95,41 +84,8 @@ constexpr int kAgentMetricsPort = 9750;
 constexpr int kControllerMetricsPort = 9751;
 constexpr int kMaxFrontends = 64;
 
-std::string ScratchName() { return absl::StrCat(netns::NamePrefix(), "mx"); }
-
-// Removes /tmp and /sys/fs/bpf folders of runs whose process is gone.
-void RemoveStaleScratch() {
-  for (const char* parent : {"/tmp", "/sys/fs/bpf"}) {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
-      absl::string_view name = entry.path().filename().native();
-      if (!absl::ConsumePrefix(&name, "ysy") ||
-          !absl::ConsumeSuffix(&name, "-mx")) {
-        continue;
-      }
-      int pid = 0;
-      if (!absl::SimpleAtoi(name, &pid) || pid <= 0 || pid == getpid()) {
-        continue;
-      }
-      if (kill(pid, 0) == 0 || errno != ESRCH) continue;
-      std::error_code remove_ec;
-      std::filesystem::remove_all(entry.path(), remove_ec);
-    }
-  }
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
-}
+// Scratch folders are "ysy<pid>-mx", named like the namespaces.
+constexpr char kScratchTag[] = "mx";
 
 // ---------------------------------------------------------------------------
 // HTTP and the exposition format, from the test's side: written here
@@ -401,21 +357,15 @@ v1::Object WebSlice() {
 class MetricsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<int> removed = netns::CleanupStaleNamespaces();
-    ASSERT_TRUE(removed.ok()) << removed.status();
-    RemoveStaleScratch();
+    ASSERT_OK(e2e::RemoveStaleLeftovers(kScratchTag));
   }
 
   void SetUp() override {
-    work_dir_ = absl::StrCat("/tmp/", ScratchName());
-    pin_root_ = absl::StrCat("/sys/fs/bpf/", ScratchName());
+    work_dir_ = e2e::ScratchWorkDir(kScratchTag);
+    pin_root_ = e2e::ScratchPinRoot(kScratchTag);
     pin_dir_ = absl::StrCat(pin_root_, "/", kNodeName);
     socket_ = absl::StrCat(work_dir_, "/c.sock");
-    std::error_code ec;
-    std::filesystem::remove_all(work_dir_, ec);
-    std::filesystem::remove_all(pin_root_, ec);
-    ASSERT_TRUE(std::filesystem::create_directories(work_dir_, ec))
-        << work_dir_ << ": " << ec.message();
+    ASSERT_OK(e2e::FreshScratch(work_dir_, pin_root_));
     ASSERT_OK(BuildTopology());
     absl::StatusOr<std::unique_ptr<e2e::IdentityServer>> server =
         e2e::IdentityServer::Start(*backend_, "backend-1", kTcpTargetPort,
@@ -448,32 +398,16 @@ class MetricsTest : public ::testing::Test {
 
   absl::Status BuildTopology() {
     absl::StatusOr<std::unique_ptr<netns::Namespace>> node =
-        netns::Namespace::Create("node");
+        e2e::CreateNode("node");
     if (!node.ok()) return node.status();
     node_ = *std::move(node);
-    for (auto [key, value] : {std::pair{"net.ipv4.ip_forward", "1"},
-                              {"net.ipv4.conf.all.rp_filter", "0"},
-                              {"net.ipv4.conf.default.rp_filter", "0"}}) {
-      if (absl::Status s = node_->Sysctl(key, value); !s.ok()) return s;
-    }
     for (auto [name, ip, dev, pod] :
          {std::tuple{"client", kClientIp, "ymclient", &client_},
           {"be1", kBackendIp, "ymbe1", &backend_}}) {
       absl::StatusOr<std::unique_ptr<netns::Namespace>> ns =
-          netns::Namespace::Create(name);
+          e2e::CreatePod(*node_, name, dev, ip, kGateway);
       if (!ns.ok()) return ns.status();
       *pod = *std::move(ns);
-      const std::string address = absl::StrCat(ip, "/32");
-      for (absl::Status s :
-           {netns::CreateVeth(*node_, dev, **pod, "eth0"),
-            node_->AddAddress(dev, absl::StrCat(kGateway, "/32")),
-            node_->AddRoute(absl::StrCat(address, " dev ", dev)),
-            (*pod)->AddAddress("eth0", address),
-            (*pod)->AddRoute(absl::StrCat(kGateway, "/32 dev eth0 scope link")),
-            (*pod)->AddRoute(
-                absl::StrCat("default via ", kGateway, " dev eth0"))}) {
-        if (!s.ok()) return s;
-      }
     }
     return absl::OkStatus();
   }
@@ -484,37 +418,21 @@ class MetricsTest : public ::testing::Test {
   absl::Status StartController() {
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
-            .argv = {YARD_CONTROLLER_PATH,
-                     "--listen=", absl::StrCat("--socket=", socket_),
-                     absl::StrCat("--state_dir=", work_dir_, "/state"),
-                     absl::StrCat("--metrics_listen=127.0.0.1:",
-                                  kControllerMetricsPort)},
+            .argv = ControllerArgv(),
             .log_path = absl::StrCat(work_dir_, "/controller.log"),
             .netns = node_->name(),
         });
     if (!child.ok()) return child.status();
     controller_ = *std::move(child);
     const absl::Time deadline = absl::Now() + kStartTimeout;
-    struct stat st = {};
-    while (stat(socket_.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
-      if (!controller_->Running()) {
-        return absl::InternalError("yard-controller exited at start");
-      }
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError("no controller socket");
-      }
-      absl::SleepFor(kPoll);
+    if (absl::Status s = e2e::WaitForControllerSocket(socket_, *controller_,
+                                                      deadline, kPoll);
+        !s.ok()) {
+      return s;
     }
-    channel_ = grpc::CreateChannel(absl::StrCat("unix:", socket_),
-                                   grpc::InsecureChannelCredentials());
+    channel_ = e2e::ControllerChannel(socket_);
     stub_ = v1::ClusterState::NewStub(channel_);
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(deadline));
-    context.set_wait_for_ready(true);
-    v1::ListNodeSyncResponse response;
-    return FromGrpc(
-        stub_->ListNodeSync(&context, v1::ListNodeSyncRequest(), &response),
-        "first call to the controller");
+    return e2e::FirstCall(*stub_, deadline);
   }
 
   // yard-agent in the node's namespace (setns, so bpffs stays visible),
@@ -522,48 +440,42 @@ class MetricsTest : public ::testing::Test {
   absl::Status StartAgent() {
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
-            .argv = {YARD_AGENT_PATH, absl::StrCat("--node_name=", kNodeName),
-                     absl::StrCat("--controller=unix://", socket_),
-                     absl::StrCat("--bpffs_root=", pin_root_),
-                     "--pod_interfaces=ym*",
-                     absl::StrCat("--max_frontends=", kMaxFrontends),
-                     "--max_slots=256", "--max_backends=64", "--max_flows=1024",
-                     absl::StrCat("--metrics_listen=127.0.0.1:",
-                                  kAgentMetricsPort),
-                     "--metrics_ct_interval=1ms"},
+            .argv = AgentArgv(),
             .log_path = absl::StrCat(work_dir_, "/agent.log"),
             .netns = node_->name(),
         });
     if (!child.ok()) return child.status();
     agent_ = *std::move(child);
-    const absl::Time deadline = absl::Now() + kStartTimeout;
-    for (;;) {
-      if (!agent_->Running()) {
-        return absl::InternalError("yard-agent exited at start");
-      }
-      absl::StatusOr<v1::NodeSync> node = NodeSync();
-      if (node.ok() && node->connected()) return absl::OkStatus();
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError("the agent never connected");
-      }
-      absl::SleepFor(kPoll);
-    }
+    return e2e::WaitAgentConnected(*stub_, *agent_, kNodeName,
+                                   absl::Now() + kStartTimeout, kPoll,
+                                   kRpcTimeout);
+  }
+
+  // Both daemons' metrics on the node's loopback, beside the defaults.
+  std::vector<std::string> ControllerArgv() const {
+    std::vector<std::string> argv =
+        e2e::ControllerArgv(socket_, absl::StrCat(work_dir_, "/state"));
+    argv.push_back(
+        absl::StrCat("--metrics_listen=127.0.0.1:", kControllerMetricsPort));
+    return argv;
+  }
+
+  // yard_ct4 counted at every scrape, so traffic shows at once.
+  std::vector<std::string> AgentArgv() const {
+    std::vector<std::string> argv =
+        e2e::AgentArgv({.node_name = kNodeName,
+                        .socket = socket_,
+                        .bpffs_root = pin_root_,
+                        .pod_interfaces = "ym*",
+                        .max_frontends = kMaxFrontends});
+    argv.push_back(
+        absl::StrCat("--metrics_listen=127.0.0.1:", kAgentMetricsPort));
+    argv.push_back("--metrics_ct_interval=1ms");
+    return argv;
   }
 
   absl::StatusOr<v1::NodeSync> NodeSync() {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + kRpcTimeout));
-    v1::ListNodeSyncResponse response;
-    if (absl::Status s = FromGrpc(
-            stub_->ListNodeSync(&context, v1::ListNodeSyncRequest(), &response),
-            "ListNodeSync");
-        !s.ok()) {
-      return s;
-    }
-    for (const v1::NodeSync& node : response.nodes()) {
-      if (node.node_name() == kNodeName) return node;
-    }
-    return absl::NotFoundError("node-a has not connected");
+    return e2e::FindNodeSync(*stub_, kNodeName, kRpcTimeout);
   }
 
   absl::Status WaitAcked(uint64_t version) {

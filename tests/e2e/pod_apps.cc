@@ -38,6 +38,8 @@ absl::Status SetIoTimeouts(int fd) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
 absl::StatusOr<Reply> ParseReply(absl::string_view line) {
   std::vector<std::string> words = absl::StrSplit(line, ' ');
   if (words.size() != 2) {
@@ -45,8 +47,6 @@ absl::StatusOr<Reply> ParseReply(absl::string_view line) {
   }
   return Reply{words[0], words[1]};
 }
-
-}  // namespace
 
 sockaddr_in SockAddr(absl::string_view ip, uint16_t port) {
   sockaddr_in address = {};

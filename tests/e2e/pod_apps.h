@@ -35,6 +35,8 @@ struct Reply {
   std::string identity;
   std::string peer;
 };
+// "<identity> <ip:port>", the line a backend answers with (no newline).
+absl::StatusOr<Reply> ParseReply(absl::string_view line);
 
 // A backend pod's server: every TCP line and every UDP datagram is
 // answered with "<identity> <source ip:port it saw>\n". One thread inside

@@ -316,6 +316,34 @@ TCP     10.244.0.7:41000 -> 10.96.0.30:80     forward   10.244.0.7:8080 (id 4)  
 )");
 }
 
+// The NAT view shows each flow as it enters and as it leaves: forward DNAT,
+// reply source restored to the frontend, hairpin source rewritten; a reply
+// whose frontend is gone is left out (the datapath drops it).
+TEST(BpfNat, OriginalAndTranslated) {
+  NatView view;
+  view.node = "node-a";
+  view.hairpin_addr_be = Ip("169.254.42.1");
+  CtView flows = Flows();
+  view.entries = flows.entries;
+  yard_rnat4 web = {};
+  web.addr = Ip("10.96.0.10");
+  web.port = htons(80);
+  view.rev_nat = {{1, web}};
+  EXPECT_EQ(
+      FormatNat(view, InspectOutput::kTable),
+      R"(PROTO   KIND               ORIGINAL                              TRANSLATED                              PACKETS
+TCP     forward            10.244.0.5:40000 -> 10.96.0.10:80     10.244.0.5:40000 -> 10.244.1.2:8080     10
+TCP     forward, hairpin   10.244.0.7:41000 -> 10.96.0.30:80     169.254.42.1:41000 -> 10.244.0.7:8080   2
+TCP     reply              10.244.1.2:8080 -> 10.244.0.5:40000   10.96.0.10:80 -> 10.244.0.5:40000       8
+UDP     forward            10.244.0.5:5000 -> 10.96.0.20:53      10.244.0.5:5000 -> 10.244.1.3:5353      3
+UDP     forward            10.244.0.6:5001 -> 10.96.0.20:53      10.244.0.6:5001 -> 10.244.1.3:5353      1
+)");
+  std::string json = FormatNat(view, InspectOutput::kJson);
+  EXPECT_NE(json.find(R"("translated_src": "169.254.42.1:41000")"),
+            std::string::npos)
+      << json;
+}
+
 TEST(BpfCt, Json) {
   CtView view = Flows();
   view.entries.resize(2);  // the UDP flow with time left and a reply entry
