@@ -53,7 +53,12 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   LOG(INFO) << "datapath loaded, maps in " << config.datapath.pin_dir
             << "; adopted " << programmed->frontends.size() << " frontends, "
             << programmed->backends.size() << " backends";
-  if (absl::Status s = agent->AttachNewInterfaces(); !s.ok()) return s;
+  // An interface that fails to attach now (it may be vanishing) is retried
+  // by the interface watcher; it must not keep the agent from serving the
+  // others.
+  if (absl::Status s = agent->AttachNewInterfaces(); !s.ok()) {
+    LOG(WARNING) << "not every pod interface attached yet: " << s;
+  }
   if (absl::Status s = agent->StartMetrics(); !s.ok()) return s;
   return agent;
 }
