@@ -142,7 +142,7 @@ static __always_inline int yard_service_packet(struct __sk_buff *skb,
 	struct yard_ct4_key key;
 	struct yard_ct4_value *ct;
 	struct yard_backend4 *be;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_coarse_ns();
 
 	yard_ct4_key_of(p, YARD_CT_FORWARD, &key);
 	ct = bpf_map_lookup_elem(&yard_ct4, &key);
@@ -200,7 +200,7 @@ static __always_inline int yard_reply_packet(struct __sk_buff *skb,
 
 	if (!fe || (fe->addr == 0 && fe->port == 0))
 		return yard_drop(skb, YARD_REASON_REVNAT_MISSING);
-	yard_ct_touch(ct, p, skb->len, bpf_ktime_get_ns());
+	yard_ct_touch(ct, p, skb->len, bpf_ktime_get_coarse_ns());
 	if (!(ct->flags & YARD_CT_F_SEEN_REPLY))
 		ct->flags |= YARD_CT_F_SEEN_REPLY;
 	if (unlikely(yard_ct_closes(p)))

@@ -143,8 +143,9 @@ struct yard_ct4_key {
 };
 
 struct yard_ct4_value {
-	__u64 created_ns; /* bpf_ktime_get_ns() when the flow was translated */
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the latest packet */
+	__u64 created_ns; /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC to
+			   * within a tick) when the flow was translated */
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() of the latest packet */
 	__u64 packets; /* packets in this direction (approximate: not atomic) */
 	__u64 bytes;   /* bytes in this direction, L2 included */
 	__u32 backend_id; /* forward: the chosen backend; reply: same */

@@ -50,7 +50,9 @@ static __always_inline bool yard_ct_expired(const struct yard_ct4_value *ct,
 {
 	if (p->proto == IPPROTO_TCP)
 		return false;
-	return now - ct->last_seen_ns >
+	/* ">=": the clock is coarse (a tick, ~4 ms), so with a timeout of 0
+	 * every packet must still count as idle long enough. */
+	return now - ct->last_seen_ns >=
 	       (__u64)yard_cfg.udp_timeout_s * NSEC_PER_SEC;
 }
 

@@ -48,7 +48,8 @@ struct CtView {
   std::string node;
   CtEntries entries;
   // CLOCK_MONOTONIC now, the clock of the entries' timestamps
-  // (bpf_ktime_get_ns), so ages need no conversion.
+  // (bpf_ktime_get_coarse_ns, a tick behind at most), so ages need no
+  // conversion.
   uint64_t now_ns = 0;
   // After this long without a packet from the client, a UDP flow chooses
   // its backend again (the loaded program's yard_config).

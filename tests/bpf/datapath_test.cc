@@ -1489,7 +1489,7 @@ TEST_F(DatapathTest, UdpFlowWhoseBackendIsGoneChoosesAgain) {
 TEST_F(DatapathTest, UdpFlowIdleLongerThanTheTimeoutChoosesAgain) {
   using namespace packet;  // NOLINT
   timespec now = {};
-  clock_gettime(CLOCK_MONOTONIC, &now);  // bpf_ktime_get_ns()'s clock
+  clock_gettime(CLOCK_MONOTONIC, &now);  // the datapath's clock, coarsened
   constexpr uint64_t kIdleNs = 200ull * 1000000000ull;  // > 120 s default
   const uint64_t now_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
   if (now_ns < kIdleNs + 1000000000ull) {
