@@ -75,11 +75,12 @@ absl::Status ZeroPerCpu(int fd, uint32_t entries, absl::string_view map) {
   return absl::OkStatus();
 }
 
-// Every entry of a hash map. Entries may come and go while iterating; an
-// entry deleted between get_next_key and lookup is skipped.
+// Every entry of a hash map, one entry at a time. Entries may come and go
+// while iterating; an entry deleted between get_next_key and lookup is
+// skipped.
 template <typename K, typename V>
-absl::StatusOr<std::vector<std::pair<K, V>>> DumpHash(int fd,
-                                                      absl::string_view map) {
+absl::StatusOr<std::vector<std::pair<K, V>>> DumpHashOneByOne(
+    int fd, absl::string_view map) {
   std::vector<std::pair<K, V>> out;
   K key, next;
   const void* prev = nullptr;
@@ -94,6 +95,45 @@ absl::StatusOr<std::vector<std::pair<K, V>>> DumpHash(int fd,
     prev = &key;
   }
   if (errno != ENOENT) return ErrnoStatus(errno, absl::StrCat("iterate ", map));
+  return out;
+}
+
+// Every entry of a hash map, read a few thousand at a time: a million
+// connection-tracking entries take one syscall per batch instead of two
+// per entry. Falls back to one by one where batches are not supported.
+template <typename K, typename V>
+absl::StatusOr<std::vector<std::pair<K, V>>> DumpHash(int fd,
+                                                      absl::string_view map) {
+  std::vector<std::pair<K, V>> out;
+  uint32_t batch_size = 4096;
+  std::vector<K> keys(batch_size);
+  std::vector<V> values(batch_size);
+  uint32_t token = 0;  // hash maps resume from a bucket index
+  bool first = true;
+  for (;;) {
+    uint32_t count = batch_size;
+    uint32_t in = token;
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in, &token,
+                                   keys.data(), values.data(), &count, nullptr);
+    if (err != 0 && errno == ENOSPC && count == 0) {
+      // One bucket holds more entries than the buffer: grow and retry.
+      batch_size *= 2;
+      keys.resize(batch_size);
+      values.resize(batch_size);
+      token = in;
+      continue;
+    }
+    if (err != 0 && errno != ENOENT) {
+      if (first &&
+          (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP)) {
+        return DumpHashOneByOne<K, V>(fd, map);
+      }
+      return ErrnoStatus(errno, absl::StrCat("batch read ", map));
+    }
+    first = false;
+    for (uint32_t i = 0; i < count; ++i) out.emplace_back(keys[i], values[i]);
+    if (err != 0) break;  // ENOENT: that was the last batch
+  }
   return out;
 }
 
