@@ -31,7 +31,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "control/kernel/datapath_maps.h"
+#include "control/kernel/reason_names.h"
 #include "gtest/gtest.h"
+#include "tests/packet/map_keys.h"
 #include "tests/packet/packet_builder.h"
 #include "tests/packet/packet_decoder.h"
 #include "tests/packet/prog_run.h"
@@ -43,6 +45,7 @@ using kernel::Datapath;
 using kernel::DatapathConfig;
 using kernel::DatapathMaps;
 using packet::Bytes;
+using packet::CtKey;
 using packet::Decode;
 using packet::DiffFrames;
 using packet::IpBe;
@@ -155,32 +158,6 @@ Bytes ExpectedPortUnreachable(absl::string_view from, const Bytes& request) {
       .Icmp(packet::kIcmpDestUnreach, packet::kIcmpPortUnreach, 0)
       .Payload(quote)
       .Build();
-}
-
-yard_ct4_key CtKey(absl::string_view saddr, uint16_t sport,
-                   absl::string_view daddr, uint16_t dport, uint8_t proto,
-                   yard_ct_dir dir) {
-  yard_ct4_key key = {};
-  key.saddr = IpBe(saddr);
-  key.daddr = IpBe(daddr);
-  key.sport = PortBe(sport);
-  key.dport = PortBe(dport);
-  key.proto = proto;
-  key.dir = static_cast<uint8_t>(dir);
-  return key;
-}
-
-const char* ReasonName(int reason) {
-  static constexpr const char* kNames[] = {
-      "NONE",           "NOT_IPV4",           "VLAN",
-      "TRUNCATED",      "BAD_IP_HEADER",      "FRAGMENT",
-      "UNSUPPORTED_L4", "REJECT_NO_ENDPOINT", "REJECT_NO_PORT",
-      "REJECT_FAILED",  "BACKEND_GONE",       "SLOT_MISSING",
-      "CT_FULL",        "REVNAT_MISSING",     "REWRITE_FAILED",
-  };
-  static_assert(sizeof(kNames) / sizeof(kNames[0]) == YARD_REASON_MAX,
-                "a yard_reason without a name here");
-  return kNames[reason];
 }
 
 using ReasonCounts = std::map<yard_reason, uint64_t>;
@@ -318,8 +295,8 @@ class DatapathTest : public ::testing::Test {
       auto it = want.find(reason);
       const uint64_t expected = it == want.end() ? 0 : it->second;
       if (got->packets != expected) {
-        absl::StrAppend(&wrong, ReasonName(r), ": expected ", expected, " got ",
-                        got->packets, "\n");
+        absl::StrAppend(&wrong, kernel::DescribeReason(r).name, ": expected ",
+                        expected, " got ", got->packets, "\n");
       }
     }
     EXPECT_TRUE(wrong.empty()) << "reason counters:\n" << wrong;

@@ -31,6 +31,7 @@
 #include "control/kernel/trace.h"
 #include "gtest/gtest.h"
 #include "tests/bpf/scoped_pin_root.h"
+#include "tests/packet/map_keys.h"
 #include "tests/packet/packet_builder.h"
 #include "tests/packet/packet_decoder.h"
 #include "tests/packet/prog_run.h"
@@ -45,6 +46,7 @@ using kernel::TraceHook;
 using kernel::TraceRequest;
 using kernel::TraceResult;
 using packet::Bytes;
+using packet::CtKey;
 using packet::IpBe;
 using packet::PacketBuilder;
 using packet::PortBe;
@@ -66,19 +68,6 @@ constexpr absl::string_view kWebIp = "10.96.0.10";    // TCP/80, UDP/53
 constexpr absl::string_view kEmptyIp = "10.96.0.20";  // TCP/443, no endpoint
 constexpr absl::string_view kSelfIp = "10.96.0.30";   // TCP/80 -> the client
 constexpr absl::string_view kOtherPod = "10.244.7.7";
-
-yard_ct4_key CtKey(absl::string_view saddr, uint16_t sport,
-                   absl::string_view daddr, uint16_t dport, uint8_t proto,
-                   yard_ct_dir dir) {
-  yard_ct4_key key = {};
-  key.saddr = IpBe(saddr);
-  key.daddr = IpBe(daddr);
-  key.sport = PortBe(sport);
-  key.dport = PortBe(dport);
-  key.proto = proto;
-  key.dir = static_cast<uint8_t>(dir);
-  return key;
-}
 
 kernel::FlowTuple Tuple(absl::string_view saddr, uint16_t sport,
                         absl::string_view daddr, uint16_t dport,

@@ -10,9 +10,12 @@
 
 #include "control/common/ipv4.h"
 #include "control/ctl/bpf_format.h"
+#include "tests/packet/map_keys.h"
 
 namespace switchyard::ctl {
 namespace {
+
+using packet::CtKey;
 
 constexpr uint64_t kSecond = 1000000000ull;
 constexpr uint64_t kNow = 1000000 * kSecond;
@@ -244,19 +247,6 @@ TEST(BpfRevNat, TableAndJson) {
     ]
 }
 )");
-}
-
-yard_ct4_key CtKey(absl::string_view saddr, uint16_t sport,
-                   absl::string_view daddr, uint16_t dport, uint8_t proto,
-                   yard_ct_dir dir) {
-  yard_ct4_key key = {};
-  key.saddr = Ip(saddr);
-  key.daddr = Ip(daddr);
-  key.sport = htons(sport);
-  key.dport = htons(dport);
-  key.proto = proto;
-  key.dir = static_cast<uint8_t>(dir);
-  return key;
 }
 
 yard_ct4_value Ct(uint64_t age_s, uint64_t idle_s, uint32_t backend_id,
