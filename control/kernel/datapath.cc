@@ -21,7 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "control/common/errno_status.h"
 #include "control/common/log.h"
-#include "yard_tc.skel.h"
+#include "yard_datapath.skel.h"
 
 namespace switchyard::kernel {
 namespace {
@@ -71,10 +71,10 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
     }
   }
 
-  yard_tc* skel = yard_tc__open();
-  if (skel == nullptr) return ErrnoStatus(errno, "open yard_tc");
+  yard_datapath* skel = yard_datapath__open();
+  if (skel == nullptr) return ErrnoStatus(errno, "open yard_datapath");
   auto fail = [&](absl::Status status) {
-    yard_tc__destroy(skel);
+    yard_datapath__destroy(skel);
     return status;
   };
 
@@ -112,10 +112,10 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
   // libbpf reuses a pinned map only when type, key, value and size match;
   // otherwise load fails here and names the map, rather than silently
   // running with a map of another layout.
-  if (int err = yard_tc__load(skel); err != 0) {
+  if (int err = yard_datapath__load(skel); err != 0) {
     return fail(ErrnoStatus(
         err, absl::StrCat(
-                 "load yard_tc (verifier or pinned map mismatch in ",
+                 "load yard_datapath (verifier or pinned map mismatch in ",
                  config.pin_dir.empty() ? "<unpinned>" : config.pin_dir, ")")));
   }
 
@@ -131,10 +131,10 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
       new Datapath(config, skel, DatapathMaps(std::move(fds))));
 }
 
-Datapath::Datapath(DatapathConfig config, yard_tc* skel, DatapathMaps maps)
+Datapath::Datapath(DatapathConfig config, yard_datapath* skel, DatapathMaps maps)
     : config_(std::move(config)), skel_(skel), maps_(std::move(maps)) {}
 
-Datapath::~Datapath() { yard_tc__destroy(skel_); }
+Datapath::~Datapath() { yard_datapath__destroy(skel_); }
 
 int Datapath::from_pod_fd() const {
   return bpf_program__fd(skel_->progs.yard_from_pod);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The loaded service datapath: the tc programs of yard_tc.bpf.c and their
+// The loaded service datapath: the programs of yard_datapath.bpf.c and their
 // maps, pinned so they outlive this process.
 #ifndef SWITCHYARD_CONTROL_KERNEL_DATAPATH_H_
 #define SWITCHYARD_CONTROL_KERNEL_DATAPATH_H_
@@ -13,7 +13,7 @@
 #include "control/kernel/abi.h"
 #include "control/kernel/datapath_maps.h"
 
-struct yard_tc;  // the libbpf skeleton
+struct yard_datapath;  // the libbpf skeleton
 
 namespace switchyard::kernel {
 
@@ -60,10 +60,10 @@ class Datapath {
   const DatapathConfig& config() const { return config_; }
 
  private:
-  Datapath(DatapathConfig config, yard_tc* skel, DatapathMaps maps);
+  Datapath(DatapathConfig config, yard_datapath* skel, DatapathMaps maps);
 
   DatapathConfig config_;
-  yard_tc* skel_;
+  yard_datapath* skel_;
   DatapathMaps maps_;
 };
 

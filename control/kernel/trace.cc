@@ -14,13 +14,13 @@
 #include "control/common/scoped_fd.h"
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
-#include "yard_tc.skel.h"
+#include "yard_datapath.skel.h"
 
 namespace switchyard::kernel {
 namespace {
 
 // ConfigFromRodata reads .rodata as one struct yard_config.
-static_assert(sizeof(yard_tc::yard_tc__rodata) == sizeof(yard_config));
+static_assert(sizeof(yard_datapath::yard_datapath__rodata) == sizeof(yard_config));
 
 // Plenty for the tuple's two entries plus the two a new flow writes; a
 // plain hash rather than the live LRU so nothing copied in is evicted.
@@ -30,9 +30,9 @@ constexpr uint32_t kPrivateCtEntries = 64;
 constexpr size_t kOutputSlack = 256;
 
 struct SkelDeleter {
-  void operator()(yard_tc* skel) const { yard_tc__destroy(skel); }
+  void operator()(yard_datapath* skel) const { yard_datapath__destroy(skel); }
 };
-using Skel = std::unique_ptr<yard_tc, SkelDeleter>;
+using Skel = std::unique_ptr<yard_datapath, SkelDeleter>;
 
 struct LiveMaps {
   ScopedFd svc4, slots, be4, rnat4, ct4, svc_stats;
@@ -195,8 +195,8 @@ absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
   }
 
   // The copy: live read-only maps, private written ones, loaded config.
-  Skel skel(yard_tc__open());
-  if (!skel) return ErrnoStatus(errno, "open yard_tc");
+  Skel skel(yard_datapath__open());
+  if (!skel) return ErrnoStatus(errno, "open yard_datapath");
   for (auto [map, fd] : {std::pair{skel->maps.yard_svc4, live->svc4.get()},
                          {skel->maps.yard_slots, live->slots.get()},
                          {skel->maps.yard_be4, live->be4.get()},
@@ -231,8 +231,8 @@ absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
     skel->rodata->yard_cfg.udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S;
   }
   result.config = skel->rodata->yard_cfg;
-  if (int err = yard_tc__load(skel.get()); err != 0) {
-    return ErrnoStatus(err, "load a copy of yard_tc for the trace");
+  if (int err = yard_datapath__load(skel.get()); err != 0) {
+    return ErrnoStatus(err, "load a copy of yard_datapath for the trace");
   }
 
   const int ct_fd = bpf_map__fd(skel->maps.yard_ct4);

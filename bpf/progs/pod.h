@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0)
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
 /*
  * Service translation on pod-facing interfaces, attached with tc to the
  * host side of each pod's veth:
@@ -15,6 +15,9 @@
  * from itself and its answer, addressed to the hairpin address, comes back
  * through yard_from_pod to be turned around.
  */
+#ifndef SWITCHYARD_BPF_PROGS_POD_H_
+#define SWITCHYARD_BPF_PROGS_POD_H_
+
 #include "lib/common.h"
 #include "lib/conntrack.h"
 #include "lib/lb.h"
@@ -23,8 +26,6 @@
 #include "lib/parse.h"
 #include "lib/reject.h"
 #include "lib/stats.h"
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 static __always_inline int yard_parse_verdict(struct __sk_buff *skb, int rc)
 {
@@ -280,3 +281,5 @@ int yard_to_pod(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	return yard_reply_packet(skb, &p, ct);
 }
+
+#endif /* SWITCHYARD_BPF_PROGS_POD_H_ */
