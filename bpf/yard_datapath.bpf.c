@@ -8,6 +8,7 @@
  *                      outside the cluster reaching NodePorts, load-balancer
  *                      and external IPs (north-south), and the replies
  */
+#include "progs/external.h"
 #include "progs/pod.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -26,6 +26,7 @@
 #define YARD_MAP_CT4 "yard_ct4"
 #define YARD_MAP_SVC_STATS "yard_svc_stats"
 #define YARD_MAP_REASONS "yard_reasons"
+#define YARD_MAP_LB_SRC4 "yard_lb_src4"
 
 /*
  * Default capacities, overridable at load time. The services map holds one
@@ -36,6 +37,7 @@
 #define YARD_DEFAULT_SLOTS 262144
 #define YARD_DEFAULT_BACKENDS 262144
 #define YARD_DEFAULT_CT_ENTRIES 1048576
+#define YARD_DEFAULT_SOURCE_RANGES 16384
 
 /*
  * Load-time constants of the datapath programs (read-only data: the verifier
@@ -47,17 +49,39 @@ struct yard_config {
 			      * reply comes back through the datapath */
 	__u32 udp_timeout_s; /* idle seconds after which a UDP (or other
 			      * non-TCP) flow chooses its backend again */
+	__be32 snat_addr; /* source this node gives external flows it sends
+			   * on to an endpoint on another node, so their
+			   * replies come back through it; 0: never */
+	__u16 snat_port_min; /* host order: ports for that source, a range */
+	__u16 snat_port_max; /* clear of NodePorts and local sockets */
+	__u8 local_redirect; /* 1: external flows to a local endpoint are
+			      * redirected by XDP to its interface; 0: handed
+			      * to the stack, which routes them */
+	__u8 pad[3];
 };
 
 #define YARD_DEFAULT_HAIRPIN_ADDR_HOST 0xa9fe2a01 /* 169.254.42.1 */
 #define YARD_DEFAULT_UDP_TIMEOUT_S 120
+/* Above Linux's default ip_local_port_range (32768-60999) and the NodePort
+ * range (30000-32767), so a rewritten source never collides with either. */
+#define YARD_DEFAULT_SNAT_PORT_MIN 61000
+#define YARD_DEFAULT_SNAT_PORT_MAX 65535
 
 /* yard_svc4: what a packet's destination is, keyed by service address. */
 struct yard_svc4_key {
 	__be32 addr; /* service address (ClusterIP, ...), network order */
 	__be16 port; /* service port, network order; 0 in a wildcard entry */
 	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP; 0 in a wildcard entry */
-	__u8 pad;    /* zero */
+	__u8 scope;  /* enum yard_scope */
+};
+
+/* Which traffic a frontend serves. Pods and outside clients see different
+ * services on one address: a pod reaching a node address is not a NodePort
+ * client, and an outside client may see only this node's endpoints
+ * (externalTrafficPolicy: Local). Each hook looks up its own scope. */
+enum yard_scope {
+	YARD_SCOPE_INTERNAL = 0, /* from pods, at tc on pod interfaces */
+	YARD_SCOPE_EXTERNAL = 1, /* from outside, at XDP on external devices */
 };
 
 /* Selection policy of a service port; the BPF side switches on it. */
@@ -69,6 +93,9 @@ enum yard_svc_flags {
 	/* The address is a service address but (port, proto) is not one of its
 	 * ports: packets to it are rejected, as kube-proxy's REJECT does. */
 	YARD_SVC_F_WILDCARD = 1 << 0,
+	/* Only sources in yard_lb_src4 under this frontend's rev_nat_id may
+	 * use it (loadBalancerSourceRanges); others are dropped. */
+	YARD_SVC_F_SOURCE_RANGES = 1 << 1,
 };
 
 struct yard_svc_value {
@@ -129,6 +156,11 @@ enum yard_ct_flags {
 	YARD_CT_F_CLOSING = 1
 			    << 1, /* FIN or RST seen: a new SYN chooses again */
 	YARD_CT_F_SEEN_REPLY = 1 << 2, /* the backend has answered */
+	YARD_CT_F_EXTERNAL = 1 << 3, /* entered through an external device:
+				      * replies are translated there */
+	YARD_CT_F_SNAT = 1 << 4, /* forward: source rewritten to
+				  * nat_addr:nat_port (endpoint on another
+				  * node) */
 };
 
 /* yard_ct4 (LRU hash): one entry per direction of a translated flow. */
@@ -155,6 +187,18 @@ struct yard_ct4_value {
 		      * reply: the client's original address */
 	__be16 port; /* forward: backend port; reply: client's original port */
 	__u16 flags; /* enum yard_ct_flags */
+	__be32 nat_addr; /* forward with YARD_CT_F_SNAT: the source written */
+	__be16 nat_port; /* forward with YARD_CT_F_SNAT: the source port */
+	__u16 pad;	 /* zero */
+};
+
+/* yard_lb_src4 (LPM trie): the sources a frontend with
+ * YARD_SVC_F_SOURCE_RANGES admits. prefixlen counts the 32 bits of
+ * rev_nat_id plus the address prefix, so one trie serves every frontend. */
+struct yard_lb_src4_key {
+	__u32 prefixlen; /* 32 + CIDR prefix length */
+	__be32 rev_nat_id; /* network order: tries match bytes from the left */
+	__be32 addr;	   /* network order */
 };
 
 /* yard_svc_stats (per-CPU array indexed by rev_nat_id). */
@@ -190,6 +234,12 @@ enum yard_reason {
 	YARD_REASON_CT_FULL,	  /* drop: could not record the new flow */
 	YARD_REASON_REVNAT_MISSING, /* drop: reply whose frontend is gone */
 	YARD_REASON_REWRITE_FAILED, /* drop: a checksum/store helper failed */
+	YARD_REASON_SOURCE_DENIED,  /* drop: source outside the frontend's
+				     * loadBalancerSourceRanges */
+	YARD_REASON_SNAT_EXHAUSTED, /* drop: no free source port to reach a
+				     * remote endpoint */
+	YARD_REASON_NO_ROUTE, /* drop: no route or neighbour towards the
+			       * endpoint or the client */
 	YARD_REASON_MAX,
 };
 

@@ -16,6 +16,8 @@
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
 
+#define AF_INET 2
+
 #define ETH_HLEN 14
 #define ETH_ALEN 6
 #define ETH_P_IP 0x0800
@@ -60,11 +62,30 @@
 	})
 #define yard_skb_data(skb) YARD_CTX_LOAD32(skb, data)
 #define yard_skb_data_end(skb) YARD_CTX_LOAD32(skb, data_end)
+#define yard_skb_data_meta(skb) YARD_CTX_LOAD32(skb, data_meta)
+
+/* The same for XDP's context. */
+#define YARD_XDP_LOAD32(ctx, field)                                            \
+	({                                                                     \
+		__u64 __v;                                                     \
+		asm volatile("%0 = *(u32 *)(%1 + %2)"                          \
+			     : "=r"(__v)                                       \
+			     : "r"(ctx),                                       \
+			       "i"(__builtin_offsetof(struct xdp_md, field))); \
+		(void *)(long)__v;                                             \
+	})
+#define yard_xdp_data(ctx) YARD_XDP_LOAD32(ctx, data)
+#define yard_xdp_data_end(ctx) YARD_XDP_LOAD32(ctx, data_end)
+#define yard_xdp_data_meta(ctx) YARD_XDP_LOAD32(ctx, data_meta)
 
 /* Set by the loader before load; frozen afterwards. */
 const volatile struct yard_config yard_cfg = {
     .hairpin_addr = 0,
     .udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S,
+    .snat_addr = 0,
+    .snat_port_min = YARD_DEFAULT_SNAT_PORT_MIN,
+    .snat_port_max = YARD_DEFAULT_SNAT_PORT_MAX,
+    .local_redirect = 0,
 };
 
 #endif /* SWITCHYARD_BPF_LIB_COMMON_H_ */

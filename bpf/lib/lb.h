@@ -9,21 +9,24 @@
 #include "parse.h"
 
 static __always_inline struct yard_svc_value *
-yard_lookup_service4(const struct yard_pkt4 *p)
+yard_lookup_service4(const struct yard_pkt4 *p, __u8 scope)
 {
 	struct yard_svc4_key key = {
 	    .addr = p->daddr,
 	    .port = p->dport,
 	    .proto = p->proto,
+	    .scope = scope,
 	};
 
 	return bpf_map_lookup_elem(&yard_svc4, &key);
 }
 
-/* Whether addr is a service address at all, whatever the port. */
-static __always_inline bool yard_is_service_addr4(__be32 addr)
+/* Whether addr is a service address at all, whatever the port: it has a
+ * wildcard entry. (Node addresses have none: a NodePort does not make
+ * every other port of the node a service's.) */
+static __always_inline bool yard_is_service_addr4(__be32 addr, __u8 scope)
 {
-	struct yard_svc4_key key = {.addr = addr};
+	struct yard_svc4_key key = {.addr = addr, .scope = scope};
 
 	return bpf_map_lookup_elem(&yard_svc4, &key) != NULL;
 }

@@ -57,6 +57,16 @@ struct {
 	__uint(max_entries, YARD_DEFAULT_FRONTENDS);
 } yard_svc_stats SEC(".maps");
 
+/* loadBalancerSourceRanges of the frontends that have them, by
+ * (rev_nat_id, source prefix). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct yard_lb_src4_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, YARD_DEFAULT_SOURCE_RANGES);
+} yard_lb_src4 SEC(".maps");
+
 /* Packets by enum yard_reason, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

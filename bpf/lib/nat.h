@@ -46,6 +46,18 @@ static __always_inline __u16 yard_csum_replace4(__u16 check, __be32 from,
 	return (__u16)~sum;
 }
 
+/* The same for a 16-bit field. */
+static __always_inline __u16 yard_csum_replace2(__u16 check, __be16 from,
+						__be16 to)
+{
+	__u32 sum = (__u16)~check;
+
+	sum += (__u16)~from + (__u16)to;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
 /* The IPv4 header after a helper made the skb writable: helpers that may
  * reallocate invalidate earlier packet pointers. */
 static __always_inline struct iphdr *yard_ip4_header(struct __sk_buff *skb)
@@ -72,7 +84,7 @@ static __always_inline int yard_rewrite_addr4(struct __sk_buff *skb,
 		return 0;
 	if (bpf_l4_csum_replace(skb, yard_l4_csum_off(p), from, to,
 				yard_l4_csum_flags(p) | BPF_F_PSEUDO_HDR |
-					sizeof(to)))
+				    sizeof(to)))
 		return -1;
 	ip = yard_ip4_header(skb);
 	if (!ip)

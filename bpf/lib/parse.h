@@ -26,7 +26,8 @@ struct yard_pkt4 {
 	__u8 proto;
 	__u8 tcp_flags; /* TCP_FLAG_*, TCP only */
 	bool fragment;	/* MF set or a non-zero fragment offset */
-	bool l4_ok; /* a whole TCP/UDP header is present (not for fragments) */
+	bool l4_ok;	/* a whole TCP/UDP/ICMP header is present (not for
+			 * fragments) */
 };
 
 /* Makes the first len bytes directly readable, pulling a non-linear skb's
@@ -41,37 +42,18 @@ static __always_inline bool yard_linear(struct __sk_buff *skb, __u32 len)
 	       yard_skb_data(skb) + len <= yard_skb_data_end(skb);
 }
 
-static __always_inline int yard_parse4(struct __sk_buff *skb,
-				       struct yard_pkt4 *p)
+/* Ethernet and IPv4 headers of a frame of frame_len bytes whose first
+ * bytes lie between data and data_end. Leaves l4_off set and the ports
+ * cleared; yard_parse4_l4 reads them once they are directly readable. */
+static __always_inline int yard_parse4_l3(void *data, void *data_end,
+					  __u32 frame_len, struct yard_pkt4 *p)
 {
-	void *data, *data_end;
-	struct ethhdr *eth;
+	struct ethhdr *eth = data;
 	struct iphdr *ip;
-	__u32 ihl_bytes, l4_len;
+	__u32 ihl_bytes;
 	__u16 frag;
 	__u8 vihl;
 
-	if (skb->vlan_present)
-		return YARD_PARSE_VLAN;
-	if (!yard_linear(skb, ETH_HLEN + sizeof(struct iphdr))) {
-		if (skb->len < ETH_HLEN)
-			return YARD_PARSE_TRUNCATED;
-		/* Room for Ethernet but not IPv4: only IPv4 is truncated. */
-		data = yard_skb_data(skb);
-		data_end = yard_skb_data_end(skb);
-		eth = data;
-		if ((void *)(eth + 1) > data_end)
-			return YARD_PARSE_TRUNCATED;
-		if (eth->h_proto == bpf_htons(ETH_P_8021Q) ||
-		    eth->h_proto == bpf_htons(ETH_P_8021AD))
-			return YARD_PARSE_VLAN;
-		return eth->h_proto == bpf_htons(ETH_P_IP)
-			   ? YARD_PARSE_TRUNCATED
-			   : YARD_PARSE_NOT_IPV4;
-	}
-	data = yard_skb_data(skb);
-	data_end = yard_skb_data_end(skb);
-	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return YARD_PARSE_TRUNCATED;
 	if (eth->h_proto == bpf_htons(ETH_P_8021Q) ||
@@ -91,10 +73,10 @@ static __always_inline int yard_parse4(struct __sk_buff *skb,
 	p->ip_tot_len = bpf_ntohs(ip->tot_len);
 	if (p->ip_tot_len < ihl_bytes)
 		return YARD_PARSE_BAD_IP;
-	if (skb->len < ETH_HLEN + ihl_bytes)
+	if (frame_len < ETH_HLEN + ihl_bytes)
 		return YARD_PARSE_TRUNCATED;
 	/* A frame may carry Ethernet padding beyond tot_len, never less. */
-	if (skb->len < ETH_HLEN + p->ip_tot_len)
+	if (frame_len < ETH_HLEN + p->ip_tot_len)
 		return YARD_PARSE_TRUNCATED;
 
 	p->saddr = ip->saddr;
@@ -107,40 +89,104 @@ static __always_inline int yard_parse4(struct __sk_buff *skb,
 	p->tcp_flags = 0;
 	p->sport = 0;
 	p->dport = 0;
+	return YARD_PARSE_OK;
+}
+
+/* Bytes of L4 header yard_parse4_l4 needs, or 0 when it has nothing to
+ * read: a fragment, another protocol, or a header the IP length cuts. */
+static __always_inline __u32 yard_l4_needed(const struct yard_pkt4 *p)
+{
+	__u32 l4_len;
 
 	if (p->fragment)
-		return YARD_PARSE_OK;
+		return 0;
 	if (p->proto == IPPROTO_TCP)
 		l4_len = sizeof(struct tcphdr);
 	else if (p->proto == IPPROTO_UDP)
 		l4_len = sizeof(struct udphdr);
+	else if (p->proto == IPPROTO_ICMP)
+		l4_len = sizeof(struct icmphdr);
 	else
-		return YARD_PARSE_OK;
-	if (ihl_bytes + l4_len > p->ip_tot_len)
-		return YARD_PARSE_OK;
-	/* IHL is at most 60, so this bound is small enough for the verifier. */
-	if (!yard_linear(skb, ETH_HLEN + ihl_bytes + l4_len))
-		return YARD_PARSE_OK;
-	data = yard_skb_data(skb);
-	data_end = yard_skb_data_end(skb);
+		return 0;
+	if (p->l4_off - ETH_HLEN + l4_len > p->ip_tot_len)
+		return 0;
+	return l4_len;
+}
+
+/* Ports and flags (TCP, UDP), or type and code (ICMP, in sport's bytes:
+ * type then code, as on the wire), when the header lies in the data. */
+static __always_inline void yard_parse4_l4(void *data, void *data_end,
+					   struct yard_pkt4 *p)
+{
+	/* l4_off is at most 14 + 60: the mask tells the verifier so. */
+	void *l4 = data + (p->l4_off & 0x7f);
+
 	if (p->proto == IPPROTO_TCP) {
-		struct tcphdr *th = data + (p->l4_off & 0x7f);
+		struct tcphdr *th = l4;
 
 		if ((void *)(th + 1) > data_end)
-			return YARD_PARSE_OK;
+			return;
 		p->sport = th->source;
 		p->dport = th->dest;
 		p->tcp_flags = ((__u8 *)th)[13];
-	} else {
-		struct udphdr *uh = data + (p->l4_off & 0x7f);
+	} else if (p->proto == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
 
 		if ((void *)(uh + 1) > data_end)
-			return YARD_PARSE_OK;
+			return;
 		p->sport = uh->source;
 		p->dport = uh->dest;
+	} else {
+		struct icmphdr *ih = l4;
+
+		if ((void *)(ih + 1) > data_end)
+			return;
+		p->sport = *(__be16 *)ih;
 	}
 	p->l4_ok = true;
+}
+
+static __always_inline int yard_parse4(struct __sk_buff *skb,
+				       struct yard_pkt4 *p)
+{
+	__u32 l4_len;
+	int rc;
+
+	if (skb->vlan_present)
+		return YARD_PARSE_VLAN;
+	/* Frames shorter than Ethernet + IPv4 cannot be pulled that far; the
+	 * parser then sees what there is and says which header is cut. */
+	yard_linear(skb, ETH_HLEN + sizeof(struct iphdr));
+	rc = yard_parse4_l3(yard_skb_data(skb), yard_skb_data_end(skb),
+			    skb->len, p);
+	if (rc != YARD_PARSE_OK)
+		return rc;
+	l4_len = yard_l4_needed(p);
+	/* IHL is at most 60, so this bound is small enough for the verifier. */
+	if (l4_len && yard_linear(skb, p->l4_off + l4_len))
+		yard_parse4_l4(yard_skb_data(skb), yard_skb_data_end(skb), p);
 	return YARD_PARSE_OK;
+}
+
+/* XDP frames are linear (Switchyard does not load with multi-buffer). */
+static __always_inline int yard_parse4_xdp(struct xdp_md *ctx,
+					   struct yard_pkt4 *p)
+{
+	void *data = yard_xdp_data(ctx);
+	void *data_end = yard_xdp_data_end(ctx);
+	int rc = yard_parse4_l3(data, data_end, bpf_xdp_get_buff_len(ctx), p);
+
+	if (rc != YARD_PARSE_OK)
+		return rc;
+	if (yard_l4_needed(p))
+		yard_parse4_l4(data, data_end, p);
+	return YARD_PARSE_OK;
+}
+
+/* A whole TCP or UDP header: the packets services translate. */
+static __always_inline bool yard_is_tcp_udp(const struct yard_pkt4 *p)
+{
+	return p->l4_ok && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP);
 }
 
 static __always_inline bool yard_is_tcp_syn(const struct yard_pkt4 *p)

@@ -68,91 +68,159 @@ struct yard_tcp_pseudo4 {
 	__be16 len;
 };
 
+struct yard_rst4 {
+	struct iphdr ip;
+	struct tcphdr tcp;
+};
+
 /* RST as Linux answers a segment to a closed port (RFC 9293 3.10.7.1):
  * an ACK is answered with RST seq=its ack; anything else with RST|ACK
  * acknowledging the whole segment. A RST is never answered. */
-static __always_inline int yard_reject_tcp4(struct __sk_buff *skb,
-					    const struct yard_pkt4 *p)
+static __always_inline int yard_build_rst4(const struct yard_pkt4 *p,
+					   const struct tcphdr *in,
+					   struct yard_rst4 *r)
 {
-	struct {
-		struct iphdr ip;
-		struct tcphdr tcp;
-	} r;
 	struct yard_tcp_pseudo4 ph;
-	struct tcphdr in;
 	__u32 seg_len;
 	__s64 csum;
-	__u8 *raw = (__u8 *)&r.tcp;
+	__u8 *raw = (__u8 *)&r->tcp;
 
 	if (p->tcp_flags & TCP_FLAG_RST)
 		return -1;
-	if (bpf_skb_load_bytes(skb, p->l4_off, &in, sizeof(in)))
-		return -1;
 	seg_len = p->ip_tot_len - (p->l4_off - ETH_HLEN) -
-		  (((__u8 *)&in)[12] >> 4) * 4;
+		  (((const __u8 *)in)[12] >> 4) * 4;
 	if (p->tcp_flags & TCP_FLAG_SYN)
 		seg_len++;
 	if (p->tcp_flags & TCP_FLAG_FIN)
 		seg_len++;
 
-	__builtin_memset(&r, 0, sizeof(r));
-	r.tcp.source = p->dport;
-	r.tcp.dest = p->sport;
+	__builtin_memset(r, 0, sizeof(*r));
+	r->tcp.source = p->dport;
+	r->tcp.dest = p->sport;
 	raw[12] = 5 << 4; /* data offset: no options */
 	if (p->tcp_flags & TCP_FLAG_ACK) {
-		r.tcp.seq = in.ack_seq;
+		r->tcp.seq = in->ack_seq;
 		raw[13] = TCP_FLAG_RST;
 	} else {
-		r.tcp.ack_seq = bpf_htonl(bpf_ntohl(in.seq) + seg_len);
+		r->tcp.ack_seq = bpf_htonl(bpf_ntohl(in->seq) + seg_len);
 		raw[13] = TCP_FLAG_RST | TCP_FLAG_ACK;
 	}
 	ph.saddr = p->daddr;
 	ph.daddr = p->saddr;
 	ph.zero = 0;
 	ph.proto = IPPROTO_TCP;
-	ph.len = bpf_htons(sizeof(r.tcp));
+	ph.len = bpf_htons(sizeof(r->tcp));
 	csum = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
-	csum = bpf_csum_diff(NULL, 0, (__be32 *)&r.tcp, sizeof(r.tcp),
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&r->tcp, sizeof(r->tcp),
 			     (__wsum)csum);
-	r.tcp.check = yard_csum_fold(csum);
-	yard_reply_ip4(&r.ip, p, IPPROTO_TCP, sizeof(r), IP_DF);
-	return yard_send_back(skb, &r, sizeof(r));
+	r->tcp.check = yard_csum_fold(csum);
+	yard_reply_ip4(&r->ip, p, IPPROTO_TCP, sizeof(*r), IP_DF);
+	return 0;
 }
 
-static __always_inline int yard_reject_icmp4(struct __sk_buff *skb,
-					     const struct yard_pkt4 *p)
+struct yard_unreach4 {
+	struct iphdr ip;
+	struct icmphdr icmp;
+	__u8 quote[YARD_ICMP_QUOTE_MAX];
+};
+
+/* Bytes of the request an ICMP error quotes: its IP header and the first
+ * 8 bytes after it; 0 when that would not fit the reply. */
+static __always_inline __u32 yard_quote_len(const struct yard_pkt4 *p)
 {
-	struct {
-		struct iphdr ip;
-		struct icmphdr icmp;
-		__u8 quote[YARD_ICMP_QUOTE_MAX];
-	} r;
-	__u32 quote_len = (p->l4_off - ETH_HLEN) + 8;
+	__u32 len = (p->l4_off - ETH_HLEN) + 8;
+
+	return len <= YARD_ICMP_QUOTE_MAX ? len : 0;
+}
+
+/* ICMP port unreachable around r->quote (quote_len bytes, loaded by the
+ * caller); returns the length of the reply after the Ethernet header. */
+static __always_inline __u32 yard_build_unreach4(const struct yard_pkt4 *p,
+						 struct yard_unreach4 *r,
+						 __u32 quote_len)
+{
 	__s64 csum;
 
-	if (quote_len > YARD_ICMP_QUOTE_MAX)
-		return -1;
-	__builtin_memset(&r, 0, sizeof(r));
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, r.quote, quote_len))
-		return -1;
-	r.icmp.type = ICMP_DEST_UNREACH;
-	r.icmp.code = ICMP_PORT_UNREACH;
-	csum = bpf_csum_diff(NULL, 0, (__be32 *)&r.icmp,
-			     sizeof(r.icmp) + quote_len, 0);
-	r.icmp.checksum = yard_csum_fold(csum);
-	yard_reply_ip4(&r.ip, p, IPPROTO_ICMP,
-		       sizeof(r.ip) + sizeof(r.icmp) + quote_len, 0);
-	return yard_send_back(skb, &r,
-			      sizeof(r.ip) + sizeof(r.icmp) + quote_len);
+	__builtin_memset(r, 0, offsetof(struct yard_unreach4, quote));
+	r->icmp.type = ICMP_DEST_UNREACH;
+	r->icmp.code = ICMP_PORT_UNREACH;
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&r->icmp,
+			     sizeof(r->icmp) + quote_len, 0);
+	r->icmp.checksum = yard_csum_fold(csum);
+	yard_reply_ip4(&r->ip, p, IPPROTO_ICMP,
+		       sizeof(r->ip) + sizeof(r->icmp) + quote_len, 0);
+	return sizeof(r->ip) + sizeof(r->icmp) + quote_len;
 }
 
-/* Answers the packet in place; the caller redirects it on success. */
+/* Answers the skb in place; the caller redirects it on success. */
 static __always_inline int yard_reject4(struct __sk_buff *skb,
 					const struct yard_pkt4 *p)
 {
-	if (p->proto == IPPROTO_TCP)
-		return yard_reject_tcp4(skb, p);
-	return yard_reject_icmp4(skb, p);
+	if (p->proto == IPPROTO_TCP) {
+		struct yard_rst4 r;
+		struct tcphdr in;
+
+		if (bpf_skb_load_bytes(skb, p->l4_off, &in, sizeof(in)) ||
+		    yard_build_rst4(p, &in, &r))
+			return -1;
+		return yard_send_back(skb, &r, sizeof(r));
+	} else {
+		struct yard_unreach4 r;
+		__u32 quote_len = yard_quote_len(p);
+
+		if (!quote_len)
+			return -1;
+		__builtin_memset(r.quote, 0, sizeof(r.quote));
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, r.quote, quote_len))
+			return -1;
+		return yard_send_back(skb, &r,
+				      yard_build_unreach4(p, &r, quote_len));
+	}
+}
+
+/* The same answer for an XDP frame: built aside, then the frame resized
+ * and overwritten after its Ethernet header, whose addresses swap. The
+ * caller returns XDP_TX on success. */
+static __always_inline int yard_reject4_xdp(struct xdp_md *ctx,
+					    const struct yard_pkt4 *p)
+{
+	__u8 macs[2 * ETH_ALEN], swapped[2 * ETH_ALEN];
+	__u32 old_len = bpf_xdp_get_buff_len(ctx);
+	__u32 len;
+
+	if (p->proto == IPPROTO_TCP) {
+		struct yard_rst4 r;
+		struct tcphdr in;
+
+		if (bpf_xdp_load_bytes(ctx, p->l4_off, &in, sizeof(in)) ||
+		    yard_build_rst4(p, &in, &r))
+			return -1;
+		len = sizeof(r);
+		if (bpf_xdp_adjust_tail(ctx,
+					(int)(ETH_HLEN + len) - (int)old_len) ||
+		    bpf_xdp_store_bytes(ctx, ETH_HLEN, &r, sizeof(r)))
+			return -1;
+	} else {
+		struct yard_unreach4 r;
+		__u32 quote_len = yard_quote_len(p);
+
+		if (!quote_len)
+			return -1;
+		__builtin_memset(r.quote, 0, sizeof(r.quote));
+		if (bpf_xdp_load_bytes(ctx, ETH_HLEN, r.quote, quote_len))
+			return -1;
+		len = yard_build_unreach4(p, &r, quote_len);
+		if (len > sizeof(r) ||
+		    bpf_xdp_adjust_tail(ctx,
+					(int)(ETH_HLEN + len) - (int)old_len) ||
+		    bpf_xdp_store_bytes(ctx, ETH_HLEN, &r, len))
+			return -1;
+	}
+	if (bpf_xdp_load_bytes(ctx, 0, macs, sizeof(macs)))
+		return -1;
+	__builtin_memcpy(swapped, macs + ETH_ALEN, ETH_ALEN);
+	__builtin_memcpy(swapped + ETH_ALEN, macs, ETH_ALEN);
+	return bpf_xdp_store_bytes(ctx, 0, swapped, sizeof(swapped));
 }
 
 #endif /* SWITCHYARD_BPF_LIB_REJECT_H_ */

@@ -47,4 +47,11 @@ static __always_inline int yard_pass_counted(struct __sk_buff *skb,
 	return TC_ACT_OK;
 }
 
+static __always_inline int yard_xdp_drop(struct xdp_md *ctx,
+					 enum yard_reason reason)
+{
+	yard_count_reason(reason, bpf_xdp_get_buff_len(ctx));
+	return XDP_DROP;
+}
+
 #endif /* SWITCHYARD_BPF_LIB_STATS_H_ */

@@ -25,6 +25,7 @@
 #include "lib/nat.h"
 #include "lib/parse.h"
 #include "lib/reject.h"
+#include "lib/revnat.h"
 #include "lib/stats.h"
 
 static __always_inline int yard_parse_verdict(struct __sk_buff *skb, int rc)
@@ -72,8 +73,7 @@ static __always_inline int yard_forward(struct __sk_buff *skb,
 		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
 	if (!hairpin)
 		return TC_ACT_OK;
-	if (yard_rewrite_addr4(skb, p, true, p->saddr,
-			       yard_cfg.hairpin_addr) ||
+	if (yard_rewrite_addr4(skb, p, true, p->saddr, yard_cfg.hairpin_addr) ||
 	    yard_swap_macs(skb))
 		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
 	return bpf_redirect(skb->ifindex, 0);
@@ -170,59 +170,6 @@ static __always_inline int yard_service_packet(struct __sk_buff *skb,
 			    ct->flags & YARD_CT_F_HAIRPIN);
 }
 
-/* Marks the forward entry closing when the backend's side ends the flow,
- * so the client's next SYN on this tuple chooses again. */
-static __always_inline void yard_close_forward(const struct yard_ct4_value *rep,
-					       const struct yard_rnat4 *fe,
-					       __u8 proto)
-{
-	struct yard_ct4_key key = {
-	    .saddr = rep->addr,
-	    .daddr = fe->addr,
-	    .sport = rep->port,
-	    .dport = fe->port,
-	    .proto = proto,
-	    .dir = YARD_CT_FORWARD,
-	};
-	struct yard_ct4_value *fwd = bpf_map_lookup_elem(&yard_ct4, &key);
-
-	if (fwd)
-		fwd->flags |= YARD_CT_F_CLOSING;
-}
-
-/* Reverse translation of a backend's answer: source becomes the frontend,
- * destination the client's original address (they differ for hairpin). */
-static __always_inline int yard_reply_packet(struct __sk_buff *skb,
-					     const struct yard_pkt4 *p,
-					     struct yard_ct4_value *ct)
-{
-	__u32 id = ct->rev_nat_id;
-	struct yard_rnat4 *fe = bpf_map_lookup_elem(&yard_rnat4, &id);
-
-	if (!fe || (fe->addr == 0 && fe->port == 0))
-		return yard_drop(skb, YARD_REASON_REVNAT_MISSING);
-	yard_ct_touch(ct, p, skb->len, bpf_ktime_get_coarse_ns());
-	if (!(ct->flags & YARD_CT_F_SEEN_REPLY))
-		ct->flags |= YARD_CT_F_SEEN_REPLY;
-	if (unlikely(yard_ct_closes(p)))
-		yard_close_forward(ct, fe, p->proto);
-	yard_count_svc(id, true, skb->len);
-	if (yard_snat4(skb, p, fe->addr, fe->port))
-		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
-	if (yard_rewrite_addr4(skb, p, false, p->daddr, ct->addr))
-		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
-	return TC_ACT_OK;
-}
-
-static __always_inline struct yard_ct4_value *
-yard_lookup_reply(const struct yard_pkt4 *p)
-{
-	struct yard_ct4_key key;
-
-	yard_ct4_key_of(p, YARD_CT_REPLY, &key);
-	return bpf_map_lookup_elem(&yard_ct4, &key);
-}
-
 SEC("tc")
 int yard_from_pod(struct __sk_buff *skb)
 {
@@ -235,8 +182,8 @@ int yard_from_pod(struct __sk_buff *skb)
 	if (rc != YARD_PARSE_OK)
 		return yard_parse_verdict(skb, rc);
 
-	if (unlikely(!p.l4_ok || p.fragment)) {
-		if (!yard_is_service_addr4(p.daddr))
+	if (unlikely(!yard_is_tcp_udp(&p))) {
+		if (!yard_is_service_addr4(p.daddr, YARD_SCOPE_INTERNAL))
 			return TC_ACT_OK;
 		if (p.fragment)
 			return yard_drop(skb, YARD_REASON_FRAGMENT);
@@ -245,10 +192,10 @@ int yard_from_pod(struct __sk_buff *skb)
 		return yard_drop(skb, YARD_REASON_UNSUPPORTED_L4);
 	}
 
-	svc = yard_lookup_service4(&p);
+	svc = yard_lookup_service4(&p, YARD_SCOPE_INTERNAL);
 	if (likely(svc && !(svc->flags & YARD_SVC_F_WILDCARD)))
 		return yard_service_packet(skb, &p, svc);
-	if (yard_is_service_addr4(p.daddr))
+	if (yard_is_service_addr4(p.daddr, YARD_SCOPE_INTERNAL))
 		return yard_reject(skb, &p, YARD_REASON_REJECT_NO_PORT);
 
 	/* A hairpinned pod answering itself: turn the answer around. */
@@ -274,7 +221,7 @@ int yard_to_pod(struct __sk_buff *skb)
 
 	/* Frames this hook cannot parse were the stack's to deliver; they were
 	 * counted, if at all, where they entered. */
-	if (yard_parse4(skb, &p) != YARD_PARSE_OK || !p.l4_ok)
+	if (yard_parse4(skb, &p) != YARD_PARSE_OK || !yard_is_tcp_udp(&p))
 		return TC_ACT_OK;
 	ct = yard_lookup_reply(&p);
 	if (!ct)

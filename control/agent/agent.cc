@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/agent/agent.h"
 
+#include <arpa/inet.h>
 #include <fnmatch.h>
+#include <ifaddrs.h>
 #include <malloc.h>
 #include <net/if.h>
+#include <netinet/in.h>
 
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "control/common/ipv4.h"
 #include "control/common/log.h"
 #include "control/metrics/datapath_collector.h"
 #include "control/translate/translate.h"
@@ -16,7 +22,26 @@ namespace switchyard::agent {
 namespace {
 
 sync::Capacity CapacityOf(const kernel::DatapathConfig& c) {
-  return {c.max_frontends, c.max_slots, c.max_backends};
+  return {c.max_frontends, c.max_slots, c.max_backends, c.max_source_ranges};
+}
+
+// Every IPv4 address of the named devices, in the order found.
+std::vector<uint32_t> AddressesOf(const std::vector<std::string>& devices) {
+  std::vector<uint32_t> out;
+  struct ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0) return out;
+  for (const std::string& device : devices) {
+    for (struct ifaddrs* a = all; a != nullptr; a = a->ifa_next) {
+      if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET ||
+          device != a->ifa_name) {
+        continue;
+      }
+      out.push_back(
+          reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
+    }
+  }
+  freeifaddrs(all);
+  return out;
 }
 
 bool Matches(const std::vector<std::string>& patterns, const char* name) {
@@ -34,6 +59,22 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   }
   config.datapath.pin_dir =
       absl::StrCat(config.pin_root, "/", config.node_name);
+  if (!config.external_devices.empty()) {
+    if (config.node_port_addrs_be.empty()) {
+      config.node_port_addrs_be = AddressesOf(config.external_devices);
+    }
+    if (config.node_port_addrs_be.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "external devices ", absl::StrJoin(config.external_devices, ","),
+          " have no IPv4 address to serve NodePorts on; give "
+          "--node_port_addresses"));
+    }
+    // Flows sent on to another node's endpoint leave with the first
+    // NodePort address, so the replies come back to this node.
+    if (config.datapath.snat_addr_be == 0) {
+      config.datapath.snat_addr_be = config.node_port_addrs_be.front();
+    }
+  }
   absl::StatusOr<std::unique_ptr<kernel::Datapath>> datapath =
       kernel::Datapath::Load(config.datapath);
   if (!datapath.ok()) return datapath.status();
@@ -58,6 +99,17 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   // others.
   if (absl::Status s = agent->AttachNewInterfaces(); !s.ok()) {
     LOG(WARNING) << "not every pod interface attached yet: " << s;
+  }
+  if (!config.external_devices.empty()) {
+    agent->health_checks_ =
+        std::make_unique<HealthCheckServers>(config.node_port_addrs_be);
+    std::vector<std::string> addrs;
+    for (uint32_t a : config.node_port_addrs_be) {
+      addrs.push_back(FormatIpv4(a));
+    }
+    LOG(INFO) << "NodePorts on " << absl::StrJoin(addrs, ", ")
+              << "; flows to other nodes' endpoints leave from "
+              << FormatIpv4(config.datapath.snat_addr_be);
   }
   if (absl::Status s = agent->StartMetrics(); !s.ok()) return s;
   return agent;
@@ -119,7 +171,7 @@ absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
     metrics_.applied_version->Set(0);
     return s;
   }
-  translate::NodeContext node{config_.node_name};
+  translate::NodeContext node{config_.node_name, config_.node_port_addrs_be};
   // A snapshot, or anything after a failure, reconciles every entry; a
   // delta only the services it touches.
   bool full = update.snapshot() || !reconciled_;
@@ -139,6 +191,7 @@ absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
     return s;
   }
   applied_version_ = update.version();
+  UpdateHealthChecks();
   metrics_.sync_latency->With(kind).Observe(took);
   metrics_.updates_applied->With(kind).Increment();
   metrics_.applied_version->Set(update.version());
@@ -162,6 +215,28 @@ absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
   return absl::OkStatus();
 }
 
+void Agent::UpdateHealthChecks() {
+  if (!health_checks_) return;
+  translate::NodeContext node{config_.node_name, config_.node_port_addrs_be};
+  std::vector<translate::HealthCheck> checks =
+      translate::HealthChecks(state_, node);
+  if (checks == served_checks_) return;
+  std::vector<HealthCheckService> services;
+  for (const translate::HealthCheck& check : checks) {
+    std::vector<std::string> name = absl::StrSplit(check.service, '/');
+    services.push_back(
+        {name.front(), name.back(), check.port, check.local_endpoints});
+  }
+  // A port that cannot be bound is logged and retried with the next
+  // update; the datapath does not depend on it.
+  if (absl::Status s = health_checks_->Update(services); !s.ok()) {
+    LOG(WARNING) << "health-check node ports: " << s;
+    served_checks_.clear();
+    return;
+  }
+  served_checks_ = std::move(checks);
+}
+
 uint64_t Agent::ResumeVersion() {
   absl::MutexLock lock(&mu_);
   return applied_version_;
@@ -177,6 +252,27 @@ absl::Status Agent::AttachNewInterfaces() {
   if_freenameindex(all);
 
   absl::Status result = absl::OkStatus();
+  for (const auto& [ifindex, name] : present) {
+    if (!Matches(config_.external_devices, name.c_str())) continue;
+    auto it = external_attached_.find(ifindex);
+    if (it != external_attached_.end() && it->second == name) continue;
+    absl::StatusOr<kernel::XdpMode> mode =
+        datapath_->AttachExternalDevice(ifindex);
+    if (mode.ok()) {
+      external_attached_[ifindex] = name;
+      LOG(INFO) << "attached to external device " << name << " (ifindex "
+                << ifindex << ", XDP "
+                << (*mode == kernel::XdpMode::kNative ? "native" : "generic")
+                << ")";
+    } else {
+      LOG(WARNING) << "attach to external device " << name << ": "
+                   << mode.status();
+      result.Update(mode.status());
+    }
+  }
+  std::erase_if(external_attached_, [&](const auto& entry) {
+    return !present.contains(entry.first);
+  });
   for (const auto& [ifindex, name] : present) {
     if (!Matches(config_.pod_interfaces, name.c_str())) continue;
     auto it = attached_.find(ifindex);

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "control/agent/health_check_servers.h"
 #include "control/agent/kernel_map_writer.h"
 #include "control/agent/watch_client.h"
 #include "control/kernel/datapath.h"
@@ -35,8 +36,12 @@ struct AgentConfig {
   std::string pin_root = "/sys/fs/bpf/switchyard";
   // Shell patterns (fnmatch) of pod-facing interfaces; any match attaches.
   std::vector<std::string> pod_interfaces = {"veth*"};
-  // External devices for NodePort/LoadBalancer traffic (XDP, later).
+  // External devices (names) that outside clients' NodePort,
+  // load-balancer and external-IP traffic arrives on: XDP goes there.
   std::vector<std::string> external_devices;
+  // Addresses (network order) NodePorts are served on; empty: every IPv4
+  // address of the external devices at start.
+  std::vector<uint32_t> node_port_addrs_be;
   kernel::DatapathConfig datapath;  // sizes; pin_dir is derived
   absl::Duration interface_poll = absl::Seconds(1);
   // Prometheus /metrics and /healthz ("host:port"); "" serves neither.
@@ -67,9 +72,16 @@ class Agent {
   // Attaches to matching interfaces not attached yet.
   absl::Status AttachNewInterfaces();
 
+  // The NodePort addresses in use (resolved at start).
+  const std::vector<uint32_t>& node_port_addrs_be() const {
+    return config_.node_port_addrs_be;
+  }
+
  private:
   Agent(AgentConfig config, std::unique_ptr<kernel::Datapath> datapath);
 
+  // Serves the health-check node ports the cluster state asks for.
+  void UpdateHealthChecks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sets the programmed-entry gauges from the programmer's counts.
   void PublishCounts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Registers the scrape-time datapath metrics and starts serving them.
@@ -86,7 +98,10 @@ class Agent {
   bool reconciled_ ABSL_GUARDED_BY(mu_) = false;
   sync::Programmer programmer_ ABSL_GUARDED_BY(mu_);
   uint64_t applied_version_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<int, std::string> attached_;  // ifindex -> name
+  std::map<int, std::string> attached_;           // ifindex -> name
+  std::map<int, std::string> external_attached_;  // ifindex -> name
+  std::unique_ptr<HealthCheckServers> health_checks_;
+  std::vector<translate::HealthCheck> served_checks_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<WatchClient> watch_;
   absl::Notification stop_;
   metrics::Registry registry_;

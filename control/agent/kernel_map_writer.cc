@@ -20,6 +20,9 @@ absl::StatusOr<sync::ProgrammedEntries> ReadProgrammed(
   auto rev_nat = maps.DumpRevNat();
   if (!rev_nat.ok()) return rev_nat.status();
   for (const auto& [id, value] : *rev_nat) out.rev_nat[id] = value;
+  auto ranges = maps.DumpSourceRanges();
+  if (!ranges.ok()) return ranges.status();
+  out.source_ranges = std::move(*ranges);
   return out;
 }
 

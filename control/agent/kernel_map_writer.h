@@ -39,6 +39,12 @@ class KernelMapWriter : public sync::MapWriter {
   absl::Status ClearRevNat(uint32_t id) override {
     return maps_->ClearRevNat(id);
   }
+  absl::Status PutSourceRange(const yard_lb_src4_key& key) override {
+    return maps_->PutSourceRange(key);
+  }
+  absl::Status DeleteSourceRange(const yard_lb_src4_key& key) override {
+    return maps_->DeleteSourceRange(key);
+  }
 
  private:
   kernel::DatapathMaps* maps_;

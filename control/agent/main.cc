@@ -12,9 +12,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "control/agent/agent.h"
+#include "control/common/ipv4.h"
 #include "control/common/log.h"
 
 ABSL_FLAG(std::string, node_name, "", "This node's name, as in its v1 Node.");
@@ -24,7 +26,22 @@ ABSL_FLAG(std::string, pod_interfaces, "veth*",
           "Comma-separated shell patterns of pod-facing interfaces; the "
           "datapath is attached to every match, including later ones.");
 ABSL_FLAG(std::string, external_devices, "",
-          "Comma-separated external devices (NodePort/LoadBalancer).");
+          "Comma-separated shell patterns of external devices, where outside "
+          "clients' NodePort, load-balancer and external-IP traffic arrives: "
+          "XDP is attached there.");
+ABSL_FLAG(std::string, node_port_addresses, "",
+          "Comma-separated IPv4 addresses NodePorts are served on (and "
+          "health-check node ports); default: every IPv4 address of the "
+          "external devices. The first is the source of flows sent on to "
+          "another node's endpoint.");
+ABSL_FLAG(std::string, snat_ports, "61000-65535",
+          "Source ports for flows sent on to another node's endpoint: keep "
+          "it clear of the NodePort range and net.ipv4.ip_local_port_range.");
+ABSL_FLAG(std::string, local_delivery, "stack",
+          "How XDP hands outside clients' flows to local endpoints: 'stack' "
+          "(XDP_PASS; the kernel routes them) or 'redirect' (straight into "
+          "the endpoint's interface; needs XDP or GRO on the pod's veth "
+          "peer).");
 ABSL_FLAG(std::string, bpffs_root, "/sys/fs/bpf/switchyard",
           "Maps are pinned in <root>/<node-name>, surviving restarts.");
 ABSL_FLAG(uint32_t, max_frontends, YARD_DEFAULT_FRONTENDS,
@@ -53,6 +70,39 @@ int main(int argc, char** argv) {
                                          ',', absl::SkipEmpty());
   config.external_devices = absl::StrSplit(
       absl::GetFlag(FLAGS_external_devices), ',', absl::SkipEmpty());
+  for (absl::string_view text : absl::StrSplit(
+           absl::GetFlag(FLAGS_node_port_addresses), ',', absl::SkipEmpty())) {
+    absl::StatusOr<uint32_t> addr = switchyard::ParseIpv4(text);
+    if (!addr.ok()) {
+      LOG(ERROR) << "yard-agent: --node_port_addresses: " << addr.status();
+      return 2;
+    }
+    config.node_port_addrs_be.push_back(*addr);
+  }
+  {
+    std::vector<std::string> range =
+        absl::StrSplit(absl::GetFlag(FLAGS_snat_ports), '-');
+    uint32_t lo = 0, hi = 0;
+    if (range.size() != 2 || !absl::SimpleAtoi(range[0], &lo) ||
+        !absl::SimpleAtoi(range[1], &hi) || lo < 1 || hi > 65535 || lo > hi) {
+      LOG(ERROR) << "yard-agent: --snat_ports: want LOW-HIGH within 1-65535, "
+                    "got '"
+                 << absl::GetFlag(FLAGS_snat_ports) << "'";
+      return 2;
+    }
+    config.datapath.snat_port_min = static_cast<uint16_t>(lo);
+    config.datapath.snat_port_max = static_cast<uint16_t>(hi);
+  }
+  {
+    std::string delivery = absl::GetFlag(FLAGS_local_delivery);
+    if (delivery != "stack" && delivery != "redirect") {
+      LOG(ERROR) << "yard-agent: --local_delivery: 'stack' or 'redirect', "
+                    "got '"
+                 << delivery << "'";
+      return 2;
+    }
+    config.datapath.local_redirect = delivery == "redirect";
+  }
   config.datapath.max_frontends = absl::GetFlag(FLAGS_max_frontends);
   config.datapath.max_slots = absl::GetFlag(FLAGS_max_slots);
   config.datapath.max_backends = absl::GetFlag(FLAGS_max_backends);

@@ -46,4 +46,27 @@ absl::StatusOr<uint16_t> PortToNetwork(int64_t port) {
   return htons(static_cast<uint16_t>(port));
 }
 
+absl::StatusOr<Ipv4Cidr> ParseIpv4Cidr(absl::string_view text) {
+  size_t slash = text.find('/');
+  int prefix = -1;
+  if (slash != text.npos) {
+    absl::string_view len = text.substr(slash + 1);
+    if (!len.empty() && len.size() <= 2 &&
+        len.find_first_not_of("0123456789") == len.npos &&
+        (len.size() == 1 || len[0] != '0')) {
+      (void)absl::SimpleAtoi(len, &prefix);
+    }
+  }
+  if (prefix < 0 || prefix > 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not an IPv4 CIDR"));
+  }
+  absl::StatusOr<uint32_t> addr = ParseIpv4(text.substr(0, slash));
+  if (!addr.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not an IPv4 CIDR"));
+  }
+  return Ipv4Cidr{ntohl(*addr), prefix};
+}
+
 }  // namespace switchyard

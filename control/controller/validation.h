@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "control/common/ipv4.h"
 #include "switchyard/v1/cluster.pb.h"
 
 namespace switchyard::controller {
@@ -30,21 +31,6 @@ inline constexpr char kTypeExternalName[] = "ExternalName";
 inline constexpr char kClusterIPNone[] = "None";
 inline constexpr char kPolicyLocal[] = "Local";
 inline constexpr int kDefaultAffinityTimeoutSeconds = 10800;
-
-// An IPv4 prefix. `address` is host byte order and may have host bits set,
-// as Kubernetes accepts "10.0.0.1/8" in loadBalancerSourceRanges.
-struct Ipv4Cidr {
-  uint32_t address = 0;
-  int prefix_len = 0;
-
-  uint32_t network() const {
-    return prefix_len == 0 ? 0 : address & (~uint32_t{0} << (32 - prefix_len));
-  }
-  uint64_t size() const { return uint64_t{1} << (32 - prefix_len); }
-};
-
-// "10.96.0.0/12" -> {0x0a600000, 12}. Same strictness as ParseIpv4.
-absl::StatusOr<Ipv4Cidr> ParseIpv4Cidr(absl::string_view text);
 
 // The service CIDR and node-port range every Service is checked against.
 struct ServiceRules {

@@ -6,7 +6,7 @@
 
 #include "yard_abi.h"
 
-static_assert(sizeof(yard_config) == 8);
+static_assert(sizeof(yard_config) == 20);
 static_assert(sizeof(yard_svc4_key) == 8);
 static_assert(sizeof(yard_svc_value) == 16);
 static_assert(sizeof(yard_slot_key) == 8);
@@ -14,7 +14,8 @@ static_assert(sizeof(yard_slot_value) == 4);
 static_assert(sizeof(yard_backend4) == 8);
 static_assert(sizeof(yard_rnat4) == 8);
 static_assert(sizeof(yard_ct4_key) == 16);
-static_assert(sizeof(yard_ct4_value) == 48);
+static_assert(sizeof(yard_ct4_value) == 56);
+static_assert(sizeof(yard_lb_src4_key) == 12);
 static_assert(sizeof(yard_counter) == 16);
 static_assert(sizeof(yard_svc_stats) == 32);
 

@@ -5,12 +5,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/if_link.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <utility>
@@ -85,16 +87,17 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
       {skel->maps.yard_rnat4, config.max_frontends},
       {skel->maps.yard_ct4, config.max_ct_entries},
       {skel->maps.yard_svc_stats, config.max_frontends},
+      {skel->maps.yard_lb_src4, config.max_source_ranges},
   };
   for (auto [map, size] : sizes) {
     if (int err = bpf_map__set_max_entries(map, size); err != 0) {
       return fail(ErrnoStatus(err, absl::StrCat("size ", bpf_map__name(map))));
     }
   }
-  bpf_map* all_maps[] = {skel->maps.yard_svc4,   skel->maps.yard_slots,
-                         skel->maps.yard_be4,    skel->maps.yard_rnat4,
-                         skel->maps.yard_ct4,    skel->maps.yard_svc_stats,
-                         skel->maps.yard_reasons};
+  bpf_map* all_maps[] = {skel->maps.yard_svc4,    skel->maps.yard_slots,
+                         skel->maps.yard_be4,     skel->maps.yard_rnat4,
+                         skel->maps.yard_ct4,     skel->maps.yard_svc_stats,
+                         skel->maps.yard_reasons, skel->maps.yard_lb_src4};
   if (!config.pin_dir.empty()) {
     for (bpf_map* map : all_maps) {
       std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
@@ -108,6 +111,10 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
       config.hairpin_addr_be != 0 ? config.hairpin_addr_be
                                   : htonl(YARD_DEFAULT_HAIRPIN_ADDR_HOST);
   skel->rodata->yard_cfg.udp_timeout_s = config.udp_timeout_s;
+  skel->rodata->yard_cfg.snat_addr = config.snat_addr_be;
+  skel->rodata->yard_cfg.snat_port_min = config.snat_port_min;
+  skel->rodata->yard_cfg.snat_port_max = config.snat_port_max;
+  skel->rodata->yard_cfg.local_redirect = config.local_redirect ? 1 : 0;
 
   // libbpf reuses a pinned map only when type, key, value and size match;
   // otherwise load fails here and names the map, rather than silently
@@ -127,11 +134,13 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
   fds.ct4 = Dup(skel->maps.yard_ct4);
   fds.svc_stats = Dup(skel->maps.yard_svc_stats);
   fds.reasons = Dup(skel->maps.yard_reasons);
+  fds.lb_src4 = Dup(skel->maps.yard_lb_src4);
   return std::unique_ptr<Datapath>(
       new Datapath(config, skel, DatapathMaps(std::move(fds))));
 }
 
-Datapath::Datapath(DatapathConfig config, yard_datapath* skel, DatapathMaps maps)
+Datapath::Datapath(DatapathConfig config, yard_datapath* skel,
+                   DatapathMaps maps)
     : config_(std::move(config)), skel_(skel), maps_(std::move(maps)) {}
 
 Datapath::~Datapath() { yard_datapath__destroy(skel_); }
@@ -142,6 +151,46 @@ int Datapath::from_pod_fd() const {
 
 int Datapath::to_pod_fd() const {
   return bpf_program__fd(skel_->progs.yard_to_pod);
+}
+
+int Datapath::from_outside_fd() const {
+  return bpf_program__fd(skel_->progs.yard_from_outside);
+}
+
+absl::StatusOr<XdpMode> Datapath::AttachExternalDevice(int ifindex) {
+  // tc first: frames XDP hands up for neighbour resolution need it, and
+  // replies of local endpoints are reverse-translated on egress.
+  if (absl::Status s =
+          AttachTc(ifindex, TcDirection::kIngress,
+                   bpf_program__fd(skel_->progs.yard_outside_ingress));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = AttachTc(ifindex, TcDirection::kEgress,
+                                bpf_program__fd(skel_->progs.yard_to_outside));
+      !s.ok()) {
+    return s;
+  }
+  // No XDP_FLAGS_UPDATE_IF_NOEXIST: an earlier Switchyard program (a
+  // restarted agent's) is replaced in one step.
+  int fd = from_outside_fd();
+  int err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, nullptr);
+  if (err == 0) return XdpMode::kNative;
+  int native_err = err;
+  err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_SKB_MODE, nullptr);
+  if (err == 0) return XdpMode::kGeneric;
+  return ErrnoStatus(err,
+                     absl::StrCat("attach XDP on ifindex ", ifindex,
+                                  " (native: ", strerror(-native_err), ")"));
+}
+
+absl::Status Datapath::DetachExternalDevice(int ifindex) {
+  // Whichever mode it is in: detaching a mode with no program is a no-op.
+  bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, nullptr);
+  bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, nullptr);
+  absl::Status in = DetachTc(ifindex, TcDirection::kIngress);
+  absl::Status out = DetachTc(ifindex, TcDirection::kEgress);
+  return in.ok() ? out : in;
 }
 
 absl::Status Datapath::AttachPodInterface(int ifindex) {

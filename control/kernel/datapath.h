@@ -26,9 +26,23 @@ struct DatapathConfig {
   uint32_t max_slots = YARD_DEFAULT_SLOTS;
   uint32_t max_backends = YARD_DEFAULT_BACKENDS;
   uint32_t max_ct_entries = YARD_DEFAULT_CT_ENTRIES;
+  uint32_t max_source_ranges = YARD_DEFAULT_SOURCE_RANGES;
   uint32_t hairpin_addr_be = 0;  // 0: YARD_DEFAULT_HAIRPIN_ADDR_HOST
   uint32_t udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S;
+  // North-south: the source this node gives outside clients' flows it
+  // sends on to endpoints on other nodes (0: none, such flows are
+  // dropped), and the source ports it may use for them.
+  uint32_t snat_addr_be = 0;
+  uint16_t snat_port_min = YARD_DEFAULT_SNAT_PORT_MIN;
+  uint16_t snat_port_max = YARD_DEFAULT_SNAT_PORT_MAX;
+  // Outside clients' flows to a local endpoint: redirected by XDP into
+  // the endpoint's interface (true) or handed to the stack (false).
+  bool local_redirect = false;
 };
+
+// How XDP is attached: in the driver when it supports XDP (veth, most
+// NICs), else generic (skb) mode.
+enum class XdpMode { kNative, kGeneric };
 
 // One handle and priority for every Switchyard tc filter, so a new program
 // replaces the old one atomically instead of stacking beside it, and so
@@ -54,8 +68,15 @@ class Datapath {
   absl::Status AttachPodInterface(int ifindex);
   absl::Status DetachPodInterface(int ifindex);
 
+  // Puts yard_from_outside (XDP) and yard_outside_ingress (tc) on an
+  // external device's ingress and yard_to_outside on its egress. XDP goes
+  // native when the driver can, else generic; replacing ours atomically.
+  absl::StatusOr<XdpMode> AttachExternalDevice(int ifindex);
+  absl::Status DetachExternalDevice(int ifindex);
+
   int from_pod_fd() const;
   int to_pod_fd() const;
+  int from_outside_fd() const;
   DatapathMaps& maps() { return maps_; }
   const DatapathConfig& config() const { return config_; }
 

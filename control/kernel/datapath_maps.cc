@@ -213,7 +213,8 @@ absl::StatusOr<DatapathMaps> DatapathMaps::OpenPinned(
                             {YARD_MAP_RNAT4, &fds.rnat4},
                             {YARD_MAP_CT4, &fds.ct4},
                             {YARD_MAP_SVC_STATS, &fds.svc_stats},
-                            {YARD_MAP_REASONS, &fds.reasons}}) {
+                            {YARD_MAP_REASONS, &fds.reasons},
+                            {YARD_MAP_LB_SRC4, &fds.lb_src4}}) {
     if (absl::Status s = open(name, *slot); !s.ok()) return s;
   }
   return DatapathMaps(std::move(fds));
@@ -224,7 +225,8 @@ absl::StatusOr<MapCapacity> DatapathMaps::Capacity() const {
   for (auto [fd, out] : {std::pair{fds_.svc4.get(), &c.frontends},
                          {fds_.slots.get(), &c.slots},
                          {fds_.be4.get(), &c.backends},
-                         {fds_.ct4.get(), &c.ct_entries}}) {
+                         {fds_.ct4.get(), &c.ct_entries},
+                         {fds_.lb_src4.get(), &c.source_ranges}}) {
     absl::StatusOr<uint32_t> n = MaxEntries(fd);
     if (!n.ok()) return n.status();
     *out = *n;
@@ -249,6 +251,32 @@ absl::StatusOr<std::optional<yard_svc_value>> DatapathMaps::LookupFrontend(
 absl::Status DatapathMaps::PutSlot(const yard_slot_key& key,
                                    const yard_slot_value& value) {
   return Update(fds_.slots.get(), &key, &value, YARD_MAP_SLOTS);
+}
+
+absl::Status DatapathMaps::PutSourceRange(const yard_lb_src4_key& key) {
+  uint8_t admitted = 1;
+  return Update(fds_.lb_src4.get(), &key, &admitted, YARD_MAP_LB_SRC4);
+}
+
+absl::Status DatapathMaps::DeleteSourceRange(const yard_lb_src4_key& key) {
+  return Delete(fds_.lb_src4.get(), &key, YARD_MAP_LB_SRC4);
+}
+
+absl::StatusOr<std::vector<yard_lb_src4_key>> DatapathMaps::DumpSourceRanges()
+    const {
+  // LPM tries have no batch reads; they are small.
+  std::vector<yard_lb_src4_key> out;
+  yard_lb_src4_key key = {}, next = {};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fds_.lb_src4.get(), prev, &next) == 0) {
+    out.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  if (errno != ENOENT) {
+    return ErrnoStatus(errno, absl::StrCat("read ", YARD_MAP_LB_SRC4));
+  }
+  return out;
 }
 
 absl::Status DatapathMaps::DeleteSlot(const yard_slot_key& key) {
@@ -350,16 +378,18 @@ absl::Status DatapathMaps::ResetCounters() {
                                     YARD_MAP_SVC_STATS);
 }
 
-yard_svc4_key ServiceKey(uint32_t addr_be, uint16_t port_be, uint8_t proto) {
+yard_svc4_key ServiceKey(uint32_t addr_be, uint16_t port_be, uint8_t proto,
+                         uint8_t scope) {
   yard_svc4_key key = {};
   key.addr = addr_be;
   key.port = port_be;
   key.proto = proto;
+  key.scope = scope;
   return key;
 }
 
-yard_svc4_key WildcardKey(uint32_t addr_be) {
-  return ServiceKey(addr_be, 0, 0);
+yard_svc4_key WildcardKey(uint32_t addr_be, uint8_t scope) {
+  return ServiceKey(addr_be, 0, 0, scope);
 }
 
 }  // namespace switchyard::kernel

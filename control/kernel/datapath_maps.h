@@ -25,13 +25,14 @@ struct MapCapacity {
   uint32_t slots = 0;
   uint32_t backends = 0;
   uint32_t ct_entries = 0;
+  uint32_t source_ranges = 0;
 };
 
 class DatapathMaps {
  public:
   // Takes ownership of one descriptor per map, in the order of the fields.
   struct Fds {
-    ScopedFd svc4, slots, be4, rnat4, ct4, svc_stats, reasons;
+    ScopedFd svc4, slots, be4, rnat4, ct4, svc_stats, reasons, lb_src4;
   };
   explicit DatapathMaps(Fds fds);
   DatapathMaps(DatapathMaps&&) = default;
@@ -71,6 +72,11 @@ class DatapathMaps {
   absl::StatusOr<std::vector<std::pair<uint32_t, yard_rnat4>>> DumpRevNat()
       const;
 
+  // loadBalancerSourceRanges (an LPM trie: a key is its own entry).
+  absl::Status PutSourceRange(const yard_lb_src4_key& key);
+  absl::Status DeleteSourceRange(const yard_lb_src4_key& key);
+  absl::StatusOr<std::vector<yard_lb_src4_key>> DumpSourceRanges() const;
+
   absl::StatusOr<std::optional<yard_ct4_value>> LookupCt(
       const yard_ct4_key& key) const;
   absl::Status PutCt(const yard_ct4_key& key, const yard_ct4_value& value);
@@ -92,9 +98,12 @@ class DatapathMaps {
 };
 
 // The key of a service port; `addr_be` and `port_be` in network order.
-yard_svc4_key ServiceKey(uint32_t addr_be, uint16_t port_be, uint8_t proto);
+// Scope: whose view of the service (enum yard_scope).
+yard_svc4_key ServiceKey(uint32_t addr_be, uint16_t port_be, uint8_t proto,
+                         uint8_t scope = YARD_SCOPE_INTERNAL);
 // The wildcard entry's key that marks addr_be as a service address.
-yard_svc4_key WildcardKey(uint32_t addr_be);
+yard_svc4_key WildcardKey(uint32_t addr_be,
+                          uint8_t scope = YARD_SCOPE_INTERNAL);
 
 }  // namespace switchyard::kernel
 

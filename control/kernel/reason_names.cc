@@ -28,6 +28,11 @@ constexpr ReasonInfo kReasons[] = {
     {"ct_full", "drop", "the new flow could not be recorded"},
     {"revnat_missing", "drop", "reply whose frontend is gone"},
     {"rewrite_failed", "drop", "a checksum or store helper failed"},
+    {"source_denied", "drop",
+     "source outside the load balancer's loadBalancerSourceRanges"},
+    {"snat_exhausted", "drop",
+     "no free source port to send the flow on to another node"},
+    {"no_route", "drop", "no route or neighbour towards endpoint or client"},
 };
 static_assert(std::size(kReasons) == YARD_REASON_MAX,
               "a yard_reason without words in reason_names.cc");

@@ -20,7 +20,8 @@ namespace switchyard::kernel {
 namespace {
 
 // ConfigFromRodata reads .rodata as one struct yard_config.
-static_assert(sizeof(yard_datapath::yard_datapath__rodata) == sizeof(yard_config));
+static_assert(sizeof(yard_datapath::yard_datapath__rodata) ==
+              sizeof(yard_config));
 
 // Plenty for the tuple's two entries plus the two a new flow writes; a
 // plain hash rather than the live LRU so nothing copied in is evicted.

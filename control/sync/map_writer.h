@@ -8,6 +8,7 @@
 #include <map>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -28,11 +29,14 @@ class MapWriter {
   virtual absl::Status DeleteFrontend(const yard_svc4_key& key) = 0;
   virtual absl::Status PutRevNat(uint32_t id, const yard_rnat4& value) = 0;
   virtual absl::Status ClearRevNat(uint32_t id) = 0;
+  // loadBalancerSourceRanges entries (yard_lb_src4).
+  virtual absl::Status PutSourceRange(const yard_lb_src4_key& key) = 0;
+  virtual absl::Status DeleteSourceRange(const yard_lb_src4_key& key) = 0;
 };
 
 // Orderable forms of the C keys, for maps on the C++ side.
 inline auto Tie(const yard_svc4_key& k) {
-  return std::make_tuple(k.addr, k.port, k.proto);
+  return std::make_tuple(k.addr, k.port, k.proto, k.scope);
 }
 struct Svc4KeyLess {
   bool operator()(const yard_svc4_key& a, const yard_svc4_key& b) const {
@@ -47,6 +51,7 @@ struct ProgrammedEntries {
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> slots;  // (svc, slot)
   std::map<yard_svc4_key, yard_svc_value, Svc4KeyLess> frontends;
   std::map<uint32_t, yard_rnat4> rev_nat;
+  std::vector<yard_lb_src4_key> source_ranges;
 };
 
 }  // namespace switchyard::sync

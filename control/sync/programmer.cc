@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/sync/programmer.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <optional>
 
@@ -21,6 +23,16 @@ yard_svc4_key ToKey(const FrontendKey& k) {
   key.addr = k.addr_be;
   key.port = k.port_be;
   key.proto = k.proto;
+  key.scope = k.scope;
+  return key;
+}
+
+yard_lb_src4_key RangeKey(uint32_t rev_nat_id,
+                          const translate::SourceRange& range) {
+  yard_lb_src4_key key = {};
+  key.prefixlen = 32 + range.prefix_len;
+  key.rev_nat_id = htonl(rev_nat_id);
+  key.addr = range.addr_be;
   return key;
 }
 
@@ -84,7 +96,24 @@ void Programmer::Adopt(const ProgrammedEntries& entries) {
     entry.value = value;
     entry.set_known = (value.flags & YARD_SVC_F_WILDCARD) != 0;
     if (!entry.set_known) rev_nat_ids_.Claim(value.rev_nat_id);
-    frontends_[FrontendKey{key.addr, key.port, key.proto}] = entry;
+    frontends_[FrontendKey{key.addr, key.port, key.proto, key.scope}] = entry;
+  }
+  std::map<uint32_t, FrontendEntry*> by_rev_nat;
+  for (auto& [key, entry] : frontends_) {
+    if (entry.value.rev_nat_id) by_rev_nat[entry.value.rev_nat_id] = &entry;
+  }
+  for (const yard_lb_src4_key& key : entries.source_ranges) {
+    auto owner = by_rev_nat.find(ntohl(key.rev_nat_id));
+    if (owner == by_rev_nat.end() || key.prefixlen < 32 || key.prefixlen > 64) {
+      stale_ranges_.push_back(key);
+      continue;
+    }
+    owner->second->ranges.push_back(
+        {key.addr, static_cast<uint8_t>(key.prefixlen - 32)});
+    ++total_ranges_;
+  }
+  for (auto& [rev_nat, entry] : by_rev_nat) {
+    std::sort(entry->ranges.begin(), entry->ranges.end());
   }
   for (const auto& [id, rnat] : entries.rev_nat) {
     // No frontend names it: stays claimed until cleared, so no new
@@ -239,6 +268,23 @@ absl::Status Programmer::CheckCapacity(
         "service map full: ", frontends_.size() + new_frontends,
         " entries needed at the peak, the map holds ", capacity_.frontends));
   }
+  if (capacity_.source_ranges != 0) {
+    // At most every range desired of the frontends in the update, on top
+    // of what is written: additions come before removals.
+    size_t peak = total_ranges_;
+    for (const FrontendKey& key : work.frontends) {
+      auto fe = desired.frontends.find(key);
+      if (fe != desired.frontends.end()) {
+        peak += fe->second.source_ranges.size();
+      }
+    }
+    if (peak > capacity_.source_ranges) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("source-range map full: ", peak,
+                       " entries needed at the peak, the map holds ",
+                       capacity_.source_ranges));
+    }
+  }
   if (new_rev_nat > rev_nat_ids_.available()) {
     return absl::ResourceExhaustedError(
         absl::StrCat("reverse NAT ids exhausted: ", new_rev_nat, " needed, ",
@@ -361,19 +407,53 @@ absl::Status Programmer::WriteFrontends(const DesiredState& desired,
           }
         }
       }
+      // A frontend's admitted sources exist before it names them, and
+      // go only after it no longer does.
+      std::vector<translate::SourceRange> ranges;
+      if (current != frontends_.end()) ranges = current->second.ranges;
+      if (absl::Status s =
+              UpdateRanges(value.rev_nat_id, ranges, fe.source_ranges, true);
+          !s.ok()) {
+        if (current != frontends_.end()) {
+          current->second.ranges = ranges;
+        } else {
+          for (const auto& r : ranges) {
+            stale_ranges_.push_back(RangeKey(value.rev_nat_id, r));
+          }
+        }
+        if (new_rev_nat) stale_rev_nat_ids_.push_back(new_rev_nat);
+        return s;
+      }
       if (current != frontends_.end() &&
           SameValue(current->second.value, value)) {
         current->second.set = fe.set;
         current->second.set_known = true;
-        continue;
+      } else {
+        if (absl::Status s = Count(writer_->PutFrontend(ToKey(key), value));
+            !s.ok()) {
+          // Written for nothing: cleared with the other stale entries.
+          if (current != frontends_.end()) {
+            current->second.ranges = ranges;
+          } else {
+            for (const auto& r : ranges) {
+              stale_ranges_.push_back(RangeKey(value.rev_nat_id, r));
+            }
+          }
+          if (new_rev_nat) stale_rev_nat_ids_.push_back(new_rev_nat);
+          return s;
+        }
+        current =
+            frontends_
+                .insert_or_assign(key, FrontendEntry{value, fe.set, true, {}})
+                .first;
       }
-      if (absl::Status s = Count(writer_->PutFrontend(ToKey(key), value));
+      current->second.ranges = ranges;
+      if (absl::Status s =
+              UpdateRanges(value.rev_nat_id, current->second.ranges,
+                           fe.source_ranges, false);
           !s.ok()) {
-        // Written for nothing: cleared with the other stale entries.
-        if (new_rev_nat) stale_rev_nat_ids_.push_back(new_rev_nat);
         return s;
       }
-      frontends_[key] = FrontendEntry{value, fe.set, true};
     }
   }
   return absl::OkStatus();
@@ -392,6 +472,11 @@ absl::Status Programmer::RemoveFrontends(const DesiredState& desired,
       absl::Status s =
           Count(IgnoreNotFound(writer_->DeleteFrontend(ToKey(key))));
       if (!s.ok()) return s;
+      if (s = UpdateRanges(it->second.value.rev_nat_id, it->second.ranges, {},
+                           false);
+          !s.ok()) {
+        return s;
+      }
       if (it->second.value.rev_nat_id) {
         freed_rev_nat.push_back(it->second.value.rev_nat_id);
       }
@@ -484,7 +569,47 @@ absl::Status Programmer::RemoveBackends(const Work& work) {
   return absl::OkStatus();
 }
 
+absl::Status Programmer::UpdateRanges(
+    uint32_t rev_nat_id, std::vector<translate::SourceRange>& from,
+    const std::vector<translate::SourceRange>& to, bool adding) {
+  if (adding) {
+    for (const translate::SourceRange& r : to) {
+      if (std::binary_search(from.begin(), from.end(), r)) continue;
+      if (absl::Status s =
+              Count(writer_->PutSourceRange(RangeKey(rev_nat_id, r)));
+          !s.ok()) {
+        return s;
+      }
+      from.insert(std::upper_bound(from.begin(), from.end(), r), r);
+      ++total_ranges_;
+    }
+    return absl::OkStatus();
+  }
+  for (auto it = from.begin(); it != from.end();) {
+    if (std::binary_search(to.begin(), to.end(), *it)) {
+      ++it;
+      continue;
+    }
+    if (absl::Status s = Count(IgnoreNotFound(
+            writer_->DeleteSourceRange(RangeKey(rev_nat_id, *it))));
+        !s.ok()) {
+      return s;
+    }
+    it = from.erase(it);
+    --total_ranges_;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Programmer::RemoveRevNat(const std::vector<uint32_t>& ids) {
+  while (!stale_ranges_.empty()) {
+    if (absl::Status s = Count(
+            IgnoreNotFound(writer_->DeleteSourceRange(stale_ranges_.back())));
+        !s.ok()) {
+      return s;
+    }
+    stale_ranges_.pop_back();
+  }
   for (uint32_t id : ids) {
     if (absl::Status s = Count(writer_->ClearRevNat(id)); !s.ok()) return s;
     rev_nat_ids_.Free(id);

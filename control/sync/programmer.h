@@ -46,6 +46,7 @@ struct Capacity {
   uint32_t frontends = 0;
   uint32_t slots = 0;
   uint32_t backends = 0;
+  uint32_t source_ranges = 0;  // 0: unchecked
 };
 
 struct ProgrammedCounts {
@@ -95,6 +96,8 @@ class Programmer {
     yard_svc_value value = {};
     std::string set;
     bool set_known = true;  // false: adopted, owner not yet matched
+    // In yard_lb_src4 under value.rev_nat_id, as written.
+    std::vector<translate::SourceRange> ranges;
   };
   // What one Apply works on, resolved from a DesiredChange.
   struct Work {
@@ -127,6 +130,13 @@ class Programmer {
   absl::Status TrimSlots(Work& work);
   absl::Status RemoveBackends(const Work& work);
   absl::Status RemoveRevNat(const std::vector<uint32_t>& ids);
+  // Makes the ranges under rev_nat_id go from `from` to `to`: additions
+  // (adding) or removals (!adding) only, so callers can put the frontend
+  // write between the two.
+  absl::Status UpdateRanges(uint32_t rev_nat_id,
+                            std::vector<translate::SourceRange>& from,
+                            const std::vector<translate::SourceRange>& to,
+                            bool adding);
 
   absl::Status WriteSlot(uint32_t svc_id, size_t index, SetEntry& set,
                          const BackendAddr& addr, Work& work);
@@ -146,6 +156,10 @@ class Programmer {
   std::map<FrontendKey, FrontendEntry> frontends_;
   std::vector<uint32_t> stale_backend_ids_;
   std::vector<uint32_t> stale_rev_nat_ids_;
+  // Source-range entries nothing names (adopted, or left by a failure):
+  // deleted before their reverse-NAT id can be given out again.
+  std::vector<yard_lb_src4_key> stale_ranges_;
+  size_t total_ranges_ = 0;
   size_t total_slots_ = 0;
   size_t writes_ = 0;
 };

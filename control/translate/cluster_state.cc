@@ -45,10 +45,14 @@ ServiceSpec ClusterState::Compact(const v1::Service& in) {
                           spec.external_ips().end());
   for (const v1::LoadBalancerIngress& ingress :
        in.status().load_balancer_ingress()) {
-    if (!ingress.ip().empty()) out.external_ips.push_back(ingress.ip());
+    if (!ingress.ip().empty()) out.load_balancer_ips.push_back(ingress.ip());
   }
   out.session_affinity = spec.session_affinity();
   out.external_traffic_policy = spec.external_traffic_policy();
+  out.load_balancer_source_ranges.assign(
+      spec.load_balancer_source_ranges().begin(),
+      spec.load_balancer_source_ranges().end());
+  out.health_check_node_port = spec.health_check_node_port();
   out.internal_traffic_policy = spec.internal_traffic_policy();
   out.publish_not_ready_addresses = spec.publish_not_ready_addresses();
   for (const v1::ServicePort& p : spec.ports()) {

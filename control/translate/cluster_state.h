@@ -54,11 +54,13 @@ struct ServicePortSpec {
 };
 
 struct ServiceSpec {
-  std::string type;                      // "ClusterIP" when unset
-  std::vector<std::string> cluster_ips;  // clusterIPs, or [clusterIP]
-  bool headless = false;                 // clusterIP "None"
-  // externalIPs and status.loadBalancer.ingress[].ip
-  std::vector<std::string> external_ips;
+  std::string type;                            // "ClusterIP" when unset
+  std::vector<std::string> cluster_ips;        // clusterIPs, or [clusterIP]
+  bool headless = false;                       // clusterIP "None"
+  std::vector<std::string> external_ips;       // spec.externalIPs
+  std::vector<std::string> load_balancer_ips;  // status...ingress[].ip
+  std::vector<std::string> load_balancer_source_ranges;  // CIDRs
+  int32_t health_check_node_port = 0;
   std::string session_affinity;
   std::string external_traffic_policy;
   std::string internal_traffic_policy;

@@ -26,6 +26,7 @@ struct FrontendKey {
   uint32_t addr_be = 0;
   uint16_t port_be = 0;  // 0 with proto 0: the address's wildcard entry
   uint8_t proto = 0;
+  uint8_t scope = 0;  // enum yard_scope: pods' view or outside clients'
   auto operator<=>(const FrontendKey&) const = default;
   bool is_wildcard() const { return port_be == 0 && proto == 0; }
 };
@@ -40,11 +41,20 @@ struct BackendSet {
   bool operator==(const BackendSet&) const = default;
 };
 
+// A source prefix a frontend admits (loadBalancerSourceRanges).
+struct SourceRange {
+  uint32_t addr_be = 0;  // network bits only
+  uint8_t prefix_len = 0;
+  auto operator<=>(const SourceRange&) const = default;
+};
+
 struct Frontend {
   std::string set;      // key in DesiredState::sets; "" for a wildcard
   uint8_t flags = 0;    // enum yard_svc_flags
   uint8_t policy = 0;   // enum yard_policy
   std::string service;  // "namespace/name:port/PROTO", for people
+  // With YARD_SVC_F_SOURCE_RANGES: the only sources admitted (sorted).
+  std::vector<SourceRange> source_ranges;
   bool operator==(const Frontend&) const = default;
 };
 

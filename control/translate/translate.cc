@@ -115,6 +115,35 @@ Frontend Wildcard(const std::string& service) {
   return wildcard;
 }
 
+// loadBalancerSourceRanges as prefixes, host bits cleared (Kubernetes
+// accepts "10.0.0.1/8"); duplicates merged.
+std::vector<SourceRange> SourceRanges(const std::string& service_key,
+                                      const std::vector<std::string>& texts,
+                                      std::vector<std::string>& skipped) {
+  std::set<SourceRange> ranges;
+  for (const std::string& text : texts) {
+    absl::StatusOr<Ipv4Cidr> cidr = ParseIpv4Cidr(text);
+    if (!cidr.ok()) {
+      skipped.push_back(absl::StrCat(service_key,
+                                     ": loadBalancerSourceRanges entry ", text,
+                                     " is not IPv4 (IPv6 comes with "
+                                     "dual-stack)"));
+      continue;
+    }
+    ranges.insert(
+        {htonl(cidr->network()), static_cast<uint8_t>(cidr->prefix_len)});
+  }
+  return {ranges.begin(), ranges.end()};
+}
+
+Frontend Translating(const std::string& set, const std::string& port_name) {
+  Frontend fe;
+  fe.set = set;
+  fe.policy = YARD_POLICY_RANDOM;
+  fe.service = port_name;
+  return fe;
+}
+
 }  // namespace
 
 ServiceEntries TranslateService(const ClusterState& state,
@@ -126,16 +155,30 @@ ServiceEntries TranslateService(const ClusterState& state,
   std::vector<uint32_t> cluster_ips =
       Ipv4s(key, "clusterIP", spec.cluster_ips, out.skipped);
   std::vector<uint32_t> external_ips =
-      Ipv4s(key, "external address", spec.external_ips, out.skipped);
+      Ipv4s(key, "externalIP", spec.external_ips, out.skipped);
+  std::vector<uint32_t> lb_ips = Ipv4s(key, "load-balancer ingress IP",
+                                       spec.load_balancer_ips, out.skipped);
   if (spec.session_affinity == "ClientIP") {
     out.skipped.push_back(absl::StrCat(
         key,
         ": sessionAffinity ClientIP not implemented yet; new flows "
         "choose at random"));
   }
+  bool has_node_ports = spec.type == "NodePort" || spec.type == "LoadBalancer";
+  // Only LoadBalancer services have load-balancer IPs and source ranges;
+  // Kubernetes keeps them off other types, and so does this.
+  if (spec.type != "LoadBalancer") lb_ips.clear();
+  std::vector<SourceRange> ranges =
+      lb_ips.empty()
+          ? std::vector<SourceRange>{}
+          : SourceRanges(key, spec.load_balancer_source_ranges, out.skipped);
+  // externalTrafficPolicy applies to traffic from outside the cluster:
+  // NodePorts, load-balancer and external IPs.
+  bool external_local = spec.external_traffic_policy == "Local" &&
+                        (has_node_ports || !external_ips.empty());
+  bool internal_local = spec.internal_traffic_policy == "Local";
 
   std::vector<const Slice*> slices = state.SlicesOf(key);
-  bool internal_local = spec.internal_traffic_policy == "Local";
   for (const ServicePortSpec& port : spec.ports) {
     std::optional<uint8_t> proto = ProtocolNumber(port.protocol);
     std::string port_name =
@@ -148,32 +191,109 @@ ServiceEntries TranslateService(const ClusterState& state,
     if (port.port < 1 || port.port > 65535) continue;
     uint16_t port_be = htons(static_cast<uint16_t>(port.port));
     std::vector<Candidate> candidates = Candidates(state, slices, port, node);
+    auto make_set = [&](const std::string& name, bool local_only) {
+      if (!out.sets.contains(name)) {
+        out.sets[name] =
+            MakeSet(candidates, spec.publish_not_ready_addresses, local_only);
+      }
+      return name;
+    };
 
-    const std::string& cluster_set = port_name;
-    std::string internal_set = cluster_set;
-    if (internal_local) {
-      internal_set = absl::StrCat(port_name, "@local");
-      out.sets[internal_set] =
-          MakeSet(candidates, spec.publish_not_ready_addresses, true);
-    }
+    // Pods' view. Pods reaching an external, load-balancer or node
+    // address are served from every endpoint, as kube-proxy
+    // short-circuits them.
+    std::string internal_set =
+        internal_local ? make_set(absl::StrCat(port_name, "@local"), true)
+                       : make_set(port_name, false);
     for (uint32_t addr : cluster_ips) {
-      out.frontends[{addr, port_be, *proto}] = {internal_set, 0,
-                                                YARD_POLICY_RANDOM, port_name};
+      out.frontends[{addr, port_be, *proto, YARD_SCOPE_INTERNAL}] =
+          Translating(internal_set, port_name);
     }
-    // Pods reaching an external or load-balancer address are served from
-    // every endpoint, as kube-proxy short-circuits them.
-    for (uint32_t addr : external_ips) {
-      out.frontends[{addr, port_be, *proto}] = {cluster_set, 0,
-                                                YARD_POLICY_RANDOM, port_name};
-    }
-    if (!internal_local || !external_ips.empty()) {
-      out.sets[cluster_set] =
-          MakeSet(candidates, spec.publish_not_ready_addresses, false);
+    bool node_port =
+        has_node_ports && port.node_port >= 1 && port.node_port <= 65535;
+    uint16_t node_port_be =
+        node_port ? htons(static_cast<uint16_t>(port.node_port)) : 0;
+    if (!external_ips.empty() || !lb_ips.empty() ||
+        (node_port && !node.node_port_addrs_be.empty())) {
+      std::string all = make_set(port_name, false);
+      for (uint32_t addr : external_ips) {
+        out.frontends[{addr, port_be, *proto, YARD_SCOPE_INTERNAL}] =
+            Translating(all, port_name);
+      }
+      for (uint32_t addr : lb_ips) {
+        out.frontends[{addr, port_be, *proto, YARD_SCOPE_INTERNAL}] =
+            Translating(all, port_name);
+      }
+      if (node_port) {
+        for (uint32_t addr : node.node_port_addrs_be) {
+          out.frontends[{addr, node_port_be, *proto, YARD_SCOPE_INTERNAL}] =
+              Translating(all, port_name);
+        }
+      }
+
+      // Outside clients' view.
+      std::string external_set =
+          external_local
+              ? make_set(absl::StrCat(port_name, "@external-local"), true)
+              : all;
+      for (uint32_t addr : external_ips) {
+        out.frontends[{addr, port_be, *proto, YARD_SCOPE_EXTERNAL}] =
+            Translating(external_set, port_name);
+      }
+      for (uint32_t addr : lb_ips) {
+        Frontend fe = Translating(external_set, port_name);
+        if (!ranges.empty()) {
+          fe.flags |= YARD_SVC_F_SOURCE_RANGES;
+          fe.source_ranges = ranges;
+        }
+        out.frontends[{addr, port_be, *proto, YARD_SCOPE_EXTERNAL}] = fe;
+      }
+      if (node_port) {
+        for (uint32_t addr : node.node_port_addrs_be) {
+          out.frontends[{addr, node_port_be, *proto, YARD_SCOPE_EXTERNAL}] =
+              Translating(external_set, port_name);
+        }
+      }
     }
   }
-  for (uint32_t addr : cluster_ips) out.frontends[{addr, 0, 0}] = Wildcard(key);
-  for (uint32_t addr : external_ips)
-    out.frontends[{addr, 0, 0}] = Wildcard(key);
+  // Service addresses reject ports they do not define. Node addresses get
+  // no wildcard: the node's own ports are not a service's.
+  for (uint32_t addr : cluster_ips) {
+    out.frontends[{addr, 0, 0, YARD_SCOPE_INTERNAL}] = Wildcard(key);
+  }
+  for (const std::vector<uint32_t>* addrs : {&external_ips, &lb_ips}) {
+    for (uint32_t addr : *addrs) {
+      out.frontends[{addr, 0, 0, YARD_SCOPE_INTERNAL}] = Wildcard(key);
+      out.frontends[{addr, 0, 0, YARD_SCOPE_EXTERNAL}] = Wildcard(key);
+    }
+  }
+  return out;
+}
+
+std::vector<HealthCheck> HealthChecks(const ClusterState& state,
+                                      const NodeContext& node) {
+  std::vector<HealthCheck> out;
+  for (const auto& [key, spec] : state.services()) {
+    if (spec.type != "LoadBalancer" ||
+        spec.external_traffic_policy != "Local" ||
+        spec.health_check_node_port < 1 ||
+        spec.health_check_node_port > 65535) {
+      continue;
+    }
+    // kube-proxy counts the endpoints this node would serve: ready and
+    // local, each address once whatever its ports.
+    std::set<uint32_t> local;
+    for (const Slice* slice : state.SlicesOf(key)) {
+      for (const SliceEndpoint& ep : slice->endpoints) {
+        if (ep.ready && !ep.terminating &&
+            state.node_name(ep.node) == node.node_name) {
+          local.insert(ep.addr_be);
+        }
+      }
+    }
+    out.push_back({key, static_cast<uint16_t>(spec.health_check_node_port),
+                   static_cast<uint32_t>(local.size())});
+  }
   return out;
 }
 

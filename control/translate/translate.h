@@ -15,7 +15,9 @@
 namespace switchyard::translate {
 
 struct NodeContext {
-  std::string node_name;  // for internalTrafficPolicy: Local
+  std::string node_name;  // for the traffic policies' Local
+  // This node's addresses that serve NodePorts (network order).
+  std::vector<uint32_t> node_port_addrs_be;
 };
 
 // What one service contributes. Backend sets are named after the service
@@ -68,6 +70,18 @@ class DesiredStateCache {
   std::map<FrontendKey, std::map<std::string, Frontend>> claims_;
   DesiredState desired_;
 };
+
+// A health-check node port this node serves, as kube-proxy does for
+// LoadBalancer services with externalTrafficPolicy: Local: load balancers
+// probe it to learn which nodes have endpoints.
+struct HealthCheck {
+  std::string service;  // "namespace/name"
+  uint16_t port = 0;
+  uint32_t local_endpoints = 0;  // ready endpoints on this node
+  bool operator==(const HealthCheck&) const = default;
+};
+std::vector<HealthCheck> HealthChecks(const ClusterState& state,
+                                      const NodeContext& node);
 
 // The whole desired state at once (tests, tools).
 DesiredState Translate(const ClusterState& state, const NodeContext& node);

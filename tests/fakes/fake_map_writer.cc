@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/fakes/fake_map_writer.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace switchyard::testing {
@@ -35,6 +39,18 @@ void FakeMapWriter::Check() {
         violation_ = absl::StrCat("after '", log_.back(), "': frontend port ",
                                   key.port, " count ", fe.count, " but slot ",
                                   slot, " of set ", fe.svc_id, " is missing");
+        return;
+      }
+    }
+    if (fe.flags & YARD_SVC_F_SOURCE_RANGES) {
+      bool any = false;
+      for (const yard_lb_src4_key& r : entries_.source_ranges) {
+        any = any || ntohl(r.rev_nat_id) == fe.rev_nat_id;
+      }
+      if (!any) {
+        violation_ =
+            absl::StrCat("after '", log_.back(), "': frontend port ", key.port,
+                         " admits by source range but has none");
         return;
       }
     }
@@ -131,6 +147,41 @@ absl::Status FakeMapWriter::ClearRevNat(uint32_t id) {
     return s;
   }
   entries_.rev_nat.erase(id);
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::PutSourceRange(const yard_lb_src4_key& key) {
+  if (absl::Status s = Before(absl::StrCat("put-range ", ntohl(key.rev_nat_id),
+                                           "/", key.prefixlen - 32));
+      !s.ok()) {
+    return s;
+  }
+  auto same = [&](const yard_lb_src4_key& r) {
+    return r.prefixlen == key.prefixlen && r.rev_nat_id == key.rev_nat_id &&
+           r.addr == key.addr;
+  };
+  auto& ranges = entries_.source_ranges;
+  if (std::find_if(ranges.begin(), ranges.end(), same) == ranges.end()) {
+    ranges.push_back(key);
+  }
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::DeleteSourceRange(const yard_lb_src4_key& key) {
+  if (absl::Status s = Before(absl::StrCat(
+          "delete-range ", ntohl(key.rev_nat_id), "/", key.prefixlen - 32));
+      !s.ok()) {
+    return s;
+  }
+  auto& ranges = entries_.source_ranges;
+  auto it = std::find_if(ranges.begin(), ranges.end(), [&](const auto& r) {
+    return r.prefixlen == key.prefixlen && r.rev_nat_id == key.rev_nat_id &&
+           r.addr == key.addr;
+  });
+  if (it == ranges.end()) return absl::NotFoundError("no such range");
+  ranges.erase(it);
   Check();
   return absl::OkStatus();
 }

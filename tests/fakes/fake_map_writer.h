@@ -25,6 +25,8 @@ class FakeMapWriter : public sync::MapWriter {
   absl::Status DeleteFrontend(const yard_svc4_key& key) override;
   absl::Status PutRevNat(uint32_t id, const yard_rnat4& value) override;
   absl::Status ClearRevNat(uint32_t id) override;
+  absl::Status PutSourceRange(const yard_lb_src4_key& key) override;
+  absl::Status DeleteSourceRange(const yard_lb_src4_key& key) override;
 
   // The first violation seen after any write, or "" when none was.
   const std::string& violation() const { return violation_; }

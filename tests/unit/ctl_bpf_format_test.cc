@@ -434,6 +434,9 @@ slot_missing         drop     0         0       the service's count names a slot
 ct_full              drop     0         0       the new flow could not be recorded
 revnat_missing       drop     0         0       reply whose frontend is gone
 rewrite_failed       drop     0         0       a checksum or store helper failed
+source_denied        drop     0         0       source outside the load balancer's loadBalancerSourceRanges
+snat_exhausted       drop     0         0       no free source port to send the flow on to another node
+no_route             drop     0         0       no route or neighbour towards endpoint or client
 )");
 }
 
@@ -535,6 +538,24 @@ TEST(BpfStats, Json) {
         },
         {
             "reason": "rewrite_failed",
+            "action": "drop",
+            "packets": 0,
+            "bytes": 0
+        },
+        {
+            "reason": "source_denied",
+            "action": "drop",
+            "packets": 0,
+            "bytes": 0
+        },
+        {
+            "reason": "snat_exhausted",
+            "action": "drop",
+            "packets": 0,
+            "bytes": 0
+        },
+        {
+            "reason": "no_route",
             "action": "drop",
             "packets": 0,
             "bytes": 0

@@ -277,7 +277,13 @@ TEST_F(TranslateTest, ExternalAndLoadBalancerAddressesServePods) {
       t.desired.frontends.contains(Fe("198.51.100.7", 80, IPPROTO_TCP)));
   EXPECT_TRUE(
       t.desired.frontends.contains(FrontendKey{Ip("198.51.100.7"), 0, 0}));
-  EXPECT_EQ(t.desired.frontends.size(), 6u);
+  // The same addresses for outside clients (the external scope), with
+  // their wildcards: 6 entries for pods, 4 for outside clients.
+  EXPECT_TRUE(t.desired.frontends.contains(FrontendKey{
+      Ip("198.51.100.7"), htons(80), IPPROTO_TCP, YARD_SCOPE_EXTERNAL}));
+  EXPECT_TRUE(t.desired.frontends.contains(
+      FrontendKey{Ip("192.0.2.10"), 0, 0, YARD_SCOPE_EXTERNAL}));
+  EXPECT_EQ(t.desired.frontends.size(), 10u);
 }
 
 TEST_F(TranslateTest, ExternalAddressClaimedTwiceGoesToTheFirstService) {
@@ -292,9 +298,11 @@ TEST_F(TranslateTest, ExternalAddressClaimedTwiceGoesToTheFirstService) {
   Result t = Run();
   EXPECT_EQ(t.desired.frontends.at(Fe("192.0.2.1", 80, IPPROTO_TCP)).service,
             "default/a:80/TCP");
-  ASSERT_EQ(t.skipped.size(), 1u);
-  EXPECT_NE(t.skipped[0].find("already belongs to default/a"),
-            std::string::npos);
+  // Claimed in both scopes: pods' and outside clients'.
+  ASSERT_EQ(t.skipped.size(), 2u);
+  for (const std::string& line : t.skipped) {
+    EXPECT_NE(line.find("already belongs to default/a"), std::string::npos);
+  }
 }
 
 // Service-by-service updates must give exactly what a full rebuild gives.
