@@ -1,0 +1,884 @@
+// SPDX-License-Identifier: Apache-2.0
+// The lab end to end: scripts/yard-lab up (named "ylt", so a user's demo
+// lab "yl" is never touched), the example application applied from
+// examples/ and its servers started with examples/serve.sh, then real
+// clients from Debian (socat, curl) run in the lab's namespaces with hard
+// timeouts:
+//
+//   east-west   pod-I-1 -> ClusterIPs (web, portal, batch, empty, ...)
+//   north-south ylt-ext (172.31.0.200 and .201) -> node addresses
+//               172.31.0.11/.12 (NodePorts), load-balancer addresses
+//               172.31.1.0/24 (routed to node-1), externalIPs
+//               172.31.2.0/24 (routed to node-2)
+//
+// See examples/north-south.yaml for which service sits where. Every test
+// process brings up its own lab from this build tree's binaries and
+// removes it at the end, also when setup fails halfway; `yard-lab up`
+// first removes what a killed run left. Every wait is bounded: clients by
+// `timeout` and their own connect/idle timeouts, programming by polling
+// the agents' logs for one more "applied version" (at most 5 s).
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "control/common/scoped_fd.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/pod_apps.h"
+#include "tests/netns/netns.h"
+
+namespace switchyard {
+namespace {
+
+constexpr char kLabName[] = "ylt";
+constexpr char kRunDir[] = "/run/switchyard-lab-ylt";
+constexpr char kSourceDir[] = YARD_SOURCE_DIR;
+constexpr char kBuildDir[] = YARD_BUILD_DIR;
+constexpr int kNodes = 2;
+
+// What the lab and its clients are given: lab up and down take about a
+// second each; a client gets 2 s to connect and 2 s of silence.
+constexpr absl::Duration kLabTimeout = absl::Seconds(60);
+constexpr absl::Duration kProgramTimeout = absl::Seconds(5);
+constexpr absl::Duration kClientTimeout = absl::Seconds(8);
+// A refusal (RST, ICMP port unreachable) comes back in well under this,
+// socat's own start included; a drop or a missing route takes the whole
+// connect timeout.
+constexpr absl::Duration kPromptly = absl::Seconds(1);
+
+// Addresses of the lab (scripts/yard-lab) and of examples/*.yaml.
+constexpr char kNode1[] = "172.31.0.11";
+constexpr char kNode2[] = "172.31.0.12";
+constexpr char kExtAllowed[] = "172.31.0.200";  // ext's default source
+constexpr char kExtDenied[] = "172.31.0.201";   // picked with bind=
+constexpr char kHairpinSource[] = "169.254.42.1";
+
+std::string NodeIp(int i) { return i == 1 ? kNode1 : kNode2; }
+std::string PodIp(int i, int j) {
+  return absl::StrCat("10.244.", i, ".", 10 + j);
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+
+std::string Namespace(absl::string_view name) {
+  return absl::StrCat(kLabName, "-", name);
+}
+
+absl::StatusOr<netns::CommandResult> Run(const std::vector<std::string>& argv,
+                                         absl::Duration timeout) {
+  return netns::RunCommand(argv, timeout);
+}
+
+// `sh -c command` inside the lab's namespace `name` (pod-1-1, ext, ...).
+absl::StatusOr<netns::CommandResult> InNs(absl::string_view name,
+                                          const std::string& command,
+                                          absl::Duration timeout) {
+  return Run({"ip", "netns", "exec", Namespace(name), "sh", "-c", command},
+             timeout);
+}
+
+// scripts/yard-lab with the lab's name and this build tree's binaries.
+absl::Status YardLab(const std::string& verb) {
+  return netns::RunCommandOk(
+      {"env", absl::StrCat("YARD_LAB_NAME=", kLabName),
+       absl::StrCat("YARD_BUILD_DIR=", kBuildDir),
+       absl::StrCat(kSourceDir, "/scripts/yard-lab"), verb},
+      kLabTimeout);
+}
+
+absl::StatusOr<netns::CommandResult> Yardctl(std::vector<std::string> args) {
+  std::vector<std::string> argv = {
+      absl::StrCat(kBuildDir, "/control/ctl/yardctl"),
+      absl::StrCat("--controller=unix://", kRunDir, "/controller.sock")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv, absl::Seconds(15));
+}
+
+std::string ReadWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string Tail(const std::string& text, int lines) {
+  std::vector<absl::string_view> all = absl::StrSplit(text, '\n');
+  if (!all.empty() && all.back().empty()) all.pop_back();
+  size_t from =
+      all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0;
+  return absl::StrJoin(all.begin() + from, all.end(), "\n");
+}
+
+// How many versions each node's agent has logged as applied.
+std::vector<int> AppliedCounts() {
+  std::vector<int> counts;
+  for (int i = 1; i <= kNodes; ++i) {
+    std::string log =
+        ReadWhole(absl::StrCat(kRunDir, "/agent-node-", i, ".log"));
+    int n = 0;
+    for (size_t at = log.find("applied version"); at != std::string::npos;
+         at = log.find("applied version", at + 1)) {
+      ++n;
+    }
+    counts.push_back(n);
+  }
+  return counts;
+}
+
+// Waits until every agent has applied one more version than `before`:
+// the write has reached every node's maps.
+absl::Status WaitProgrammed(const std::vector<int>& before) {
+  const absl::Time deadline = absl::Now() + kProgramTimeout;
+  while (true) {
+    std::vector<int> now = AppliedCounts();
+    bool all = true;
+    for (size_t i = 0; i < before.size(); ++i) all &= now[i] > before[i];
+    if (all) return absl::OkStatus();
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the agents applied no new version within ",
+          absl::FormatDuration(kProgramTimeout), " (applied versions before: ",
+          absl::StrJoin(before, ","), ", now: ", absl::StrJoin(now, ","), ")"));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+// `yardctl VERB -f PATH` (apply or delete), then waits for every node to
+// program it.
+absl::Status Write(const std::string& verb, const std::string& path) {
+  std::vector<int> before = AppliedCounts();
+  absl::StatusOr<netns::CommandResult> r = Yardctl({verb, "-f", path});
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    return absl::InternalError(
+        absl::StrCat("yardctl ", verb, " -f ", path, ": ", r->output));
+  }
+  return WaitProgrammed(before);
+}
+
+// A manifest of the test's own, in the lab's run dir (gone with the lab).
+std::string WriteManifest(const std::string& name, const std::string& yaml) {
+  std::string path = absl::StrCat(kRunDir, "/test-", name, ".yaml");
+  std::ofstream(path) << yaml;
+  return path;
+}
+
+// ---------------------------------------------------------------------------
+// Clients
+
+// One request to an examples/serve.sh identity port, and what came back:
+// "<pod> <node> <client ip> <client port> [admin]", or socat's error.
+struct Answer {
+  bool answered = false;
+  std::string pod, node, peer_ip, extra;
+  std::string output;  // everything the client printed
+  absl::Duration took;
+
+  bool refused() const {
+    return absl::StrContains(output, "Connection refused");
+  }
+};
+
+std::ostream& operator<<(std::ostream& os, const Answer& a) {
+  if (a.answered) {
+    return os << a.pod << " on " << a.node << ", saw " << a.peer_ip << " ("
+              << absl::FormatDuration(a.took) << ")";
+  }
+  return os << "no answer after " << absl::FormatDuration(a.took) << ": \""
+            << absl::StripAsciiWhitespace(a.output) << "\"";
+}
+
+Answer Request(absl::string_view from, const std::string& command) {
+  Answer answer;
+  const absl::Time start = absl::Now();
+  absl::StatusOr<netns::CommandResult> r = InNs(from, command, kClientTimeout);
+  answer.took = absl::Now() - start;
+  if (!r.ok()) {
+    answer.output = r.status().ToString();
+    return answer;
+  }
+  answer.output = r->output;
+  std::vector<std::string> fields =
+      absl::StrSplit(r->output, absl::ByAnyChar(" \n"), absl::SkipEmpty());
+  if (r->exit_code == 0 && fields.size() >= 4 &&
+      absl::StartsWith(fields[0], "pod-")) {
+    answer.answered = true;
+    answer.pod = fields[0];
+    answer.node = fields[1];
+    answer.peer_ip = fields[2];
+    if (fields.size() > 4) answer.extra = fields[4];
+  }
+  return answer;
+}
+
+// A new TCP connection from namespace `from` to `target` (ip:port).
+// `options` are socat address options, e.g. ",bind=172.31.0.201".
+Answer Tcp(absl::string_view from, const std::string& target,
+           const std::string& options = "") {
+  return Request(from,
+                 absl::StrCat("timeout 5 socat -T2 - TCP:", target,
+                              ",connect-timeout=2", options, " </dev/null"));
+}
+
+// One datagram from a new source port, and its answer.
+Answer Udp(absl::string_view from, const std::string& target) {
+  return Request(
+      from, absl::StrCat("echo ping | timeout 4 socat -T2 - UDP:", target));
+}
+
+// Sends `count` TCP requests and keeps asking until `done` says enough
+// (or `count` runs out): endpoints are chosen at random.
+std::vector<Answer> TcpUntil(
+    absl::string_view from, const std::string& target, int count,
+    const std::function<bool(const std::vector<Answer>&)>& done) {
+  std::vector<Answer> answers;
+  for (int i = 0; i < count; ++i) {
+    answers.push_back(Tcp(from, target));
+    if (!answers.back().answered || done(answers)) break;
+  }
+  return answers;
+}
+
+std::set<std::string> NodesOf(const std::vector<Answer>& answers) {
+  std::set<std::string> nodes;
+  for (const Answer& a : answers) {
+    if (a.answered) nodes.insert(a.node);
+  }
+  return nodes;
+}
+
+// A payload of `size` bytes that is not all one byte, so a truncation or a
+// reordering shows.
+std::string Payload(size_t size) {
+  std::string payload(size, '\0');
+  for (size_t i = 0; i < size; ++i)
+    payload[i] = static_cast<char>('a' + i % 26);
+  payload[size - 1] = '\n';
+  return payload;
+}
+
+// Runs `fn` on a thread inside the lab's namespace `name`: sockets made
+// there stay in it and may be used from any thread afterwards.
+template <typename T>
+absl::StatusOr<T> RunInNs(absl::string_view name,
+                          const std::function<absl::StatusOr<T>()>& fn) {
+  absl::StatusOr<T> result = absl::UnknownError("not run");
+  std::string path = absl::StrCat("/run/netns/", Namespace(name));
+  std::thread thread([&] {
+    ScopedFd ns(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns.valid() || setns(ns.get(), CLONE_NEWNET) != 0) {
+      result = absl::InternalError(
+          absl::StrCat("enter ", path, ": ", std::strerror(errno)));
+      return;
+    }
+    result = fn();
+  });
+  thread.join();
+  return result;
+}
+
+// Writes `text` and reads the same number of bytes back (an echo server),
+// within the socket's receive timeout.
+absl::Status EchoOnce(int fd, const std::string& text) {
+  if (send(fd, text.data(), text.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(text.size())) {
+    return absl::InternalError(absl::StrCat("send: ", std::strerror(errno)));
+  }
+  std::string back;
+  char buf[512];
+  while (back.size() < text.size()) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      return absl::InternalError(absl::StrCat(
+          "recv after ", back.size(), " of ", text.size(),
+          " bytes: ", n == 0 ? "connection closed" : std::strerror(errno)));
+    }
+    back.append(buf, n);
+  }
+  if (back != text) {
+    return absl::InternalError(
+        absl::StrCat("sent \"", text, "\", got \"", back, "\""));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+
+class LabTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::Status up = BringUp();
+    if (!up.ok()) {
+      setup_error_ = up.ToString();
+      PrintLogs();
+      (void)YardLab("down");
+    }
+  }
+
+  static void TearDownTestSuite() {
+    if (absl::Status down = YardLab("down"); !down.ok()) {
+      ADD_FAILURE() << down;
+    }
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(setup_error_.empty()) << "lab setup failed: " << setup_error_;
+  }
+
+  void TearDown() override {
+    if (HasFailure()) PrintLogs();
+  }
+
+  static absl::Status BringUp() {
+    if (absl::Status s = YardLab("up"); !s.ok()) return s;
+    if (absl::Status s = netns::RunCommandOk(
+            {"env", absl::StrCat("YARD_LAB_NAME=", kLabName),
+             absl::StrCat(kSourceDir, "/examples/serve.sh")},
+            absl::Seconds(30));
+        !s.ok()) {
+      return s;
+    }
+    return Write("apply", absl::StrCat(kSourceDir, "/examples"));
+  }
+
+  static void PrintLogs() {
+    for (const char* log : {"agent-node-1", "agent-node-2", "controller"}) {
+      std::cerr << "--- " << kRunDir << "/" << log << ".log (tail)\n"
+                << Tail(ReadWhole(absl::StrCat(kRunDir, "/", log, ".log")), 8)
+                << "\n";
+    }
+  }
+
+  static inline std::string setup_error_;
+};
+
+// --- east-west: ClusterIPs
+// -----------------------------------------------------
+
+// web has endpoints on both nodes: from a pod on either node, requests
+// reach an endpoint on its own node and one on the other, and every
+// endpoint sees the client pod's own address (no source NAT).
+void ExpectClusterIpFromPod(int node) {
+  const std::string pod = absl::StrCat("pod-", node, "-1");
+  std::vector<Answer> answers = TcpUntil(
+      pod, "10.96.0.10:80", 30,
+      [](const std::vector<Answer>& a) { return NodesOf(a).size() == 2; });
+  for (const Answer& a : answers) {
+    ASSERT_TRUE(a.answered) << a;
+    EXPECT_EQ(a.peer_ip, PodIp(node, 1)) << a;
+  }
+  EXPECT_EQ(NodesOf(answers), (std::set<std::string>{"node-1", "node-2"}))
+      << "30 connections did not reach both nodes";
+  for (int i = 0; i < 4; ++i) {
+    Answer a = Udp(pod, "10.96.0.10:53");
+    ASSERT_TRUE(a.answered) << a;
+    EXPECT_EQ(a.peer_ip, PodIp(node, 1)) << a;
+  }
+}
+
+TEST_F(LabTest, ClusterIpFromPodOnNode1ReachesBothNodesWithPodAddress) {
+  ExpectClusterIpFromPod(1);
+}
+
+TEST_F(LabTest, ClusterIpFromPodOnNode2ReachesBothNodesWithPodAddress) {
+  ExpectClusterIpFromPod(2);
+}
+
+// portal: TCP 80 -> targetPort "http" (8080), TCP 9090 -> "admin" (9090),
+// UDP 80 -> "echo" (5353): each service port lands on its own pod port.
+TEST_F(LabTest, MultiPortServiceResolvesNamedTargetPorts) {
+  Answer http = Tcp("pod-1-1", "10.96.0.60:80");
+  ASSERT_TRUE(http.answered) << http;
+  EXPECT_EQ(http.extra, "")
+      << "port 80 reached the admin server: " << http.output;
+  Answer admin = Tcp("pod-1-1", "10.96.0.60:9090");
+  ASSERT_TRUE(admin.answered) << admin;
+  EXPECT_EQ(admin.extra, "admin") << admin.output;
+  Answer udp = Udp("pod-1-1", "10.96.0.60:80");
+  ASSERT_TRUE(udp.answered) << udp;
+  for (const Answer* a : {&http, &admin, &udp}) {
+    EXPECT_TRUE(a->pod == "pod-1-2" || a->pod == "pod-2-2") << *a;
+  }
+}
+
+// portal's TCP 80 and UDP 80 are two frontends: taking either protocol
+// out of the service leaves the other answering, and the one taken out
+// refuses (RST / ICMP port unreachable) at once.
+TEST_F(LabTest, TcpAndUdpOnOnePortNumberAreIndependent) {
+  constexpr char kHead[] = R"(apiVersion: v1
+kind: Service
+metadata:
+  name: portal
+  namespace: default
+spec:
+  type: ClusterIP
+  clusterIP: 10.96.0.60
+  selector:
+    app: portal
+  ports:
+    - name: admin
+      protocol: TCP
+      port: 9090
+      targetPort: admin
+)";
+  constexpr char kTcp[] = R"(    - name: http
+      protocol: TCP
+      port: 80
+      targetPort: http
+)";
+  constexpr char kUdp[] = R"(    - name: echo
+      protocol: UDP
+      port: 80
+      targetPort: echo
+)";
+  ASSERT_TRUE(Udp("pod-2-1", "10.96.0.60:80").answered);
+
+  ASSERT_TRUE(
+      Write("apply", WriteManifest("portal-tcp", absl::StrCat(kHead, kTcp)))
+          .ok());
+  for (int i = 0; i < 3; ++i) {
+    Answer tcp = Tcp("pod-2-1", "10.96.0.60:80");
+    EXPECT_TRUE(tcp.answered) << "TCP 80 without UDP 80: " << tcp;
+  }
+  Answer udp = Udp("pod-2-1", "10.96.0.60:80");
+  EXPECT_FALSE(udp.answered) << "UDP 80 after it was removed: " << udp;
+  EXPECT_TRUE(udp.refused()) << udp;
+  EXPECT_LT(udp.took, kPromptly) << udp;
+
+  ASSERT_TRUE(
+      Write("apply", WriteManifest("portal-udp", absl::StrCat(kHead, kUdp)))
+          .ok());
+  for (int i = 0; i < 3; ++i) {
+    Answer again = Udp("pod-2-1", "10.96.0.60:80");
+    EXPECT_TRUE(again.answered) << "UDP 80 without TCP 80: " << again;
+  }
+  Answer tcp = Tcp("pod-2-1", "10.96.0.60:80");
+  EXPECT_FALSE(tcp.answered) << "TCP 80 after it was removed: " << tcp;
+  EXPECT_TRUE(tcp.refused()) << tcp;
+  EXPECT_LT(tcp.took, kPromptly) << tcp;
+  EXPECT_TRUE(Tcp("pod-2-1", "10.96.0.60:9090").answered);
+}
+
+// empty has no endpoints: a connection is refused (RST), not left to time
+// out.
+TEST_F(LabTest, ClusterIpWithoutEndpointsRefusesAtOnce) {
+  for (const char* pod : {"pod-1-1", "pod-2-1"}) {
+    Answer a = Tcp(pod, "10.96.0.20:80");
+    EXPECT_FALSE(a.answered) << a;
+    EXPECT_TRUE(a.refused()) << a;
+    EXPECT_LT(a.took, kPromptly) << a;
+  }
+}
+
+// A pod reaching its own service lands on itself now and then; its answer
+// comes back, and the pod sees the hairpin address as the client.
+TEST_F(LabTest, HairpinPodReachesItselfThroughItsService) {
+  bool self = false;
+  for (int i = 0; i < 40 && !self; ++i) {
+    Answer a = Tcp("pod-1-2", "10.96.0.10:80");
+    ASSERT_TRUE(a.answered) << a;
+    if (a.pod == "pod-1-2") {
+      self = true;
+      EXPECT_EQ(a.peer_ip, kHairpinSource) << a;
+    } else {
+      EXPECT_EQ(a.peer_ip, PodIp(1, 2)) << a;
+    }
+  }
+  EXPECT_TRUE(self) << "40 connections never landed on the client itself";
+}
+
+// A 2,000-byte datagram is bigger than the lab's MTU (1500): it leaves
+// the client in two fragments and must come back from batch's echo
+// (endpoint on node-2) whole.
+TEST_F(LabTest, LargeUdpDatagramThroughClusterIp) {
+  const std::string payload = Payload(2000);
+  const std::string file = WriteManifest("payload", payload);  // any file
+  absl::StatusOr<netns::CommandResult> r =
+      InNs("pod-1-1",
+           absl::StrCat("timeout 5 socat -T2 - UDP:10.96.0.50:7007 <", file),
+           kClientTimeout);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->output.size(), payload.size()) << Tail(r->output, 2);
+  EXPECT_TRUE(r->output == payload) << "the echo differs from what was sent";
+}
+
+// --- north-south
+// ---------------------------------------------------------------
+
+// api (Cluster policy, endpoints on both nodes) answers on its NodePort at
+// every node's address.
+TEST_F(LabTest, NodePortAnswersOnEveryNodeAddress) {
+  for (int node = 1; node <= kNodes; ++node) {
+    std::vector<Answer> answers =
+        TcpUntil("ext", absl::StrCat(NodeIp(node), ":30080"), 3,
+                 [](const std::vector<Answer>&) { return false; });
+    for (const Answer& a : answers) {
+      EXPECT_TRUE(a.answered) << "NodePort 30080 on node-" << node << ": " << a;
+      if (a.answered) {
+        EXPECT_TRUE(a.pod == "pod-1-3" || a.pod == "pod-2-3") << a;
+      }
+    }
+  }
+}
+
+// batch's only endpoint is on node-2. Through node-1 (Cluster policy) the
+// request is source-NATed to node-1's address and forwarded; the answer
+// finds its way back through node-1.
+TEST_F(LabTest, NodePortThroughNodeWithoutLocalEndpoint) {
+  for (int i = 0; i < 3; ++i) {
+    Answer a = Tcp("ext", std::string(kNode1) + ":30050");
+    ASSERT_TRUE(a.answered) << a;
+    EXPECT_EQ(a.pod, "pod-2-3") << a;
+    EXPECT_EQ(a.peer_ip, kNode1) << "expected SNAT to node-1's address: " << a;
+  }
+  Answer direct = Tcp("ext", std::string(kNode2) + ":30050");
+  ASSERT_TRUE(direct.answered) << direct;
+  EXPECT_EQ(direct.pod, "pod-2-3") << direct;
+}
+
+// shop's load-balancer address, routed by ext to node-1.
+TEST_F(LabTest, LoadBalancerIpAnswersFromOutside) {
+  std::vector<Answer> answers = TcpUntil(
+      "ext", "172.31.1.10:80", 20,
+      [](const std::vector<Answer>& a) { return NodesOf(a).size() == 2; });
+  for (const Answer& a : answers) ASSERT_TRUE(a.answered) << a;
+  EXPECT_EQ(NodesOf(answers), (std::set<std::string>{"node-1", "node-2"}));
+}
+
+// edge's externalIP, routed by ext to node-2.
+TEST_F(LabTest, ExternalIpAnswersFromOutside) {
+  for (int i = 0; i < 3; ++i) {
+    Answer a = Tcp("ext", "172.31.2.10:80");
+    ASSERT_TRUE(a.answered) << a;
+    EXPECT_TRUE(a.pod == "pod-1-2" || a.pod == "pod-2-3") << a;
+  }
+}
+
+// checkout has externalTrafficPolicy Local and endpoints on node-1 only:
+// through node-1 (load-balancer address and NodePort) the endpoint sees the
+// client's own address.
+TEST_F(LabTest, LocalPolicyKeepsClientAddress) {
+  for (const std::string& target : std::vector<std::string>{
+           "172.31.1.20:80", absl::StrCat(kNode1, ":30070")}) {
+    for (int i = 0; i < 2; ++i) {
+      Answer a = Tcp("ext", target);
+      ASSERT_TRUE(a.answered) << target << ": " << a;
+      EXPECT_EQ(a.peer_ip, kExtAllowed) << target << ": " << a;
+      EXPECT_EQ(a.node, "node-1") << target << ": " << a;
+    }
+  }
+}
+
+// node-2 has no local endpoint of checkout: its NodePort refuses at once.
+// (node-2 serving api's NodePort first shows the refusal is the
+// datapath's, not the kernel's for a port nothing listens on.)
+TEST_F(LabTest, LocalPolicyNodeWithoutEndpointRefuses) {
+  Answer served = Tcp("ext", std::string(kNode2) + ":30080");
+  ASSERT_TRUE(served.answered) << "node-2 does not serve NodePorts: " << served;
+  Answer a = Tcp("ext", std::string(kNode2) + ":30070");
+  EXPECT_FALSE(a.answered) << a;
+  EXPECT_TRUE(a.refused()) << a;
+  EXPECT_LT(a.took, kPromptly) << a;
+}
+
+// The agent answers checkout's healthCheckNodePort (30079) on each node's
+// address, as a cloud load balancer asks it: 200 where there are local
+// endpoints, 503 where there are none.
+TEST_F(LabTest, HealthCheckNodePortReportsLocalEndpoints) {
+  struct Expect {
+    std::string node_ip;
+    std::string code;
+    int local_endpoints;
+  };
+  for (const Expect& e : {Expect{kNode1, "200", 2}, Expect{kNode2, "503", 0}}) {
+    absl::StatusOr<netns::CommandResult> r =
+        InNs("ext",
+             absl::StrCat("curl -s -m 2 -w '\\n%{http_code}' http://",
+                          e.node_ip, ":30079/"),
+             kClientTimeout);
+    ASSERT_TRUE(r.ok()) << r.status();
+    std::string out = r->output;
+    std::string code(
+        absl::StripAsciiWhitespace(out.substr(out.rfind('\n') + 1)));
+    std::string body = absl::StrReplaceAll(out.substr(0, out.rfind('\n')),
+                                           {{" ", ""}, {"\n", ""}});
+    EXPECT_EQ(code, e.code) << e.node_ip << ":30079 answered: " << out;
+    EXPECT_TRUE(absl::StrContains(
+        body, absl::StrCat("\"localEndpoints\":", e.local_endpoints)))
+        << body;
+    EXPECT_TRUE(absl::StrContains(body, "\"serviceProxyHealthy\":true"))
+        << body;
+    EXPECT_TRUE(absl::StrContains(body, "\"name\":\"checkout\"")) << body;
+  }
+}
+
+// store allows 172.31.0.200/32 only: ext's default source is answered, its
+// other address gets nothing back (dropped, so a timeout, not a refusal).
+TEST_F(LabTest, LoadBalancerSourceRangesAllowOnlyListedSource) {
+  Answer allowed = Tcp("ext", "172.31.1.30:80");
+  ASSERT_TRUE(allowed.answered) << allowed;
+  EXPECT_EQ(allowed.peer_ip, kExtAllowed) << allowed;
+  Answer denied =
+      Tcp("ext", "172.31.1.30:80", absl::StrCat(",bind=", kExtDenied));
+  EXPECT_FALSE(denied.answered) << "from " << kExtDenied << ": " << denied;
+  EXPECT_FALSE(denied.refused()) << "expected a drop: " << denied;
+}
+
+// idle's NodePort has no endpoints: refused at once on every node.
+TEST_F(LabTest, NodePortWithoutEndpointsRefusesAtOnce) {
+  Answer served = Tcp("ext", std::string(kNode1) + ":30080");
+  ASSERT_TRUE(served.answered) << "node-1 does not serve NodePorts: " << served;
+  for (int node = 1; node <= kNodes; ++node) {
+    Answer a = Tcp("ext", absl::StrCat(NodeIp(node), ":30021"));
+    EXPECT_FALSE(a.answered) << a;
+    EXPECT_TRUE(a.refused()) << a;
+    EXPECT_LT(a.took, kPromptly) << a;
+  }
+}
+
+// The 2,000-byte datagram again, from outside through node-1's NodePort to
+// batch's echo on node-2.
+TEST_F(LabTest, LargeUdpDatagramThroughNodePort) {
+  const std::string payload = Payload(2000);
+  const std::string file = WriteManifest("payload", payload);
+  absl::StatusOr<netns::CommandResult> r =
+      InNs("ext",
+           absl::StrCat("timeout 5 socat -T2 - UDP:", kNode1, ":30052 <", file),
+           kClientTimeout);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->output.size(), payload.size()) << Tail(r->output, 2);
+  EXPECT_TRUE(r->output == payload) << "the echo differs from what was sent";
+}
+
+// 10 MB through node-1's NodePort to batch's sink on node-2, which counts
+// what it got once the client has shut down its side.
+TEST_F(LabTest, TenMegabytesThroughNodePortToRemoteEndpoint) {
+  absl::StatusOr<netns::CommandResult> r = InNs(
+      "ext",
+      absl::StrCat("head -c 10000000 /dev/zero | timeout 20 socat -t5 -T5 - "
+                   "TCP:",
+                   kNode1, ":30051,connect-timeout=2"),
+      absl::Seconds(25));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(std::string(absl::StripAsciiWhitespace(r->output)), "10000000")
+      << "exit " << r->exit_code;
+}
+
+// A connection through node-1's NodePort to batch's echo on node-2 keeps
+// exchanging data while other services' endpoint slices change under it.
+TEST_F(LabTest, LongLivedNodePortConnectionSurvivesEndpointChurn) {
+  absl::StatusOr<ScopedFd> fd = RunInNs<ScopedFd>("ext", [] {
+    return e2e::MustConnect(e2e::SockAddr(kNode1, 30052), absl::Seconds(2));
+  });
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  ASSERT_TRUE(EchoOnce(fd->get(), "hello\n").ok());
+
+  // web's slice with and without pod-2-3, portal's with and without
+  // pod-2-2: real changes, so every apply is a new version on each node.
+  auto slice = [](const std::string& name, const std::string& service,
+                  const std::vector<std::pair<int, int>>& pods) {
+    std::string yaml = absl::StrCat(R"(---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: )",
+                                    name, R"(
+  namespace: default
+  labels:
+    kubernetes.io/service-name: )",
+                                    service, R"(
+addressType: IPv4
+ports:
+  - name: http
+    protocol: TCP
+    port: 8080
+endpoints:
+)");
+    for (auto [i, j] : pods) {
+      absl::StrAppend(&yaml, "  - addresses: [\"", PodIp(i, j), R"("]
+    conditions:
+      ready: true
+    nodeName: node-)",
+                      i, "\n");
+    }
+    return yaml;
+  };
+  const std::string fewer = WriteManifest(
+      "churn-fewer",
+      absl::StrCat(slice("web-7xk2p", "web", {{1, 2}, {1, 3}, {2, 2}}),
+                   slice("portal-5tz8k", "portal", {{1, 2}})));
+  const std::string more = WriteManifest(
+      "churn-more",
+      absl::StrCat(slice("web-7xk2p", "web", {{1, 2}, {1, 3}, {2, 2}, {2, 3}}),
+                   slice("portal-5tz8k", "portal", {{1, 2}, {2, 2}})));
+  for (int round = 0; round < 10; ++round) {
+    ASSERT_TRUE(Write("apply", round % 2 == 0 ? fewer : more).ok());
+    absl::Status echo =
+        EchoOnce(fd->get(), absl::StrCat("round ", round, "\n"));
+    ASSERT_TRUE(echo.ok()) << "after churn round " << round << ": " << echo;
+  }
+}
+
+// --- changes to services
+// -------------------------------------------------------
+
+// A deleted service stops answering, and its NodePort can be taken by
+// another service at once (while it existed, that was refused).
+TEST_F(LabTest, DeletedServiceStopsAnsweringAndFreesItsNodePort) {
+  const std::string other = WriteManifest("batch2", R"(apiVersion: v1
+kind: Service
+metadata:
+  name: batch2
+  namespace: default
+spec:
+  type: NodePort
+  clusterIP: 10.96.0.51
+  ports:
+    - name: http
+      protocol: TCP
+      port: 8080
+      targetPort: 8080
+      nodePort: 30050
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: batch2-x7k2m
+  namespace: default
+  labels:
+    kubernetes.io/service-name: batch2
+addressType: IPv4
+ports:
+  - name: http
+    protocol: TCP
+    port: 8080
+endpoints:
+  - addresses: ["10.244.1.13"]
+    conditions:
+      ready: true
+    nodeName: node-1
+)");
+  absl::StatusOr<netns::CommandResult> taken = Yardctl({"apply", "-f", other});
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_NE(taken->exit_code, 0)
+      << "nodePort 30050 given twice: " << taken->output;
+  EXPECT_TRUE(absl::StrContains(taken->output, "30050")) << taken->output;
+
+  ASSERT_TRUE(Tcp("pod-1-1", "10.96.0.50:8080").answered);
+  std::vector<int> before = AppliedCounts();
+  absl::StatusOr<netns::CommandResult> deleted =
+      Yardctl({"delete", "service", "batch"});
+  ASSERT_TRUE(deleted.ok() && deleted->exit_code == 0)
+      << (deleted.ok() ? deleted->output : deleted.status().ToString());
+  ASSERT_TRUE(WaitProgrammed(before).ok());
+  Answer gone = Tcp("pod-1-1", "10.96.0.50:8080");
+  EXPECT_FALSE(gone.answered) << "batch's ClusterIP after delete: " << gone;
+
+  absl::Status applied = Write("apply", other);
+  ASSERT_TRUE(applied.ok())
+      << "nodePort 30050 not free after delete: " << applied;
+  Answer cluster_ip = Tcp("pod-2-1", "10.96.0.51:8080");
+  EXPECT_TRUE(cluster_ip.answered) << cluster_ip;
+  EXPECT_EQ(cluster_ip.pod, "pod-1-3") << cluster_ip;
+
+  // North-south: the NodePort now leads to batch2's endpoint.
+  for (int node = 1; node <= kNodes; ++node) {
+    Answer a = Tcp("ext", absl::StrCat(NodeIp(node), ":30050"));
+    EXPECT_TRUE(a.answered) << "NodePort 30050 on node-" << node << ": " << a;
+    if (a.answered) {
+      EXPECT_EQ(a.pod, "pod-1-3") << a;
+    }
+  }
+}
+
+// A ClusterIP service re-applied as NodePort serves its NodePort from then
+// on, without being recreated.
+TEST_F(LabTest, ClusterIpChangedToNodePortAnswersLive) {
+  auto service = [](const std::string& type, const std::string& node_port) {
+    return absl::StrCat(R"(apiVersion: v1
+kind: Service
+metadata:
+  name: grow
+  namespace: default
+spec:
+  type: )",
+                        type, R"(
+  clusterIP: 10.96.0.100
+  ports:
+    - name: http
+      protocol: TCP
+      port: 80
+      targetPort: 8080
+)",
+                        node_port, R"(---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: grow-b3v9q
+  namespace: default
+  labels:
+    kubernetes.io/service-name: grow
+addressType: IPv4
+ports:
+  - name: http
+    protocol: TCP
+    port: 8080
+endpoints:
+  - addresses: ["10.244.1.12"]
+    conditions:
+      ready: true
+    nodeName: node-1
+  - addresses: ["10.244.2.12"]
+    conditions:
+      ready: true
+    nodeName: node-2
+)");
+  };
+  ASSERT_TRUE(
+      Write("apply", WriteManifest("grow-clusterip", service("ClusterIP", "")))
+          .ok());
+  Answer inside = Tcp("pod-1-1", "10.96.0.100:80");
+  ASSERT_TRUE(inside.answered) << inside;
+  Answer before = Tcp("ext", std::string(kNode1) + ":30100");
+  EXPECT_FALSE(before.answered)
+      << "a ClusterIP service on a NodePort: " << before;
+
+  ASSERT_TRUE(Write("apply", WriteManifest("grow-nodeport",
+                                           service("NodePort",
+                                                   "      nodePort: 30100\n")))
+                  .ok());
+  EXPECT_TRUE(Tcp("pod-1-1", "10.96.0.100:80").answered);
+  for (int node = 1; node <= kNodes; ++node) {
+    Answer a = Tcp("ext", absl::StrCat(NodeIp(node), ":30100"));
+    EXPECT_TRUE(a.answered) << "NodePort 30100 on node-" << node << ": " << a;
+  }
+}
+
+}  // namespace
+}  // namespace switchyard
