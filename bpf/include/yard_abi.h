@@ -27,6 +27,7 @@
 #define YARD_MAP_SVC_STATS "yard_svc_stats"
 #define YARD_MAP_REASONS "yard_reasons"
 #define YARD_MAP_LB_SRC4 "yard_lb_src4"
+#define YARD_MAP_FRAG4 "yard_frag4"
 
 /*
  * Default capacities, overridable at load time. The services map holds one
@@ -38,6 +39,7 @@
 #define YARD_DEFAULT_BACKENDS 262144
 #define YARD_DEFAULT_CT_ENTRIES 1048576
 #define YARD_DEFAULT_SOURCE_RANGES 16384
+#define YARD_DEFAULT_FRAGMENTS 8192
 
 /*
  * Load-time constants of the datapath programs (read-only data: the verifier
@@ -201,6 +203,23 @@ struct yard_lb_src4_key {
 	__be32 addr;	   /* network order */
 };
 
+/* yard_frag4 (LRU hash): the ports of a fragmented datagram, learnt from
+ * its first fragment, so the later ones (which carry no L4 header) are
+ * translated with it. Keyed as each hook sees the datagram, before it
+ * translates it. */
+struct yard_frag4_key {
+	__be32 saddr; /* network order */
+	__be32 daddr; /* network order */
+	__be16 id;    /* IPv4 identification, network order */
+	__u8 proto;
+	__u8 pad; /* zero */
+};
+
+struct yard_frag4_ports {
+	__be16 sport; /* network order */
+	__be16 dport; /* network order */
+};
+
 /* yard_svc_stats (per-CPU array indexed by rev_nat_id). */
 struct yard_counter {
 	__u64 packets;
@@ -223,7 +242,8 @@ enum yard_reason {
 	YARD_REASON_VLAN,      /* pass: tagged frame, not ours to translate */
 	YARD_REASON_TRUNCATED, /* drop: frame ends inside a header */
 	YARD_REASON_BAD_IP_HEADER,  /* drop: IHL < 5 or total length wrong */
-	YARD_REASON_FRAGMENT,	    /* drop: fragment to a service address */
+	YARD_REASON_FRAGMENT, /* drop: a later fragment to a service address
+			       * whose first fragment was not seen */
 	YARD_REASON_UNSUPPORTED_L4, /* drop: not TCP/UDP to a service address */
 	YARD_REASON_REJECT_NO_ENDPOINT, /* reject: service port has none (a
 					 * RST is dropped, not answered) */

@@ -67,6 +67,14 @@ struct {
 	__uint(max_entries, YARD_DEFAULT_SOURCE_RANGES);
 } yard_lb_src4 SEC(".maps");
 
+/* Ports of fragmented datagrams being translated (lib/frag.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct yard_frag4_key);
+	__type(value, struct yard_frag4_ports);
+	__uint(max_entries, YARD_DEFAULT_FRAGMENTS);
+} yard_frag4 SEC(".maps");
+
 /* Packets by enum yard_reason, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

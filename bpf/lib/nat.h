@@ -82,9 +82,11 @@ static __always_inline int yard_rewrite_addr4(struct __sk_buff *skb,
 
 	if (from == to)
 		return 0;
-	if (bpf_l4_csum_replace(skb, yard_l4_csum_off(p), from, to,
-				yard_l4_csum_flags(p) | BPF_F_PSEUDO_HDR |
-				    sizeof(to)))
+	/* A later fragment has no L4 header; its datagram's checksum is in
+	 * the first fragment, updated there. */
+	if (p->l4_hdr && bpf_l4_csum_replace(skb, yard_l4_csum_off(p), from, to,
+					     yard_l4_csum_flags(p) |
+						 BPF_F_PSEUDO_HDR | sizeof(to)))
 		return -1;
 	ip = yard_ip4_header(skb);
 	if (!ip)
@@ -105,7 +107,7 @@ static __always_inline int yard_rewrite_port(struct __sk_buff *skb,
 	void *data, *data_end;
 	__be16 *port;
 
-	if (from == to)
+	if (from == to || !p->l4_hdr)
 		return 0;
 	if (bpf_l4_csum_replace(skb, yard_l4_csum_off(p), from, to,
 				yard_l4_csum_flags(p) | sizeof(to)))

@@ -24,10 +24,13 @@ struct yard_pkt4 {
 	__be16 dport;	  /* valid when l4_ok */
 	__u16 ip_tot_len; /* host order */
 	__u8 proto;
-	__u8 tcp_flags; /* TCP_FLAG_*, TCP only */
-	bool fragment;	/* MF set or a non-zero fragment offset */
-	bool l4_ok;	/* a whole TCP/UDP/ICMP header is present (not for
-			 * fragments) */
+	__u8 tcp_flags;	     /* TCP_FLAG_*, TCP only */
+	bool fragment;	     /* MF set or a non-zero fragment offset */
+	bool later_fragment; /* a non-zero offset: no L4 header here */
+	bool l4_ok;	     /* ports known: from the L4 header, or for a later
+			      * fragment from its datagram's first (lib/frag.h) */
+	bool l4_hdr;	     /* the TCP/UDP/ICMP header is in this packet */
+	__be16 ip_id;	     /* identification, network order (fragments) */
 };
 
 /* Makes the first len bytes directly readable, pulling a non-linear skb's
@@ -84,6 +87,9 @@ static __always_inline int yard_parse4_l3(void *data, void *data_end,
 	p->proto = ip->protocol;
 	frag = bpf_ntohs(ip->frag_off);
 	p->fragment = (frag & (IP_MF | IP_OFFSET)) != 0;
+	p->later_fragment = (frag & IP_OFFSET) != 0;
+	p->ip_id = ip->id;
+	p->l4_hdr = false;
 	p->l4_off = ETH_HLEN + ihl_bytes;
 	p->l4_ok = false;
 	p->tcp_flags = 0;
@@ -93,12 +99,13 @@ static __always_inline int yard_parse4_l3(void *data, void *data_end,
 }
 
 /* Bytes of L4 header yard_parse4_l4 needs, or 0 when it has nothing to
- * read: a fragment, another protocol, or a header the IP length cuts. */
+ * read: a later fragment, another protocol, or a header the IP length
+ * cuts. A first fragment has its datagram's L4 header. */
 static __always_inline __u32 yard_l4_needed(const struct yard_pkt4 *p)
 {
 	__u32 l4_len;
 
-	if (p->fragment)
+	if (p->later_fragment)
 		return 0;
 	if (p->proto == IPPROTO_TCP)
 		l4_len = sizeof(struct tcphdr);
@@ -144,6 +151,7 @@ static __always_inline void yard_parse4_l4(void *data, void *data_end,
 		p->sport = *(__be16 *)ih;
 	}
 	p->l4_ok = true;
+	p->l4_hdr = true;
 }
 
 static __always_inline int yard_parse4(struct __sk_buff *skb,

@@ -6,6 +6,7 @@
 #define SWITCHYARD_BPF_LIB_REVNAT_H_
 
 #include "conntrack.h"
+#include "frag.h"
 #include "maps.h"
 #include "nat.h"
 #include "stats.h"
@@ -71,6 +72,7 @@ static __always_inline int yard_reply_packet(struct __sk_buff *skb,
 
 	if (!fe)
 		return yard_drop(skb, YARD_REASON_REVNAT_MISSING);
+	yard_frag4_remember(p);
 	if (yard_snat4(skb, p, fe->addr, fe->port) ||
 	    yard_rewrite_addr4(skb, p, false, p->daddr, ct->addr) ||
 	    yard_rewrite_port(skb, p, YARD_L4_DPORT_OFF, p->dport, ct->port))

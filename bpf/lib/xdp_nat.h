@@ -40,6 +40,14 @@ static __always_inline int yard_xdp_nat4(struct xdp_md *ctx,
 
 	if ((void *)(ip + 1) > data_end)
 		return -1;
+	if (!p->l4_hdr) {
+		/* A later fragment: addresses only (lib/frag.h). */
+		ip_csum = yard_csum_replace4(ip->check, ip->saddr, saddr);
+		ip->check = yard_csum_replace4(ip_csum, ip->daddr, daddr);
+		ip->saddr = saddr;
+		ip->daddr = daddr;
+		return 0;
+	}
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = (struct tcphdr *)l4;
 

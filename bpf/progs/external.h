@@ -27,6 +27,7 @@
 
 #include "lib/common.h"
 #include "lib/conntrack.h"
+#include "lib/frag.h"
 #include "lib/lb.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
@@ -64,7 +65,8 @@ static __always_inline int yard_ext_reject(struct xdp_md *ctx,
 {
 	__u32 len = bpf_xdp_get_buff_len(ctx);
 
-	if (p->proto == IPPROTO_TCP && (p->tcp_flags & TCP_FLAG_RST)) {
+	if ((p->proto == IPPROTO_TCP && (p->tcp_flags & TCP_FLAG_RST)) ||
+	    !p->l4_hdr) {
 		yard_count_reason(reason, len);
 		return XDP_DROP;
 	}
@@ -133,6 +135,7 @@ static __always_inline int yard_ext_forward(struct xdp_md *ctx,
 		saddr = ct->nat_addr;
 		sport = ct->nat_port;
 	}
+	yard_frag4_remember(p);
 	if (snat || yard_cfg.local_redirect)
 		rc = yard_fib4(ctx, saddr, ct->addr, &fib);
 	if (yard_xdp_nat4(ctx, p, saddr, sport, ct->addr, ct->port))
@@ -255,6 +258,7 @@ static __always_inline int yard_ext_reply(struct xdp_md *ctx,
 	fe = yard_reply_frontend(ct, p, bpf_xdp_get_buff_len(ctx));
 	if (!fe)
 		return yard_xdp_drop(ctx, YARD_REASON_REVNAT_MISSING);
+	yard_frag4_remember(p);
 	if (yard_xdp_nat4(ctx, p, fe->addr, fe->port, ct->addr, ct->port))
 		return yard_xdp_drop(ctx, YARD_REASON_REWRITE_FAILED);
 	return yard_xdp_route(ctx, fe->addr, ct->addr);
@@ -350,9 +354,10 @@ int yard_from_outside(struct xdp_md *ctx)
 	/* What does not parse is not a service's: the stack decides. */
 	if (yard_parse4_xdp(ctx, &p) != YARD_PARSE_OK)
 		return XDP_PASS;
+	yard_frag4_resolve(&p);
 
 	if (unlikely(!yard_is_tcp_udp(&p))) {
-		if (p.proto == IPPROTO_ICMP && p.l4_ok)
+		if (p.proto == IPPROTO_ICMP && p.l4_hdr && !p.fragment)
 			return yard_ext_icmp_in(ctx, &p);
 		if (!yard_is_service_addr4(p.daddr, YARD_SCOPE_EXTERNAL))
 			return XDP_PASS;
@@ -383,11 +388,17 @@ SEC("tc")
 int yard_outside_ingress(struct __sk_buff *skb)
 {
 	struct yard_xdp_meta *meta = yard_skb_data_meta(skb);
+	__u32 ifindex;
 
 	if ((void *)(meta + 1) > yard_skb_data(skb) ||
 	    meta->magic != YARD_META_REDIRECT_NEIGH)
 		return TC_ACT_OK;
-	return bpf_redirect_neigh(meta->ifindex, NULL, 0, 0);
+	/* The skb keeps its metadata as it travels on (a veth hands it to
+	 * the next namespace whole), so the note is erased once read: the
+	 * next hop's tc must not act on it. */
+	ifindex = meta->ifindex;
+	meta->magic = 0;
+	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
 }
 
 /* An ICMP error a local endpoint sends about a packet of an outside
@@ -457,8 +468,9 @@ int yard_to_outside(struct __sk_buff *skb)
 
 	if (yard_parse4(skb, &p) != YARD_PARSE_OK)
 		return TC_ACT_OK;
+	yard_frag4_resolve(&p);
 	if (unlikely(!yard_is_tcp_udp(&p))) {
-		if (p.proto == IPPROTO_ICMP && p.l4_ok)
+		if (p.proto == IPPROTO_ICMP && p.l4_hdr && !p.fragment)
 			return yard_icmp_out(skb, &p);
 		return TC_ACT_OK;
 	}

@@ -20,6 +20,7 @@
 
 #include "lib/common.h"
 #include "lib/conntrack.h"
+#include "lib/frag.h"
 #include "lib/lb.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
@@ -50,7 +51,9 @@ static __always_inline int yard_reject(struct __sk_buff *skb,
 
 	/* One reason per packet. A RST is rejected by dropping it: answering
 	 * a RST with a RST could loop between two rejecting peers. */
-	if (p->proto == IPPROTO_TCP && (p->tcp_flags & TCP_FLAG_RST)) {
+	if ((p->proto == IPPROTO_TCP && (p->tcp_flags & TCP_FLAG_RST)) ||
+	    !p->l4_hdr) {
+		/* (A later fragment: its first was answered.) */
 		yard_count_reason(reason, len);
 		return TC_ACT_SHOT;
 	}
@@ -69,6 +72,7 @@ static __always_inline int yard_forward(struct __sk_buff *skb,
 					__be32 be_addr, __be16 be_port,
 					bool hairpin)
 {
+	yard_frag4_remember(p);
 	if (yard_dnat4(skb, p, be_addr, be_port))
 		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
 	if (!hairpin)
@@ -181,6 +185,7 @@ int yard_from_pod(struct __sk_buff *skb)
 	rc = yard_parse4(skb, &p);
 	if (rc != YARD_PARSE_OK)
 		return yard_parse_verdict(skb, rc);
+	yard_frag4_resolve(&p);
 
 	if (unlikely(!yard_is_tcp_udp(&p))) {
 		if (!yard_is_service_addr4(p.daddr, YARD_SCOPE_INTERNAL))
@@ -221,7 +226,10 @@ int yard_to_pod(struct __sk_buff *skb)
 
 	/* Frames this hook cannot parse were the stack's to deliver; they were
 	 * counted, if at all, where they entered. */
-	if (yard_parse4(skb, &p) != YARD_PARSE_OK || !yard_is_tcp_udp(&p))
+	if (yard_parse4(skb, &p) != YARD_PARSE_OK)
+		return TC_ACT_OK;
+	yard_frag4_resolve(&p);
+	if (!yard_is_tcp_udp(&p))
 		return TC_ACT_OK;
 	ct = yard_lookup_reply(&p);
 	if (!ct)

@@ -97,7 +97,8 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
   bpf_map* all_maps[] = {skel->maps.yard_svc4,    skel->maps.yard_slots,
                          skel->maps.yard_be4,     skel->maps.yard_rnat4,
                          skel->maps.yard_ct4,     skel->maps.yard_svc_stats,
-                         skel->maps.yard_reasons, skel->maps.yard_lb_src4};
+                         skel->maps.yard_reasons, skel->maps.yard_lb_src4,
+                         skel->maps.yard_frag4};
   if (!config.pin_dir.empty()) {
     for (bpf_map* map : all_maps) {
       std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));

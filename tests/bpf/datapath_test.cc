@@ -744,15 +744,25 @@ std::vector<PacketCase> PassAndDropCases() {
       YARD_REASON_SLOT_MISSING));
 
   // Fragments.
-  cases.push_back(Dropped("FirstFragmentToServiceIsDropped",
-                          FromPod()
-                              .Ipv4(kClient, kWebIp)
-                              .MoreFragments()
-                              .Tcp(40024, 80)
-                              .Flags(kTcpAck)
-                              .Payload(Bytes(64, 'x'))
-                              .Build(),
-                          YARD_REASON_FRAGMENT));
+  // A first fragment carries the ports: translated like any packet (its
+  // datagram's later fragments follow it; see FragmentedDatagram*).
+  cases.push_back(Translated("FirstFragmentToServiceIsTranslated",
+                             FromPod()
+                                 .Ipv4(kClient, kWebIp)
+                                 .MoreFragments()
+                                 .Tcp(40024, 80)
+                                 .Flags(kTcpAck)
+                                 .Payload(Bytes(64, 'x'))
+                                 .Build(),
+                             FromPod()
+                                 .Ipv4(kClient, kBeWeb.addr)
+                                 .MoreFragments()
+                                 .Tcp(40024, kBeWeb.port)
+                                 .Flags(kTcpAck)
+                                 .Payload(Bytes(64, 'x'))
+                                 .Build(),
+                             kWebTcp80));
+  // A later fragment whose first was never seen cannot be placed.
   cases.push_back(Dropped("LaterFragmentToServiceIsDropped",
                           FromPod()
                               .Ipv4(kClient, kWebIp)
@@ -1178,6 +1188,89 @@ TEST_F(DatapathTest, UdpRepliesKeepAZeroChecksumZero) {
   EXPECT_EQ(stats.forward.packets, 1u);
   EXPECT_EQ(stats.reply.packets, 2u);
   ExpectReasons({});
+}
+
+// A datagram larger than the MTU leaves in fragments; only the first has
+// ports. Every fragment must reach the same endpoint, in both directions,
+// and a later fragment keeps everything but its addresses.
+TEST_F(DatapathTest, FragmentedDatagramIsTranslatedWhole) {
+  using namespace packet;  // NOLINT
+  ExpectRun(Hook::kFromPod,
+            FromPod()
+                .Ipv4(kClient, kWebIp)
+                .Id(77)
+                .MoreFragments()
+                .Udp(5200, 53)
+                .Payload(Bytes(48, 'a'))
+                .Build(),
+            kActOk,
+            FromPod()
+                .Ipv4(kClient, kBeDns.addr)
+                .Id(77)
+                .MoreFragments()
+                .Udp(5200, kBeDns.port)
+                .Payload(Bytes(48, 'a'))
+                .Build());
+  ExpectRun(Hook::kFromPod,
+            FromPod()
+                .Ipv4(kClient, kWebIp)
+                .Id(77)
+                .FragmentOffset(7)
+                .Protocol(kProtoUdp)
+                .Payload(Bytes(40, 'b'))
+                .Build(),
+            kActOk,
+            FromPod()
+                .Ipv4(kClient, kBeDns.addr)
+                .Id(77)
+                .FragmentOffset(7)
+                .Protocol(kProtoUdp)
+                .Payload(Bytes(40, 'b'))
+                .Build());
+  // Another datagram's later fragment (another id) is not placed.
+  EXPECT_EQ(Run(Hook::kFromPod, FromPod()
+                                    .Ipv4(kClient, kWebIp)
+                                    .Id(78)
+                                    .FragmentOffset(7)
+                                    .Protocol(kProtoUdp)
+                                    .Payload(Bytes(40, 'c'))
+                                    .Build())
+                .verdict,
+            kActShot);
+  // The answer, fragmented too, comes back from the service address.
+  ExpectRun(Hook::kToPod,
+            ToPod()
+                .Ipv4(kBeDns.addr, kClient)
+                .Id(900)
+                .MoreFragments()
+                .Udp(kBeDns.port, 5200)
+                .Payload(Bytes(48, 'd'))
+                .Build(),
+            kActOk,
+            ToPod()
+                .Ipv4(kWebIp, kClient)
+                .Id(900)
+                .MoreFragments()
+                .Udp(53, 5200)
+                .Payload(Bytes(48, 'd'))
+                .Build());
+  ExpectRun(Hook::kToPod,
+            ToPod()
+                .Ipv4(kBeDns.addr, kClient)
+                .Id(900)
+                .FragmentOffset(7)
+                .Protocol(kProtoUdp)
+                .Payload(Bytes(40, 'e'))
+                .Build(),
+            kActOk,
+            ToPod()
+                .Ipv4(kWebIp, kClient)
+                .Id(900)
+                .FragmentOffset(7)
+                .Protocol(kProtoUdp)
+                .Payload(Bytes(40, 'e'))
+                .Build());
+  ExpectReasons({{YARD_REASON_FRAGMENT, 1}});
 }
 
 TEST_F(DatapathTest, FlowsStickToTheirBackend) {
