@@ -47,10 +47,10 @@ std::string Document(const std::string& node, const std::string& key,
 FrontendEntries SortedFrontends(FrontendEntries frontends) {
   std::sort(frontends.begin(), frontends.end(),
             [](const auto& a, const auto& b) {
-              return std::make_tuple(ntohl(a.first.addr), ntohs(a.first.port),
-                                     a.first.proto) <
-                     std::make_tuple(ntohl(b.first.addr), ntohs(b.first.port),
-                                     b.first.proto);
+              return std::make_tuple(a.first.scope, ntohl(a.first.addr),
+                                     ntohs(a.first.port), a.first.proto) <
+                     std::make_tuple(b.first.scope, ntohl(b.first.addr),
+                                     ntohs(b.first.port), b.first.proto);
             });
   return frontends;
 }
@@ -71,9 +71,24 @@ std::vector<std::string> FrontendFlags(const yard_svc4_key& key,
                                        const yard_svc_value& value) {
   std::vector<std::string> flags;
   if (IsWildcard(key, value)) flags.push_back("wildcard");
-  uint8_t unknown = value.flags & ~YARD_SVC_F_WILDCARD;
+  if (value.flags & YARD_SVC_F_SOURCE_RANGES) flags.push_back("source-ranges");
+  uint8_t unknown =
+      value.flags & ~(YARD_SVC_F_WILDCARD | YARD_SVC_F_SOURCE_RANGES);
   if (unknown != 0) flags.push_back(absl::StrCat("0x", absl::Hex(unknown)));
   return flags;
+}
+
+// Whose view a frontend belongs to: pods (tc on pod interfaces) or
+// clients outside the cluster (XDP on external devices).
+std::string ScopeName(uint8_t scope) {
+  switch (scope) {
+    case YARD_SCOPE_INTERNAL:
+      return "pods";
+    case YARD_SCOPE_EXTERNAL:
+      return "outside";
+    default:
+      return absl::StrCat("scope ", scope);
+  }
 }
 
 std::string ProtocolWord(const yard_svc4_key& key) {
@@ -135,6 +150,7 @@ std::string FormatServices(const ServicesView& view, InspectOutput output) {
       svc.Set("address", Str(FormatIpv4(key.addr)));
       svc.Set("port", Int(Port(key.port)));
       svc.Set("protocol", Str(ProtocolWord(key)));
+      svc.Set("scope", Str(ScopeName(key.scope)));
       svc.Set("wildcard", Value::Bool(IsWildcard(key, value)));
       svc.Set("flags", Strings(FrontendFlags(key, value)));
       svc.Set("svc_id", Int(value.svc_id));
@@ -164,11 +180,12 @@ std::string FormatServices(const ServicesView& view, InspectOutput output) {
 
   if (frontends.empty()) return "";
   std::vector<std::vector<std::string>> rows = {
-      {"FRONTEND", "TYPE", "SVC-ID", "REV-NAT", "COUNT", "POLICY", "SLOT",
-       "BACKEND-ID", "BACKEND", "STATE"}};
+      {"FRONTEND", "FOR", "TYPE", "SVC-ID", "REV-NAT", "COUNT", "POLICY",
+       "SLOT", "BACKEND-ID", "BACKEND", "STATE"}};
   for (const auto& [key, value] : frontends) {
     std::vector<std::string> head = {
-        FrontendName(key.addr, key.port, key.proto), FrontendType(key, value)};
+        FrontendName(key.addr, key.port, key.proto), ScopeName(key.scope),
+        FrontendType(key, value)};
     if (IsWildcard(key, value)) {
       head.insert(head.end(), 8, std::string(kDash));
       rows.push_back(std::move(head));
@@ -387,19 +404,30 @@ std::string FormatNat(const NatView& view, InspectOutput output) {
   for (const auto& [key, value] : view.entries) {
     Row row{&key, &value, "", key.saddr, key.daddr, key.sport, key.dport};
     bool hairpin = value.flags & YARD_CT_F_HAIRPIN;
+    bool external = value.flags & YARD_CT_F_EXTERNAL;
+    bool snat = value.flags & YARD_CT_F_SNAT;
     if (key.dir == YARD_CT_REPLY) {
       auto fe = frontends.find(value.rev_nat_id);
       if (fe == frontends.end()) continue;  // frontend gone: dropped anyway
-      row.kind = hairpin ? "reply, hairpin" : "reply";
+      row.kind = hairpin    ? "reply, hairpin"
+                 : external ? "reply, from outside"
+                            : "reply";
       row.to_saddr = fe->second.addr;
       row.to_sport = fe->second.port;
       row.to_daddr = value.addr;
       row.to_dport = value.port;
     } else {
-      row.kind = hairpin ? "forward, hairpin" : "forward";
+      row.kind = hairpin    ? "forward, hairpin"
+                 : snat     ? "forward, from outside, to another node"
+                 : external ? "forward, from outside"
+                            : "forward";
       row.to_daddr = value.addr;
       row.to_dport = value.port;
       if (hairpin) row.to_saddr = view.hairpin_addr_be;
+      if (snat) {
+        row.to_saddr = value.nat_addr;
+        row.to_sport = value.nat_port;
+      }
     }
     rows.push_back(row);
   }

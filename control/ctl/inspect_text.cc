@@ -71,8 +71,11 @@ std::vector<std::string> CtFlagNames(uint16_t flags) {
   if (flags & YARD_CT_F_HAIRPIN) names.push_back("hairpin");
   if (flags & YARD_CT_F_CLOSING) names.push_back("closing");
   if (flags & YARD_CT_F_SEEN_REPLY) names.push_back("seen_reply");
+  if (flags & YARD_CT_F_EXTERNAL) names.push_back("external");
+  if (flags & YARD_CT_F_SNAT) names.push_back("snat");
   uint16_t unknown =
-      flags & ~(YARD_CT_F_HAIRPIN | YARD_CT_F_CLOSING | YARD_CT_F_SEEN_REPLY);
+      flags & ~(YARD_CT_F_HAIRPIN | YARD_CT_F_CLOSING | YARD_CT_F_SEEN_REPLY |
+                YARD_CT_F_EXTERNAL | YARD_CT_F_SNAT);
   if (unknown != 0) names.push_back(absl::StrFormat("0x%x", unknown));
   return names;
 }

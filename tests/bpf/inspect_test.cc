@@ -469,31 +469,32 @@ class InspectCommandTest : public InspectTest {
 TEST_F(InspectCommandTest, BpfServicesTable) {
   ASSERT_NO_FATAL_FAILURE(InstallCluster());
   ASSERT_OK(Yardctl({"bpf", "services"}));  // the only node: no --node
-  EXPECT_EQ(out_.str(),
-            "FRONTEND             TYPE                              SVC-ID   "
-            "REV-NAT   COUNT   POLICY   SLOT   BACKEND-ID   BACKEND           "
-            "STATE\n"
-            "10.96.0.10:*/*       wildcard (reject unknown ports)   -        "
-            "-         -       -        -      -            -                 "
-            "-\n"
-            "10.96.0.10:53/UDP    service                           2        "
-            "2         1       random   1      2            10.244.1.3:5353   "
-            "active\n"
-            "10.96.0.10:80/TCP    service                           1        "
-            "1         1       random   1      1            10.244.1.2:8080   "
-            "active\n"
-            "10.96.0.20:*/*       wildcard (reject unknown ports)   -        "
-            "-         -       -        -      -            -                 "
-            "-\n"
-            "10.96.0.20:443/TCP   service (no endpoints: reject)    3        "
-            "3         0       random   -      -            -                 "
-            "-\n"
-            "10.96.0.30:*/*       wildcard (reject unknown ports)   -        "
-            "-         -       -        -      -            -                 "
-            "-\n"
-            "10.96.0.30:80/TCP    service                           4        "
-            "4         1       random   1      3            10.244.0.5:8080   "
-            "active\n")
+  EXPECT_EQ(
+      out_.str(),
+      "FRONTEND             FOR    TYPE                              SVC-ID   "
+      "REV-NAT   COUNT   POLICY   SLOT   BACKEND-ID   BACKEND           "
+      "STATE\n"
+      "10.96.0.10:*/*       pods   wildcard (reject unknown ports)   -        "
+      "-         -       -        -      -            -                 "
+      "-\n"
+      "10.96.0.10:53/UDP    pods   service                           2        "
+      "2         1       random   1      2            10.244.1.3:5353   "
+      "active\n"
+      "10.96.0.10:80/TCP    pods   service                           1        "
+      "1         1       random   1      1            10.244.1.2:8080   "
+      "active\n"
+      "10.96.0.20:*/*       pods   wildcard (reject unknown ports)   -        "
+      "-         -       -        -      -            -                 "
+      "-\n"
+      "10.96.0.20:443/TCP   pods   service (no endpoints: reject)    3        "
+      "3         0       random   -      -            -                 "
+      "-\n"
+      "10.96.0.30:*/*       pods   wildcard (reject unknown ports)   -        "
+      "-         -       -        -      -            -                 "
+      "-\n"
+      "10.96.0.30:80/TCP    pods   service                           4        "
+      "4         1       random   1      3            10.244.0.5:8080   "
+      "active\n")
       << out_.str();
 }
 

@@ -76,13 +76,13 @@ ServicesView Services() {
 TEST(BpfServices, OneRowPerBackendFrontendCellsOnTheFirst) {
   EXPECT_EQ(
       FormatServices(Services(), InspectOutput::kTable),
-      R"(FRONTEND            TYPE                              SVC-ID   REV-NAT   COUNT   POLICY   SLOT   BACKEND-ID   BACKEND           STATE
-10.96.0.9:443/TCP   service (no endpoints: reject)    3        3         0       random   -      -            -                 -
-10.96.0.10:*/*      wildcard (reject unknown ports)   -        -         -       -        -      -            -                 -
-10.96.0.10:80/TCP   service                           1        1         2       random   1      1            10.244.1.2:8080   active
-                                                                                          2      2            10.244.1.3:8080   active
-                                                                                          3      3            10.244.1.4:8080   terminating (beyond count: unused)
-10.96.0.20:53/UDP   service                           2        2         1       random   1      9            -                 missing
+      R"(FRONTEND            FOR    TYPE                              SVC-ID   REV-NAT   COUNT   POLICY   SLOT   BACKEND-ID   BACKEND           STATE
+10.96.0.9:443/TCP   pods   service (no endpoints: reject)    3        3         0       random   -      -            -                 -
+10.96.0.10:*/*      pods   wildcard (reject unknown ports)   -        -         -       -        -      -            -                 -
+10.96.0.10:80/TCP   pods   service                           1        1         2       random   1      1            10.244.1.2:8080   active
+                                                                                                 2      2            10.244.1.3:8080   active
+                                                                                                 3      3            10.244.1.4:8080   terminating (beyond count: unused)
+10.96.0.20:53/UDP   pods   service                           2        2         1       random   1      9            -                 missing
 )");
 }
 
@@ -94,6 +94,7 @@ TEST(BpfServices, Json) {
             "address": "10.96.0.9",
             "port": 443,
             "protocol": "TCP",
+            "scope": "pods",
             "wildcard": false,
             "flags": [],
             "svc_id": 3,
@@ -106,6 +107,7 @@ TEST(BpfServices, Json) {
             "address": "10.96.0.10",
             "port": 0,
             "protocol": "any",
+            "scope": "pods",
             "wildcard": true,
             "flags": [
                 "wildcard"
@@ -120,6 +122,7 @@ TEST(BpfServices, Json) {
             "address": "10.96.0.10",
             "port": 80,
             "protocol": "TCP",
+            "scope": "pods",
             "wildcard": false,
             "flags": [],
             "svc_id": 1,
@@ -157,6 +160,7 @@ TEST(BpfServices, Json) {
             "address": "10.96.0.20",
             "port": 53,
             "protocol": "UDP",
+            "scope": "pods",
             "wildcard": false,
             "flags": [],
             "svc_id": 2,
