@@ -571,7 +571,12 @@ absl::Status Programmer::RemoveBackends(const Work& work) {
 
 absl::Status Programmer::UpdateRanges(
     uint32_t rev_nat_id, std::vector<translate::SourceRange>& from,
-    const std::vector<translate::SourceRange>& to, bool adding) {
+    const std::vector<translate::SourceRange>& wanted, bool adding) {
+  // Sorted and unique, whatever the caller gave: the searches below
+  // depend on it.
+  std::vector<translate::SourceRange> to = wanted;
+  std::sort(to.begin(), to.end());
+  to.erase(std::unique(to.begin(), to.end()), to.end());
   if (adding) {
     for (const translate::SourceRange& r : to) {
       if (std::binary_search(from.begin(), from.end(), r)) continue;

@@ -223,6 +223,105 @@ TEST_F(ProgrammerTest, AdoptionAfterAChangeWhileDownEditsInPlace) {
                                 "put-frontend 20480/6 count=3"}));
 }
 
+// Service 0 of Desired() as a load balancer admitting only `ranges`
+// (none: everyone).
+DesiredState WithRanges(std::vector<translate::SourceRange> ranges,
+                        std::vector<BackendAddr> backends = {Be(1), Be(2)}) {
+  DesiredState d = Desired({backends});
+  translate::Frontend& fe =
+      d.frontends.at(FrontendKey{htonl(0x0a600001u), htons(80), IPPROTO_TCP});
+  if (!ranges.empty()) fe.flags |= YARD_SVC_F_SOURCE_RANGES;
+  fe.source_ranges = std::move(ranges);
+  return d;
+}
+
+constexpr translate::SourceRange kClient200 = {0xc8001fac, 32};  // .200/32
+constexpr translate::SourceRange kNet10 = {0x0000000a, 8};       // 10/8
+
+std::vector<std::string> LogSince(const FakeMapWriter& fake, size_t from) {
+  return {fake.log().begin() + from, fake.log().end()};
+}
+
+TEST_F(ProgrammerTest, SourceRangesExistWhileTheFrontendNamesThem) {
+  // The fake checks after every write that a frontend flagged for source
+  // ranges has at least one: admitting nobody, even for a moment, would
+  // drop the service's traffic.
+  ApplyOk(WithRanges({kClient200}));
+  std::vector<std::string> first = LogSince(fake_, 0);
+  auto at = [&](const std::vector<std::string>& log, const std::string& w) {
+    return std::find(log.begin(), log.end(), w) - log.begin();
+  };
+  EXPECT_LT(at(first, "put-range 1/32"),
+            at(first, "put-frontend 20480/6 count=2"));
+
+  // Another range: added before the old one goes; the frontend's value
+  // does not change, so it is not rewritten.
+  size_t before = fake_.writes();
+  ApplyOk(WithRanges({kNet10}));
+  EXPECT_EQ(LogSince(fake_, before),
+            (std::vector<std::string>{"put-range 1/8", "delete-range 1/32"}));
+
+  // No ranges: the frontend stops naming them first.
+  before = fake_.writes();
+  ApplyOk(WithRanges({}));
+  EXPECT_EQ(LogSince(fake_, before),
+            (std::vector<std::string>{"put-frontend 20480/6 count=2",
+                                      "delete-range 1/8"}));
+  ApplyOk(WithRanges({kNet10, kClient200}));
+  ApplyOk(Desired({}));
+  EXPECT_TRUE(fake_.entries().source_ranges.empty());
+}
+
+TEST_F(ProgrammerTest, AdoptedSourceRangesAreKeptAndStaleOnesCleared) {
+  ApplyOk(WithRanges({kClient200, kNet10}));
+  ProgrammedEntries pinned = fake_.entries();
+  // A range whose frontend is gone (rev-NAT id 77): left by a crash.
+  yard_lb_src4_key orphan = {};
+  orphan.prefixlen = 32 + 16;
+  orphan.rev_nat_id = htonl(77);
+  orphan.addr = htonl(0xc0a80000u);
+  ASSERT_TRUE(fake_.PutSourceRange(orphan).ok());
+  pinned.source_ranges.push_back(orphan);
+
+  Programmer restarted(&fake_, kRoomy);
+  restarted.Adopt(pinned);
+  size_t before = fake_.writes();
+  ASSERT_TRUE(restarted.Apply(WithRanges({kClient200, kNet10})).ok());
+  EXPECT_EQ(LogSince(fake_, before),
+            (std::vector<std::string>{"delete-range 77/16"}));
+  EXPECT_EQ(fake_.entries().source_ranges.size(), 2u);
+  EXPECT_EQ(fake_.violation(), "");
+}
+
+TEST_F(ProgrammerTest, FailureAtAnyWriteKeepsSourceRangesConsistent) {
+  DesiredState from = WithRanges({kClient200});
+  DesiredState to = WithRanges({kNet10}, {Be(3)});
+  for (int fail_at = 0;; ++fail_at) {
+    FakeMapWriter fake;
+    Programmer p(&fake, kRoomy);
+    ASSERT_TRUE(p.Apply(from).ok());
+    fake.FailWriteAt(fail_at);
+    absl::Status s = p.Apply(to);
+    EXPECT_EQ(fake.violation(), "") << "failing write " << fail_at;
+    fake.FailWriteAt(-1);
+    ASSERT_TRUE(p.Apply(to).ok());
+    EXPECT_EQ(fake.violation(), "");
+    ASSERT_EQ(fake.entries().source_ranges.size(), 1u) << fail_at;
+    EXPECT_EQ(fake.entries().source_ranges[0].prefixlen, 40u);
+    if (s.ok()) break;
+  }
+}
+
+TEST_F(ProgrammerTest, TooManySourceRangesIsRefusedWhole) {
+  Capacity tight = kRoomy;
+  tight.source_ranges = 1;
+  FakeMapWriter fake;
+  Programmer p(&fake, tight);
+  absl::Status s = p.Apply(WithRanges({kClient200, kNet10}));
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_EQ(fake.writes(), 0u);
+}
+
 // The maps' meaning, with ids resolved away: which backends each frontend
 // chooses among, and which backends exist.
 std::map<std::string, std::multiset<std::pair<uint32_t, uint16_t>>> Meaning(

@@ -19,6 +19,11 @@ BackendAddr Be(const char* ip, int port) {
 FrontendKey Fe(const char* ip, int port, uint8_t proto) {
   return {Ip(ip), htons(static_cast<uint16_t>(port)), proto};
 }
+// The same frontend as outside clients see it (XDP on external devices).
+FrontendKey Outside(const char* ip, int port, uint8_t proto) {
+  return {Ip(ip), htons(static_cast<uint16_t>(port)), proto,
+          YARD_SCOPE_EXTERNAL};
+}
 
 v1::Service MakeService(const std::string& name, const std::string& ip) {
   v1::Service s;
@@ -77,14 +82,22 @@ class TranslateTest : public ::testing::Test {
   void Put(const v1::EndpointSlice& e) {
     *snapshot_.add_upserts()->mutable_endpoint_slice() = e;
   }
-  Result Run(const std::string& node = "node-a") {
+  Result Run(const std::string& node = "node-a",
+             std::vector<uint32_t> node_port_addrs = {}) {
     ClusterState state;
     snapshot_.set_snapshot(true);
     snapshot_.set_version(1);
     EXPECT_TRUE(state.Apply(snapshot_).ok());
     DesiredStateCache cache;
-    cache.Rebuild(state, NodeContext{node});
+    cache.Rebuild(state, NodeContext{node, node_port_addrs});
     return {cache.desired(), cache.skipped()};
+  }
+  std::vector<HealthCheck> Checks(const std::string& node) {
+    ClusterState state;
+    snapshot_.set_snapshot(true);
+    snapshot_.set_version(1);
+    EXPECT_TRUE(state.Apply(snapshot_).ok());
+    return HealthChecks(state, NodeContext{node, {}});
   }
   v1::WatchResponse snapshot_;
 };
@@ -303,6 +316,145 @@ TEST_F(TranslateTest, ExternalAddressClaimedTwiceGoesToTheFirstService) {
   for (const std::string& line : t.skipped) {
     EXPECT_NE(line.find("already belongs to default/a"), std::string::npos);
   }
+}
+
+// A service with endpoints on two nodes, seen from node-a whose NodePort
+// addresses are 172.31.0.11 and 192.0.2.11.
+class NorthSouthTest : public TranslateTest {
+ protected:
+  v1::Service Service(const std::string& type, const std::string& policy) {
+    v1::Service svc = MakeService("shop", "10.96.0.40");
+    svc.mutable_spec()->set_type(type);
+    svc.mutable_spec()->set_external_traffic_policy(policy);
+    AddPort(svc, "http", 80)->set_node_port(30080);
+    return svc;
+  }
+  void PutEndpoints() {
+    v1::EndpointSlice slice = MakeSlice("shop-1", "shop");
+    AddSlicePort(slice, "http", 8080);
+    AddEndpoint(slice, "10.244.1.2", "node-a");
+    AddEndpoint(slice, "10.244.2.2", "node-b");
+    Put(slice);
+  }
+  Result RunOnNodeA() {
+    return Run("node-a", {Ip("172.31.0.11"), Ip("192.0.2.11")});
+  }
+};
+
+TEST_F(NorthSouthTest, NodePortOnEveryNodeAddressForPodsAndOutside) {
+  Put(Service("NodePort", "Cluster"));
+  PutEndpoints();
+  Result t = RunOnNodeA();
+  for (const char* node_addr : {"172.31.0.11", "192.0.2.11"}) {
+    const Frontend& outside =
+        t.desired.frontends.at(Outside(node_addr, 30080, IPPROTO_TCP));
+    EXPECT_EQ(t.desired.sets.at(outside.set).eligible.size(), 2u);
+    EXPECT_TRUE(
+        t.desired.frontends.contains(Fe(node_addr, 30080, IPPROTO_TCP)));
+    // The node's own other ports are not the service's: no wildcard.
+    EXPECT_FALSE(t.desired.frontends.contains(
+        FrontendKey{Ip(node_addr), 0, 0, YARD_SCOPE_EXTERNAL}));
+    EXPECT_FALSE(
+        t.desired.frontends.contains(FrontendKey{Ip(node_addr), 0, 0}));
+  }
+  // The ClusterIP is the pods' only: outside clients cannot reach it.
+  EXPECT_FALSE(
+      t.desired.frontends.contains(Outside("10.96.0.40", 80, IPPROTO_TCP)));
+}
+
+TEST_F(NorthSouthTest, ClusterIpServiceGetsNoNodePort) {
+  Put(Service("ClusterIP", ""));
+  PutEndpoints();
+  Result t = RunOnNodeA();
+  EXPECT_FALSE(
+      t.desired.frontends.contains(Outside("172.31.0.11", 30080, IPPROTO_TCP)));
+  EXPECT_FALSE(
+      t.desired.frontends.contains(Fe("172.31.0.11", 30080, IPPROTO_TCP)));
+}
+
+TEST_F(NorthSouthTest, LocalPolicyServesOutsideFromThisNodesEndpointsOnly) {
+  v1::Service svc = Service("LoadBalancer", "Local");
+  svc.mutable_status()->add_load_balancer_ingress()->set_ip("172.31.1.10");
+  Put(svc);
+  PutEndpoints();
+  Result t = RunOnNodeA();
+  for (FrontendKey key : {Outside("172.31.1.10", 80, IPPROTO_TCP),
+                          Outside("172.31.0.11", 30080, IPPROTO_TCP)}) {
+    const Frontend& fe = t.desired.frontends.at(key);
+    EXPECT_EQ(t.desired.sets.at(fe.set).eligible,
+              (std::vector<BackendAddr>{Be("10.244.1.2", 8080)}));
+  }
+  // Pods reaching the same addresses are served from every endpoint.
+  for (FrontendKey key : {Fe("172.31.1.10", 80, IPPROTO_TCP),
+                          Fe("172.31.0.11", 30080, IPPROTO_TCP),
+                          Fe("10.96.0.40", 80, IPPROTO_TCP)}) {
+    const Frontend& fe = t.desired.frontends.at(key);
+    EXPECT_EQ(t.desired.sets.at(fe.set).eligible.size(), 2u);
+  }
+  // A node without a local endpoint has the frontend, with none: it
+  // refuses rather than forwarding and losing the client's address.
+  Result c = Run("node-c", {Ip("172.31.0.31")});
+  const Frontend& fe =
+      c.desired.frontends.at(Outside("172.31.0.31", 30080, IPPROTO_TCP));
+  EXPECT_TRUE(c.desired.sets.at(fe.set).eligible.empty());
+}
+
+TEST_F(NorthSouthTest, SourceRangesGuardLoadBalancerAddressesFromOutside) {
+  v1::Service svc = Service("LoadBalancer", "Cluster");
+  svc.mutable_status()->add_load_balancer_ingress()->set_ip("172.31.1.30");
+  svc.mutable_spec()->add_load_balancer_source_ranges("172.31.0.200/32");
+  svc.mutable_spec()->add_load_balancer_source_ranges("10.1.2.3/8");
+  svc.mutable_spec()->add_load_balancer_source_ranges("10.0.0.0/8");
+  svc.mutable_spec()->add_load_balancer_source_ranges("fd00::/8");
+  Put(svc);
+  PutEndpoints();
+  Result t = RunOnNodeA();
+  const Frontend& lb =
+      t.desired.frontends.at(Outside("172.31.1.30", 80, IPPROTO_TCP));
+  EXPECT_TRUE(lb.flags & YARD_SVC_F_SOURCE_RANGES);
+  // Host bits cleared, duplicates merged, sorted.
+  EXPECT_EQ(lb.source_ranges,
+            (std::vector<SourceRange>{{Ip("10.0.0.0"), 8},
+                                      {Ip("172.31.0.200"), 32}}));
+  // NodePorts and the pods' view are not guarded, as in kube-proxy.
+  EXPECT_EQ(
+      t.desired.frontends.at(Outside("172.31.0.11", 30080, IPPROTO_TCP)).flags,
+      0);
+  EXPECT_EQ(t.desired.frontends.at(Fe("172.31.1.30", 80, IPPROTO_TCP)).flags,
+            0);
+  ASSERT_EQ(t.skipped.size(), 1u);
+  EXPECT_NE(t.skipped[0].find("fd00::/8"), std::string::npos);
+}
+
+TEST_F(NorthSouthTest, HealthChecksCountReadyEndpointsOnThisNode) {
+  v1::Service svc = Service("LoadBalancer", "Local");
+  svc.mutable_spec()->set_health_check_node_port(30079);
+  Put(svc);
+  v1::EndpointSlice slice = MakeSlice("shop-1", "shop");
+  AddSlicePort(slice, "http", 8080);
+  AddEndpoint(slice, "10.244.1.2", "node-a");
+  AddEndpoint(slice, "10.244.1.3", "node-a");
+  AddEndpoint(slice, "10.244.1.4", "node-a")
+      ->mutable_conditions()
+      ->set_ready(false);
+  AddEndpoint(slice, "10.244.2.2", "node-b");
+  Put(slice);
+  // The same address in a second slice counts once.
+  v1::EndpointSlice again = MakeSlice("shop-2", "shop");
+  AddSlicePort(again, "http", 8080);
+  AddEndpoint(again, "10.244.1.2", "node-a");
+  Put(again);
+  // Cluster policy: kube-proxy serves no health check for it.
+  v1::Service other = MakeService("other", "10.96.0.41");
+  other.mutable_spec()->set_type("LoadBalancer");
+  other.mutable_spec()->set_health_check_node_port(30078);
+  AddPort(other, "http", 80)->set_node_port(30081);
+  Put(other);
+
+  EXPECT_EQ(Checks("node-a"),
+            (std::vector<HealthCheck>{{"default/shop", 30079, 2}}));
+  EXPECT_EQ(Checks("node-c"),
+            (std::vector<HealthCheck>{{"default/shop", 30079, 0}}));
 }
 
 // Service-by-service updates must give exactly what a full rebuild gives.
