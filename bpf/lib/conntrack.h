@@ -50,6 +50,11 @@ static __always_inline bool yard_ct_expired(const struct yard_ct4_value *ct,
 {
 	if (p->proto == IPPROTO_TCP)
 		return false;
+	/* Another CPU may have touched the entry after this packet read the
+	 * clock: then it is not idle at all (and the unsigned difference
+	 * below would wrap). */
+	if (ct->last_seen_ns > now)
+		return false;
 	/* ">=": the clock is coarse (a tick, ~4 ms), so with a timeout of 0
 	 * every packet must still count as idle long enough. */
 	return now - ct->last_seen_ns >=

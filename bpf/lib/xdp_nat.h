@@ -128,14 +128,26 @@ static __always_inline int yard_xdp_send(struct xdp_md *ctx, long rc,
 					 const struct bpf_fib_lookup *fib)
 {
 	struct ethhdr *eth;
+	struct iphdr *ip;
+	__be16 ttl_proto;
 
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return yard_xdp_via_neigh(ctx, fib->ifindex);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return yard_xdp_drop(ctx, YARD_REASON_NO_ROUTE);
 	eth = yard_xdp_data(ctx);
-	if ((void *)(eth + 1) > yard_xdp_data_end(ctx))
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > yard_xdp_data_end(ctx))
 		return yard_xdp_drop(ctx, YARD_REASON_NO_ROUTE);
+	/* Forwarding here, this node is a router: the TTL goes down by one,
+	 * and a packet that has run out goes to the stack, which answers it
+	 * (time exceeded) or drops it. */
+	if (ip->ttl <= 1)
+		return XDP_PASS;
+	ttl_proto = *(__be16 *)&ip->ttl;
+	ip->ttl--;
+	ip->check =
+	    yard_csum_replace2(ip->check, ttl_proto, *(__be16 *)&ip->ttl);
 	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
 	if (fib->ifindex == ctx->ingress_ifindex)

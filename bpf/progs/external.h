@@ -83,7 +83,12 @@ static __always_inline int yard_ext_reject(struct xdp_md *ctx,
 static __always_inline bool yard_snat_stale(const struct yard_ct4_value *ct,
 					    __u8 proto, __u64 now)
 {
-	__u64 idle = now - ct->last_seen_ns;
+	__u64 idle;
+
+	/* Touched by another CPU since this packet read the clock: in use. */
+	if (ct->last_seen_ns > now)
+		return false;
+	idle = now - ct->last_seen_ns;
 
 	if (proto != IPPROTO_TCP)
 		return idle >= (__u64)yard_cfg.udp_timeout_s * NSEC_PER_SEC;
@@ -167,6 +172,9 @@ static __always_inline int yard_ext_new_flow(struct xdp_md *ctx,
 	 * another node's: its replies must come back here to be turned
 	 * around, so the flow takes this node's address as its source. */
 	rc = yard_fib4(ctx, p->saddr, be->addr, &fib);
+	/* A node that does not forward cannot reach a pod either way. */
+	if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED)
+		return yard_xdp_drop(ctx, YARD_REASON_NO_ROUTE);
 	snat = yard_fib_one_armed(ctx, rc, &fib);
 	if (snat && !yard_cfg.snat_addr)
 		return yard_xdp_drop(ctx, YARD_REASON_NO_ROUTE);

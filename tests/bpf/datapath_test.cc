@@ -33,6 +33,7 @@
 #include "control/kernel/datapath_maps.h"
 #include "control/kernel/reason_names.h"
 #include "gtest/gtest.h"
+#include "tests/bpf/datapath_fixture.h"
 #include "tests/packet/map_keys.h"
 #include "tests/packet/packet_builder.h"
 #include "tests/packet/packet_decoder.h"
@@ -53,12 +54,6 @@ using packet::Mac;
 using packet::PacketBuilder;
 using packet::PortBe;
 using packet::ProgRun;
-
-#define ASSERT_OK(expr)                           \
-  do {                                            \
-    const absl::Status yard_status = (expr);      \
-    ASSERT_TRUE(yard_status.ok()) << yard_status; \
-  } while (0)
 
 constexpr int kActOk = 0;        // TC_ACT_OK
 constexpr int kActShot = 2;      // TC_ACT_SHOT
@@ -160,7 +155,7 @@ Bytes ExpectedPortUnreachable(absl::string_view from, const Bytes& request) {
       .Build();
 }
 
-using ReasonCounts = std::map<yard_reason, uint64_t>;
+using bpf_test::ReasonCounts;
 
 enum class Hook { kFromPod, kToPod };
 
@@ -275,31 +270,13 @@ class DatapathTest : public ::testing::Test {
   }
 
   static void ExpectFrame(const Bytes& want, const Bytes& got) {
-    EXPECT_TRUE(want == got) << "output differs from expected:\n"
-                             << DiffFrames(want, got);
-    const packet::DecodedFrame d = Decode(got);
-    if (d.ip.has_value() && d.incomplete.empty() && d.ip->ihl >= 5) {
-      absl::Status s = packet::VerifyChecksums(got);
-      EXPECT_TRUE(s.ok()) << s;
-    }
+    bpf_test::ExpectFrame(want, got);
   }
 
   // Every reason counter equals `want` (absent: 0): each packet the
   // datapath does not simply translate or pass is counted exactly once.
   void ExpectReasons(const ReasonCounts& want) {
-    std::string wrong;
-    for (int r = 0; r < YARD_REASON_MAX; ++r) {
-      const yard_reason reason = static_cast<yard_reason>(r);
-      absl::StatusOr<yard_counter> got = maps().ReasonCounter(reason);
-      ASSERT_TRUE(got.ok()) << got.status();
-      auto it = want.find(reason);
-      const uint64_t expected = it == want.end() ? 0 : it->second;
-      if (got->packets != expected) {
-        absl::StrAppend(&wrong, kernel::DescribeReason(r).name, ": expected ",
-                        expected, " got ", got->packets, "\n");
-      }
-    }
-    EXPECT_TRUE(wrong.empty()) << "reason counters:\n" << wrong;
+    bpf_test::ExpectReasons(maps(), want);
   }
 
   yard_svc_stats Stats(uint32_t rev_nat_id) {
