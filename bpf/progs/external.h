@@ -272,6 +272,16 @@ static __always_inline int yard_ext_reply(struct xdp_md *ctx,
 	return yard_xdp_route(ctx, fe->addr, ct->addr);
 }
 
+/* Destination unreachable (fragmentation needed among them) or time
+ * exceeded: errors that quote the packet they are about. The parser keeps
+ * an ICMP header's type in the first byte of sport. */
+static __always_inline bool yard_icmp_is_error(const struct yard_pkt4 *p)
+{
+	__u8 type = *(const __u8 *)&p->sport;
+
+	return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED;
+}
+
 /* The IPv4 header an ICMP error quotes, and the 8 bytes after it. */
 struct yard_icmp_quote4 {
 	struct iphdr ip;
@@ -365,7 +375,10 @@ int yard_from_outside(struct xdp_md *ctx)
 	yard_frag4_resolve(&p);
 
 	if (unlikely(!yard_is_tcp_udp(&p))) {
-		if (p.proto == IPPROTO_ICMP && p.l4_hdr && !p.fragment)
+		/* ICMP errors may concern a translated flow; other ICMP (an
+		 * echo) to a service address is not a service's, as at tc. */
+		if (p.proto == IPPROTO_ICMP && p.l4_hdr && !p.fragment &&
+		    yard_icmp_is_error(&p))
 			return yard_ext_icmp_in(ctx, &p);
 		if (!yard_is_service_addr4(p.daddr, YARD_SCOPE_EXTERNAL))
 			return XDP_PASS;

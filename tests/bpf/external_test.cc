@@ -949,6 +949,14 @@ std::vector<XdpCase> PassAndDropCases() {
                                 .Icmp(kIcmpEcho, 0, 0x00010001)
                                 .Payload("ping")
                                 .Build()));
+  // An echo to a load-balancer address is no service's (as at tc).
+  cases.push_back(Dropped("IcmpEchoToLbIpIsDropped",
+                          FromClient()
+                              .Ipv4(kClient, kLbIp)
+                              .Icmp(kIcmpEcho, 0, 0x00010001)
+                              .Payload("ping")
+                              .Build(),
+                          YARD_REASON_UNSUPPORTED_L4));
   cases.push_back(Dropped("GreToLbIpIsDropped",
                           FromClient()
                               .Ipv4(kClient, kLbIp)
