@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -103,12 +104,14 @@ absl::StatusOr<netns::CommandResult> InNs(absl::string_view name,
 }
 
 // scripts/yard-lab with the lab's name and this build tree's binaries.
-absl::Status YardLab(const std::string& verb) {
-  return netns::RunCommandOk(
-      {"env", absl::StrCat("YARD_LAB_NAME=", kLabName),
-       absl::StrCat("YARD_BUILD_DIR=", kBuildDir),
-       absl::StrCat(kSourceDir, "/scripts/yard-lab"), verb},
-      kLabTimeout);
+absl::Status YardLab(const std::string& verb,
+                     const std::vector<std::string>& args = {}) {
+  std::vector<std::string> argv = {
+      "env", absl::StrCat("YARD_LAB_NAME=", kLabName),
+      absl::StrCat("YARD_BUILD_DIR=", kBuildDir),
+      absl::StrCat(kSourceDir, "/scripts/yard-lab"), verb};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return netns::RunCommandOk(argv, kLabTimeout);
 }
 
 absl::StatusOr<netns::CommandResult> Yardctl(std::vector<std::string> args) {
@@ -743,6 +746,44 @@ endpoints:
         EchoOnce(fd->get(), absl::StrCat("round ", round, "\n"));
     ASSERT_TRUE(echo.ok()) << "after churn round " << round << ": " << echo;
   }
+}
+
+// The agent of the node the client talks to crashes and comes back, while
+// a NodePort connection (sent on to node-2's endpoint under node-1's
+// address) keeps exchanging data: the pinned maps and the attached XDP
+// program carry on without it, and the new agent adopts them in place.
+TEST_F(LabTest, NodePortConnectionSurvivesAgentRestart) {
+  absl::StatusOr<ScopedFd> fd = RunInNs<ScopedFd>("ext", [] {
+    return e2e::MustConnect(e2e::SockAddr(kNode1, 30052), absl::Seconds(2));
+  });
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  // A stalled flow fails the test instead of hanging it.
+  timeval timeout = {.tv_sec = 5, .tv_usec = 0};
+  ASSERT_EQ(
+      setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)),
+      0);
+  ASSERT_TRUE(EchoOnce(fd->get(), "before\n").ok());
+
+  absl::Status restarted;
+  std::atomic<bool> done = false;
+  std::thread restart([&] {
+    restarted = YardLab("restart-agent", {"1"});
+    done = true;
+  });
+  // Data goes back and forth until the new agent has programmed its
+  // snapshot (bounded: 800 x 20 ms, past the lab's own timeout).
+  int exchanged = 0;
+  absl::Status echo;
+  for (int i = 0; i < 800 && echo.ok() && !done; ++i) {
+    echo = EchoOnce(fd->get(), absl::StrCat("during ", i, "\n"));
+    if (echo.ok()) ++exchanged;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  restart.join();
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  ASSERT_TRUE(echo.ok()) << "after " << exchanged << " exchanges: " << echo;
+  EXPECT_GT(exchanged, 0) << "the restart ended before any exchange";
+  EXPECT_TRUE(EchoOnce(fd->get(), "after\n").ok());
 }
 
 // --- changes to services
