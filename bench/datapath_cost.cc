@@ -4,7 +4,8 @@
 // one packet and reports the mean), against the floor of an XDP program
 // that only returns XDP_PASS.
 //
-//   yard-bench-datapath [--repeat N] [--runs K] [--services N] [--json FILE]
+//   yard-bench-datapath [--repeat N] [--runs K] [--services N[,N...]]
+//                       [--json FILE]
 //
 // The kernel runs the program `repeat` times on the same buffer, so the
 // packet one run leaves is the input of the next. A translated packet is
@@ -26,13 +27,19 @@
 //     whole new-flow path except that the tracking entries replace
 //     existing keys instead of adding fresh ones; the "fresh tuple" row
 //     checks that difference with a new tuple per run at repeat 1 (which
-//     adds the kernel timer's own cost to each sample).
+//     adds the kernel timer's own cost to each sample), each to a service
+//     picked at random.
 //
-// --services N sets the ring's length (at least 2, since a frontend cannot
-// be its own backend). With a large N consecutive runs touch different
-// service, slot, backend and flow entries, so lookups miss the caches the
-// way traffic to many services does; with the default the same few
-// entries stay hot.
+// --services takes a list of counts (default 1,1000,10000,100000), each
+// measured in turn in the same run on a datapath sized for it, and each
+// with its own floors, so its ratios do not depend on another count's
+// noise. A count of 1 uses a ring of 2 (a frontend cannot be its own
+// backend). Service addresses are random in 10.96.0.0/12, and the ring
+// visits the ids behind them (service, backend, reverse NAT, counters) in
+// a random order, so consecutive runs touch unrelated hash buckets and
+// array entries: with many services, lookups miss the caches the way
+// traffic to many services does; with one, the same entries stay hot.
+// Each timed run starts at a frontend picked at random.
 //
 // Each case is run --runs times; the table shows the median of the
 // per-run means (the kernel reports whole nanoseconds).
@@ -59,7 +66,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "control/common/errno_status.h"
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
@@ -84,11 +94,14 @@ constexpr char kClient[] = "10.244.0.5";
 constexpr uint16_t kClientPort = 40000;
 // A pod address that is no service: the pass-through case.
 constexpr char kOtherPod[] = "10.244.99.99";
+// Fixed seeds, so runs compare.
+constexpr uint32_t kAddressSeed = 20240601;
+constexpr uint32_t kOrderSeed = 20240602;
 
 struct BenchConfig {
   uint32_t repeat = 1000000;
   uint32_t runs = 5;
-  uint32_t services = 1;
+  std::vector<uint32_t> services = {1, 1000, 10000, 100000};
   std::string json_path;  // empty: no JSON
 };
 
@@ -100,9 +113,25 @@ struct CaseResult {
   double median = 0;
 };
 
+// One service count's results; cases[0] is the XDP_PASS floor.
+struct CountResult {
+  uint32_t services = 0;
+  uint32_t ring = 0;
+  double load_ms = 0;  // writing the maps, for the curious
+  std::vector<CaseResult> cases;
+};
+
 struct Frontend {
   uint32_t addr_be;
   uint16_t port_be;
+};
+
+// The ring: position i holds frontend `at[i]`, whose service, backend,
+// reverse-NAT and counter index is `id[i]`; its backend is at[i+1].
+struct Ring {
+  std::vector<Frontend> at;
+  std::vector<uint32_t> id;  // a permutation of 1..n
+  uint32_t size() const { return static_cast<uint32_t>(at.size()); }
 };
 
 double Median(std::vector<uint32_t> v) {
@@ -112,59 +141,65 @@ double Median(std::vector<uint32_t> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
-// Distinct random frontends in 10.96.0.0/12, fixed seed so runs compare.
-std::vector<Frontend> RandomFrontends(uint32_t n) {
-  std::mt19937 rng(20240601);
+// Distinct random frontends in 10.96.0.0/12, visited in a random order of
+// ids.
+Ring RandomRing(uint32_t n) {
+  std::mt19937 rng(kAddressSeed);
   std::uniform_int_distribution<uint32_t> host(1, (1u << 20) - 2);
   std::uniform_int_distribution<uint32_t> port(1, 65535);
   std::set<uint32_t> used;
-  std::vector<Frontend> out;
+  Ring ring;
   const uint32_t base = packet::ParseIp("10.96.0.0");
-  while (out.size() < n) {
+  while (ring.at.size() < n) {
     const uint32_t addr = base | host(rng);
     if (!used.insert(addr).second) continue;
-    out.push_back({htonl(addr), htons(static_cast<uint16_t>(port(rng)))});
+    ring.at.push_back({htonl(addr), htons(static_cast<uint16_t>(port(rng)))});
   }
-  return out;
+  ring.id.resize(n);
+  for (uint32_t i = 0; i < n; ++i) ring.id[i] = i + 1;
+  std::shuffle(ring.id.begin(), ring.id.end(), std::mt19937(kOrderSeed));
+  return ring;
 }
 
 absl::Status Check(bool ok, absl::string_view what) {
   return ok ? absl::OkStatus() : absl::InternalError(what);
 }
 
-// Writes the ring: frontend i (svc_id and rev_nat_id i+1) has one slot,
-// backend i+1 = frontend (i+1) mod n. Add order: backends, slots, reverse
-// NAT, frontends, then the wildcard entries.
-absl::Status WriteRing(DatapathMaps& maps, const std::vector<Frontend>& ring,
-                       uint8_t proto) {
-  const uint32_t n = static_cast<uint32_t>(ring.size());
+// Writes the ring: the frontend at position i (svc_id, rev_nat_id and
+// backend id[i]) has one slot, whose backend is the frontend at i+1. Add
+// order: backends, slots, reverse NAT, frontends, then the wildcard
+// entries.
+absl::Status WriteRing(DatapathMaps& maps, const Ring& ring, uint8_t proto) {
+  const uint32_t n = ring.size();
   for (uint32_t i = 0; i < n; ++i) {
-    const Frontend& next = ring[(i + 1) % n];
+    const Frontend& next = ring.at[(i + 1) % n];
+    const uint32_t id = ring.id[i];
     yard_backend4 be = {};
     be.addr = next.addr_be;
     be.port = next.port_be;
     be.state = YARD_BACKEND_ACTIVE;
-    if (absl::Status s = maps.PutBackend(i + 1, be); !s.ok()) return s;
-    if (absl::Status s = maps.PutSlot({i + 1, 1}, {i + 1}); !s.ok()) return s;
+    if (absl::Status s = maps.PutBackend(id, be); !s.ok()) return s;
+    if (absl::Status s = maps.PutSlot({id, 1}, {id}); !s.ok()) return s;
     yard_rnat4 rnat = {};
-    rnat.addr = ring[i].addr_be;
-    rnat.port = ring[i].port_be;
-    if (absl::Status s = maps.PutRevNat(i + 1, rnat); !s.ok()) return s;
+    rnat.addr = ring.at[i].addr_be;
+    rnat.port = ring.at[i].port_be;
+    if (absl::Status s = maps.PutRevNat(id, rnat); !s.ok()) return s;
   }
   for (uint32_t i = 0; i < n; ++i) {
     yard_svc_value svc = {};
-    svc.svc_id = i + 1;
-    svc.rev_nat_id = i + 1;
+    svc.svc_id = ring.id[i];
+    svc.rev_nat_id = ring.id[i];
     svc.count = 1;
     if (absl::Status s = maps.PutFrontend(
-            kernel::ServiceKey(ring[i].addr_be, ring[i].port_be, proto), svc);
+            kernel::ServiceKey(ring.at[i].addr_be, ring.at[i].port_be, proto),
+            svc);
         !s.ok()) {
       return s;
     }
     yard_svc_value wildcard = {};
     wildcard.flags = YARD_SVC_F_WILDCARD;
     if (absl::Status s =
-            maps.PutFrontend(kernel::WildcardKey(ring[i].addr_be), wildcard);
+            maps.PutFrontend(kernel::WildcardKey(ring.at[i].addr_be), wildcard);
         !s.ok()) {
       return s;
     }
@@ -172,22 +207,21 @@ absl::Status WriteRing(DatapathMaps& maps, const std::vector<Frontend>& ring,
   return absl::OkStatus();
 }
 
-// Reply entries chained like the ring: a reply from frontend i's address
-// and port gets frontend i+1's as its source.
-absl::Status WriteReplyRing(DatapathMaps& maps,
-                            const std::vector<Frontend>& ring) {
-  const uint32_t n = static_cast<uint32_t>(ring.size());
+// Reply entries chained like the ring: a reply from the address and port
+// at position i gets those at i+1 as its source.
+absl::Status WriteReplyRing(DatapathMaps& maps, const Ring& ring) {
+  const uint32_t n = ring.size();
   for (uint32_t i = 0; i < n; ++i) {
     yard_ct4_key key = {};
-    key.saddr = ring[i].addr_be;
+    key.saddr = ring.at[i].addr_be;
     key.daddr = packet::IpBe(kClient);
-    key.sport = ring[i].port_be;
+    key.sport = ring.at[i].port_be;
     key.dport = htons(kClientPort);
     key.proto = packet::kProtoTcp;
     key.dir = YARD_CT_REPLY;
     yard_ct4_value value = {};
-    value.backend_id = i + 1;
-    value.rev_nat_id = (i + 1) % n + 1;
+    value.backend_id = ring.id[i];
+    value.rev_nat_id = ring.id[(i + 1) % n];
     value.addr = packet::IpBe(kClient);
     value.port = htons(kClientPort);
     if (absl::Status s = maps.PutCt(key, value); !s.ok()) return s;
@@ -205,12 +239,13 @@ DatapathConfig RingConfig(uint32_t ring, uint32_t udp_timeout_s) {
   return config;
 }
 
-// K runs of `repeat` each; every run must end with `verdict`.
-absl::StatusOr<std::vector<uint32_t>> Measure(int prog_fd, const Bytes& frame,
-                                              uint32_t repeat, uint32_t runs,
-                                              int verdict) {
+// One timed run of `repeat` per frame (so len(frames) runs); every run must
+// end with `verdict`.
+absl::StatusOr<std::vector<uint32_t>> Measure(int prog_fd,
+                                              const std::vector<Bytes>& frames,
+                                              uint32_t repeat, int verdict) {
   std::vector<uint32_t> ns;
-  for (uint32_t k = 0; k < runs; ++k) {
+  for (const Bytes& frame : frames) {
     absl::StatusOr<packet::ProgRun> run =
         packet::RunProg(prog_fd, frame, repeat);
     if (!run.ok()) return run.status();
@@ -221,6 +256,12 @@ absl::StatusOr<std::vector<uint32_t>> Measure(int prog_fd, const Bytes& frame,
     ns.push_back(run->duration_ns);
   }
   return ns;
+}
+
+absl::StatusOr<std::vector<uint32_t>> Measure(int prog_fd, const Bytes& frame,
+                                              uint32_t repeat, uint32_t runs,
+                                              int verdict) {
+  return Measure(prog_fd, std::vector<Bytes>(runs, frame), repeat, verdict);
 }
 
 absl::StatusOr<uint64_t> ForwardPackets(DatapathMaps& maps, uint32_t ring) {
@@ -266,33 +307,49 @@ absl::StatusOr<std::vector<CaseResult>> Floors(const BenchConfig& cfg,
        cfg.repeat}};
 }
 
-absl::StatusOr<std::vector<CaseResult>> RunBench(const BenchConfig& cfg) {
-  const uint32_t ring = std::max<uint32_t>(2, cfg.services);
-  const std::vector<Frontend> frontends = RandomFrontends(ring);
-  const std::string first_addr = packet::FormatIp(ntohl(frontends[0].addr_be));
-  const uint16_t first_port = ntohs(frontends[0].port_be);
-  std::vector<CaseResult> results;
+Bytes TcpAck(const Frontend& from, bool to_service) {
+  const std::string addr = packet::FormatIp(ntohl(from.addr_be));
+  const uint16_t port = ntohs(from.port_be);
+  PacketBuilder b;
+  if (to_service) {
+    b.Ipv4(kClient, addr).Tcp(kClientPort, port);
+  } else {
+    b.Ipv4(addr, kClient).Tcp(port, kClientPort);
+  }
+  return b.Flags(packet::kTcpAck).Seq(1).AckSeq(1).Build();
+}
 
-  // One frame size (54 bytes) for every case, so only the work differs.
-  const Bytes established = PacketBuilder()
-                                .Ipv4(kClient, first_addr)
-                                .Tcp(kClientPort, first_port)
-                                .Flags(packet::kTcpAck)
-                                .Seq(1)
-                                .AckSeq(1)
-                                .Build();
-  const Bytes reply = PacketBuilder()
-                          .Ipv4(first_addr, kClient)
-                          .Tcp(first_port, kClientPort)
-                          .Flags(packet::kTcpAck)
-                          .Seq(1)
-                          .AckSeq(1)
-                          .Build();
-  const Bytes udp_new = PacketBuilder()
-                            .Ipv4(kClient, first_addr)
-                            .Udp(kClientPort, first_port)
-                            .Payload(Bytes(12, 'q'))
-                            .Build();
+Bytes UdpToService(const Frontend& to) {
+  return PacketBuilder()
+      .Ipv4(kClient, packet::FormatIp(ntohl(to.addr_be)))
+      .Udp(kClientPort, ntohs(to.port_be))
+      .Payload(Bytes(12, 'q'))
+      .Build();
+}
+
+// One frame per timed run, each starting the ring at a frontend picked at
+// random.
+std::vector<Bytes> RandomStarts(const Ring& ring, uint32_t runs,
+                                std::mt19937& rng,
+                                Bytes (*frame)(const Frontend&)) {
+  std::uniform_int_distribution<uint32_t> pick(0, ring.size() - 1);
+  std::vector<Bytes> frames;
+  for (uint32_t k = 0; k < runs; ++k)
+    frames.push_back(frame(ring.at[pick(rng)]));
+  return frames;
+}
+
+absl::StatusOr<CountResult> RunCount(const BenchConfig& cfg,
+                                     uint32_t services) {
+  CountResult out;
+  out.services = services;
+  out.ring = std::max<uint32_t>(2, services);
+  const uint32_t n = out.ring;
+  const Ring ring = RandomRing(n);
+  std::mt19937 rng(kOrderSeed + services);
+  std::vector<CaseResult>& results = out.cases;
+
+  // One frame size (54 bytes) for every TCP case, so only the work differs.
   const Bytes non_service = PacketBuilder()
                                 .Ipv4(kClient, kOtherPod)
                                 .Tcp(kClientPort, 8080)
@@ -300,28 +357,34 @@ absl::StatusOr<std::vector<CaseResult>> RunBench(const BenchConfig& cfg) {
                                 .Seq(1)
                                 .AckSeq(1)
                                 .Build();
+  auto established = [](const Frontend& f) { return TcpAck(f, true); };
+  auto reply = [](const Frontend& f) { return TcpAck(f, false); };
 
-  absl::StatusOr<std::vector<CaseResult>> floors = Floors(cfg, established);
+  absl::StatusOr<std::vector<CaseResult>> floors =
+      Floors(cfg, established(ring.at[0]));
   if (!floors.ok()) return floors.status();
   results.insert(results.end(), floors->begin(), floors->end());
 
   // Established flows and replies.
   absl::StatusOr<std::unique_ptr<Datapath>> dp =
-      Datapath::Load(RingConfig(ring, YARD_DEFAULT_UDP_TIMEOUT_S));
+      Datapath::Load(RingConfig(n, YARD_DEFAULT_UDP_TIMEOUT_S));
   if (!dp.ok()) return dp.status();
   DatapathMaps& maps = (*dp)->maps();
-  if (absl::Status s = WriteRing(maps, frontends, packet::kProtoTcp); !s.ok()) {
+  const absl::Time load_start = absl::Now();
+  if (absl::Status s = WriteRing(maps, ring, packet::kProtoTcp); !s.ok()) {
     return s;
   }
+  out.load_ms = absl::ToDoubleMilliseconds(absl::Now() - load_start);
   // One lap creates every flow of the ring; the measured runs find them.
   absl::StatusOr<std::vector<uint32_t>> warm =
-      Measure((*dp)->from_pod_fd(), established, ring, 1, kTcActOk);
+      Measure((*dp)->from_pod_fd(), established(ring.at[0]), n, 1, kTcActOk);
   if (!warm.ok()) return warm.status();
   if (absl::Status s = maps.ResetCounters(); !s.ok()) return s;
   absl::StatusOr<std::vector<uint32_t>> ns = Measure(
-      (*dp)->from_pod_fd(), established, cfg.repeat, cfg.runs, kTcActOk);
+      (*dp)->from_pod_fd(), RandomStarts(ring, cfg.runs, rng, established),
+      cfg.repeat, kTcActOk);
   if (!ns.ok()) return ns.status();
-  absl::StatusOr<uint64_t> translated = ForwardPackets(maps, ring);
+  absl::StatusOr<uint64_t> translated = ForwardPackets(maps, n);
   if (!translated.ok()) return translated.status();
   absl::StatusOr<std::vector<std::pair<yard_ct4_key, yard_ct4_value>>> ct =
       maps.DumpCt();
@@ -330,7 +393,7 @@ absl::StatusOr<std::vector<CaseResult>> RunBench(const BenchConfig& cfg) {
   // them counted, and no flow was created after the warm-up lap.
   if (absl::Status s = Check(
           *translated == uint64_t{cfg.repeat} * cfg.runs &&
-              ct->size() == 2u * ring,
+              ct->size() == 2u * n,
           absl::StrCat("established: ", *translated, " packets translated, ",
                        ct->size(), " tracking entries"));
       !s.ok()) {
@@ -340,11 +403,12 @@ absl::StatusOr<std::vector<CaseResult>> RunBench(const BenchConfig& cfg) {
                      "TCP ACK of a tracked flow: DNAT", *ns, cfg.repeat});
 
   if (absl::Status s = maps.ClearCt(); !s.ok()) return s;
-  if (absl::Status s = WriteReplyRing(maps, frontends); !s.ok()) return s;
-  ns = Measure((*dp)->to_pod_fd(), reply, cfg.repeat, cfg.runs, kTcActOk);
+  if (absl::Status s = WriteReplyRing(maps, ring); !s.ok()) return s;
+  ns = Measure((*dp)->to_pod_fd(), RandomStarts(ring, cfg.runs, rng, reply),
+               cfg.repeat, kTcActOk);
   if (!ns.ok()) return ns.status();
   uint64_t replies = 0;
-  for (uint32_t id = 1; id <= ring; ++id) {
+  for (uint32_t id = 1; id <= n; ++id) {
     absl::StatusOr<yard_svc_stats> st = maps.ServiceStats(id);
     if (!st.ok()) return st.status();
     replies += st->reply.packets;
@@ -365,21 +429,25 @@ absl::StatusOr<std::vector<CaseResult>> RunBench(const BenchConfig& cfg) {
                      "TCP to a pod address: lookups miss, passes", *ns,
                      cfg.repeat});
 
-  // New flows with a fresh tuple per run: repeat 1, so each sample is one
-  // packet plus the timer's cost. Sources vary over addresses and ports.
+  // New flows with a fresh tuple per run, each to a service picked at
+  // random: repeat 1, so each sample is one packet plus the timer's cost.
+  // Sources vary over ports.
   {
     if (absl::Status s = maps.ClearCt(); !s.ok()) return s;
     const uint32_t samples = std::min<uint32_t>(cfg.repeat, 20000);
     std::vector<uint32_t> batch_means;
     const uint32_t per_batch = std::max<uint32_t>(1, samples / cfg.runs);
+    std::uniform_int_distribution<uint32_t> pick(0, n - 1);
     uint64_t sum = 0;
     uint32_t in_batch = 0;
     for (uint32_t j = 0; j < per_batch * cfg.runs; ++j) {
-      const Bytes syn = PacketBuilder()
-                            .Ipv4(kClient, first_addr)
-                            .Tcp(static_cast<uint16_t>(1024 + j), first_port)
-                            .Flags(packet::kTcpSyn)
-                            .Build();
+      const Frontend& to = ring.at[pick(rng)];
+      const Bytes syn =
+          PacketBuilder()
+              .Ipv4(kClient, packet::FormatIp(ntohl(to.addr_be)))
+              .Tcp(static_cast<uint16_t>(1024 + j % 60000), ntohs(to.port_be))
+              .Flags(packet::kTcpSyn)
+              .Build();
       absl::StatusOr<std::vector<uint32_t>> one =
           Measure((*dp)->from_pod_fd(), syn, 1, 1, kTcActOk);
       if (!one.ok()) return one.status();
@@ -392,23 +460,26 @@ absl::StatusOr<std::vector<CaseResult>> RunBench(const BenchConfig& cfg) {
     }
     results.push_back(
         {"from_pod new flow, fresh tuple",
-         absl::StrCat("TCP SYN, new tuple each run; repeat 1 x ", per_batch,
-                      " per run, includes timer overhead"),
+         absl::StrCat("TCP SYN, new tuple and random service each run; "
+                      "repeat 1 x ",
+                      per_batch, " per run, includes timer overhead"),
          batch_means, 1});
   }
   dp->reset();
 
   // New flows: UDP, idle timeout 0, so every run chooses again.
-  dp = Datapath::Load(RingConfig(ring, 0));
+  dp = Datapath::Load(RingConfig(n, 0));
   if (!dp.ok()) return dp.status();
   DatapathMaps& new_maps = (*dp)->maps();
-  if (absl::Status s = WriteRing(new_maps, frontends, packet::kProtoUdp);
-      !s.ok()) {
+  if (absl::Status s = WriteRing(new_maps, ring, packet::kProtoUdp); !s.ok()) {
     return s;
   }
-  warm = Measure((*dp)->from_pod_fd(), udp_new, ring, 1, kTcActOk);
+  warm =
+      Measure((*dp)->from_pod_fd(), UdpToService(ring.at[0]), n, 1, kTcActOk);
   if (!warm.ok()) return warm.status();
-  ns = Measure((*dp)->from_pod_fd(), udp_new, cfg.repeat, cfg.runs, kTcActOk);
+  ns = Measure((*dp)->from_pod_fd(),
+               RandomStarts(ring, cfg.runs, rng, UdpToService), cfg.repeat,
+               kTcActOk);
   if (!ns.ok()) return ns.status();
   ct = new_maps.DumpCt();
   if (!ct.ok()) return ct.status();
@@ -429,7 +500,8 @@ absl::StatusOr<std::vector<CaseResult>> RunBench(const BenchConfig& cfg) {
                      "UDP, idle timeout 0: backend chosen, both CT entries "
                      "written, DNAT",
                      *ns, cfg.repeat});
-  return results;
+  for (CaseResult& r : results) r.median = Median(r.ns);
+  return out;
 }
 
 std::string JsonEscape(absl::string_view s) {
@@ -441,22 +513,35 @@ std::string JsonEscape(absl::string_view s) {
   return out;
 }
 
-absl::Status WriteJson(const BenchConfig& cfg, uint32_t ring,
-                       const std::vector<CaseResult>& results, double floor) {
+double Ratio(double ns, double floor) { return floor > 0 ? ns / floor : 0; }
+
+absl::Status WriteJson(const BenchConfig& cfg,
+                       const std::vector<CountResult>& counts) {
+  utsname uts = {};
+  uname(&uts);
   std::ofstream out(cfg.json_path);
   if (!out) return absl::InternalError(absl::StrCat("open ", cfg.json_path));
-  out << "{\n  \"repeat\": " << cfg.repeat << ",\n  \"runs\": " << cfg.runs
-      << ",\n  \"services\": " << cfg.services << ",\n  \"ring\": " << ring
-      << ",\n  \"cases\": [\n";
-  for (size_t i = 0; i < results.size(); ++i) {
-    const CaseResult& r = results[i];
-    out << "    {\"name\": \"" << JsonEscape(r.name) << "\", \"note\": \""
-        << JsonEscape(r.note) << "\", \"repeat\": " << r.repeat
-        << ", \"ns_per_packet_median\": " << r.median
-        << ", \"ratio_to_floor\": "
-        << absl::StrFormat("%.2f", floor > 0 ? r.median / floor : 0)
-        << ", \"ns_per_run\": [" << absl::StrJoin(r.ns, ", ") << "]}"
-        << (i + 1 < results.size() ? "," : "") << "\n";
+  out << "{\n  \"kernel\": \"" << JsonEscape(uts.release)
+      << "\",\n  \"repeat\": " << cfg.repeat << ",\n  \"runs\": " << cfg.runs
+      << ",\n  \"counts\": [\n";
+  for (size_t c = 0; c < counts.size(); ++c) {
+    const CountResult& count = counts[c];
+    const double floor = count.cases.empty() ? 0 : count.cases[0].median;
+    out << "    {\n      \"services\": " << count.services
+        << ",\n      \"ring\": " << count.ring << ",\n      \"map_write_ms\": "
+        << absl::StrFormat("%.1f", count.load_ms)
+        << ",\n      \"xdp_floor_ns\": " << floor << ",\n      \"cases\": [\n";
+    for (size_t i = 0; i < count.cases.size(); ++i) {
+      const CaseResult& r = count.cases[i];
+      out << "        {\"name\": \"" << JsonEscape(r.name) << "\", \"note\": \""
+          << JsonEscape(r.note) << "\", \"repeat\": " << r.repeat
+          << ", \"ns_per_packet_median\": " << r.median
+          << ", \"ratio_to_floor\": "
+          << absl::StrFormat("%.2f", Ratio(r.median, floor))
+          << ", \"ns_per_run\": [" << absl::StrJoin(r.ns, ", ") << "]}"
+          << (i + 1 < count.cases.size() ? "," : "") << "\n";
+    }
+    out << "      ]\n    }" << (c + 1 < counts.size() ? "," : "") << "\n";
   }
   out << "  ]\n}\n";
   out.close();
@@ -464,24 +549,40 @@ absl::Status WriteJson(const BenchConfig& cfg, uint32_t ring,
   return absl::OkStatus();
 }
 
-void PrintTable(const BenchConfig& cfg, uint32_t ring,
-                std::vector<CaseResult>& results) {
-  utsname uts = {};
-  uname(&uts);
-  std::printf(
-      "yard-bench-datapath: kernel %s, repeat %u, runs %u, "
-      "services %u (ring of %u frontends)\n\n",
-      uts.release, cfg.repeat, cfg.runs, cfg.services, ring);
-  const double floor = results.empty() ? 0 : results[0].median;
-  std::printf("%-32s %12s %9s   %s\n", "case", "ns/packet", "x floor",
+void PrintCount(const CountResult& count) {
+  const double floor = count.cases.empty() ? 0 : count.cases[0].median;
+  std::printf("services %u (ring of %u frontends, maps written in %.0f ms)\n",
+              count.services, count.ring, count.load_ms);
+  std::printf("  %-32s %10s %8s   %s\n", "case", "ns/packet", "x floor",
               "per-run ns");
-  for (const CaseResult& r : results) {
-    std::printf("%-32s %12.1f %9.2f   %s\n", r.name.c_str(), r.median,
-                floor > 0 ? r.median / floor : 0.0,
-                absl::StrJoin(r.ns, " ").c_str());
+  for (const CaseResult& r : count.cases) {
+    std::printf("  %-32s %10.1f %8.2f   %s\n", r.name.c_str(), r.median,
+                Ratio(r.median, floor), absl::StrJoin(r.ns, " ").c_str());
   }
   std::printf("\n");
-  for (const CaseResult& r : results) {
+  std::fflush(stdout);
+}
+
+// Cases down, counts across: ns/packet (x its own XDP floor).
+void PrintSummary(const std::vector<CountResult>& counts) {
+  if (counts.empty()) return;
+  std::printf("%-32s", "ns/packet (x XDP floor)");
+  for (const CountResult& c : counts) {
+    std::printf(" %18s", absl::StrCat(c.services, " svc").c_str());
+  }
+  std::printf("\n");
+  for (size_t i = 0; i < counts[0].cases.size(); ++i) {
+    std::printf("%-32s", counts[0].cases[i].name.c_str());
+    for (const CountResult& c : counts) {
+      const double floor = c.cases[0].median;
+      std::printf(" %18s", absl::StrFormat("%.0f (%.1fx)", c.cases[i].median,
+                                           Ratio(c.cases[i].median, floor))
+                               .c_str());
+    }
+    std::printf("\n");
+  }
+  std::printf("\n");
+  for (const CaseResult& r : counts[0].cases) {
     std::printf("  %-30s %s\n", r.name.c_str(), r.note.c_str());
   }
 }
@@ -489,13 +590,24 @@ void PrintTable(const BenchConfig& cfg, uint32_t ring,
 void Usage() {
   std::fprintf(stderr,
                "usage: yard-bench-datapath [--repeat N] [--runs K] "
-               "[--services N] [--json FILE]\n"
+               "[--services N[,N...]] [--json FILE]\n"
                "  --repeat N    packets per timed run (default 1000000)\n"
                "  --runs K      timed runs per case; the median is shown "
                "(default 5)\n"
-               "  --services N  service frontends in the ring (default 1; "
-               "at least 2 are used)\n"
-               "  --json FILE   also write the results as JSON\n");
+               "  --services L  service counts, each measured in turn "
+               "(default 1,1000,10000,100000; at most 1000000)\n"
+               "  --json FILE   also write the results as JSON, one entry "
+               "per count\n");
+}
+
+bool ParseCounts(absl::string_view value, std::vector<uint32_t>& out) {
+  out.clear();
+  for (absl::string_view part : absl::StrSplit(value, ',')) {
+    uint32_t n = 0;
+    if (!absl::SimpleAtoi(part, &n) || n < 1 || n > 1000000) return false;
+    out.push_back(n);
+  }
+  return !out.empty();
 }
 
 }  // namespace
@@ -505,24 +617,29 @@ int main(int argc, char** argv) {
   using switchyard::bench::BenchConfig;
   BenchConfig cfg;
   for (int i = 1; i < argc; ++i) {
-    const absl::string_view arg = argv[i];
+    absl::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       switchyard::bench::Usage();
       return 0;
     }
-    if (i + 1 >= argc) {
+    // --flag=value or --flag value.
+    absl::string_view value;
+    if (size_t eq = arg.find('='); eq != absl::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
       switchyard::bench::Usage();
       return 2;
     }
-    const absl::string_view value = argv[++i];
     bool ok = true;
     if (arg == "--repeat") {
       ok = absl::SimpleAtoi(value, &cfg.repeat) && cfg.repeat >= 1;
     } else if (arg == "--runs") {
       ok = absl::SimpleAtoi(value, &cfg.runs) && cfg.runs >= 1;
     } else if (arg == "--services") {
-      ok = absl::SimpleAtoi(value, &cfg.services) && cfg.services >= 1 &&
-           cfg.services <= 1000000;
+      ok = switchyard::bench::ParseCounts(value, cfg.services);
     } else if (arg == "--json") {
       cfg.json_path = std::string(value);
     } else {
@@ -530,25 +647,31 @@ int main(int argc, char** argv) {
     }
     if (!ok) {
       std::fprintf(stderr, "yard-bench-datapath: bad argument %s %s\n",
-                   argv[i - 1], argv[i]);
+                   std::string(arg).c_str(), std::string(value).c_str());
       switchyard::bench::Usage();
       return 2;
     }
   }
   switchyard::kernel::RouteLibbpfLogs();
-  absl::StatusOr<std::vector<switchyard::bench::CaseResult>> results =
-      switchyard::bench::RunBench(cfg);
-  if (!results.ok()) {
-    std::fprintf(stderr, "yard-bench-datapath: %s\n",
-                 results.status().ToString().c_str());
-    return 1;
+  utsname uts = {};
+  uname(&uts);
+  std::printf("yard-bench-datapath: kernel %s, repeat %u, runs %u\n\n",
+              uts.release, cfg.repeat, cfg.runs);
+  std::vector<switchyard::bench::CountResult> counts;
+  for (uint32_t services : cfg.services) {
+    absl::StatusOr<switchyard::bench::CountResult> count =
+        switchyard::bench::RunCount(cfg, services);
+    if (!count.ok()) {
+      std::fprintf(stderr, "yard-bench-datapath: %u services: %s\n", services,
+                   count.status().ToString().c_str());
+      return 1;
+    }
+    switchyard::bench::PrintCount(*count);
+    counts.push_back(*std::move(count));
   }
-  for (auto& r : *results) r.median = switchyard::bench::Median(r.ns);
-  const uint32_t ring = std::max<uint32_t>(2, cfg.services);
-  switchyard::bench::PrintTable(cfg, ring, *results);
+  switchyard::bench::PrintSummary(counts);
   if (!cfg.json_path.empty()) {
-    absl::Status s =
-        switchyard::bench::WriteJson(cfg, ring, *results, (*results)[0].median);
+    absl::Status s = switchyard::bench::WriteJson(cfg, counts);
     if (!s.ok()) {
       std::fprintf(stderr, "yard-bench-datapath: %s\n", s.ToString().c_str());
       return 1;

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "bench/live/bench_run.h"
+
+#include <netinet/in.h>
+
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "bench/live/frame_generator.h"
+#include "bench/live/topology.h"
+#include "control/kernel/datapath.h"
+#include "tests/netns/netns.h"
+
+namespace switchyard::bench::live {
+namespace {
+
+// Short namespace tags: names must stay short, and a later case's
+// namespaces must not collide with an earlier one's.
+std::string Tag(Mode mode, int services) {
+  const std::string key = ProgramKey(mode);
+  const char* m = key == "iptables"                      ? "ipt"
+                  : key == "nftables"                    ? "nft"
+                  : mode == Mode::kSwitchyardXdpStack    ? "sxs"
+                  : mode == Mode::kSwitchyardXdpRedirect ? "sxr"
+                  : mode == Mode::kSwitchyardXdpTx       ? "sxt"
+                                                         : "sw";
+  return absl::StrCat(m, services);
+}
+
+struct Programmed {
+  std::unique_ptr<Topology> topology;
+  std::unique_ptr<ProgrammedNode> node;  // destroyed first
+};
+
+absl::StatusOr<Programmed> Setup(Mode mode, int services_count,
+                                 const std::vector<ServicePort>& services,
+                                 int backends, FrameGenerator* sink_source) {
+  Programmed p;
+  absl::StatusOr<std::unique_ptr<Topology>> topology =
+      Topology::Create(Tag(mode, services_count), backends, ModeSite(mode));
+  if (!topology.ok()) return topology.status();
+  p.topology = *std::move(topology);
+  if (sink_source != nullptr) {
+    for (int b = 0; b < p.topology->backend_count(); ++b) {
+      const int ifindex = p.topology->backend_ifindex(b);
+      const int fd = sink_source->sink_fd();
+      if (absl::Status s = p.topology->backend(b).Run([&] {
+            return kernel::AttachTc(ifindex, kernel::TcDirection::kIngress, fd);
+          });
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
+  absl::StatusOr<std::unique_ptr<ProgrammedNode>> node =
+      ProgramNode(mode, *p.topology, services);
+  if (!node.ok()) return node.status();
+  p.node = *std::move(node);
+  std::cerr << absl::StrFormat(
+      "  %-10s %6d services: programmed in %.2f s (%s)\n", ProgramKey(mode),
+      services_count, p.node->program_seconds(), p.node->Describe());
+  return p;
+}
+
+absl::Status RateCases(const BenchConfig& config, FrameGenerator& generator,
+                       std::vector<CaseRecord>& cases) {
+  for (int count : config.services) {
+    absl::StatusOr<std::vector<ServicePort>> services =
+        BuildServices(count, config.endpoints, config.backends, IPPROTO_UDP);
+    if (!services.ok()) return services.status();
+    // Consecutive modes that program the node alike (iptables and
+    // iptables-nodeport) share one programmed node: loading 10,000
+    // services' rules takes iptables and nft tens of seconds.
+    std::optional<Programmed> p;
+    std::string programmed_as;
+    for (Mode mode : config.modes) {
+      if (!p || programmed_as != ProgramKey(mode)) {
+        p.reset();
+        absl::StatusOr<Programmed> made =
+            Setup(mode, count, *services, config.backends, &generator);
+        if (!made.ok()) {
+          return absl::Status(
+              made.status().code(),
+              absl::StrCat(ModeName(mode), " at ", count,
+                           " services: ", made.status().message()));
+        }
+        p = *std::move(made);
+        programmed_as = ProgramKey(mode);
+      }
+      const Entry entry =
+          IsNodePort(mode) ? Entry::kNodePort : Entry::kClusterIp;
+      std::cerr << absl::StrFormat("   %s (%s)\n", ModeName(mode),
+                                   EntryName(entry));
+      for (Shape shape : config.shapes) {
+        const RateConfig& rc = shape == Shape::kEstablished ? config.established
+                                                            : config.new_flows;
+        absl::StatusOr<RateResult> r = RunRateCase(
+            generator, *p->topology, *p->node, *services, shape, entry, rc);
+        if (!r.ok()) {
+          return absl::Status(
+              r.status().code(),
+              absl::StrCat(ModeName(mode), " ", ShapeName(shape), " at ", count,
+                           " services: ", r.status().message()));
+        }
+        CaseRecord rec;
+        rec.mode = ModeName(mode);
+        rec.entry = EntryName(entry);
+        rec.shape = ShapeName(shape);
+        rec.services = count;
+        rec.endpoints = config.endpoints;
+        rec.setup = p->node->Describe();
+        rec.program_seconds = p->node->program_seconds();
+        rec.rate_samples = r->samples;
+        rec.pps = r->median_pps;
+        rec.ns_per_frame = r->median_ns_per_frame;
+        uint64_t injected = 0, delivered = 0;
+        for (const RateSample& s : r->samples) {
+          injected += s.injected;
+          delivered += s.delivered;
+        }
+        std::cerr << absl::StrFormat(
+            "    %-12s %10.0f pkt/s %7.0f ns/frame  delivered %d of %d\n",
+            rec.shape, rec.pps, rec.ns_per_frame, delivered, injected);
+        cases.push_back(std::move(rec));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TcpCases(const BenchConfig& config,
+                      std::vector<CaseRecord>& cases) {
+  for (int count : config.tcp_services) {
+    absl::StatusOr<std::vector<ServicePort>> services =
+        BuildServices(count, config.endpoints, config.backends, IPPROTO_TCP);
+    if (!services.ok()) return services.status();
+    for (Mode mode : config.tcp_modes) {
+      absl::StatusOr<Programmed> p =
+          Setup(mode, count, *services, config.backends, nullptr);
+      if (!p.ok()) return p.status();
+      CaseRecord rec;
+      rec.mode = ModeName(mode);
+      rec.entry = EntryName(Entry::kClusterIp);
+      rec.shape = "tcp_connect";
+      rec.services = count;
+      rec.endpoints = config.endpoints;
+      rec.setup = p->node->Describe();
+      rec.program_seconds = p->node->program_seconds();
+      std::vector<double> rates;
+      for (uint32_t r = 0; r < config.tcp_repetitions; ++r) {
+        absl::StatusOr<CrrSample> s =
+            RunConnectLoop(*p->topology, *services, config.tcp);
+        if (!s.ok()) return s.status();
+        rec.crr_samples.push_back(*s);
+        rates.push_back(s->per_second());
+      }
+      rec.connections_per_s = Median(rates);
+      uint64_t failed = 0;
+      for (const CrrSample& s : rec.crr_samples) failed += s.failed;
+      std::cerr << absl::StrFormat("    %-12s %10.0f conn/s  (%d failed)\n",
+                                   rec.shape, rec.connections_per_s, failed);
+      cases.push_back(std::move(rec));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunBench(const BenchConfig& config,
+                      std::vector<CaseRecord>& cases) {
+  // Namespaces a killed earlier run left behind (its pid is gone).
+  if (absl::StatusOr<int> stale = netns::CleanupStaleNamespaces();
+      stale.ok() && *stale > 0) {
+    std::cerr << "removed " << *stale << " stale namespaces\n";
+  }
+  if (!config.services.empty() && !config.modes.empty()) {
+    absl::StatusOr<std::unique_ptr<FrameGenerator>> generator =
+        FrameGenerator::Load();
+    if (!generator.ok()) return generator.status();
+    std::cerr << "packet rates (live frames, " << config.endpoints
+              << " endpoints per service, " << config.backends
+              << " backends)\n";
+    if (absl::Status s = RateCases(config, **generator, cases); !s.ok()) {
+      return s;
+    }
+  }
+  if (!config.tcp_services.empty() && !config.tcp_modes.empty()) {
+    std::cerr << "short TCP connections (" << config.tcp.clients
+              << " clients)\n";
+    return TcpCases(config, cases);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDelivery(const std::vector<CaseRecord>& cases) {
+  for (const CaseRecord& c : cases) {
+    uint64_t total = 0;
+    for (const RateSample& s : c.rate_samples) total += s.delivered;
+    for (const CrrSample& s : c.crr_samples) total += s.completed;
+    if (total == 0) {
+      return absl::InternalError(absl::StrCat(c.mode, " ", c.shape, " at ",
+                                              c.services,
+                                              " services delivered nothing"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace switchyard::bench::live

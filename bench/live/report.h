@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+// Results of a run: a table for people (stderr) and a JSON document (one
+// object per case, raw samples included) for files and tools.
+#ifndef SWITCHYARD_BENCH_LIVE_REPORT_H_
+#define SWITCHYARD_BENCH_LIVE_REPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "bench/live/rate_case.h"
+#include "bench/live/tcp_crr.h"
+
+namespace switchyard::bench::live {
+
+struct CaseRecord {
+  std::string mode;   // ModeName
+  std::string entry;  // EntryName: "clusterip" or "nodeport"
+  std::string shape;  // ShapeName, or "tcp_connect"
+  int services = 0;
+  int endpoints = 0;  // per service
+  std::string setup;  // ProgrammedNode::Describe
+  double program_seconds = 0;
+  // Packet-rate cases.
+  std::vector<RateSample> rate_samples;
+  double pps = 0;
+  double ns_per_frame = 0;
+  // TCP connection cases.
+  std::vector<CrrSample> crr_samples;
+  double connections_per_s = 0;
+};
+
+struct RunInfo {
+  std::string kernel;
+  std::string iptables;  // `iptables -V`: names the backend
+  int backends = 0;
+  int cpus = 0;
+  uint32_t batch = 0;
+  bool quick = false;
+};
+
+std::string ToJson(const RunInfo& info, const std::vector<CaseRecord>& cases);
+std::string ToTable(const std::vector<CaseRecord>& cases);
+
+}  // namespace switchyard::bench::live
+
+#endif  // SWITCHYARD_BENCH_LIVE_REPORT_H_
