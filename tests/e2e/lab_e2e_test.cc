@@ -643,10 +643,14 @@ TEST_F(LabTest, HealthCheckNodePortReportsLocalEndpoints) {
 
 // store allows 172.31.0.200/32 only: ext's default source is answered, its
 // other address gets nothing back (dropped, so a timeout, not a refusal).
+// Its load-balancer address is routed to node-1; an endpoint there sees
+// the client, one on node-2 sees node-1 (externalTrafficPolicy Cluster).
 TEST_F(LabTest, LoadBalancerSourceRangesAllowOnlyListedSource) {
   Answer allowed = Tcp("ext", "172.31.1.30:80");
   ASSERT_TRUE(allowed.answered) << allowed;
-  EXPECT_EQ(allowed.peer_ip, kExtAllowed) << allowed;
+  EXPECT_EQ(allowed.peer_ip, allowed.node == "node-1" ? std::string(kExtAllowed)
+                                                      : std::string(kNode1))
+      << allowed;
   Answer denied =
       Tcp("ext", "172.31.1.30:80", absl::StrCat(",bind=", kExtDenied));
   EXPECT_FALSE(denied.answered) << "from " << kExtDenied << ": " << denied;
