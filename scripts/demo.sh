@@ -203,6 +203,7 @@ from_ns pod-2-1 "portal: TCP 80 -> http, UDP 80 -> echo, TCP 9090 -> admin"
 tcp pod-2-1 10.96.0.60:80 2
 udp pod-2-1 10.96.0.60:80 2
 tcp pod-2-1 10.96.0.60:9090 2
+nodes_seen=()
 from_ns pod-2-1 "6 TCP connections to api, a NodePort service (10.96.0.30:8080)"
 tcp pod-2-1 10.96.0.30:8080 6
 nodes_answered
@@ -282,6 +283,8 @@ The lab stays up. Try:
   $lab_cmd exec ext socat - TCP:172.31.0.12:30080
   $lab_cmd exec ext curl -s http://172.31.0.11:30079/
   $yardctl_cmd get services -o wide
-  $yardctl_cmd trace 172.31.0.200 172.31.1.20:80/tcp --node node-1 --bpffs-root $pins
+  $yardctl_cmd trace 10.244.1.11 10.96.0.10:80/tcp --node node-1 --bpffs-root $pins
+  $YARD_BUILD_DIR/control/ctl/yardctl status --node node-1 --bpffs-root $pins --netns ${YARD_LAB_NAME}-node-1
+  $lab_cmd restart-agent 1    (a crash and a restart; connections carry on)
 Logs: $run/*.log. Remove it all with: ${env_prefix}scripts/demo.sh down
 EOF

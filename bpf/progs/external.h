@@ -410,6 +410,7 @@ int yard_outside_ingress(struct __sk_buff *skb)
 {
 	struct yard_xdp_meta *meta = yard_skb_data_meta(skb);
 	__u32 ifindex;
+	long rc;
 
 	if ((void *)(meta + 1) > yard_skb_data(skb) ||
 	    meta->magic != YARD_META_REDIRECT_NEIGH)
@@ -419,7 +420,10 @@ int yard_outside_ingress(struct __sk_buff *skb)
 	 * next hop's tc must not act on it. */
 	ifindex = meta->ifindex;
 	meta->magic = 0;
-	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
+	rc = bpf_redirect_neigh(ifindex, NULL, 0, 0);
+	if (rc == TC_ACT_SHOT)
+		yard_count_reason(YARD_REASON_NO_ROUTE, skb->len);
+	return rc;
 }
 
 /* An ICMP error a local endpoint sends about a packet of an outside

@@ -15,8 +15,9 @@ using manifest::Value;
 Value Int(int64_t i) { return Value::Int(i); }
 Value Str(std::string s) { return Value::String(std::move(s)); }
 
-absl::string_view HookName(kernel::TcDirection direction) {
-  return direction == kernel::TcDirection::kIngress ? "ingress" : "egress";
+absl::string_view HookName(const kernel::TcAttachment& a) {
+  if (a.xdp) return "xdp";
+  return a.direction == kernel::TcDirection::kIngress ? "ingress" : "egress";
 }
 
 uint64_t Behind(uint64_t version, uint64_t acked) {
@@ -100,7 +101,7 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
       Value v = Value::Map();
       v.Set("interface", Str(a.interface));
       v.Set("ifindex", Int(a.ifindex));
-      v.Set("hook", Str(std::string(HookName(a.direction))));
+      v.Set("hook", Str(std::string(HookName(a))));
       v.Set("program", Str(a.program.name));
       v.Set("program_id", Int(a.program.id));
       v.Set("tag", Str(a.program.tag));
@@ -164,7 +165,7 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
                 "node's own)")
           : absl::StrCat("network namespace ", view.netns);
   if (view.attachments.empty()) {
-    absl::StrAppend(&out, "No Switchyard tc filters in ", where, ".\n");
+    absl::StrAppend(&out, "No Switchyard programs attached in ", where, ".\n");
     return out;
   }
   absl::StrAppend(&out, "Attached in ", where, ":\n");
@@ -172,7 +173,7 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
       {"INTERFACE", "IFINDEX", "HOOK", "PROGRAM", "PROG-ID", "TAG", "MAPS"}};
   for (const kernel::TcAttachment& a : view.attachments) {
     rows.push_back({a.interface, absl::StrCat(a.ifindex),
-                    std::string(HookName(a.direction)), a.program.name,
+                    std::string(HookName(a)), a.program.name,
                     absl::StrCat(a.program.id), a.program.tag,
                     a.this_node ? "this node" : "another node"});
   }

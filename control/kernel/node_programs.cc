@@ -104,7 +104,11 @@ absl::StatusOr<std::vector<ProgramInfo>> FindNodePrograms(
     // A program unloaded between the two calls is simply not there.
     if (absl::IsNotFound(info.status())) continue;
     if (!info.ok()) return info.status();
-    if (info->name != kFromPodProgram && info->name != kToPodProgram) continue;
+    if (info->name != kFromPodProgram && info->name != kToPodProgram &&
+        info->name != kFromOutsideProgram && info->name != kToOutsideProgram &&
+        info->name != kOutsideIngressProgram) {
+      continue;
+    }
     if (!UsesNodeMaps(*info, *node_maps)) continue;
     found.push_back(*std::move(info));
   }

@@ -20,6 +20,10 @@ namespace switchyard::kernel {
 
 inline constexpr absl::string_view kFromPodProgram = "yard_from_pod";
 inline constexpr absl::string_view kToPodProgram = "yard_to_pod";
+// The external device's programs, as the kernel names them (cut to 15).
+inline constexpr absl::string_view kFromOutsideProgram = "yard_from_outsi";
+inline constexpr absl::string_view kToOutsideProgram = "yard_to_outside";
+inline constexpr absl::string_view kOutsideIngressProgram = "yard_outside_in";
 
 struct ProgramInfo {
   uint32_t id = 0;
@@ -43,7 +47,8 @@ absl::StatusOr<std::vector<uint32_t>> NodeMapIds(absl::string_view pin_dir);
 bool UsesNodeMaps(const ProgramInfo& program,
                   const std::vector<uint32_t>& node_map_ids);
 
-// Every loaded yard_from_pod and yard_to_pod that uses the maps pinned in
+// Every loaded datapath program (pod and external-device ones) that uses
+// the maps pinned in
 // pin_dir, newest (highest id) first.
 absl::StatusOr<std::vector<ProgramInfo>> FindNodePrograms(
     absl::string_view pin_dir);

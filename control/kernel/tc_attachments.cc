@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -96,6 +97,7 @@ absl::StatusOr<std::vector<TcAttachment>> ListTcAttachments(
   // Only the netlink part runs inside the namespace; program ids are
   // global, so they are read after returning.
   std::vector<std::pair<Interface, std::pair<TcDirection, uint32_t>>> found;
+  std::vector<std::pair<Interface, uint32_t>> xdp;
   {
     absl::StatusOr<std::unique_ptr<NetnsScope>> scope =
         NetnsScope::Enter(netns);
@@ -113,6 +115,12 @@ absl::StatusOr<std::vector<TcAttachment>> ListTcAttachments(
           found.push_back({interface, {direction, *prog_id}});
         }
       }
+      // Whatever XDP program is attached, in any mode; only Switchyard's
+      // are kept below, by name.
+      uint32_t xdp_id = 0;
+      if (bpf_xdp_query_id(interface.ifindex, 0, &xdp_id) == 0 && xdp_id != 0) {
+        xdp.push_back({interface, xdp_id});
+      }
     }
   }
 
@@ -129,6 +137,29 @@ absl::StatusOr<std::vector<TcAttachment>> ListTcAttachments(
     attachment.this_node = UsesNodeMaps(attachment.program, *node_maps);
     out.push_back(std::move(attachment));
   }
+  for (const auto& [interface, prog_id] : xdp) {
+    absl::StatusOr<ProgramInfo> program = ReadProgramInfo(prog_id);
+    if (absl::IsNotFound(program.status())) continue;
+    if (!program.ok()) return program.status();
+    if (program->name != kFromOutsideProgram) continue;  // not ours
+    TcAttachment attachment;
+    attachment.interface = interface.name;
+    attachment.ifindex = interface.ifindex;
+    attachment.xdp = true;
+    attachment.program = *std::move(program);
+    attachment.this_node = UsesNodeMaps(attachment.program, *node_maps);
+    out.push_back(std::move(attachment));
+  }
+  // By interface, then in the order a frame meets them: XDP, tc ingress,
+  // tc egress.
+  auto order = [](const TcAttachment& a) {
+    return std::make_tuple(a.ifindex, !a.xdp,
+                           a.direction == TcDirection::kEgress);
+  };
+  std::stable_sort(out.begin(), out.end(),
+                   [&](const TcAttachment& a, const TcAttachment& b) {
+                     return order(a) < order(b);
+                   });
   return out;
 }
 

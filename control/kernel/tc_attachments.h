@@ -24,6 +24,7 @@ struct TcAttachment {
   std::string interface;
   int ifindex = 0;
   TcDirection direction = TcDirection::kIngress;
+  bool xdp = false;  // an XDP program rather than a tc filter
   ProgramInfo program;
   // The program uses the maps pinned for the node asked about; false means
   // another node's (or an unpinned) datapath.
@@ -34,6 +35,8 @@ struct TcAttachment {
 // name under /run/netns; "" for this process's own), by interface name
 // then ingress before egress. `pin_dir` names the node whose maps make
 // `this_node` true.
+// Switchyard's tc filters (by handle and priority) and XDP programs (by
+// name) on every interface of a network namespace.
 absl::StatusOr<std::vector<TcAttachment>> ListTcAttachments(
     absl::string_view netns, absl::string_view pin_dir);
 

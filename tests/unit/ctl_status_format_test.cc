@@ -145,7 +145,7 @@ yard_svc4      hash           11    5         65536         0.0%
 yard_ct4       lru_hash       15    262144    1048576       25.0%
 yard_reasons   percpu_array   17    -         15            -
 
-No Switchyard tc filters in yardctl's network namespace (--netns NAME reads a node's own).
+No Switchyard programs attached in yardctl's network namespace (--netns NAME reads a node's own).
 )");
 }
 
