@@ -21,7 +21,7 @@
 # YARD_BUILD_DIR picks the build directory (default build);
 # YARD_BENCH_NO_BUILD=1 skips setup and build. A bench that fails does not
 # stop the others; the run exits non-zero at the end if any failed.
-# Takes about 15 minutes on the project's 2-vCPU VM.
+# Takes about 6 minutes on the project's 2-vCPU VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
