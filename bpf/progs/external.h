@@ -223,7 +223,9 @@ static __always_inline int yard_ext_new_flow(struct xdp_md *ctx,
 	return yard_ext_forward(ctx, p, &fwd);
 }
 
-/* A packet to an external frontend: its flow's endpoint, or a new one. */
+/* A packet to an external frontend: its flow's endpoint, or a new one.
+ * The steps are yard_flow_step's (lib/flow.h), spelled out: through the
+ * helper, clang lays this program's stack out past BPF's 512 bytes. */
 static __always_inline int
 yard_ext_service_packet(struct xdp_md *ctx, const struct yard_pkt4 *p,
 			const struct yard_svc_value *svc)

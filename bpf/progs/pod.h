@@ -20,6 +20,7 @@
 
 #include "lib/common.h"
 #include "lib/conntrack.h"
+#include "lib/flow.h"
 #include "lib/frag.h"
 #include "lib/lb.h"
 #include "lib/maps.h"
@@ -146,26 +147,15 @@ static __always_inline int yard_service_packet(struct __sk_buff *skb,
 {
 	struct yard_ct4_key key;
 	struct yard_ct4_value *ct;
-	struct yard_backend4 *be;
 	__u64 now = bpf_ktime_get_coarse_ns();
+	enum yard_flow_step step;
 
 	yard_ct4_key_of(p, YARD_CT_FORWARD, &key);
 	ct = bpf_map_lookup_elem(&yard_ct4, &key);
-	if (!ct)
-		return yard_new_flow(skb, p, svc, now);
-
-	be = yard_lookup_backend4(ct->backend_id);
-	if (!be || be->addr != ct->addr || be->port != ct->port) {
-		/* The flow's endpoint is gone. Only a new connection on the
-		 * same tuple may choose again; anything else would reach a
-		 * different endpoint mid-connection, or leak untranslated. */
-		if (p->proto != IPPROTO_TCP || yard_is_tcp_syn(p))
-			return yard_new_flow(skb, p, svc, now);
+	step = yard_flow_step(ct, p, now);
+	if (step == YARD_FLOW_GONE)
 		return yard_drop(skb, YARD_REASON_BACKEND_GONE);
-	}
-	if (unlikely(yard_is_tcp_syn(p) && (ct->flags & YARD_CT_F_CLOSING)))
-		return yard_new_flow(skb, p, svc, now);
-	if (unlikely(yard_ct_expired(ct, p, now)))
+	if (step == YARD_FLOW_CHOOSE || !ct)
 		return yard_new_flow(skb, p, svc, now);
 
 	yard_ct_touch(ct, p, skb->len, now);

@@ -411,9 +411,9 @@ absl::Status Programmer::WriteFrontends(const DesiredState& desired,
       // go only after it no longer does.
       std::vector<translate::SourceRange> ranges;
       if (current != frontends_.end()) ranges = current->second.ranges;
-      if (absl::Status s =
-              UpdateRanges(value.rev_nat_id, ranges, fe.source_ranges, true);
-          !s.ok()) {
+      // After a refused write: what was written stays accounted for, on
+      // the frontend or as stale entries the next Apply clears.
+      auto keep_what_was_written = [&] {
         if (current != frontends_.end()) {
           current->second.ranges = ranges;
         } else {
@@ -422,6 +422,11 @@ absl::Status Programmer::WriteFrontends(const DesiredState& desired,
           }
         }
         if (new_rev_nat) stale_rev_nat_ids_.push_back(new_rev_nat);
+      };
+      if (absl::Status s =
+              UpdateRanges(value.rev_nat_id, ranges, fe.source_ranges, true);
+          !s.ok()) {
+        keep_what_was_written();
         return s;
       }
       if (current != frontends_.end() &&
@@ -431,15 +436,7 @@ absl::Status Programmer::WriteFrontends(const DesiredState& desired,
       } else {
         if (absl::Status s = Count(writer_->PutFrontend(ToKey(key), value));
             !s.ok()) {
-          // Written for nothing: cleared with the other stale entries.
-          if (current != frontends_.end()) {
-            current->second.ranges = ranges;
-          } else {
-            for (const auto& r : ranges) {
-              stale_ranges_.push_back(RangeKey(value.rev_nat_id, r));
-            }
-          }
-          if (new_rev_nat) stale_rev_nat_ids_.push_back(new_rev_nat);
+          keep_what_was_written();
           return s;
         }
         current =
