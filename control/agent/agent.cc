@@ -191,7 +191,7 @@ absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
     return s;
   }
   applied_version_ = update.version();
-  UpdateHealthChecks();
+  UpdateHealthChecks(full, affected);
   metrics_.sync_latency->With(kind).Observe(took);
   metrics_.updates_applied->With(kind).Increment();
   metrics_.applied_version->Set(update.version());
@@ -215,26 +215,45 @@ absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
   return absl::OkStatus();
 }
 
-void Agent::UpdateHealthChecks() {
+void Agent::UpdateHealthChecks(bool full,
+                               const std::set<std::string>& services) {
   if (!health_checks_) return;
   translate::NodeContext node{config_.node_name, config_.node_port_addrs_be};
-  std::vector<translate::HealthCheck> checks =
-      translate::HealthChecks(state_, node);
-  if (checks == served_checks_) return;
-  std::vector<HealthCheckService> services;
-  for (const translate::HealthCheck& check : checks) {
-    std::vector<std::string> name = absl::StrSplit(check.service, '/');
-    services.push_back(
+  bool changed = false;
+  auto refresh = [&](const std::string& key) {
+    std::optional<translate::HealthCheck> check =
+        translate::HealthCheckOf(state_, key, node);
+    auto it = checks_.find(key);
+    if (!check) {
+      if (it != checks_.end()) {
+        checks_.erase(it);
+        changed = true;
+      }
+    } else if (it == checks_.end() || !(it->second == *check)) {
+      checks_[key] = *std::move(check);
+      changed = true;
+    }
+  };
+  if (full) {
+    std::set<std::string> keys;
+    for (const auto& [key, check] : checks_) keys.insert(key);
+    for (const auto& [key, service] : state_.services()) keys.insert(key);
+    for (const std::string& key : keys) refresh(key);
+  } else {
+    for (const std::string& key : services) refresh(key);
+  }
+  if (!changed && checks_served_) return;
+  std::vector<HealthCheckService> wanted;
+  for (const auto& [key, check] : checks_) {
+    std::vector<std::string> name = absl::StrSplit(key, '/');
+    wanted.push_back(
         {name.front(), name.back(), check.port, check.local_endpoints});
   }
-  // A port that cannot be bound is logged and retried with the next
+  // A port that cannot be bound is logged and tried again with the next
   // update; the datapath does not depend on it.
-  if (absl::Status s = health_checks_->Update(services); !s.ok()) {
-    LOG(WARNING) << "health-check node ports: " << s;
-    served_checks_.clear();
-    return;
-  }
-  served_checks_ = std::move(checks);
+  absl::Status s = health_checks_->Update(wanted);
+  checks_served_ = s.ok();
+  if (!s.ok()) LOG(WARNING) << "health-check node ports: " << s;
 }
 
 uint64_t Agent::ResumeVersion() {

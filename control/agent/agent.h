@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,7 +82,10 @@ class Agent {
   Agent(AgentConfig config, std::unique_ptr<kernel::Datapath> datapath);
 
   // Serves the health-check node ports the cluster state asks for.
-  void UpdateHealthChecks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `services` ("namespace/name") are those an update touched; a full
+  // update looks at every service.
+  void UpdateHealthChecks(bool full, const std::set<std::string>& services)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sets the programmed-entry gauges from the programmer's counts.
   void PublishCounts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Registers the scrape-time datapath metrics and starts serving them.
@@ -101,7 +105,10 @@ class Agent {
   std::map<int, std::string> attached_;           // ifindex -> name
   std::map<int, std::string> external_attached_;  // ifindex -> name
   std::unique_ptr<HealthCheckServers> health_checks_;
-  std::vector<translate::HealthCheck> served_checks_ ABSL_GUARDED_BY(mu_);
+  // Health checks by service, kept per update like the desired state, so
+  // an endpoint change costs work for its service only.
+  std::map<std::string, translate::HealthCheck> checks_ ABSL_GUARDED_BY(mu_);
+  bool checks_served_ ABSL_GUARDED_BY(mu_) = true;
   std::unique_ptr<WatchClient> watch_;
   absl::Notification stop_;
   metrics::Registry registry_;

@@ -270,29 +270,38 @@ ServiceEntries TranslateService(const ClusterState& state,
   return out;
 }
 
+std::optional<HealthCheck> HealthCheckOf(const ClusterState& state,
+                                         const std::string& key,
+                                         const NodeContext& node) {
+  auto it = state.services().find(key);
+  if (it == state.services().end()) return std::nullopt;
+  const ServiceSpec& spec = it->second;
+  if (spec.type != "LoadBalancer" || spec.external_traffic_policy != "Local" ||
+      spec.health_check_node_port < 1 || spec.health_check_node_port > 65535) {
+    return std::nullopt;
+  }
+  // kube-proxy counts the endpoints this node would serve: ready and
+  // local, each address once whatever its ports.
+  std::set<uint32_t> local;
+  for (const Slice* slice : state.SlicesOf(key)) {
+    for (const SliceEndpoint& ep : slice->endpoints) {
+      if (ep.ready && !ep.terminating &&
+          state.node_name(ep.node) == node.node_name) {
+        local.insert(ep.addr_be);
+      }
+    }
+  }
+  return HealthCheck{key, static_cast<uint16_t>(spec.health_check_node_port),
+                     static_cast<uint32_t>(local.size())};
+}
+
 std::vector<HealthCheck> HealthChecks(const ClusterState& state,
                                       const NodeContext& node) {
   std::vector<HealthCheck> out;
   for (const auto& [key, spec] : state.services()) {
-    if (spec.type != "LoadBalancer" ||
-        spec.external_traffic_policy != "Local" ||
-        spec.health_check_node_port < 1 ||
-        spec.health_check_node_port > 65535) {
-      continue;
+    if (std::optional<HealthCheck> check = HealthCheckOf(state, key, node)) {
+      out.push_back(*std::move(check));
     }
-    // kube-proxy counts the endpoints this node would serve: ready and
-    // local, each address once whatever its ports.
-    std::set<uint32_t> local;
-    for (const Slice* slice : state.SlicesOf(key)) {
-      for (const SliceEndpoint& ep : slice->endpoints) {
-        if (ep.ready && !ep.terminating &&
-            state.node_name(ep.node) == node.node_name) {
-          local.insert(ep.addr_be);
-        }
-      }
-    }
-    out.push_back({key, static_cast<uint16_t>(spec.health_check_node_port),
-                   static_cast<uint32_t>(local.size())});
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #define SWITCHYARD_CONTROL_TRANSLATE_TRANSLATE_H_
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -80,6 +81,11 @@ struct HealthCheck {
   uint32_t local_endpoints = 0;  // ready endpoints on this node
   bool operator==(const HealthCheck&) const = default;
 };
+// The health check of one service ("namespace/name"), if it has one.
+std::optional<HealthCheck> HealthCheckOf(const ClusterState& state,
+                                         const std::string& service_key,
+                                         const NodeContext& node);
+// Every service's, in key order.
 std::vector<HealthCheck> HealthChecks(const ClusterState& state,
                                       const NodeContext& node);
 
