@@ -128,25 +128,26 @@ static __always_inline __be16 yard_snat_reserve(
  * endpoint's interface with local_redirect) for a local endpoint. */
 static __always_inline int yard_ext_forward(struct xdp_md *ctx,
 					    const struct yard_pkt4 *p,
-					    const struct yard_ct4_value *ct)
+					    const struct yard_ct4_value *ct,
+					    struct bpf_fib_lookup *fib,
+					    bool have_route, long rc)
 {
-	struct bpf_fib_lookup fib;
 	__be32 saddr = p->saddr;
 	__be16 sport = p->sport;
 	bool snat = ct->flags & YARD_CT_F_SNAT;
-	long rc = 0;
 
 	if (snat) {
 		saddr = ct->nat_addr;
 		sport = ct->nat_port;
 	}
 	yard_frag4_remember(p);
-	if (snat || yard_cfg.local_redirect)
-		rc = yard_fib4(ctx, saddr, ct->addr, &fib);
+	/* A new flow has looked its route up already. */
+	if (!have_route && (snat || yard_cfg.local_redirect))
+		rc = yard_fib4(ctx, saddr, ct->addr, fib);
 	if (yard_xdp_nat4(ctx, p, saddr, sport, ct->addr, ct->port))
 		return yard_xdp_drop(ctx, YARD_REASON_REWRITE_FAILED);
 	if (snat || (yard_cfg.local_redirect && rc == BPF_FIB_LKUP_RET_SUCCESS))
-		return yard_xdp_send(ctx, rc, &fib);
+		return yard_xdp_send(ctx, rc, fib);
 	return XDP_PASS;
 }
 
@@ -220,7 +221,7 @@ static __always_inline int yard_ext_new_flow(struct xdp_md *ctx,
 		return yard_xdp_drop(ctx, YARD_REASON_CT_FULL);
 	}
 	yard_count_svc(svc->rev_nat_id, false, fwd.bytes);
-	return yard_ext_forward(ctx, p, &fwd);
+	return yard_ext_forward(ctx, p, &fwd, &fib, true, rc);
 }
 
 /* A packet to an external frontend: its flow's endpoint, or a new one.
@@ -233,6 +234,7 @@ yard_ext_service_packet(struct xdp_md *ctx, const struct yard_pkt4 *p,
 	struct yard_ct4_key key;
 	struct yard_ct4_value *ct;
 	struct yard_backend4 *be;
+	struct bpf_fib_lookup fib;
 	__u64 now = bpf_ktime_get_coarse_ns();
 
 	yard_ct4_key_of(p, YARD_CT_FORWARD, &key);
@@ -252,7 +254,7 @@ yard_ext_service_packet(struct xdp_md *ctx, const struct yard_pkt4 *p,
 
 	yard_ct_touch(ct, p, bpf_xdp_get_buff_len(ctx), now);
 	yard_count_svc(ct->rev_nat_id, false, bpf_xdp_get_buff_len(ctx));
-	return yard_ext_forward(ctx, p, ct);
+	return yard_ext_forward(ctx, p, ct, &fib, false, 0);
 }
 
 /* An endpoint on another node answering a flow this node sent on under
