@@ -295,11 +295,57 @@ struct yard_icmp_quote4 {
 	__be16 word3; /* UDP checksum / TCP sequence, low half */
 };
 
+/* What an ICMP error becomes: the quoted header's addresses and ports,
+ * and the error's own source and destination. */
+struct yard_icmp_rewrite4 {
+	__be32 quote_saddr, quote_daddr;
+	__be16 quote_sport, quote_dport;
+	__be32 saddr, daddr;
+};
+
+/* Rewrites an ICMP error in place. The quoted IP header's checksum, then
+ * the ICMP checksum, which covers the quote, follow every change in it;
+ * the quoted L4 checksum is left alone (receivers do not check a
+ * quote's); the outer header's checksum follows its addresses. */
+static __always_inline void
+yard_icmp4_rewrite(struct iphdr *ip, struct icmphdr *icmp,
+		   struct yard_icmp_quote4 *q,
+		   const struct yard_icmp_rewrite4 *w)
+{
+	__u16 csum, inner_check;
+
+	inner_check =
+	    yard_csum_replace4(q->ip.check, q->ip.saddr, w->quote_saddr);
+	inner_check =
+	    yard_csum_replace4(inner_check, q->ip.daddr, w->quote_daddr);
+	csum = yard_csum_replace4(icmp->checksum, q->ip.saddr, w->quote_saddr);
+	csum = yard_csum_replace4(csum, q->ip.daddr, w->quote_daddr);
+	csum = yard_csum_replace2(csum, q->ip.check, inner_check);
+	csum = yard_csum_replace2(csum, q->sport, w->quote_sport);
+	csum = yard_csum_replace2(csum, q->dport, w->quote_dport);
+	icmp->checksum = csum;
+	q->ip.check = inner_check;
+	q->ip.saddr = w->quote_saddr;
+	q->ip.daddr = w->quote_daddr;
+	q->sport = w->quote_sport;
+	q->dport = w->quote_dport;
+	csum = yard_csum_replace4(ip->check, ip->saddr, w->saddr);
+	ip->check = yard_csum_replace4(csum, ip->daddr, w->daddr);
+	ip->saddr = w->saddr;
+	ip->daddr = w->daddr;
+}
+
 /* An ICMP error (destination unreachable, fragmentation needed, time
- * exceeded) about a packet this node sent to an outside client from a
- * frontend: it belongs to the endpoint that sent the packet, so it goes
- * there, with the quoted header as that endpoint sent it. Path MTU
- * discovery through a service depends on this. */
+ * exceeded) about a translated flow, arriving from outside:
+ *  - about a packet this node sent a client from a frontend (a router's
+ *    "fragmentation needed" on the way to the client): it belongs to the
+ *    endpoint that sent the packet, so it goes there, with the quoted
+ *    header as that endpoint sent it. Path MTU discovery through a
+ *    service depends on this.
+ *  - about a packet this node sent on to another node's endpoint under
+ *    its own address (that endpoint's port unreachable): it belongs to
+ *    the client, so it goes there from the frontend, quoting the packet
+ *    as the client sent it. */
 static __always_inline int yard_ext_icmp_in(struct xdp_md *ctx,
 					    const struct yard_pkt4 *p)
 {
@@ -308,11 +354,11 @@ static __always_inline int yard_ext_icmp_in(struct xdp_md *ctx,
 	struct iphdr *ip = data + ETH_HLEN;
 	struct icmphdr *icmp = data + (p->l4_off & 0x7f);
 	struct yard_icmp_quote4 *q = (void *)(icmp + 1);
+	struct yard_icmp_rewrite4 w;
 	struct yard_ct4_key key = {};
 	struct yard_ct4_value *ct;
-	__be32 new_saddr, new_daddr;
-	__be16 new_sport, new_dport;
-	__u16 csum, inner_check;
+	struct yard_rnat4 *fe;
+	__u32 id;
 
 	if ((void *)(q + 1) > data_end || (void *)(ip + 1) > data_end)
 		return XDP_PASS;
@@ -322,8 +368,9 @@ static __always_inline int yard_ext_icmp_in(struct xdp_md *ctx,
 	if (*(__u8 *)&q->ip != 0x45 ||
 	    (q->ip.protocol != IPPROTO_TCP && q->ip.protocol != IPPROTO_UDP))
 		return XDP_PASS;
-	/* The quoted packet went frontend -> client: its flow's forward
-	 * entry is keyed client -> frontend. */
+	/* The quoted packet's tuple turned around: the flow's forward entry
+	 * when it went frontend -> client, its reply entry when it went
+	 * node -> remote endpoint. */
 	key.saddr = q->ip.daddr;
 	key.daddr = q->ip.saddr;
 	key.sport = q->dport;
@@ -331,39 +378,38 @@ static __always_inline int yard_ext_icmp_in(struct xdp_md *ctx,
 	key.proto = q->ip.protocol;
 	key.dir = YARD_CT_FORWARD;
 	ct = bpf_map_lookup_elem(&yard_ct4, &key);
+	if (ct && (ct->flags & YARD_CT_F_EXTERNAL)) {
+		bool snat = ct->flags & YARD_CT_F_SNAT;
+
+		w.quote_saddr = ct->addr;
+		w.quote_sport = ct->port;
+		w.quote_daddr = snat ? ct->nat_addr : q->ip.daddr;
+		w.quote_dport = snat ? ct->nat_port : q->dport;
+		w.saddr = ip->saddr;
+		w.daddr = ct->addr;
+		yard_icmp4_rewrite(ip, icmp, q, &w);
+		if (snat)
+			return yard_xdp_route(ctx, w.saddr, w.daddr);
+		return XDP_PASS;
+	}
+	if (!yard_cfg.snat_addr || q->ip.saddr != yard_cfg.snat_addr)
+		return XDP_PASS;
+	key.dir = YARD_CT_REPLY;
+	ct = bpf_map_lookup_elem(&yard_ct4, &key);
 	if (!ct || !(ct->flags & YARD_CT_F_EXTERNAL))
 		return XDP_PASS;
-
-	new_saddr = ct->addr;
-	new_sport = ct->port;
-	new_daddr = q->ip.daddr;
-	new_dport = q->dport;
-	if (ct->flags & YARD_CT_F_SNAT) {
-		new_daddr = ct->nat_addr;
-		new_dport = ct->nat_port;
-	}
-	/* The quoted IP header's checksum, then the ICMP checksum, which
-	 * covers the quote, follow every change in it; the quoted L4
-	 * checksum is left alone (receivers do not check a quote's). */
-	inner_check = yard_csum_replace4(q->ip.check, q->ip.saddr, new_saddr);
-	inner_check = yard_csum_replace4(inner_check, q->ip.daddr, new_daddr);
-	csum = yard_csum_replace4(icmp->checksum, q->ip.saddr, new_saddr);
-	csum = yard_csum_replace4(csum, q->ip.daddr, new_daddr);
-	csum = yard_csum_replace2(csum, q->ip.check, inner_check);
-	csum = yard_csum_replace2(csum, q->sport, new_sport);
-	csum = yard_csum_replace2(csum, q->dport, new_dport);
-	icmp->checksum = csum;
-	q->ip.check = inner_check;
-	q->ip.saddr = new_saddr;
-	q->ip.daddr = new_daddr;
-	q->sport = new_sport;
-	q->dport = new_dport;
-	ip->check = yard_csum_replace4(ip->check, ip->daddr, ct->addr);
-	ip->daddr = ct->addr;
-
-	if (ct->flags & YARD_CT_F_SNAT)
-		return yard_xdp_route(ctx, ip->saddr, ct->addr);
-	return XDP_PASS;
+	id = ct->rev_nat_id;
+	fe = bpf_map_lookup_elem(&yard_rnat4, &id);
+	if (!fe || (fe->addr == 0 && fe->port == 0))
+		return XDP_PASS;
+	w.quote_saddr = ct->addr;
+	w.quote_sport = ct->port;
+	w.quote_daddr = fe->addr;
+	w.quote_dport = fe->port;
+	w.saddr = fe->addr;
+	w.daddr = ct->addr;
+	yard_icmp4_rewrite(ip, icmp, q, &w);
+	return yard_xdp_route(ctx, w.saddr, w.daddr);
 }
 
 SEC("xdp")

@@ -1914,6 +1914,43 @@ TEST_F(ExternalTest, EndpointsPortUnreachableLeavesFromTheFrontend) {
   ExpectReasons({});
 }
 
+// The same for an endpoint on another node: its error comes back to this
+// node (the flow's source) about the datagram as this node sent it on,
+// and reaches the client from the frontend, quoting the client's own.
+TEST_F(ExternalTest, RemoteEndpointsPortUnreachableReachesTheClient) {
+  using namespace packet;  // NOLINT
+  ASSERT_NO_FATAL_FAILURE(PeerNeighbour(true));
+  const Bytes query = FromClient()
+                          .Ipv4(kClient, kNode)
+                          .Id(67)
+                          .Udp(5600, kNpRemoteUdpPort)
+                          .Payload("query")
+                          .Build();
+  const XdpRun out = RunXdp(query);
+  ASSERT_EQ(out.verdict, kXdpTx);
+  const Bytes quote = Quote(out.output);
+  const Bytes error = FromPeer()
+                          .Ipv4(kBeRemoteDns.addr, kNode)
+                          .Id(9)
+                          .Ttl(63)
+                          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                          .Payload(quote)
+                          .Build();
+  const Bytes want = ToClient()
+                         .Ipv4(kNode, kClient)
+                         .Id(9)
+                         .Ttl(62)
+                         .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                         .Payload(EditQuote(quote, {.saddr = kClient,
+                                                    .daddr = kNode,
+                                                    .sport = 5600,
+                                                    .dport = kNpRemoteUdpPort}))
+                         .Build();
+  ExpectXdp(error, kXdpTx, want);
+  ExpectQuoteHeaderChecksumRight(want);
+  ExpectReasons({});
+}
+
 // A datagram over the MTU: every fragment reaches the same endpoint; later
 // fragments keep everything but their addresses.
 TEST_F(ExternalTest, FragmentedDatagramToNodePortIsTranslatedWhole) {
