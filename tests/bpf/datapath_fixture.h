@@ -8,7 +8,10 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <ostream>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -62,6 +65,51 @@ inline void ExpectReasons(const kernel::DatapathMaps& maps,
   }
   EXPECT_TRUE(wrong.empty()) << "reason counters:\n" << wrong;
 }
+
+// Rows of a packet table for one family of programs: tc (verdicts
+// TC_ACT_OK / SHOT / REDIRECT) or XDP (XDP_PASS / DROP / TX). Hook names
+// the program a row runs through when the family has several.
+template <typename Hook, int kPass, int kDrop, int kBack>
+struct FrameTable {
+  struct Row {
+    std::string name;
+    Hook hook = {};
+    packet::Bytes input;
+    int verdict = kPass;
+    // The frame the program must leave; nullopt for drops, whose contents
+    // nobody sees.
+    std::optional<packet::Bytes> output;
+    ReasonCounts reasons;
+    // The frontend whose forward counter this packet moves, 0 for none.
+    uint32_t translated = 0;
+
+    // gtest prints a parameter with this; the default is a byte dump.
+    friend void PrintTo(const Row& r, std::ostream* os) { *os << r.name; }
+  };
+
+  // The frame passes as it came.
+  static Row Unchanged(std::string name, packet::Bytes input,
+                       ReasonCounts reasons = {}, Hook hook = {}) {
+    Row r{std::move(name), hook, input, kPass, input, std::move(reasons)};
+    return r;
+  }
+  static Row Dropped(std::string name, packet::Bytes input,
+                     yard_reason reason) {
+    return {std::move(name), {},           std::move(input),
+            kDrop,           std::nullopt, {{reason, 1}}};
+  }
+  static Row Translated(std::string name, packet::Bytes input,
+                        packet::Bytes output, uint32_t frontend) {
+    return {std::move(name),   {}, std::move(input), kPass,
+            std::move(output), {}, frontend};
+  }
+  // Answered in place and sent back towards the sender.
+  static Row Rejected(std::string name, packet::Bytes input,
+                      packet::Bytes output, yard_reason reason) {
+    return {std::move(name),   {},           std::move(input), kBack,
+            std::move(output), {{reason, 1}}};
+  }
+};
 
 }  // namespace switchyard::bpf_test
 

@@ -315,62 +315,16 @@ std::string DaddrOf(const Bytes& frame) {
 // ---------------------------------------------------------------------------
 // The packet table.
 
-struct PacketCase {
-  std::string name;
-  Hook hook = Hook::kFromPod;
-  Bytes input;
-  int verdict = kActOk;
-  // The frame the program must leave; nullopt for drops, whose contents
-  // nobody sees.
-  std::optional<Bytes> output;
-  ReasonCounts reasons;
-  // The frontend whose forward counter this packet moves, 0 for none.
-  uint32_t translated = 0;
-};
+using Table = bpf_test::FrameTable<Hook, kActOk, kActShot, kActRedirect>;
+using PacketCase = Table::Row;
+constexpr auto* Dropped = &Table::Dropped;
+constexpr auto* Rejected = &Table::Rejected;
+constexpr auto* Translated = &Table::Translated;
 
-// gtest prints a parameter with this; the default would be a byte dump.
-void PrintTo(const PacketCase& c, std::ostream* os) { *os << c.name; }
-
-// A case whose frame must pass untouched.
 PacketCase Unchanged(std::string name, Bytes input, ReasonCounts reasons = {},
                      Hook hook = Hook::kFromPod) {
-  PacketCase c;
-  c.name = std::move(name);
-  c.hook = hook;
-  c.output = input;
-  c.input = std::move(input);
-  c.reasons = std::move(reasons);
-  return c;
-}
-
-PacketCase Dropped(std::string name, Bytes input, yard_reason reason) {
-  PacketCase c;
-  c.name = std::move(name);
-  c.input = std::move(input);
-  c.verdict = kActShot;
-  c.reasons = {{reason, 1}};
-  return c;
-}
-
-PacketCase Translated(std::string name, Bytes input, Bytes output,
-                      uint32_t frontend) {
-  PacketCase c;
-  c.name = std::move(name);
-  c.input = std::move(input);
-  c.output = std::move(output);
-  c.translated = frontend;
-  return c;
-}
-
-PacketCase Rejected(std::string name, Bytes input, Bytes output,
-                    yard_reason reason) {
-  PacketCase c;
-  c.name = std::move(name);
-  c.input = std::move(input);
-  c.output = std::move(output);
-  c.verdict = kActRedirect;
-  c.reasons = {{reason, 1}};
-  return c;
+  return Table::Unchanged(std::move(name), std::move(input), std::move(reasons),
+                          hook);
 }
 
 std::vector<PacketCase> TranslationCases() {

@@ -641,55 +641,16 @@ std::unique_ptr<ExternalTest::Loaded> ExternalTest::shared_;
 // ---------------------------------------------------------------------------
 // The packet table: one frame from outside, through yard_from_outside.
 
-struct XdpCase {
-  std::string name;
-  Bytes input;
-  int verdict = kXdpPass;
-  // The frame XDP must leave; nullopt for drops.
-  std::optional<Bytes> output;
-  ReasonCounts reasons;
-  // The frontend whose forward counter this packet moves, 0 for none.
-  uint32_t translated = 0;
-};
-
-void PrintTo(const XdpCase& c, std::ostream* os) { *os << c.name; }
+// Every table row goes through yard_from_outside.
+enum class XdpHook { kFromOutside };
+using Table = bpf_test::FrameTable<XdpHook, kXdpPass, kXdpDrop, kXdpTx>;
+using XdpCase = Table::Row;
+constexpr auto* Dropped = &Table::Dropped;
+constexpr auto* Rejected = &Table::Rejected;
+constexpr auto* Translated = &Table::Translated;
 
 XdpCase Untouched(std::string name, Bytes input) {
-  XdpCase c;
-  c.name = std::move(name);
-  c.output = input;
-  c.input = std::move(input);
-  return c;
-}
-
-XdpCase Dropped(std::string name, Bytes input, yard_reason reason) {
-  XdpCase c;
-  c.name = std::move(name);
-  c.input = std::move(input);
-  c.verdict = kXdpDrop;
-  c.reasons = {{reason, 1}};
-  return c;
-}
-
-XdpCase Translated(std::string name, Bytes input, Bytes output,
-                   uint32_t frontend) {
-  XdpCase c;
-  c.name = std::move(name);
-  c.input = std::move(input);
-  c.output = std::move(output);
-  c.translated = frontend;
-  return c;
-}
-
-XdpCase Rejected(std::string name, Bytes input, Bytes output,
-                 yard_reason reason) {
-  XdpCase c;
-  c.name = std::move(name);
-  c.input = std::move(input);
-  c.output = std::move(output);
-  c.verdict = kXdpTx;
-  c.reasons = {{reason, 1}};
-  return c;
+  return Table::Unchanged(std::move(name), std::move(input));
 }
 
 std::vector<XdpCase> TranslationCases() {
