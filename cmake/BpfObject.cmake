@@ -41,8 +41,11 @@ function(yard_bpf_object)
     COMMAND ${BPF_CLANG} ${YARD_BPF_CFLAGS} -I${YARD_BPF_GEN_DIR}
             -I${PROJECT_SOURCE_DIR}/bpf/include -I${PROJECT_SOURCE_DIR}/bpf
             -c "${PROJECT_SOURCE_DIR}/${ARG_SOURCE}" -o "${obj}"
+    # The target, not the file: vmlinux.h is made by a rule of the top
+    # directory, which Makefile generators do not see from other
+    # directories (only Ninja does); a target dependency works for both.
     DEPENDS "${PROJECT_SOURCE_DIR}/${ARG_SOURCE}" ${bpf_headers}
-            "${YARD_BPF_GEN_DIR}/vmlinux.h"
+            yard_vmlinux_h
     COMMENT "BPF ${ARG_SOURCE}"
     VERBATIM)
   add_custom_command(
