@@ -131,11 +131,14 @@ class SwitchyardNode : public ProgrammedNode {
       }
     } else {
       const int ifindex = topology.external_ifindex();
-      absl::StatusOr<kernel::XdpMode> xdp = topology.node().Run(
+      absl::StatusOr<std::optional<kernel::XdpMode>> xdp = topology.node().Run(
           [&] { return datapath.AttachExternalDevice(ifindex); });
       if (!xdp.ok()) return xdp.status();
+      if (!xdp->has_value()) {
+        return absl::FailedPreconditionError("XDP did not attach on vext");
+      }
       how = absl::StrCat(
-          "XDP (", *xdp == kernel::XdpMode::kNative ? "native" : "generic",
+          "XDP (", **xdp == kernel::XdpMode::kNative ? "native" : "generic",
           ") on vext, ",
           mode == Mode::kSwitchyardXdpStack      ? "XDP_PASS to the stack"
           : mode == Mode::kSwitchyardXdpRedirect ? "redirect into the veth"

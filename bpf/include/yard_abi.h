@@ -59,7 +59,42 @@ struct yard_config {
 	__u8 local_redirect; /* 1: external flows to a local endpoint are
 			      * redirected by XDP to its interface; 0: handed
 			      * to the stack, which routes them */
-	__u8 pad[3];
+	__u8 coarse_clock; /* 1: flow timestamps from bpf_ktime_get_coarse_ns
+			    * (5.11+, cheaper); 0: bpf_ktime_get_ns. Chosen
+			    * by the loader from what the kernel accepts */
+	__u8 pad[2];
+};
+
+/* Optional kernel features of the datapath, in yard_features (indexed by
+ * this enum). Each is turned on only when the kernel accepts the real
+ * program that uses it; what is off has a fallback with the same
+ * semantics, or (north-south) is reported as not served. */
+enum yard_feature {
+	YARD_FEATURE_XDP = 0,	   /* north-south at XDP on external devices;
+				    * off: at tc ingress (same behaviour) */
+	YARD_FEATURE_COARSE_CLOCK, /* bpf_ktime_get_coarse_ns; off:
+				    * bpf_ktime_get_ns */
+	YARD_FEATURE_NORTH_SOUTH,  /* tc programs on external devices (need
+				    * bpf_fib_lookup, bpf_redirect_neigh);
+				    * off: NodePorts, load-balancer and
+				    * external IPs are not served */
+	YARD_FEATURE_MAX,
+};
+
+enum yard_feature_state {
+	YARD_FEATURE_UNKNOWN = 0, /* not decided yet (no agent has loaded) */
+	YARD_FEATURE_ON = 1,
+	YARD_FEATURE_OFF_FORCED = 2,  /* turned off by configuration */
+	YARD_FEATURE_OFF_REFUSED = 3, /* the kernel refused the program */
+	YARD_FEATURE_OFF_PARTLY = 4,  /* on, but not on every device (why) */
+};
+
+/* yard_features (array by enum yard_feature): what the agent that loaded
+ * the datapath found, for yardctl status and metrics. Written by user
+ * space only. */
+struct yard_feature_value {
+	__u32 state; /* enum yard_feature_state */
+	char why[124]; /* NUL-terminated: the kernel's words when refused */
 };
 
 #define YARD_DEFAULT_HAIRPIN_ADDR_HOST 0xa9fe2a01 /* 169.254.42.1 */

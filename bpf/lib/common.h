@@ -86,6 +86,16 @@ const volatile struct yard_config yard_cfg = {
     .snat_port_min = YARD_DEFAULT_SNAT_PORT_MIN,
     .snat_port_max = YARD_DEFAULT_SNAT_PORT_MAX,
     .local_redirect = 0,
+    .coarse_clock = 1,
 };
+
+/* The clock of flow timestamps. The loader turns the coarse clock off on
+ * kernels that refuse it; the verifier then never sees its call. */
+static __always_inline __u64 yard_now(void)
+{
+	if (yard_cfg.coarse_clock)
+		return bpf_ktime_get_coarse_ns();
+	return bpf_ktime_get_ns();
+}
 
 #endif /* SWITCHYARD_BPF_LIB_COMMON_H_ */

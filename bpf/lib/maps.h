@@ -83,4 +83,13 @@ struct {
 	__uint(max_entries, YARD_REASON_MAX);
 } yard_reasons SEC(".maps");
 
+/* What the loading agent found the kernel allows (enum yard_feature):
+ * written by user space, read by people; no program looks at it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct yard_feature_value);
+	__uint(max_entries, YARD_FEATURE_MAX);
+} yard_features SEC(".maps");
+
 #endif /* SWITCHYARD_BPF_LIB_MAPS_H_ */

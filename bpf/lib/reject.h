@@ -11,6 +11,7 @@
 #define SWITCHYARD_BPF_LIB_REJECT_H_
 
 #include "nat.h"
+#include "stats.h"
 
 #define YARD_REPLY_TTL 64
 /* An ICMP error quotes the offending IP header (options included, so at
@@ -221,6 +222,54 @@ static __always_inline int yard_reject4_xdp(struct xdp_md *ctx,
 	__builtin_memcpy(swapped, macs + ETH_ALEN, ETH_ALEN);
 	__builtin_memcpy(swapped + ETH_ALEN, macs, ETH_ALEN);
 	return bpf_xdp_store_bytes(ctx, 0, swapped, sizeof(swapped));
+}
+
+/* Whether a packet is rejected by dropping it rather than answering. A
+ * RST is never answered (two rejecting peers could loop), and a later
+ * fragment carries no header to answer (its first was answered). */
+static __always_inline bool yard_reject_silently(const struct yard_pkt4 *p)
+{
+	return (p->proto == IPPROTO_TCP && (p->tcp_flags & TCP_FLAG_RST)) ||
+	       !p->l4_hdr;
+}
+
+/* Rejects at tc: the answer goes back out the interface the packet came
+ * in on. One reason per packet. */
+static __always_inline int yard_reject_tc(struct __sk_buff *skb,
+					  const struct yard_pkt4 *p,
+					  enum yard_reason reason)
+{
+	__u32 len = skb->len; /* the request's, before it becomes the reply */
+
+	if (yard_reject_silently(p)) {
+		yard_count_reason(reason, len);
+		return TC_ACT_SHOT;
+	}
+	if (yard_reject4(skb, p)) {
+		yard_count_reason(YARD_REASON_REJECT_FAILED, len);
+		return TC_ACT_SHOT;
+	}
+	yard_count_reason(reason, len);
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* The same at XDP: the answer leaves with XDP_TX. */
+static __always_inline int yard_reject_xdp(struct xdp_md *ctx,
+					   const struct yard_pkt4 *p,
+					   enum yard_reason reason)
+{
+	__u32 len = bpf_xdp_get_buff_len(ctx);
+
+	if (yard_reject_silently(p)) {
+		yard_count_reason(reason, len);
+		return XDP_DROP;
+	}
+	if (yard_reject4_xdp(ctx, p)) {
+		yard_count_reason(YARD_REASON_REJECT_FAILED, len);
+		return XDP_DROP;
+	}
+	yard_count_reason(reason, len);
+	return XDP_TX;
 }
 
 #endif /* SWITCHYARD_BPF_LIB_REJECT_H_ */

@@ -31,23 +31,43 @@ static __always_inline void yard_close_forward(const struct yard_ct4_value *rep,
 		fwd->flags |= YARD_CT_F_CLOSING;
 }
 
-/* The frontend a reply on entry ct must appear to come from, with the
- * packet accounted; NULL when that frontend is gone. */
+/* The frontend a reply on entry ct must appear to come from; NULL when
+ * that frontend is gone. */
 static __always_inline struct yard_rnat4 *
-yard_reply_frontend(struct yard_ct4_value *ct, const struct yard_pkt4 *p,
-		    __u32 len)
+yard_rnat_lookup(const struct yard_ct4_value *ct)
 {
 	__u32 id = ct->rev_nat_id;
 	struct yard_rnat4 *fe = bpf_map_lookup_elem(&yard_rnat4, &id);
 
 	if (!fe || (fe->addr == 0 && fe->port == 0))
 		return NULL;
-	yard_ct_touch(ct, p, len, bpf_ktime_get_coarse_ns());
+	return fe;
+}
+
+/* Accounts a reply about to be translated to its flow and frontend; the
+ * backend's FIN or RST closes the forward entry. */
+static __always_inline void yard_reply_account(struct yard_ct4_value *ct,
+					       const struct yard_rnat4 *fe,
+					       const struct yard_pkt4 *p,
+					       __u32 len)
+{
+	yard_ct_touch(ct, p, len, yard_now());
 	if (!(ct->flags & YARD_CT_F_SEEN_REPLY))
 		ct->flags |= YARD_CT_F_SEEN_REPLY;
 	if (unlikely(yard_ct_closes(p)))
 		yard_close_forward(ct, fe, p->proto);
-	yard_count_svc(id, true, len);
+	yard_count_svc(ct->rev_nat_id, true, len);
+}
+
+/* yard_rnat_lookup, with the packet accounted when the frontend exists. */
+static __always_inline struct yard_rnat4 *
+yard_reply_frontend(struct yard_ct4_value *ct, const struct yard_pkt4 *p,
+		    __u32 len)
+{
+	struct yard_rnat4 *fe = yard_rnat_lookup(ct);
+
+	if (fe)
+		yard_reply_account(ct, fe, p, len);
 	return fe;
 }
 

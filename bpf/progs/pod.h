@@ -44,28 +44,6 @@ static __always_inline int yard_parse_verdict(struct __sk_buff *skb, int rc)
 	}
 }
 
-static __always_inline int yard_reject(struct __sk_buff *skb,
-				       const struct yard_pkt4 *p,
-				       enum yard_reason reason)
-{
-	__u32 len = skb->len; /* the request's, before it becomes the reply */
-
-	/* One reason per packet. A RST is rejected by dropping it: answering
-	 * a RST with a RST could loop between two rejecting peers. */
-	if ((p->proto == IPPROTO_TCP && (p->tcp_flags & TCP_FLAG_RST)) ||
-	    !p->l4_hdr) {
-		/* (A later fragment: its first was answered.) */
-		yard_count_reason(reason, len);
-		return TC_ACT_SHOT;
-	}
-	if (yard_reject4(skb, p)) {
-		yard_count_reason(YARD_REASON_REJECT_FAILED, len);
-		return TC_ACT_SHOT;
-	}
-	yard_count_reason(reason, len);
-	return bpf_redirect(skb->ifindex, 0);
-}
-
 /* Sends a translated packet on: to the stack, which routes it to the
  * endpoint, or for hairpin straight back to the pod it came from. */
 static __always_inline int yard_forward(struct __sk_buff *skb,
@@ -97,7 +75,7 @@ static __always_inline int yard_new_flow(struct __sk_buff *skb,
 	bool hairpin;
 
 	if (svc->count == 0)
-		return yard_reject(skb, p, YARD_REASON_REJECT_NO_ENDPOINT);
+		return yard_reject_tc(skb, p, YARD_REASON_REJECT_NO_ENDPOINT);
 	be = yard_select_backend4(svc, p, &backend_id);
 	if (!be)
 		return yard_drop(skb, YARD_REASON_SLOT_MISSING);
@@ -147,7 +125,7 @@ static __always_inline int yard_service_packet(struct __sk_buff *skb,
 {
 	struct yard_ct4_key key;
 	struct yard_ct4_value *ct;
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = yard_now();
 	enum yard_flow_step step;
 
 	yard_ct4_key_of(p, YARD_CT_FORWARD, &key);
@@ -191,7 +169,7 @@ int yard_from_pod(struct __sk_buff *skb)
 	if (likely(svc && !(svc->flags & YARD_SVC_F_WILDCARD)))
 		return yard_service_packet(skb, &p, svc);
 	if (yard_is_service_addr4(p.daddr, YARD_SCOPE_INTERNAL))
-		return yard_reject(skb, &p, YARD_REASON_REJECT_NO_PORT);
+		return yard_reject_tc(skb, &p, YARD_REASON_REJECT_NO_PORT);
 
 	/* A hairpinned pod answering itself: turn the answer around. */
 	if (unlikely(p.daddr == yard_cfg.hairpin_addr)) {

@@ -91,6 +91,8 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
     agent->programmer_.Adopt(*programmed);
     agent->PublishCounts();
   }
+  LOG(INFO) << "datapath features: " << agent->datapath_->features().Summary();
+  agent->PublishFeatures();
   LOG(INFO) << "datapath loaded, maps in " << config.datapath.pin_dir
             << "; adopted " << programmed->frontends.size() << " frontends, "
             << programmed->backends.size() << " backends";
@@ -256,6 +258,26 @@ void Agent::UpdateHealthChecks(bool full,
   if (!s.ok()) LOG(WARNING) << "health-check node ports: " << s;
 }
 
+void Agent::PublishFeatures() {
+  kernel::FeatureSet features = datapath_->features();
+  if (features.on(kernel::Feature::kXdp) && !xdp_failed_.empty()) {
+    std::vector<std::string> failed;
+    for (const auto& [name, error] : xdp_failed_) {
+      failed.push_back(absl::StrCat(name, ": ", error));
+    }
+    features.Set(kernel::Feature::kXdp, YARD_FEATURE_OFF_PARTLY,
+                 absl::StrCat("tc only on ", absl::StrJoin(failed, "; ")));
+  }
+  if (absl::Status s = datapath_->PublishFeatures(features); !s.ok()) {
+    LOG(WARNING) << "datapath features: " << s;
+  }
+  for (kernel::Feature f : kernel::AllFeatures()) {
+    bool in_use = features.state(f) == YARD_FEATURE_ON;
+    metrics_.datapath_feature->With({std::string(kernel::FeatureName(f))})
+        .Set(in_use ? 1 : 0);
+  }
+}
+
 uint64_t Agent::ResumeVersion() {
   absl::MutexLock lock(&mu_);
   return applied_version_;
@@ -271,24 +293,34 @@ absl::Status Agent::AttachNewInterfaces() {
   if_freenameindex(all);
 
   absl::Status result = absl::OkStatus();
+  bool features_changed = false;
   for (const auto& [ifindex, name] : present) {
     if (!Matches(config_.external_devices, name.c_str())) continue;
     auto it = external_attached_.find(ifindex);
     if (it != external_attached_.end() && it->second == name) continue;
-    absl::StatusOr<kernel::XdpMode> mode =
-        datapath_->AttachExternalDevice(ifindex);
+    std::string xdp_error;
+    absl::StatusOr<std::optional<kernel::XdpMode>> mode =
+        datapath_->AttachExternalDevice(ifindex, &xdp_error);
     if (mode.ok()) {
       external_attached_[ifindex] = name;
+      std::string how = "tc only";
+      if (mode->has_value()) {
+        how = **mode == kernel::XdpMode::kNative ? "XDP native" : "XDP generic";
+        xdp_failed_.erase(name);
+      } else if (!xdp_error.empty()) {
+        xdp_failed_[name] = xdp_error;
+        how = absl::StrCat("tc only: ", xdp_error);
+      }
       LOG(INFO) << "attached to external device " << name << " (ifindex "
-                << ifindex << ", XDP "
-                << (*mode == kernel::XdpMode::kNative ? "native" : "generic")
-                << ")";
+                << ifindex << ", " << how << ")";
+      features_changed = true;
     } else {
       LOG(WARNING) << "attach to external device " << name << ": "
                    << mode.status();
       result.Update(mode.status());
     }
   }
+  if (features_changed) PublishFeatures();
   std::erase_if(external_attached_, [&](const auto& entry) {
     return !present.contains(entry.first);
   });

@@ -72,6 +72,9 @@ class Agent {
 
   // Attaches to matching interfaces not attached yet.
   absl::Status AttachNewInterfaces();
+  // Writes the datapath's features, with XDP's per-device failures, to
+  // yard_features and the metrics.
+  void PublishFeatures();
 
   // The NodePort addresses in use (resolved at start).
   const std::vector<uint32_t>& node_port_addrs_be() const {
@@ -104,6 +107,10 @@ class Agent {
   uint64_t applied_version_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<int, std::string> attached_;           // ifindex -> name
   std::map<int, std::string> external_attached_;  // ifindex -> name
+  // External devices XDP could not attach to (tc serves them): name ->
+  // why. Touched only by AttachNewInterfaces, which runs on one thread at
+  // a time (start-up, then the interface watcher).
+  std::map<std::string, std::string> xdp_failed_;
   std::unique_ptr<HealthCheckServers> health_checks_;
   // Health checks by service, kept per update like the desired state, so
   // an endpoint change costs work for its service only.

@@ -57,6 +57,13 @@ ABSL_FLAG(absl::Duration, metrics_ct_interval, absl::Seconds(10),
           "At most how often a scrape counts yard_ct4's entries (a walk of "
           "the whole map); 0 never does.");
 
+ABSL_FLAG(std::string, datapath_features_off, "",
+          "Optional kernel features the datapath must not use, whatever the "
+          "kernel allows: xdp, coarse_clock, north_south, or all (the "
+          "accelerations: xdp and coarse_clock). Unset, the environment "
+          "variable YARD_DATAPATH_FEATURES_OFF is read instead, so a test "
+          "suite can run every agent it starts on the fallbacks.");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "yard-agent --node-name=NAME [--controller=ADDR] [flags]");
@@ -102,6 +109,20 @@ int main(int argc, char** argv) {
       return 2;
     }
     config.datapath.local_redirect = delivery == "redirect";
+  }
+  {
+    std::string off = absl::GetFlag(FLAGS_datapath_features_off);
+    if (off.empty()) {
+      const char* env = getenv("YARD_DATAPATH_FEATURES_OFF");
+      off = env != nullptr ? env : "";
+    }
+    absl::StatusOr<std::vector<switchyard::kernel::Feature>> features =
+        switchyard::kernel::ParseFeatureList(off);
+    if (!features.ok()) {
+      LOG(ERROR) << "--datapath_features_off: " << features.status().message();
+      return 2;
+    }
+    config.datapath.features_off = *features;
   }
   config.datapath.max_frontends = absl::GetFlag(FLAGS_max_frontends);
   config.datapath.max_slots = absl::GetFlag(FLAGS_max_slots);

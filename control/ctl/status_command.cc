@@ -8,6 +8,7 @@
 #include "control/ctl/node_commands.h"
 #include "control/ctl/node_pins.h"
 #include "control/ctl/status_format.h"
+#include "control/kernel/features_map.h"
 
 namespace switchyard::ctl {
 
@@ -54,6 +55,10 @@ absl::Status RunStatus(const CommandOptions& options, Context& context) {
       kernel::FindNodePrograms(pins->pin_dir);
   if (!programs.ok()) return programs.status();
   view.programs = *std::move(programs);
+  absl::StatusOr<std::optional<kernel::FeatureSet>> features =
+      kernel::ReadPinnedFeatures(pins->pin_dir);
+  if (!features.ok()) return features.status();
+  view.features = *std::move(features);
 
   // The controller is optional here: a node's state is worth showing most
   // when the rest of the system is in trouble.

@@ -118,6 +118,19 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
       programs.Append(std::move(v));
     }
     doc.Set("programs", std::move(programs));
+    Value features = Value::List();
+    if (view.features.has_value()) {
+      for (kernel::Feature f : kernel::AllFeatures()) {
+        Value v = Value::Map();
+        v.Set("name", Str(std::string(kernel::FeatureName(f))));
+        v.Set("on", Value::Bool(view.features->state(f) == YARD_FEATURE_ON));
+        v.Set("state", Str(std::string(
+                           kernel::FeatureStateName(view.features->state(f)))));
+        v.Set("why", Str(view.features->why(f)));
+        features.Append(std::move(v));
+      }
+    }
+    doc.Set("features", std::move(features));
     Value controller = Value::Map();
     controller.Set("address", Str(view.controller));
     controller.Set("reachable", Value::Bool(view.controller_status.ok()));
@@ -147,6 +160,23 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
       programs.empty() ? "none loaded (no agent, and no interface holds them)"
                        : programs,
       "\nController:  ", view.controller, ": ", SyncLine(view), "\n\n");
+
+  if (view.features.has_value()) {
+    std::vector<std::vector<std::string>> feature_rows = {
+        {"FEATURE", "STATE", "WHY"}};
+    for (kernel::Feature f : kernel::AllFeatures()) {
+      const std::string& why = view.features->why(f);
+      feature_rows.push_back(
+          {std::string(kernel::FeatureName(f)),
+           std::string(kernel::FeatureStateName(view.features->state(f))),
+           why.empty() ? "-" : why});
+    }
+    absl::StrAppend(&out, FormatColumns(feature_rows), "\n");
+  } else {
+    absl::StrAppend(&out,
+                    "Features:    not recorded (no agent of this version has "
+                    "loaded these maps)\n\n");
+  }
 
   std::vector<std::vector<std::string>> rows = {
       {"MAP", "TYPE", "ID", "ENTRIES", "MAX-ENTRIES", "USE"}};

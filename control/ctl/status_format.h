@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "control/ctl/inspect_text.h"
+#include "control/kernel/features.h"
 #include "control/kernel/map_usage.h"
 #include "control/kernel/node_programs.h"
 #include "control/kernel/tc_attachments.h"
@@ -26,7 +27,10 @@ struct NodeStatusView {
   std::string netns;  // "" when the interfaces were read in yardctl's own
   std::vector<kernel::MapUsage> maps;
   std::vector<kernel::TcAttachment> attachments;
-  std::vector<kernel::ProgramInfo> programs;     // loaded with the node's maps
+  std::vector<kernel::ProgramInfo> programs;  // loaded with the node's maps
+  // What the agent that loaded the datapath found the kernel allows;
+  // nullopt for pins without the record.
+  std::optional<kernel::FeatureSet> features;
   std::string controller;                        // the address tried
   absl::Status controller_status;                // not OK: unreachable, and why
   std::optional<v1::ListNodeSyncResponse> sync;  // when reachable

@@ -18,5 +18,6 @@ static_assert(sizeof(yard_ct4_value) == 56);
 static_assert(sizeof(yard_lb_src4_key) == 12);
 static_assert(sizeof(yard_counter) == 16);
 static_assert(sizeof(yard_svc_stats) == 32);
+static_assert(sizeof(yard_feature_value) == 128);
 
 #endif  // SWITCHYARD_CONTROL_KERNEL_ABI_H_

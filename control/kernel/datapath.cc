@@ -6,7 +6,9 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,26 +30,121 @@
 namespace switchyard::kernel {
 namespace {
 
+// The libbpf messages of the load under way on this thread, when a load
+// wants them. libbpf takes one print function per process, with no
+// argument to tell loads apart, hence a thread-local.
+thread_local std::string* load_log = nullptr;
+
 int LibbpfPrint(enum libbpf_print_level level, const char* format,
                 va_list args) {
-  char buf[1024];
-  vsnprintf(buf, sizeof(buf), format, args);
-  absl::string_view line = absl::StripTrailingAsciiWhitespace(buf);
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, format, copy);
+  va_end(copy);
+  std::string text(n > 0 ? n : 0, '\0');
+  if (n > 0) vsnprintf(text.data(), text.size() + 1, format, args);
+  if (load_log != nullptr && level == LIBBPF_WARN) {
+    absl::StrAppend(load_log, text);
+    // The verifier's log of a refused program is long; the reason is
+    // logged by the caller, the whole log only at debug verbosity.
+    if (absl::StrContains(text, "PROG LOAD LOG")) return 0;
+  }
+  absl::string_view line = absl::StripTrailingAsciiWhitespace(text);
   // bpf_tc_hook_create on an interface that already has its clsact qdisc
   // fails with EEXIST, which AttachTc expects; libbpf still prints the
   // kernel's message for it at WARN.
   if (absl::StrContains(line, "Exclusivity flag on")) return 0;
-  if (level == LIBBPF_WARN) {
-    LOG(WARNING) << "libbpf: " << line;
-  } else if (level == LIBBPF_INFO) {
-    // Informational libbpf chatter is not worth a line per map.
-    (void)line;
-  }
+  if (level == LIBBPF_WARN) LOG(WARNING) << line;  // it says "libbpf: "
   return 0;
 }
 
 ScopedFd Dup(const bpf_map* map) {
   return ScopedFd(fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 0));
+}
+
+// Maps are pinned in a folder that must be on a bpffs mount: elsewhere
+// the pins fail with an error that names no cause (a missing folder).
+absl::Status CheckBpffs(const std::string& pin_dir) {
+  std::filesystem::path dir = pin_dir;
+  std::error_code ec;
+  while (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    dir = dir.parent_path();
+  }
+  struct statfs fs = {};
+  if (dir.empty() || statfs(dir.c_str(), &fs) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("statfs above ", pin_dir));
+  }
+  if (static_cast<uint64_t>(fs.f_type) == BPF_FS_MAGIC) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      pin_dir, " is not on a bpffs mount (", dir.string(),
+      " is a filesystem of type 0x", absl::Hex(fs.f_type),
+      "). Mount one: `mount -t bpf bpf /sys/fs/bpf`. A process started "
+      "with `ip netns exec` sees a fresh /sys without it; start daemons in "
+      "a namespace with `nsenter --net=/run/netns/NAME` instead."));
+}
+
+// Everything set before load: sizes, pins, configuration, and which
+// programs load at all.
+absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
+                       const FeatureSet& features) {
+  const std::pair<bpf_map*, uint32_t> sizes[] = {
+      {skel->maps.yard_svc4, config.max_frontends},
+      {skel->maps.yard_slots, config.max_slots},
+      {skel->maps.yard_be4, config.max_backends},
+      {skel->maps.yard_rnat4, config.max_frontends},
+      {skel->maps.yard_ct4, config.max_ct_entries},
+      {skel->maps.yard_svc_stats, config.max_frontends},
+      {skel->maps.yard_lb_src4, config.max_source_ranges},
+  };
+  for (auto [map, size] : sizes) {
+    if (int err = bpf_map__set_max_entries(map, size); err != 0) {
+      return ErrnoStatus(err, absl::StrCat("size ", bpf_map__name(map)));
+    }
+  }
+  bpf_map* all_maps[] = {skel->maps.yard_svc4,    skel->maps.yard_slots,
+                         skel->maps.yard_be4,     skel->maps.yard_rnat4,
+                         skel->maps.yard_ct4,     skel->maps.yard_svc_stats,
+                         skel->maps.yard_reasons, skel->maps.yard_lb_src4,
+                         skel->maps.yard_frag4,   skel->maps.yard_features};
+  if (!config.pin_dir.empty()) {
+    for (bpf_map* map : all_maps) {
+      std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
+      if (int err = bpf_map__set_pin_path(map, path.c_str()); err != 0) {
+        return ErrnoStatus(err, absl::StrCat("pin path ", path));
+      }
+    }
+  }
+
+  skel->rodata->yard_cfg.hairpin_addr =
+      config.hairpin_addr_be != 0 ? config.hairpin_addr_be
+                                  : htonl(YARD_DEFAULT_HAIRPIN_ADDR_HOST);
+  skel->rodata->yard_cfg.udp_timeout_s = config.udp_timeout_s;
+  skel->rodata->yard_cfg.snat_addr = config.snat_addr_be;
+  skel->rodata->yard_cfg.snat_port_min = config.snat_port_min;
+  skel->rodata->yard_cfg.snat_port_max = config.snat_port_max;
+  skel->rodata->yard_cfg.local_redirect = config.local_redirect ? 1 : 0;
+  skel->rodata->yard_cfg.coarse_clock =
+      features.on(Feature::kCoarseClock) ? 1 : 0;
+
+  // A program that is off is not loaded: the kernel never sees it.
+  const bool north_south = features.on(Feature::kNorthSouth);
+  bpf_program__set_autoload(skel->progs.yard_from_outside,
+                            north_south && features.on(Feature::kXdp));
+  bpf_program__set_autoload(skel->progs.yard_outside_ingress, north_south);
+  bpf_program__set_autoload(skel->progs.yard_to_outside, north_south);
+
+  for (const std::string& name : config.refuse_for_test) {
+    bpf_program* prog =
+        bpf_object__find_program_by_name(skel->obj, name.c_str());
+    if (prog == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("refuse_for_test: no program ", name));
+    }
+    bpf_program__set_type(prog, BPF_PROG_TYPE_SOCKET_FILTER);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -65,6 +162,7 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
     return absl::InvalidArgumentError("every map needs a non-zero size");
   }
   if (!config.pin_dir.empty()) {
+    if (absl::Status s = CheckBpffs(config.pin_dir); !s.ok()) return s;
     std::error_code ec;
     std::filesystem::create_directories(config.pin_dir, ec);
     if (ec) {
@@ -73,78 +171,100 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
     }
   }
 
-  yard_datapath* skel = yard_datapath__open();
-  if (skel == nullptr) return ErrnoStatus(errno, "open yard_datapath");
-  auto fail = [&](absl::Status status) {
+  FeatureSet features;
+  for (Feature f : config.features_off) {
+    features.Set(f, YARD_FEATURE_OFF_FORCED, "turned off by configuration");
+  }
+  if (!features.on(Feature::kNorthSouth) && features.on(Feature::kXdp)) {
+    features.Set(Feature::kXdp, YARD_FEATURE_OFF_FORCED, "needs north_south");
+  }
+  // Each failed attempt turns one feature off, so this ends.
+  for (int attempt = 0; attempt <= kFeatureCount; ++attempt) {
+    yard_datapath* skel = yard_datapath__open();
+    if (skel == nullptr) return ErrnoStatus(errno, "open yard_datapath");
+    if (absl::Status s = Configure(skel, config, features); !s.ok()) {
+      yard_datapath__destroy(skel);
+      return s;
+    }
+    std::string log;
+    load_log = &log;
+    int err = yard_datapath__load(skel);
+    load_log = nullptr;
+    if (err == 0) {
+      DatapathMaps::Fds fds;
+      fds.svc4 = Dup(skel->maps.yard_svc4);
+      fds.slots = Dup(skel->maps.yard_slots);
+      fds.be4 = Dup(skel->maps.yard_be4);
+      fds.rnat4 = Dup(skel->maps.yard_rnat4);
+      fds.ct4 = Dup(skel->maps.yard_ct4);
+      fds.svc_stats = Dup(skel->maps.yard_svc_stats);
+      fds.reasons = Dup(skel->maps.yard_reasons);
+      fds.lb_src4 = Dup(skel->maps.yard_lb_src4);
+      auto dp = std::unique_ptr<Datapath>(
+          new Datapath(config, skel, DatapathMaps(std::move(fds)), features));
+      if (absl::Status s = dp->PublishFeatures(features); !s.ok()) return s;
+      return dp;
+    }
     yard_datapath__destroy(skel);
-    return status;
-  };
-
-  const std::pair<bpf_map*, uint32_t> sizes[] = {
-      {skel->maps.yard_svc4, config.max_frontends},
-      {skel->maps.yard_slots, config.max_slots},
-      {skel->maps.yard_be4, config.max_backends},
-      {skel->maps.yard_rnat4, config.max_frontends},
-      {skel->maps.yard_ct4, config.max_ct_entries},
-      {skel->maps.yard_svc_stats, config.max_frontends},
-      {skel->maps.yard_lb_src4, config.max_source_ranges},
-  };
-  for (auto [map, size] : sizes) {
-    if (int err = bpf_map__set_max_entries(map, size); err != 0) {
-      return fail(ErrnoStatus(err, absl::StrCat("size ", bpf_map__name(map))));
+    LoadFailure failure = ExplainLoadFailure(log);
+    if (!failure.map.empty()) {
+      // libbpf reuses a pinned map only when type, key, value and size
+      // match: a map of another layout is never silently used.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "pinned map ", failure.map, " in ", config.pin_dir,
+          " does not match this datapath (another size or layout: ",
+          failure.reason,
+          "). Start with the sizes it was made with, or remove the folder "
+          "(established flows are then forgotten)."));
     }
-  }
-  bpf_map* all_maps[] = {skel->maps.yard_svc4,    skel->maps.yard_slots,
-                         skel->maps.yard_be4,     skel->maps.yard_rnat4,
-                         skel->maps.yard_ct4,     skel->maps.yard_svc_stats,
-                         skel->maps.yard_reasons, skel->maps.yard_lb_src4,
-                         skel->maps.yard_frag4};
-  if (!config.pin_dir.empty()) {
-    for (bpf_map* map : all_maps) {
-      std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
-      if (int err = bpf_map__set_pin_path(map, path.c_str()); err != 0) {
-        return fail(ErrnoStatus(err, absl::StrCat("pin path ", path)));
+    std::optional<Feature> off = FeatureToTurnOff(failure, features);
+    if (!off.has_value()) {
+      if (failure.program.empty()) {
+        return ErrnoStatus(
+            err, absl::StrCat("load yard_datapath: ", failure.reason));
       }
+      // The reason is in the error; what led to it is in the log's tail.
+      LOG(WARNING) << "libbpf, loading yard_datapath:\n"
+                   << absl::string_view(log).substr(
+                          log.size() > 4000 ? log.size() - 4000 : 0);
+      return absl::FailedPreconditionError(
+          absl::StrCat("the kernel refused program ", failure.program, ": ",
+                       failure.reason));
+    }
+    LOG(WARNING) << "datapath: the kernel refused " << failure.program << " ("
+                 << failure.reason << "); loading without "
+                 << FeatureName(*off);
+    features.Set(*off, YARD_FEATURE_OFF_REFUSED,
+                 absl::StrCat("refused by the kernel: ", failure.reason));
+    if (*off == Feature::kNorthSouth && features.on(Feature::kXdp)) {
+      features.Set(Feature::kXdp, YARD_FEATURE_OFF_REFUSED,
+                   "needs north_south");
     }
   }
-
-  skel->rodata->yard_cfg.hairpin_addr =
-      config.hairpin_addr_be != 0 ? config.hairpin_addr_be
-                                  : htonl(YARD_DEFAULT_HAIRPIN_ADDR_HOST);
-  skel->rodata->yard_cfg.udp_timeout_s = config.udp_timeout_s;
-  skel->rodata->yard_cfg.snat_addr = config.snat_addr_be;
-  skel->rodata->yard_cfg.snat_port_min = config.snat_port_min;
-  skel->rodata->yard_cfg.snat_port_max = config.snat_port_max;
-  skel->rodata->yard_cfg.local_redirect = config.local_redirect ? 1 : 0;
-
-  // libbpf reuses a pinned map only when type, key, value and size match;
-  // otherwise load fails here and names the map, rather than silently
-  // running with a map of another layout.
-  if (int err = yard_datapath__load(skel); err != 0) {
-    return fail(ErrnoStatus(
-        err, absl::StrCat(
-                 "load yard_datapath (verifier or pinned map mismatch in ",
-                 config.pin_dir.empty() ? "<unpinned>" : config.pin_dir, ")")));
-  }
-
-  DatapathMaps::Fds fds;
-  fds.svc4 = Dup(skel->maps.yard_svc4);
-  fds.slots = Dup(skel->maps.yard_slots);
-  fds.be4 = Dup(skel->maps.yard_be4);
-  fds.rnat4 = Dup(skel->maps.yard_rnat4);
-  fds.ct4 = Dup(skel->maps.yard_ct4);
-  fds.svc_stats = Dup(skel->maps.yard_svc_stats);
-  fds.reasons = Dup(skel->maps.yard_reasons);
-  fds.lb_src4 = Dup(skel->maps.yard_lb_src4);
-  return std::unique_ptr<Datapath>(
-      new Datapath(config, skel, DatapathMaps(std::move(fds))));
+  return absl::InternalError("load yard_datapath: out of fallbacks");
 }
 
 Datapath::Datapath(DatapathConfig config, yard_datapath* skel,
-                   DatapathMaps maps)
-    : config_(std::move(config)), skel_(skel), maps_(std::move(maps)) {}
+                   DatapathMaps maps, FeatureSet features)
+    : config_(std::move(config)),
+      skel_(skel),
+      maps_(std::move(maps)),
+      features_(std::move(features)) {}
 
 Datapath::~Datapath() { yard_datapath__destroy(skel_); }
+
+absl::Status Datapath::PublishFeatures(const FeatureSet& features) {
+  features_ = features;
+  int fd = bpf_map__fd(skel_->maps.yard_features);
+  for (Feature f : AllFeatures()) {
+    uint32_t key = static_cast<uint32_t>(f);
+    yard_feature_value value = features.Value(f);
+    if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0) {
+      return ErrnoStatus(errno, "write yard_features");
+    }
+  }
+  return absl::OkStatus();
+}
 
 int Datapath::from_pod_fd() const {
   return bpf_program__fd(skel_->progs.yard_from_pod);
@@ -155,12 +275,23 @@ int Datapath::to_pod_fd() const {
 }
 
 int Datapath::from_outside_fd() const {
+  // -1 when XDP is off: the program was not loaded.
   return bpf_program__fd(skel_->progs.yard_from_outside);
 }
 
-absl::StatusOr<XdpMode> Datapath::AttachExternalDevice(int ifindex) {
-  // tc first: frames XDP hands up for neighbour resolution need it, and
-  // replies of local endpoints are reverse-translated on egress.
+int Datapath::outside_ingress_fd() const {
+  return bpf_program__fd(skel_->progs.yard_outside_ingress);
+}
+
+absl::StatusOr<std::optional<XdpMode>> Datapath::AttachExternalDevice(
+    int ifindex, std::string* xdp_error) {
+  if (!features_.on(Feature::kNorthSouth)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "north-south is off (", features_.why(Feature::kNorthSouth), ")"));
+  }
+  // tc first: it serves the device alone when XDP is off, and finishes
+  // what XDP leaves undone when it is on; replies of local endpoints are
+  // reverse-translated on egress.
   if (absl::Status s =
           AttachTc(ifindex, TcDirection::kIngress,
                    bpf_program__fd(skel_->progs.yard_outside_ingress));
@@ -172,17 +303,26 @@ absl::StatusOr<XdpMode> Datapath::AttachExternalDevice(int ifindex) {
       !s.ok()) {
     return s;
   }
+  if (!features_.on(Feature::kXdp)) {
+    // An XDP program of an earlier agent would translate in front of tc
+    // with that agent's configuration: take it away.
+    bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, nullptr);
+    bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, nullptr);
+    return std::optional<XdpMode>();
+  }
   // No XDP_FLAGS_UPDATE_IF_NOEXIST: an earlier Switchyard program (a
   // restarted agent's) is replaced in one step.
   int fd = from_outside_fd();
   int err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, nullptr);
-  if (err == 0) return XdpMode::kNative;
+  if (err == 0) return std::optional<XdpMode>(XdpMode::kNative);
   int native_err = err;
   err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_SKB_MODE, nullptr);
-  if (err == 0) return XdpMode::kGeneric;
-  return ErrnoStatus(err,
-                     absl::StrCat("attach XDP on ifindex ", ifindex,
-                                  " (native: ", strerror(-native_err), ")"));
+  if (err == 0) return std::optional<XdpMode>(XdpMode::kGeneric);
+  if (xdp_error != nullptr) {
+    *xdp_error = absl::StrCat("attach XDP: native: ", strerror(-native_err),
+                              ", generic: ", strerror(-err));
+  }
+  return std::optional<XdpMode>();
 }
 
 absl::Status Datapath::DetachExternalDevice(int ifindex) {

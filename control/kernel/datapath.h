@@ -6,12 +6,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "control/kernel/abi.h"
 #include "control/kernel/datapath_maps.h"
+#include "control/kernel/features.h"
 
 struct yard_datapath;  // the libbpf skeleton
 
@@ -38,6 +41,13 @@ struct DatapathConfig {
   // Outside clients' flows to a local endpoint: redirected by XDP into
   // the endpoint's interface (true) or handed to the stack (false).
   bool local_redirect = false;
+  // Optional kernel features turned off whatever the kernel allows (the
+  // agent's --datapath_features_off; tests use it to run every fallback).
+  std::vector<Feature> features_off;
+  // For tests only: programs the loader makes the kernel refuse (loaded
+  // as a socket filter, which the verifier rejects), to exercise what a
+  // kernel that refuses them gets.
+  std::vector<std::string> refuse_for_test;
 };
 
 // How XDP is attached: in the driver when it supports XDP (veth, most
@@ -55,7 +65,11 @@ enum class TcDirection { kIngress, kEgress };
 
 class Datapath {
  public:
-  // Opens, sizes, loads (the verifier runs here) and pins.
+  // Opens, sizes, loads (the verifier runs here) and pins. An optional
+  // feature whose program the kernel refuses is turned off and the load
+  // tried again without it (features()); a refused program the datapath
+  // cannot do without, or a pinned map of another layout, fails the load
+  // with the kernel's reason.
   static absl::StatusOr<std::unique_ptr<Datapath>> Load(
       const DatapathConfig& config);
   ~Datapath();
@@ -68,24 +82,36 @@ class Datapath {
   absl::Status AttachPodInterface(int ifindex);
   absl::Status DetachPodInterface(int ifindex);
 
-  // Puts yard_from_outside (XDP) and yard_outside_ingress (tc) on an
-  // external device's ingress and yard_to_outside on its egress. XDP goes
-  // native when the driver can, else generic; replacing ours atomically.
-  absl::StatusOr<XdpMode> AttachExternalDevice(int ifindex);
+  // Puts yard_outside_ingress (tc) on an external device's ingress and
+  // yard_to_outside on its egress, then yard_from_outside (XDP) in front
+  // when the xdp feature is on: native when the driver can, else generic,
+  // replacing ours atomically. Returns nullopt when the device runs
+  // without XDP (feature off, or the attach failed: `xdp_error` says
+  // why); tc then serves it alone, with the same behaviour.
+  absl::StatusOr<std::optional<XdpMode>> AttachExternalDevice(
+      int ifindex, std::string* xdp_error = nullptr);
   absl::Status DetachExternalDevice(int ifindex);
 
   int from_pod_fd() const;
   int to_pod_fd() const;
   int from_outside_fd() const;
+  int outside_ingress_fd() const;
   DatapathMaps& maps() { return maps_; }
   const DatapathConfig& config() const { return config_; }
+  const FeatureSet& features() const { return features_; }
+
+  // Records what the agent found in yard_features (for yardctl status),
+  // e.g. after XDP failed to attach on a device.
+  absl::Status PublishFeatures(const FeatureSet& features);
 
  private:
-  Datapath(DatapathConfig config, yard_datapath* skel, DatapathMaps maps);
+  Datapath(DatapathConfig config, yard_datapath* skel, DatapathMaps maps,
+           FeatureSet features);
 
   DatapathConfig config_;
   yard_datapath* skel_;
   DatapathMaps maps_;
+  FeatureSet features_;
 };
 
 // tc attachment of one program; also used by tests and the bench.

@@ -62,6 +62,12 @@ AgentMetrics AgentMetrics::Register(Registry& registry) {
            .AddGauge("switchyard_agent_interfaces_attached",
                      "Pod-facing interfaces the datapath is attached to.")
            .Get();
+  m.datapath_feature = &registry.AddGauge(
+      "switchyard_agent_datapath_feature",
+      "1 while the datapath uses this optional kernel feature, else 0 (off "
+      "by configuration, refused by the kernel, or for xdp not attached on "
+      "every external device); yardctl status says why.",
+      {"feature"});
   // Both kinds exist from the start, so rate() has a zero to start from.
   for (bool snapshot : {true, false}) {
     const std::vector<std::string> kind = {UpdateKind(snapshot)};

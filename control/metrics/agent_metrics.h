@@ -27,6 +27,9 @@ struct AgentMetrics {
   Counter* stream_connects = nullptr;
   Gauge* controller_connected = nullptr;
   Gauge* interfaces_attached = nullptr;
+  // Label `feature` (xdp, coarse_clock, north_south): 1 while the
+  // datapath uses it (on every device, for xdp), else 0.
+  Family<Gauge>* datapath_feature = nullptr;
 };
 
 // The `update` label of a message from the controller.

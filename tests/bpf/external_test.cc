@@ -2,8 +2,9 @@
 // The north-south programs (progs/external.h) run through BPF_PROG_TEST_RUN
 // on the real object, loaded by Datapath::Load without pinning:
 // yard_from_outside (XDP) on frames from outside clients, yard_to_outside
-// (tc egress) on what local endpoints send back, yard_outside_ingress (tc)
-// on frames XDP hands up for neighbour resolution.
+// (tc egress) on what local endpoints send back, yard_outside_ingress (tc
+// ingress: the same north-south path, for kernels or devices without XDP
+// and for frames XDP leaves undone) on the same packet table.
 //
 // XDP asks the kernel's FIB where an endpoint is, and BPF_PROG_TEST_RUN
 // resolves ctx.ingress_ifindex in the caller's network namespace. So every
@@ -77,11 +78,9 @@ using packet::ProgRun;
 constexpr int kXdpDrop = 1;
 constexpr int kXdpPass = 2;
 constexpr int kXdpTx = 3;
-constexpr int kActOk = 0;  // TC_ACT_OK
-
-// What XDP leaves in front of a frame it hands up for neighbour resolution
-// (bpf/lib/xdp_nat.h: struct yard_xdp_meta, host order).
-constexpr uint32_t kMetaRedirectNeigh = 0x59524e31;
+constexpr int kActOk = 0;        // TC_ACT_OK
+constexpr int kActShot = 2;      // TC_ACT_SHOT
+constexpr int kActRedirect = 7;  // TC_ACT_REDIRECT
 
 // ---------------------------------------------------------------------------
 // The node, its neighbours and its services.
@@ -554,6 +553,33 @@ class ExternalTest : public ::testing::Test {
     return *std::move(run);
   }
 
+  // yard_outside_ingress on one frame as if it came in on ext0 (its route
+  // lookups, like XDP's, happen in the node's namespace).
+  ProgRun RunOutsideIngress(const Bytes& frame) {
+    const int fd = dp()->outside_ingress_fd();
+    absl::StatusOr<ProgRun> run = node_->Run([&]() -> absl::StatusOr<ProgRun> {
+      Bytes out(frame.size() + 512);
+      __sk_buff ctx = {};
+      ctx.ifindex = static_cast<uint32_t>(ext0_ifindex_);
+      ctx.ingress_ifindex = static_cast<uint32_t>(ext0_ifindex_);
+      LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+                  .data_out = out.data(),
+                  .data_size_in = static_cast<uint32_t>(frame.size()),
+                  .data_size_out = static_cast<uint32_t>(out.size()),
+                  .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+      if (bpf_prog_test_run_opts(fd, &opts) != 0) {
+        return ErrnoStatus(errno, "BPF_PROG_TEST_RUN (tc ingress)");
+      }
+      out.resize(opts.data_size_out);
+      return ProgRun{static_cast<int>(opts.retval), std::move(out), 0};
+    });
+    if (!run.ok()) {
+      ADD_FAILURE() << run.status();
+      return ProgRun{-1, {}, 0};
+    }
+    return *std::move(run);
+  }
+
   ProgRun RunFromPod(const Bytes& frame) {
     absl::StatusOr<ProgRun> run = packet::RunProg(dp()->from_pod_fd(), frame);
     if (!run.ok()) {
@@ -613,9 +639,10 @@ class ExternalTest : public ::testing::Test {
   // again in TearDown.
   void AttachExt0() {
     Datapath* dp = cur_->dp.get();
-    absl::StatusOr<kernel::XdpMode> mode =
+    absl::StatusOr<std::optional<kernel::XdpMode>> mode =
         node_->Run([dp]() { return dp->AttachExternalDevice(ext0_ifindex_); });
     ASSERT_TRUE(mode.ok()) << mode.status();
+    ASSERT_TRUE(mode->has_value()) << "XDP did not attach";
     attached_ = true;
   }
 
@@ -1021,6 +1048,50 @@ INSTANTIATE_TEST_SUITE_P(Table, XdpTableTest, ::testing::ValuesIn(AllCases()),
                            return info.param.name;
                          });
 
+// The same table through yard_outside_ingress, which serves external
+// devices where XDP is off: the same translation, counters and tracking,
+// with tc's verdicts. A frame XDP sends back out (XDP_TX) tc redirects;
+// its Ethernet addresses are then the neighbour subsystem's to write, so
+// they are not compared.
+class TcTableTest : public ExternalTest,
+                    public ::testing::WithParamInterface<XdpCase> {};
+
+TEST_P(TcTableTest, Run) {
+  const XdpCase& c = GetParam();
+  // The kernel's skb test run refuses IPv4-typed frames shorter than
+  // Ethernet + a minimal IPv4 header (EINVAL) before any program runs.
+  if (c.input.size() < packet::kEthHeaderLen + 20) {
+    GTEST_SKIP() << "the skb test run refuses frames this short";
+  }
+  SCOPED_TRACE(absl::StrCat("input:\n", packet::Describe(c.input)));
+  const ProgRun run = RunOutsideIngress(c.input);
+  const int want = c.verdict == kXdpPass   ? kActOk
+                   : c.verdict == kXdpDrop ? kActShot
+                                           : kActRedirect;
+  EXPECT_EQ(run.verdict, want);
+  if (c.output.has_value()) {
+    Bytes expected = *c.output;
+    Bytes got = run.output;
+    if (c.verdict == kXdpTx && expected.size() >= 12 && got.size() >= 12 &&
+        c.reasons.empty()) {
+      std::copy(got.begin(), got.begin() + 12, expected.begin());
+    }
+    ExpectFrame(expected, got);
+  }
+  ExpectReasons(c.reasons);
+  for (uint32_t id = 1; id <= kLastFrontend; ++id) {
+    const yard_svc_stats s = Stats(id);
+    EXPECT_EQ(s.forward.packets, id == c.translated ? 1u : 0u)
+        << "frontend " << id;
+  }
+  EXPECT_EQ(CtEntries(), c.translated != 0 ? 2u : 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, TcTableTest, ::testing::ValuesIn(AllCases()),
+                         [](const ::testing::TestParamInfo<XdpCase>& info) {
+                           return info.param.name;
+                         });
+
 // ---------------------------------------------------------------------------
 // Behaviours over several packets, or over several programs.
 
@@ -1292,36 +1363,37 @@ TEST_F(ExternalTest, RemoteUdpEndpointKeepsAZeroChecksumZero) {
   ExpectReasons({});
 }
 
-// No neighbour entry for the next hop: XDP cannot resolve one, so the frame
-// goes up, translated, with a note for yard_outside_ingress.
-TEST_F(ExternalTest, RemoteEndpointWithoutNeighbourGoesUpWithANote) {
+// No neighbour entry for the next hop: XDP cannot resolve one, so it leaves
+// the frame untouched and records nothing; yard_outside_ingress, next on
+// the same device, translates it, records the flow and redirects it
+// through the neighbour subsystem.
+TEST_F(ExternalTest, RemoteEndpointWithoutNeighbourIsLeftToTc) {
   using namespace packet;  // NOLINT
   ASSERT_NO_FATAL_FAILURE(PeerNeighbour(false));
-  const XdpRun run = RunXdp(FromClient()
-                                .Ipv4(kClient, kNode)
-                                .Tcp(40500, kNpRemoteTcpPort)
-                                .Flags(kTcpSyn)
-                                .Seq(7)
-                                .Build());
-  EXPECT_EQ(run.verdict, kXdpPass);
+  const Bytes syn = FromClient()
+                        .Ipv4(kClient, kNode)
+                        .Tcp(40500, kNpRemoteTcpPort)
+                        .Flags(kTcpSyn)
+                        .Seq(7)
+                        .Build();
+  ExpectXdp(syn, kXdpPass, syn);
+  EXPECT_EQ(CtEntries(), 0u);
+  EXPECT_EQ(Stats(kNpRemoteTcp).forward.packets, 0u);
+
+  const ProgRun run = RunOutsideIngress(syn);
+  EXPECT_EQ(run.verdict, kActRedirect);
   const DecodedFrame got = Decode(run.output);
   ASSERT_TRUE(got.tcp.has_value()) << packet::Describe(run.output);
   const uint16_t nat_port = got.tcp->sport;
   EXPECT_GE(nat_port, YARD_DEFAULT_SNAT_PORT_MIN);
-  // Addresses translated; the Ethernet header is the neighbour code's job.
   ExpectFrame(FromClient()
                   .Ipv4(kNode, kBeRemoteWeb.addr)
+                  .Ttl(63)
                   .Tcp(nat_port, kBeRemoteWeb.port)
                   .Flags(kTcpSyn)
                   .Seq(7)
                   .Build(),
               run.output);
-  ASSERT_EQ(run.meta.size(), 8u) << packet::Hex(run.meta);
-  uint32_t magic, ifindex;
-  memcpy(&magic, run.meta.data(), 4);
-  memcpy(&ifindex, run.meta.data() + 4, 4);
-  EXPECT_EQ(magic, kMetaRedirectNeigh);
-  EXPECT_EQ(ifindex, static_cast<uint32_t>(ext0_ifindex_));
   ExpectCt(CtKey(kClient, 40500, kNode, kNpRemoteTcpPort, kProtoTcp,
                  YARD_CT_FORWARD),
            {.backend_id = kBeRemoteWeb.id,
@@ -1332,47 +1404,29 @@ TEST_F(ExternalTest, RemoteEndpointWithoutNeighbourGoesUpWithANote) {
             .nat_addr = kNode,
             .nat_port = nat_port,
             .packets = 1});
+  EXPECT_EQ(Stats(kNpRemoteTcp).forward.packets, 1u);
   ExpectReasons({});
 }
 
-// Without a note, the tc program on the external device leaves frames to
-// the stack. (BPF_PROG_TEST_RUN cannot give an skb metadata; the note's
-// effect is checked on a live frame below.)
-TEST_F(ExternalTest, OutsideIngressWithoutNoteLeavesFramesAlone) {
-  AttachExt0();
-  // The program has no maps of its own to find it by; the filter on ext0
-  // names it.
-  uint32_t prog_id = 0;
-  absl::Status s = node_->Run([&prog_id]() -> absl::Status {
-    DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ext0_ifindex_,
-                        .attach_point = BPF_TC_INGRESS);
-    DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kernel::kTcHandle,
-                        .priority = kernel::kTcPriority);
-    if (int err = bpf_tc_query(&hook, &opts); err != 0) {
-      return ErrnoStatus(-err, "tc query");
-    }
-    prog_id = opts.prog_id;
-    return absl::OkStatus();
-  });
-  ASSERT_TRUE(s.ok()) << s;
-  ScopedFd fd(bpf_prog_get_fd_by_id(prog_id));
-  ASSERT_TRUE(fd.valid());
+// yard_outside_ingress leaves what is no service's to the stack.
+TEST_F(ExternalTest, OutsideIngressLeavesOtherFramesAlone) {
   const Bytes frame = FromClient()
                           .Ipv4(kClient, kNode)
                           .Tcp(40600, 22)
                           .Flags(packet::kTcpSyn)
                           .Build();
-  absl::StatusOr<ProgRun> run = packet::RunProg(fd.get(), frame);
-  ASSERT_TRUE(run.ok()) << run.status();
-  EXPECT_EQ(run->verdict, kActOk);
-  ExpectFrame(frame, run->output);
+  const ProgRun run = RunOutsideIngress(frame);
+  EXPECT_EQ(run.verdict, kActOk);
+  ExpectFrame(frame, run.output);
+  ExpectReasons({});
 }
 
-// The whole neighbour path on a live frame: XDP (test run in live mode)
-// hands the translated SYN up with its note, yard_outside_ingress on ext0
-// sends it through the neighbour subsystem, which asks for 172.31.0.12 and
-// then delivers the frame to the other node's MAC.
-TEST_F(ExternalTest, NoteMakesOutsideIngressResolveTheNeighbour) {
+// The whole neighbour path on a real frame: a SYN arrives on ext0 (sent
+// from the other end of its veth) for an endpoint on a node whose
+// neighbour entry is unknown. XDP leaves it, yard_outside_ingress sends it
+// through the neighbour subsystem, which asks for 172.31.0.12 and then
+// delivers the frame to the other node's MAC.
+TEST_F(ExternalTest, NeighbourXdpCannotResolveIsResolvedByTc) {
   using namespace packet;  // NOLINT
   ASSERT_NO_FATAL_FAILURE(PeerNeighbour(false));
   AttachExt0();
@@ -1401,21 +1455,9 @@ TEST_F(ExternalTest, NoteMakesOutsideIngressResolveTheNeighbour) {
                         .Flags(kTcpSyn)
                         .Seq(3)
                         .Build();
-  const int prog = dp()->from_outside_fd();
-  absl::Status ran = node_->Run([&]() -> absl::Status {
-    xdp_md ctx = {};
-    ctx.data_end = static_cast<uint32_t>(syn.size());
-    ctx.ingress_ifindex = static_cast<uint32_t>(ext0_ifindex_);
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = syn.data(),
-                .data_size_in = static_cast<uint32_t>(syn.size()),
-                .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1,
-                .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
-    if (bpf_prog_test_run_opts(prog, &opts) != 0) {
-      return ErrnoStatus(errno, "BPF_PROG_TEST_RUN (xdp, live)");
-    }
-    return absl::OkStatus();
-  });
-  ASSERT_TRUE(ran.ok()) << ran;
+  ASSERT_EQ(send(capture.get(), syn.data(), syn.size(), 0),
+            static_cast<ssize_t>(syn.size()))
+      << strerror(errno);
 
   bool saw_arp_request = false;
   std::optional<Bytes> delivered;
@@ -1449,6 +1491,7 @@ TEST_F(ExternalTest, NoteMakesOutsideIngressResolveTheNeighbour) {
   EXPECT_GE(nat_port, YARD_DEFAULT_SNAT_PORT_MIN);
   ExpectFrame(ToPeer()
                   .Ipv4(kNode, kBeRemoteWeb.addr)
+                  .Ttl(63)
                   .Tcp(nat_port, kBeRemoteWeb.port)
                   .Flags(kTcpSyn)
                   .Seq(3)

@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
+#include "control/kernel/features_map.h"
 #include "gtest/gtest.h"
 #include "tests/packet/packet_builder.h"
 #include "tests/packet/packet_decoder.h"
@@ -254,12 +255,16 @@ TEST_F(PinningTest, OtherMapSizeOverTheSamePinsIsRefused) {
     resize(other);
     absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(other);
     ASSERT_FALSE(dp.ok()) << "loaded over pins of another size";
-    EXPECT_EQ(dp.status().code(), absl::StatusCode::kInvalidArgument)
+    EXPECT_EQ(dp.status().code(), absl::StatusCode::kFailedPrecondition)
         << dp.status();
     // The error names where the mismatch is and what it is.
     EXPECT_TRUE(absl::StrContains(dp.status().message(), config.pin_dir))
         << dp.status();
-    EXPECT_TRUE(absl::StrContains(dp.status().message(), "pinned map mismatch"))
+    EXPECT_TRUE(absl::StrContains(dp.status().message(), "pinned map yard_"))
+        << dp.status();
+    EXPECT_TRUE(absl::StrContains(dp.status().message(), "does not match"))
+        << dp.status();
+    EXPECT_FALSE(absl::StrContains(dp.status().message(), "refused"))
         << dp.status();
   }
 
@@ -279,6 +284,105 @@ TEST_F(PinningTest, OtherMapSizeOverTheSamePinsIsRefused) {
   // The original size still loads.
   absl::StatusOr<std::unique_ptr<Datapath>> same = Datapath::Load(config);
   EXPECT_TRUE(same.ok()) << same.status();
+}
+
+// ---------------------------------------------------------------------------
+// Kernels that refuse a program. refuse_for_test makes the kernel refuse
+// it for real (loaded as a socket filter, the verifier rejects it), so
+// this runs on every kernel, whatever it allows.
+
+kernel::FeatureSet PinnedFeatures(const std::string& pin_dir) {
+  absl::StatusOr<std::optional<kernel::FeatureSet>> f =
+      kernel::ReadPinnedFeatures(pin_dir);
+  EXPECT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(f.ok() && f->has_value()) << "no yard_features pinned";
+  return f.ok() && f->has_value() ? **f : kernel::FeatureSet();
+}
+
+TEST_F(PinningTest, RefusedXdpTurnsXdpOffAndTheRestLoads) {
+  DatapathConfig config = Config("node-a");
+  config.refuse_for_test = {"yard_from_outside"};
+  absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+  ASSERT_TRUE(dp.ok()) << dp.status();
+  const kernel::FeatureSet& f = (*dp)->features();
+  EXPECT_EQ(f.state(kernel::Feature::kXdp), YARD_FEATURE_OFF_REFUSED);
+  EXPECT_TRUE(
+      absl::StartsWith(f.why(kernel::Feature::kXdp), "refused by the kernel: "))
+      << f.why(kernel::Feature::kXdp);
+  EXPECT_TRUE(f.on(kernel::Feature::kCoarseClock));
+  EXPECT_TRUE(f.on(kernel::Feature::kNorthSouth));
+  EXPECT_GE((*dp)->from_pod_fd(), 0);
+  EXPECT_GE((*dp)->outside_ingress_fd(), 0);
+  EXPECT_LT((*dp)->from_outside_fd(), 0) << "XDP loaded although refused";
+  // yardctl status reads the same from the pins.
+  const kernel::FeatureSet pinned = PinnedFeatures(config.pin_dir);
+  EXPECT_EQ(pinned.state(kernel::Feature::kXdp), YARD_FEATURE_OFF_REFUSED);
+  EXPECT_EQ(pinned.why(kernel::Feature::kXdp).substr(0, 60),
+            f.why(kernel::Feature::kXdp).substr(0, 60));
+  EXPECT_EQ(pinned.state(kernel::Feature::kNorthSouth), YARD_FEATURE_ON);
+}
+
+TEST_F(PinningTest, RefusedNorthSouthLeavesPodsServed) {
+  DatapathConfig config = Config("node-a");
+  config.refuse_for_test = {"yard_to_outside"};
+  absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+  ASSERT_TRUE(dp.ok()) << dp.status();
+  const kernel::FeatureSet& f = (*dp)->features();
+  EXPECT_EQ(f.state(kernel::Feature::kNorthSouth), YARD_FEATURE_OFF_REFUSED);
+  EXPECT_FALSE(f.on(kernel::Feature::kXdp)) << "XDP needs tc beside it";
+  EXPECT_GE((*dp)->from_pod_fd(), 0);
+  EXPECT_GE((*dp)->to_pod_fd(), 0);
+  absl::StatusOr<std::optional<kernel::XdpMode>> attached =
+      (*dp)->AttachExternalDevice(1);
+  ASSERT_FALSE(attached.ok());
+  EXPECT_TRUE(absl::StrContains(attached.status().message(), "north-south"))
+      << attached.status();
+}
+
+TEST_F(PinningTest, RefusedPodProgramFailsWithTheKernelsReason) {
+  DatapathConfig config = Config("node-a");
+  config.refuse_for_test = {"yard_from_pod"};
+  absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+  ASSERT_FALSE(dp.ok());
+  EXPECT_EQ(dp.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(dp.status().message(),
+                                "the kernel refused program yard_from_pod: "))
+      << dp.status();
+  EXPECT_FALSE(absl::StrContains(dp.status().message(), "pinned map"))
+      << dp.status();
+  // Nothing was left pinned by the failed loads.
+  std::error_code ec;
+  EXPECT_TRUE(fs::is_empty(config.pin_dir, ec)) << config.pin_dir;
+}
+
+TEST_F(PinningTest, ForcedOffFeaturesAreOffAndSaySo) {
+  DatapathConfig config = Config("node-a");
+  config.features_off = {kernel::Feature::kXdp, kernel::Feature::kCoarseClock};
+  absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+  ASSERT_TRUE(dp.ok()) << dp.status();
+  EXPECT_LT((*dp)->from_outside_fd(), 0);
+  const kernel::FeatureSet pinned = PinnedFeatures(config.pin_dir);
+  EXPECT_EQ(pinned.state(kernel::Feature::kXdp), YARD_FEATURE_OFF_FORCED);
+  EXPECT_EQ(pinned.state(kernel::Feature::kCoarseClock),
+            YARD_FEATURE_OFF_FORCED);
+  EXPECT_EQ(pinned.why(kernel::Feature::kXdp), "turned off by configuration");
+  EXPECT_EQ(pinned.state(kernel::Feature::kNorthSouth), YARD_FEATURE_ON);
+  // The maps work as with every feature on.
+  ASSERT_NO_FATAL_FAILURE(WriteService((*dp)->maps()));
+}
+
+TEST_F(PinningTest, PinFolderOffBpffsSaysWhatToDo) {
+  DatapathConfig config = Config("node-a");
+  config.pin_dir = absl::StrCat(testing::TempDir(), "/not-bpffs/node-a");
+  absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+  ASSERT_FALSE(dp.ok());
+  EXPECT_EQ(dp.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(dp.status().message(), "not on a bpffs mount"))
+      << dp.status();
+  EXPECT_TRUE(absl::StrContains(dp.status().message(), "mount -t bpf"))
+      << dp.status();
+  EXPECT_TRUE(absl::StrContains(dp.status().message(), "nsenter --net="))
+      << dp.status();
 }
 
 TEST_F(PinningTest, NodesDoNotShareMaps) {

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <future>
@@ -355,6 +356,14 @@ class ClusterIpTest : public ::testing::TestWithParam<bool> {
     config.max_slots = 256;
     config.max_backends = 64;
     config.max_ct_entries = 4096;
+    // The suite runs a second time with the fallbacks (tests/e2e/
+    // CMakeLists.txt), as the agent would with the same variable.
+    if (const char* off = getenv("YARD_DATAPATH_FEATURES_OFF")) {
+      absl::StatusOr<std::vector<kernel::Feature>> features =
+          kernel::ParseFeatureList(off);
+      if (!features.ok()) return features.status();
+      config.features_off = *features;
+    }
     absl::StatusOr<std::unique_ptr<kernel::Datapath>> datapath =
         kernel::Datapath::Load(config);
     if (!datapath.ok()) return datapath.status();

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/* ICMP errors about translated flows. Destination unreachable (with
+ * fragmentation needed, which path MTU discovery depends on) and time
+ * exceeded quote the IPv4 header and first 8 bytes of the packet they are
+ * about; to reach the right host and mean something there, the quote must
+ * read as that host sent the packet, and the error must come from where
+ * that host sent it. The rewrite is done on the frame in place, through
+ * direct packet access, at either hook. */
+#ifndef SWITCHYARD_BPF_LIB_ICMP_ERROR_H_
+#define SWITCHYARD_BPF_LIB_ICMP_ERROR_H_
+
+#include "conntrack.h"
+#include "hook.h"
+
+#define ICMP_TIME_EXCEEDED 11
+
+/* The IPv4 header an ICMP error quotes, and the 8 bytes after it. */
+struct yard_icmp_quote4 {
+	struct iphdr ip;
+	__be16 sport;
+	__be16 dport;
+	__be16 word2; /* UDP length / TCP sequence, high half */
+	__be16 word3; /* UDP checksum / TCP sequence, low half */
+};
+
+/* An ICMP error in a frame, located and bounds-checked. */
+struct yard_icmp_error4 {
+	struct iphdr *ip;
+	struct icmphdr *icmp;
+	struct yard_icmp_quote4 *q;
+};
+
+/* What an ICMP error becomes: the quoted header's addresses and ports,
+ * and the error's own source and destination. */
+struct yard_icmp_rewrite4 {
+	__be32 quote_saddr, quote_daddr;
+	__be16 quote_sport, quote_dport;
+	__be32 saddr, daddr;
+};
+
+/* Whether a parsed ICMP packet is an error that quotes a packet. The
+ * parser keeps an ICMP header's type in the first byte of sport. */
+static __always_inline bool yard_icmp_is_error(const struct yard_pkt4 *p)
+{
+	__u8 type = *(const __u8 *)&p->sport;
+
+	return p->proto == IPPROTO_ICMP && p->l4_hdr && !p->fragment &&
+	       (type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED);
+}
+
+/* Finds the error and its quote of a TCP or UDP packet. False for
+ * anything else, and for quotes with IP options (left to the stack).
+ * Packet pointers are valid until the next helper call. */
+static __always_inline bool yard_icmp4_locate(void *ctx, int hook,
+					      const struct yard_pkt4 *p,
+					      struct yard_icmp_error4 *e)
+{
+	__u32 off = p->l4_off & 0x7f; /* at most 14 + 60: tells the verifier */
+	void *data, *data_end;
+
+	if (!yard_hook_linear(ctx, hook,
+			      off + sizeof(struct icmphdr) +
+				  sizeof(struct yard_icmp_quote4)))
+		return false;
+	data = yard_hook_data(ctx, hook);
+	data_end = yard_hook_data_end(ctx, hook);
+	e->ip = data + ETH_HLEN;
+	e->icmp = data + off;
+	e->q = (void *)(e->icmp + 1);
+	if ((void *)(e->q + 1) > data_end || (void *)(e->ip + 1) > data_end)
+		return false;
+	if (e->icmp->type != ICMP_DEST_UNREACH &&
+	    e->icmp->type != ICMP_TIME_EXCEEDED)
+		return false;
+	return *(__u8 *)&e->q->ip == 0x45 &&
+	       (e->q->ip.protocol == IPPROTO_TCP ||
+		e->q->ip.protocol == IPPROTO_UDP);
+}
+
+/* The connection-tracking key of the quoted packet's flow, seen from the
+ * other end: the quote is of a packet this node sent, the error travels
+ * back along its path. */
+static __always_inline void
+yard_icmp4_flow_key(const struct yard_icmp_quote4 *q, __u8 dir,
+		    struct yard_ct4_key *key)
+{
+	key->saddr = q->ip.daddr;
+	key->daddr = q->ip.saddr;
+	key->sport = q->dport;
+	key->dport = q->sport;
+	key->proto = q->ip.protocol;
+	key->dir = dir;
+	key->pad = 0;
+}
+
+/* Rewrites an ICMP error in place. The quoted IP header's checksum, then
+ * the ICMP checksum, which covers the quote, follow every change in it;
+ * the quoted L4 checksum is left alone (receivers do not check a
+ * quote's); the outer header's checksum follows its addresses (ICMP has
+ * no pseudo-header). Every change is checksum-neutral, so an skb's
+ * CHECKSUM_COMPLETE sum stays right. */
+static __always_inline void
+yard_icmp4_rewrite(const struct yard_icmp_error4 *e,
+		   const struct yard_icmp_rewrite4 *w)
+{
+	struct yard_icmp_quote4 *q = e->q;
+	struct iphdr *ip = e->ip;
+	__u16 csum, inner_check;
+
+	inner_check =
+	    yard_csum_replace4(q->ip.check, q->ip.saddr, w->quote_saddr);
+	inner_check =
+	    yard_csum_replace4(inner_check, q->ip.daddr, w->quote_daddr);
+	csum =
+	    yard_csum_replace4(e->icmp->checksum, q->ip.saddr, w->quote_saddr);
+	csum = yard_csum_replace4(csum, q->ip.daddr, w->quote_daddr);
+	csum = yard_csum_replace2(csum, q->ip.check, inner_check);
+	csum = yard_csum_replace2(csum, q->sport, w->quote_sport);
+	csum = yard_csum_replace2(csum, q->dport, w->quote_dport);
+	e->icmp->checksum = csum;
+	q->ip.check = inner_check;
+	q->ip.saddr = w->quote_saddr;
+	q->ip.daddr = w->quote_daddr;
+	q->sport = w->quote_sport;
+	q->dport = w->quote_dport;
+	csum = yard_csum_replace4(ip->check, ip->saddr, w->saddr);
+	ip->check = yard_csum_replace4(csum, ip->daddr, w->daddr);
+	ip->saddr = w->saddr;
+	ip->daddr = w->daddr;
+}
+
+#endif /* SWITCHYARD_BPF_LIB_ICMP_ERROR_H_ */
