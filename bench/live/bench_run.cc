@@ -66,7 +66,7 @@ absl::StatusOr<Programmed> Setup(Mode mode, int services_count,
 }
 
 absl::Status RateCases(const BenchConfig& config, FrameGenerator& generator,
-                       std::vector<CaseRecord>& cases) {
+                       TrafficSource& source, std::vector<CaseRecord>& cases) {
   for (int count : config.services) {
     absl::StatusOr<std::vector<ServicePort>> services =
         BuildServices(count, config.endpoints, config.backends, IPPROTO_UDP);
@@ -97,8 +97,9 @@ absl::Status RateCases(const BenchConfig& config, FrameGenerator& generator,
       for (Shape shape : config.shapes) {
         const RateConfig& rc = shape == Shape::kEstablished ? config.established
                                                             : config.new_flows;
-        absl::StatusOr<RateResult> r = RunRateCase(
-            generator, *p->topology, *p->node, *services, shape, entry, rc);
+        absl::StatusOr<RateResult> r =
+            RunRateCase(generator, source, *p->topology, *p->node, *services,
+                        shape, entry, rc);
         if (!r.ok()) {
           return absl::Status(
               r.status().code(),
@@ -109,6 +110,7 @@ absl::Status RateCases(const BenchConfig& config, FrameGenerator& generator,
         rec.mode = ModeName(mode);
         rec.entry = EntryName(entry);
         rec.shape = ShapeName(shape);
+        rec.traffic_source = source.name();
         rec.services = count;
         rec.endpoints = config.endpoints;
         rec.setup = p->node->Describe();
@@ -170,7 +172,7 @@ absl::Status TcpCases(const BenchConfig& config,
 
 }  // namespace
 
-absl::Status RunBench(const BenchConfig& config,
+absl::Status RunBench(const BenchConfig& config, RunInfo& info,
                       std::vector<CaseRecord>& cases) {
   // Namespaces a killed earlier run left behind (its pid is gone).
   if (absl::StatusOr<int> stale = netns::CleanupStaleNamespaces();
@@ -178,13 +180,22 @@ absl::Status RunBench(const BenchConfig& config,
     std::cerr << "removed " << *stale << " stale namespaces\n";
   }
   if (!config.services.empty() && !config.modes.empty()) {
+    // Loaded whichever source injects: its sink counts at the backends.
     absl::StatusOr<std::unique_ptr<FrameGenerator>> generator =
         FrameGenerator::Load();
     if (!generator.ok()) return generator.status();
-    std::cerr << "packet rates (live frames, " << config.endpoints
-              << " endpoints per service, " << config.backends
-              << " backends)\n";
-    if (absl::Status s = RateCases(config, **generator, cases); !s.ok()) {
+    absl::StatusOr<ChosenSource> chosen =
+        ChooseTrafficSource(config.traffic, **generator);
+    if (!chosen.ok()) return chosen.status();
+    info.traffic_source = chosen->source->name();
+    info.traffic_source_why = chosen->why;
+    std::cerr << "traffic source: " << info.traffic_source << ", "
+              << chosen->why << "\n";
+    std::cerr << "packet rates (" << info.traffic_source << ", "
+              << config.endpoints << " endpoints per service, "
+              << config.backends << " backends)\n";
+    if (absl::Status s = RateCases(config, **generator, *chosen->source, cases);
+        !s.ok()) {
       return s;
     }
   }

@@ -12,6 +12,7 @@
 #include "bench/live/rate_case.h"
 #include "bench/live/report.h"
 #include "bench/live/tcp_crr.h"
+#include "bench/live/traffic_source.h"
 
 namespace switchyard::bench::live {
 
@@ -19,6 +20,7 @@ struct BenchConfig {
   std::vector<int> services;
   std::vector<Mode> modes;
   std::vector<Shape> shapes;
+  TrafficChoice traffic = TrafficChoice::kAuto;
   RateConfig established;
   RateConfig new_flows;
   int endpoints = 10;
@@ -31,8 +33,9 @@ struct BenchConfig {
 };
 
 // Appends one record per finished case, so a failure midway still leaves
-// the cases before it to report. Namespaces are gone when it returns.
-absl::Status RunBench(const BenchConfig& config,
+// the cases before it to report, and names the traffic source it chose in
+// `info`. Namespaces are gone when it returns.
+absl::Status RunBench(const BenchConfig& config, RunInfo& info,
                       std::vector<CaseRecord>& cases);
 
 // An error naming the first case that delivered no packet or completed no

@@ -6,35 +6,17 @@
 #ifndef SWITCHYARD_BENCH_LIVE_FRAME_GENERATOR_H_
 #define SWITCHYARD_BENCH_LIVE_FRAME_GENERATOR_H_
 
-#include <array>
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "bench/live/frame_recipe.h"
 #include "bench/live/live_gen_abi.h"
 
 struct yard_live_gen;  // the libbpf skeleton
 
 namespace switchyard::bench::live {
-
-using Mac = std::array<uint8_t, 6>;
-
-// What frames look like; see struct ybl_gen_config.
-struct FrameRecipe {
-  Mac src_mac = {};
-  Mac dst_mac = {};
-  uint32_t src_base_be = 0;   // network order, low 22 bits zero
-  uint32_t flows = 0;         // 0: every frame a new 5-tuple
-  std::vector<ybl_dst> dsts;  // 1..YBL_MAX_DSTS destinations
-};
-
-struct InjectResult {
-  uint64_t frames = 0;   // frames the program ran on
-  uint64_t wall_ns = 0;  // time spent in the syscall: generation, the
-                         // stack's work on every frame and the sink's
-};
 
 class FrameGenerator {
  public:

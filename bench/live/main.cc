@@ -6,18 +6,23 @@
 //   yard-bench-live [--quick] [--json FILE|-] [--services 1,1000,10000]
 //                   [--modes switchyard,iptables,...] [--frames N]
 //                   [--new_frames N] [--reps K] [--tcp_services 1000,10000]
+//                   [--traffic_source auto|live-frames|af-packet]
 //
 // For every service count and mode a fresh set of namespaces is built
-// (topology.h), the mode programs the node, and frames written by an XDP
-// program are injected with BPF_PROG_TEST_RUN in live-frames mode: on the
-// node's pod-facing interface to ClusterIPs, or on its external device to
-// NodePorts (Switchyard's yard_from_outside tail-called by the generator,
-// or XDP_PASS into kube-proxy's rules). Each frame goes through the
-// node's receive path (XDP, tc, netfilter, routing, forwarding) to a
-// backend, where a tc program counts and drops it. Reported: frames delivered
-// per second of injection time, and injection time per frame (everything the
-// node does for a frame, on one CPU). Then real TCP clients open short
-// connections through the ClusterIPs. Nothing here asserts a number; with
+// (topology.h), the mode programs the node, and UDP frames go into the
+// node: on its pod-facing interface to ClusterIPs, or on its external
+// device to NodePorts. Two traffic sources (traffic_source.h) make them:
+// an XDP program run with BPF_PROG_TEST_RUN in live-frames mode on the
+// node's device (Switchyard's yard_from_outside tail-called by it, or
+// XDP_PASS into kube-proxy's rules), or, where the kernel refuses that, a
+// raw packet socket on the veth's other end (the client pod or the outside
+// client) whose frames meet whatever the device has attached. Each frame
+// goes through the node's receive path (XDP, tc, netfilter, routing,
+// forwarding) to a backend, where a tc program counts and drops it.
+// Reported: frames delivered per second of injection time, and injection
+// time per frame (everything the node does for a frame, on one CPU, plus
+// the source's own cost). Then real TCP clients open short connections
+// through the ClusterIPs. Nothing here asserts a number; with
 // --expect_delivery the run fails if a case delivered nothing.
 #include <netinet/in.h>
 #include <sys/utsname.h>
@@ -65,7 +70,9 @@ ABSL_FLAG(double, rep_seconds, 1.0,
           "injection time per repetition, at most (a slow mode sends fewer "
           "frames than --frames / --new_frames)");
 ABSL_FLAG(uint32_t, reps, 3, "repetitions per case (median reported)");
-ABSL_FLAG(uint32_t, batch, 64, "frames per softirq round, 1..256");
+ABSL_FLAG(uint32_t, batch, 64,
+          "frames per softirq round (live-frames) or per sendmmsg call "
+          "(af-packet), 1..256");
 ABSL_FLAG(int, endpoints, 10, "endpoints per service");
 ABSL_FLAG(int, backends, 4, "backend namespaces the endpoints spread over");
 ABSL_FLAG(std::string, tcp_services, "1000,10000",
@@ -77,6 +84,11 @@ ABSL_FLAG(int, tcp_clients, 2, "concurrent TCP client threads");
 ABSL_FLAG(std::string, dump_rules, "",
           "print the iptables-restore input ('iptables') or nft script "
           "('nftables') for the first --services count and exit");
+ABSL_FLAG(std::string, traffic_source, "auto",
+          "where frames come from: live-frames (BPF_PROG_TEST_RUN of an XDP "
+          "generator on the node's device), af-packet (a raw socket on the "
+          "veth's other end, sendmmsg) or auto (live-frames if one tiny "
+          "test run works, else af-packet)");
 ABSL_FLAG(bool, expect_delivery, false,
           "fail unless every case delivered packets / completed connections");
 
@@ -138,9 +150,11 @@ absl::StatusOr<BenchConfig> ConfigFromFlags() {
       ParseModes(absl::GetFlag(FLAGS_tcp_modes));
   absl::StatusOr<std::vector<Shape>> shapes =
       ParseShapes(absl::GetFlag(FLAGS_shapes));
+  absl::StatusOr<TrafficChoice> traffic =
+      ParseTrafficChoice(absl::GetFlag(FLAGS_traffic_source));
   for (const absl::Status& s :
        {services.status(), tcp_services.status(), modes.status(),
-        tcp_modes.status(), shapes.status()}) {
+        tcp_modes.status(), shapes.status(), traffic.status()}) {
     if (!s.ok()) return s;
   }
   for (Mode m : *tcp_modes) {
@@ -154,6 +168,7 @@ absl::StatusOr<BenchConfig> ConfigFromFlags() {
   c.modes = *modes;
   c.tcp_modes = *tcp_modes;
   c.shapes = *shapes;
+  c.traffic = *traffic;
   c.established.frames = quick ? 20000 : absl::GetFlag(FLAGS_frames);
   c.new_flows.frames = quick ? 20000 : absl::GetFlag(FLAGS_new_frames);
   c.established.repetitions = c.new_flows.repetitions =
@@ -216,8 +231,8 @@ int Main() {
   info.quick = config->quick;
 
   std::vector<CaseRecord> cases;
-  absl::Status run = RunBench(*config, cases);
-  std::cerr << "\n" << ToTable(cases);
+  absl::Status run = RunBench(*config, info, cases);
+  std::cerr << "\n" << ToTable(info, cases);
   const std::string json_path = absl::GetFlag(FLAGS_json);
   if (!json_path.empty()) {
     const std::string doc = ToJson(info, cases);

@@ -10,7 +10,7 @@
 namespace switchyard::bench::live {
 namespace {
 
-// Frames still queued when the syscall returns (softirq work deferred to
+// Frames still queued when the injection returns (softirq work deferred to
 // ksoftirqd on a busy machine) are waited for: until all have arrived, or
 // the count has not moved for kQuiet, at most kSettleLimit.
 constexpr uint64_t kFirstChunkFrames = 4096;
@@ -18,16 +18,16 @@ constexpr auto kPoll = std::chrono::milliseconds(10);
 constexpr auto kQuiet = std::chrono::milliseconds(50);
 constexpr auto kSettleLimit = std::chrono::seconds(2);
 
-absl::StatusOr<uint64_t> SettledCount(const FrameGenerator& generator,
+absl::StatusOr<uint64_t> SettledCount(const FrameGenerator& sinks,
                                       uint64_t expected) {
   const auto limit = std::chrono::steady_clock::now() + kSettleLimit;
-  absl::StatusOr<uint64_t> last = generator.SinkCount();
+  absl::StatusOr<uint64_t> last = sinks.SinkCount();
   auto last_change = std::chrono::steady_clock::now();
   while (last.ok() && *last < expected) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= limit || now - last_change >= kQuiet) break;
     std::this_thread::sleep_for(kPoll);
-    absl::StatusOr<uint64_t> next = generator.SinkCount();
+    absl::StatusOr<uint64_t> next = sinks.SinkCount();
     if (next.ok() && *next != *last) {
       last_change = std::chrono::steady_clock::now();
     }
@@ -73,58 +73,68 @@ FrameRecipe Recipe(const Topology& topology,
   return recipe;
 }
 
-absl::StatusOr<RateSample> OneSample(FrameGenerator& generator,
-                                     const Topology& topology, int ifindex,
-                                     uint32_t frames, double max_seconds,
-                                     uint32_t batch) {
-  absl::StatusOr<uint64_t> before = generator.SinkCount();
+// Where `entry`'s frames go into the node, and the veth end they come
+// from.
+InjectionPoint Point(const Topology& topology, const ProgrammedNode& node,
+                     Entry entry) {
+  InjectionPoint point;
+  point.node = &topology.node();
+  if (entry == Entry::kNodePort) {
+    point.node_ifindex = topology.external_ifindex();
+    point.peer = &topology.outside();
+    point.peer_ifindex = topology.outside_ifindex();
+    point.xdp_entry_fd = node.xdp_entry_fd();
+  } else {
+    point.node_ifindex = topology.inject_ifindex();
+    point.peer = &topology.client();
+    point.peer_ifindex = topology.client_ifindex();
+  }
+  return point;
+}
+
+absl::StatusOr<RateSample> OneSample(const FrameGenerator& sinks,
+                                     TrafficSource& source, uint32_t frames,
+                                     double max_seconds, uint32_t batch) {
+  absl::StatusOr<uint64_t> before = sinks.SinkCount();
   if (!before.ok()) return before.status();
-  absl::StatusOr<InjectResult> run =
-      topology.node().Run([&]() -> absl::StatusOr<InjectResult> {
-        InjectResult total;
-        while (total.frames < frames &&
-               total.wall_ns < static_cast<uint64_t>(max_seconds * 1e9)) {
-          // Start small, then size chunks by the rate seen so far, so a
-          // slow mode overshoots max_seconds by little.
-          uint64_t chunk = kFirstChunkFrames;
-          if (total.wall_ns > 0) {
-            const double left = max_seconds - total.wall_ns / 1e9;
-            chunk = static_cast<uint64_t>(total.frames * 1e9 / total.wall_ns *
-                                          left) +
-                    1;
-          }
-          chunk = std::clamp<uint64_t>(chunk, 1024, kChunkFrames);
-          chunk = std::min<uint64_t>(chunk, frames - total.frames);
-          absl::StatusOr<InjectResult> one =
-              generator.Inject(ifindex, static_cast<uint32_t>(chunk), batch);
-          if (!one.ok()) return one.status();
-          total.frames += one->frames;
-          total.wall_ns += one->wall_ns;
-        }
-        return total;
-      });
-  if (!run.ok()) return run.status();
-  absl::StatusOr<uint64_t> after =
-      SettledCount(generator, *before + run->frames);
+  InjectResult total;
+  // Bounded twice: by `frames`, and by max_seconds checked between
+  // chunks.
+  while (total.frames < frames &&
+         total.wall_ns < static_cast<uint64_t>(max_seconds * 1e9)) {
+    // Start small, then size chunks by the rate seen so far, so a slow
+    // mode overshoots max_seconds by little.
+    uint64_t chunk = kFirstChunkFrames;
+    if (total.wall_ns > 0) {
+      const double left = max_seconds - total.wall_ns / 1e9;
+      chunk =
+          static_cast<uint64_t>(total.frames * 1e9 / total.wall_ns * left) + 1;
+    }
+    chunk = std::clamp<uint64_t>(chunk, 1024, kChunkFrames);
+    chunk = std::min<uint64_t>(chunk, frames - total.frames);
+    absl::StatusOr<InjectResult> one =
+        source.Inject(static_cast<uint32_t>(chunk), batch);
+    if (!one.ok()) return one.status();
+    total.frames += one->frames;
+    total.wall_ns += one->wall_ns;
+  }
+  absl::StatusOr<uint64_t> after = SettledCount(sinks, *before + total.frames);
   if (!after.ok()) return after.status();
   RateSample sample;
-  sample.injected = run->frames;
+  sample.injected = total.frames;
   sample.delivered = *after - *before;
-  sample.seconds = run->wall_ns / 1e9;
+  sample.seconds = total.wall_ns / 1e9;
   return sample;
 }
 
-absl::StatusOr<RateResult> RunSamples(FrameGenerator& generator,
-                                      const Topology& topology,
+absl::StatusOr<RateResult> RunSamples(const FrameGenerator& sinks,
+                                      TrafficSource& source,
                                       ProgrammedNode& node, Shape shape,
-                                      Entry entry, const RateConfig& config) {
-  const int ifindex = entry == Entry::kNodePort ? topology.external_ifindex()
-                                                : topology.inject_ifindex();
+                                      const RateConfig& config) {
   // Warm-up, not measured: the established flows get their tracking
   // entries (and every path its cache lines) before the first sample.
   if (absl::StatusOr<RateSample> warm =
-          OneSample(generator, topology, ifindex, 4 * kEstablishedFlows, 1.0,
-                    config.batch);
+          OneSample(sinks, source, 4 * kEstablishedFlows, 1.0, config.batch);
       !warm.ok()) {
     return warm.status();
   }
@@ -134,9 +144,8 @@ absl::StatusOr<RateResult> RunSamples(FrameGenerator& generator,
     if (shape == Shape::kNewFlows) {
       if (absl::Status s = node.ForgetFlows(); !s.ok()) return s;
     }
-    absl::StatusOr<RateSample> sample =
-        OneSample(generator, topology, ifindex, config.frames,
-                  config.max_seconds, config.batch);
+    absl::StatusOr<RateSample> sample = OneSample(
+        sinks, source, config.frames, config.max_seconds, config.batch);
     if (!sample.ok()) return sample.status();
     result.samples.push_back(*sample);
     pps.push_back(sample->pps());
@@ -164,28 +173,21 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-absl::StatusOr<RateResult> RunRateCase(FrameGenerator& generator,
+absl::StatusOr<RateResult> RunRateCase(const FrameGenerator& sinks,
+                                       TrafficSource& source,
                                        const Topology& topology,
                                        ProgrammedNode& node,
                                        const std::vector<ServicePort>& services,
                                        Shape shape, Entry entry,
                                        const RateConfig& config) {
-  if (absl::Status s =
-          generator.SetRecipe(Recipe(topology, services, shape, entry));
+  if (absl::Status s = source.Start(Point(topology, node, entry),
+                                    Recipe(topology, services, shape, entry));
       !s.ok()) {
     return s;
   }
-  // The node's XDP program (Switchyard north-south) runs on every frame
-  // the generator writes; the tail call is dropped again on the way out,
-  // so no case's program outlives it in the generator's prog array.
-  if (absl::Status s = generator.SetNext(node.xdp_entry_fd()); !s.ok()) {
-    return s;
-  }
   absl::StatusOr<RateResult> result =
-      RunSamples(generator, topology, node, shape, entry, config);
-  if (absl::Status s = generator.SetNext(-1); !s.ok() && result.ok()) {
-    return s;
-  }
+      RunSamples(sinks, source, node, shape, config);
+  if (absl::Status s = source.Stop(); !s.ok() && result.ok()) return s;
   return result;
 }
 

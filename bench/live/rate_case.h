@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // One packet-rate case: a programmed node, a traffic shape, N frames
-// injected per repetition on the node's pod-facing interface (to
-// ClusterIPs) or its external device (to NodePorts), and the frames the
-// backends' sinks received.
+// injected per repetition (by a TrafficSource) into the node's pod-facing
+// interface (to ClusterIPs) or its external device (to NodePorts), and the
+// frames the backends' sinks received.
 #ifndef SWITCHYARD_BENCH_LIVE_RATE_CASE_H_
 #define SWITCHYARD_BENCH_LIVE_RATE_CASE_H_
 
@@ -15,6 +15,7 @@
 #include "bench/live/modes.h"
 #include "bench/live/service_set.h"
 #include "bench/live/topology.h"
+#include "bench/live/traffic_source.h"
 
 namespace switchyard::bench::live {
 
@@ -23,7 +24,7 @@ enum class Shape {
   kNewFlows,     // a new 5-tuple every frame: per-connection cost
 };
 inline constexpr uint32_t kEstablishedFlows = 16;
-// Frames per injection syscall: small enough that a slow mode stops close
+// Frames per injection call: small enough that a slow mode stops close
 // to max_seconds, large enough that the call's setup is noise.
 inline constexpr uint32_t kChunkFrames = 32768;
 
@@ -41,13 +42,14 @@ struct RateConfig {
   double max_seconds = 1.0;  // per repetition: injection stops (between
                              // chunks of kChunkFrames) once this is spent
   uint32_t repetitions = 3;  // samples; the report shows their median
-  uint32_t batch = 64;       // frames per softirq round (1..256)
+  uint32_t batch = 64;       // frames per softirq round (live frames) or
+                             // per sendmmsg (af-packet), 1..256
 };
 
 struct RateSample {
   uint64_t injected = 0;
   uint64_t delivered = 0;  // counted by the backends' sinks
-  double seconds = 0;      // wall time of the injection syscalls
+  double seconds = 0;      // wall time of the injection calls
   double pps() const { return seconds > 0 ? delivered / seconds : 0; }
   double ns_per_frame() const {
     return injected ? seconds * 1e9 / injected : 0;
@@ -60,7 +62,9 @@ struct RateResult {
   double median_ns_per_frame = 0;
 };
 
-absl::StatusOr<RateResult> RunRateCase(FrameGenerator& generator,
+// `sinks` counts what the backends received; `source` injects.
+absl::StatusOr<RateResult> RunRateCase(const FrameGenerator& sinks,
+                                       TrafficSource& source,
                                        const Topology& topology,
                                        ProgrammedNode& node,
                                        const std::vector<ServicePort>& services,

@@ -45,7 +45,7 @@ std::string CaseJson(const CaseRecord& c) {
     for (const RateSample& s : c.rate_samples) {
       samples.push_back(RateSampleJson(s));
     }
-    absl::StrAppend(&out,
+    absl::StrAppend(&out, ", \"traffic_source\": ", Quote(c.traffic_source),
                     absl::StrFormat(", \"pps\": %.0f, \"ns_per_frame\": %.1f",
                                     c.pps, c.ns_per_frame),
                     ", \"repetitions\": ", c.rate_samples.size(),
@@ -74,11 +74,13 @@ std::string ToJson(const RunInfo& info, const std::vector<CaseRecord>& cases) {
       Quote(info.kernel), ",\n  \"iptables\": ", Quote(info.iptables),
       ",\n  \"cpus\": ", info.cpus, ",\n  \"backends\": ", info.backends,
       ",\n  \"batch\": ", info.batch,
+      ",\n  \"traffic_source\": ", Quote(info.traffic_source),
+      ",\n  \"traffic_source_why\": ", Quote(info.traffic_source_why),
       ",\n  \"quick\": ", info.quick ? "true" : "false", ",\n  \"cases\": [\n",
       absl::StrJoin(items, ",\n"), "\n  ]\n}\n");
 }
 
-std::string ToTable(const std::vector<CaseRecord>& cases) {
+std::string ToTable(const RunInfo& info, const std::vector<CaseRecord>& cases) {
   std::string out =
       absl::StrFormat("%-23s %-12s %8s %14s %10s %9s\n", "mode", "shape",
                       "services", "rate", "unit", "delivered");
@@ -107,6 +109,16 @@ std::string ToTable(const std::vector<CaseRecord>& cases) {
                           c.mode, c.shape, c.services, c.connections_per_s,
                           "conn/s", "", failed));
     }
+  }
+  if (!info.traffic_source.empty()) {
+    // The rates mean different things per source: say which one made them.
+    absl::StrAppend(
+        &out, "traffic source: ", info.traffic_source, " (",
+        info.traffic_source_why, "); ",
+        info.traffic_source == "af-packet"
+            ? "rate = frames delivered / wall time of the sendmmsg loop"
+            : "rate = frames delivered / time in BPF_PROG_TEST_RUN",
+        "\n");
   }
   return out;
 }

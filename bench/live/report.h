@@ -13,9 +13,10 @@
 namespace switchyard::bench::live {
 
 struct CaseRecord {
-  std::string mode;   // ModeName
-  std::string entry;  // EntryName: "clusterip" or "nodeport"
-  std::string shape;  // ShapeName, or "tcp_connect"
+  std::string mode;            // ModeName
+  std::string entry;           // EntryName: "clusterip" or "nodeport"
+  std::string shape;           // ShapeName, or "tcp_connect"
+  std::string traffic_source;  // packet-rate cases: TrafficSource::name
   int services = 0;
   int endpoints = 0;  // per service
   std::string setup;  // ProgrammedNode::Describe
@@ -36,10 +37,14 @@ struct RunInfo {
   int cpus = 0;
   uint32_t batch = 0;
   bool quick = false;
+  // Packet-rate cases' TrafficSource::name, and why it was chosen; empty
+  // when the run had none.
+  std::string traffic_source;
+  std::string traffic_source_why;
 };
 
 std::string ToJson(const RunInfo& info, const std::vector<CaseRecord>& cases);
-std::string ToTable(const std::vector<CaseRecord>& cases);
+std::string ToTable(const RunInfo& info, const std::vector<CaseRecord>& cases);
 
 }  // namespace switchyard::bench::live
 

@@ -221,6 +221,9 @@ absl::StatusOr<std::unique_ptr<Topology>> Topology::Create(
     mac = ReadMac(*t->client_, "eth0");
     if (!mac.ok()) return mac.status();
     t->client_mac_ = *mac;
+    absl::StatusOr<int> client_if = t->client_->Ifindex("eth0");
+    if (!client_if.ok()) return client_if.status();
+    t->client_ifindex_ = *client_if;
   }
   return t;
 }

@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "bench/live/frame_generator.h"
+#include "bench/live/frame_recipe.h"
 #include "tests/netns/netns.h"
 
 namespace switchyard::bench::live {
@@ -79,6 +79,7 @@ class Topology {
   int inject_ifindex() const { return inject_ifindex_; }      // vcl (kLocal)
   const Mac& inject_mac() const { return inject_mac_; }       // node side, vcl
   const Mac& client_mac() const { return client_mac_; }       // client's eth0
+  int client_ifindex() const { return client_ifindex_; }      // client's eth0
   int external_ifindex() const { return external_ifindex_; }  // vext
   const Mac& external_mac() const { return external_mac_; }   // node, vext
   const Mac& outside_mac() const { return outside_mac_; }     // out's eth0
@@ -102,6 +103,7 @@ class Topology {
   int inject_ifindex_ = 0;
   Mac inject_mac_ = {};
   Mac client_mac_ = {};
+  int client_ifindex_ = 0;
   int external_ifindex_ = 0;
   Mac external_mac_ = {};
   Mac outside_mac_ = {};

@@ -176,6 +176,33 @@ def best_kube_proxy(idx, kp_modes, shape, n):
     return max(rates) if rates else (None, None)
 
 
+def traffic_source_md(live):
+    """The line under the rate tables naming what made the frames: the two
+    sources time different things, so rates from one are not comparable
+    with the other's."""
+    sources = sorted(
+        {c["traffic_source"] for c in live.get("cases", []) if c.get("traffic_source")}
+    )
+    source = live.get("traffic_source") or ", ".join(sources)
+    if not source:
+        # Results from before the bench had a choice: always live frames.
+        source = "live-frames"
+    why = live.get("traffic_source_why")
+    what = {
+        "live-frames": "an XDP generator run with BPF_PROG_TEST_RUN "
+        "(live frames) on the node's device; time = time in the syscall",
+        "af-packet": "a raw AF_PACKET socket on the veth's other end "
+        "(the client pod or the outside client), sendmmsg; time = wall "
+        "time of the send loop",
+    }.get(source, "")
+    return (
+        f"Traffic source: `{source}`"
+        + (f" ({why})" if why else "")
+        + (f": {what}." if what else ".")
+        + "\n"
+    )
+
+
 def live_md(live):
     if not live:
         return "No live results.\n"
@@ -219,6 +246,8 @@ def live_md(live):
                 rows.append(row)
             out.append(f"**{title}, {shape_title}** (packets/s delivered)\n\n")
             out.append(table(header, rows) + "\n")
+    if out:
+        out.append(traffic_source_md(live) + "\n")
     # TCP.
     tcp = [c for c in live.get("cases", []) if c["shape"] == "tcp_connect"]
     if tcp:
@@ -238,7 +267,7 @@ def live_md(live):
         )
         out.append(table(header, rows))
     return (
-        f"`yard-bench-live`: live frames through network namespaces, median "
+        f"`yard-bench-live`: live traffic through network namespaces, median "
         f"of the repetitions; {live.get('iptables')}; kernel "
         f"{live.get('kernel')}. NodePort modes: `switchyard-xdp-stack` "
         "(yard_from_outside DNATs, XDP_PASS, the stack forwards), "
