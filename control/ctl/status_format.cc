@@ -159,7 +159,12 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
       &out, "Programs:    ",
       programs.empty() ? "none loaded (no agent, and no interface holds them)"
                        : programs,
-      "\nController:  ", view.controller, ": ", SyncLine(view), "\n\n");
+      "\nController:  ", view.controller, ": ", SyncLine(view), "\n",
+      view.features.has_value()
+          ? ""
+          : "Features:    not recorded (the maps were loaded by an agent "
+            "older than the record)\n",
+      "\n");
 
   if (view.features.has_value()) {
     std::vector<std::vector<std::string>> feature_rows = {
@@ -172,10 +177,6 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
            why.empty() ? "-" : why});
     }
     absl::StrAppend(&out, FormatColumns(feature_rows), "\n");
-  } else {
-    absl::StrAppend(&out,
-                    "Features:    not recorded (no agent of this version has "
-                    "loaded these maps)\n\n");
   }
 
   std::vector<std::vector<std::string>> rows = {

@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -403,6 +404,45 @@ void ExpectClusterIpFromPod(int node) {
     ASSERT_TRUE(a.answered) << a;
     EXPECT_EQ(a.peer_ip, PodIp(node, 1)) << a;
   }
+}
+
+// What the datapath uses is what it says: yardctl status names every
+// optional feature; XDP is on the external device exactly when the xdp
+// feature is on. With YARD_DATAPATH_FEATURES_OFF=all (the fallbacks run of
+// this suite) XDP is off by configuration and tc serves north-south alone;
+// otherwise XDP is on, unless this kernel refuses it.
+TEST_F(LabTest, StatusShowsDatapathFeaturesAsAttached) {
+  absl::StatusOr<netns::CommandResult> status =
+      Yardctl({"status", "--node", "node-1", "--bpffs-root",
+               absl::StrCat("/sys/fs/bpf/switchyard-lab-", kLabName), "--netns",
+               Namespace("node-1")});
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_EQ(status->exit_code, 0) << status->output;
+  std::string xdp_state;
+  for (absl::string_view line : absl::StrSplit(status->output, '\n')) {
+    std::vector<absl::string_view> cols =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (cols.size() >= 2 && cols[0] == "xdp") xdp_state = std::string(cols[1]);
+    if (cols.size() >= 2 && cols[0] == "north_south") {
+      EXPECT_EQ(cols[1], "on") << status->output;
+    }
+  }
+  absl::StatusOr<netns::CommandResult> link =
+      InNs("node-1", "ip -d link show eth0", absl::Seconds(5));
+  ASSERT_TRUE(link.ok()) << link.status();
+  const bool xdp_attached = absl::StrContains(link->output, "prog/xdp");
+  const char* off = getenv("YARD_DATAPATH_FEATURES_OFF");
+  if (off != nullptr && absl::StrContains(off, "all")) {
+    EXPECT_EQ(xdp_state, "off") << status->output;
+    EXPECT_TRUE(absl::StrContains(status->output, "off (forced)"))
+        << status->output;
+  }
+  EXPECT_EQ(xdp_attached, xdp_state == "on")
+      << "yardctl status says xdp " << xdp_state << "; eth0:\n"
+      << link->output;
+  const std::string log = ReadWhole(absl::StrCat(kRunDir, "/agent-node-1.log"));
+  EXPECT_TRUE(absl::StrContains(log, "datapath features: xdp="))
+      << Tail(log, 20);
 }
 
 TEST_F(LabTest, ClusterIpFromPodOnNode1ReachesBothNodesWithPodAddress) {

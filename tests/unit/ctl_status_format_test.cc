@@ -104,6 +104,11 @@ NodeStatusView NodeA() {
   view.controller = "unix:///run/switchyard/controller.sock";
   view.sync = ThreeNodes();
   view.now = kNow;
+  kernel::FeatureSet features;
+  features.Set(kernel::Feature::kXdp, YARD_FEATURE_OFF_REFUSED,
+               "refused by the kernel: program of this type cannot use "
+               "helper bpf_xdp_adjust_meta#54");
+  view.features = features;
   return view;
 }
 
@@ -113,6 +118,11 @@ TEST(NodeStatus, FillAttachmentsAndLag) {
 Maps pinned: /sys/fs/bpf/switchyard/node-a
 Programs:    yard_to_pod id 58, yard_from_pod id 57
 Controller:  unix:///run/switchyard/controller.sock: version 42; node acked 40 (2 behind), connected, last seen 3s ago
+
+FEATURE        STATE                         WHY
+xdp            off (refused by the kernel)   refused by the kernel: program of this type cannot use helper bpf_xdp_adjust_meta#54
+coarse_clock   on                            -
+north_south    on                            -
 
 MAP            TYPE           ID    ENTRIES   MAX-ENTRIES   USE
 yard_svc4      hash           11    5         65536         0.0%
@@ -134,11 +144,13 @@ TEST(NodeStatus, ControllerAwayIsNotAnError) {
   view.attachments.clear();
   view.programs.clear();
   view.netns.clear();
+  view.features.reset();
   EXPECT_EQ(FormatNodeStatus(view, InspectOutput::kTable),
             R"(Node:        node-a
 Maps pinned: /sys/fs/bpf/switchyard/node-a
 Programs:    none loaded (no agent, and no interface holds them)
 Controller:  unix:///run/switchyard/controller.sock: unreachable (cannot reach it); the datapath keeps its last state
+Features:    not recorded (the maps were loaded by an agent older than the record)
 
 MAP            TYPE           ID    ENTRIES   MAX-ENTRIES   USE
 yard_svc4      hash           11    5         65536         0.0%
@@ -176,7 +188,7 @@ TEST(NodeStatus, Json) {
   view.maps.resize(2);
   view.attachments.resize(1);
   view.programs.resize(1);
-  EXPECT_EQ(FormatNodeStatus(view, InspectOutput::kJson), R"({
+  EXPECT_EQ(FormatNodeStatus(view, InspectOutput::kJson), R"json({
     "node": "node-a",
     "pin_dir": "/sys/fs/bpf/switchyard/node-a",
     "netns": "lab-node-a",
@@ -214,6 +226,26 @@ TEST(NodeStatus, Json) {
             "tag": "362011730ade038e"
         }
     ],
+    "features": [
+        {
+            "name": "xdp",
+            "on": false,
+            "state": "off (refused by the kernel)",
+            "why": "refused by the kernel: program of this type cannot use helper bpf_xdp_adjust_meta#54"
+        },
+        {
+            "name": "coarse_clock",
+            "on": true,
+            "state": "on",
+            "why": ""
+        },
+        {
+            "name": "north_south",
+            "on": true,
+            "state": "on",
+            "why": ""
+        }
+    ],
     "controller": {
         "address": "unix:///run/switchyard/controller.sock",
         "reachable": true,
@@ -229,7 +261,7 @@ TEST(NodeStatus, Json) {
         }
     }
 }
-)");
+)json");
 }
 
 TEST(NodeStatus, JsonWithControllerAway) {
@@ -238,6 +270,7 @@ TEST(NodeStatus, JsonWithControllerAway) {
   view.attachments.clear();
   view.programs.clear();
   view.sync.reset();
+  view.features.reset();
   view.controller_status = absl::UnavailableError("cannot reach it");
   EXPECT_EQ(FormatNodeStatus(view, InspectOutput::kJson), R"({
     "node": "node-a",
@@ -246,6 +279,7 @@ TEST(NodeStatus, JsonWithControllerAway) {
     "maps": [],
     "attachments": [],
     "programs": [],
+    "features": [],
     "controller": {
         "address": "unix:///run/switchyard/controller.sock",
         "reachable": false,
