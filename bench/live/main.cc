@@ -52,11 +52,13 @@ ABSL_FLAG(std::string, json, "",
 ABSL_FLAG(std::string, services, "1,1000,10000", "service counts");
 ABSL_FLAG(std::string, modes,
           "switchyard,switchyard-xdp-stack,switchyard-xdp-redirect,"
-          "switchyard-xdp-tx,iptables,iptables-nodeport,nftables,"
+          "switchyard-xdp-tx,switchyard-tc-stack,iptables,iptables-nodeport,"
+          "nftables,"
           "nftables-nodeport",
           "modes for the packet-rate cases: ClusterIP from a pod "
           "(switchyard, iptables, nftables) and NodePort from outside "
           "(switchyard-xdp-stack, switchyard-xdp-redirect, switchyard-xdp-tx, "
+          "switchyard-tc-stack: XDP off, the fallback, "
           "iptables-nodeport, nftables-nodeport); consecutive iptables and "
           "iptables-nodeport (nftables, nftables-nodeport) share one "
           "programmed node");

@@ -103,6 +103,9 @@ class SwitchyardNode : public ProgrammedNode {
     config.snat_port_min = kSnatPortMin;
     config.snat_port_max = kSnatPortMax;
     config.local_redirect = mode == Mode::kSwitchyardXdpRedirect;
+    if (mode == Mode::kSwitchyardTcStack) {
+      config.features_off = {kernel::Feature::kXdp};
+    }
     absl::StatusOr<std::unique_ptr<kernel::Datapath>> dp =
         kernel::Datapath::Load(config);
     if (!dp.ok()) return dp.status();
@@ -134,37 +137,43 @@ class SwitchyardNode : public ProgrammedNode {
       absl::StatusOr<std::optional<kernel::XdpMode>> xdp = topology.node().Run(
           [&] { return datapath.AttachExternalDevice(ifindex); });
       if (!xdp.ok()) return xdp.status();
-      if (!xdp->has_value()) {
-        return absl::FailedPreconditionError("XDP did not attach on vext");
-      }
-      how = absl::StrCat(
-          "XDP (", **xdp == kernel::XdpMode::kNative ? "native" : "generic",
-          ") on vext, ",
-          mode == Mode::kSwitchyardXdpStack      ? "XDP_PASS to the stack"
-          : mode == Mode::kSwitchyardXdpRedirect ? "redirect into the veth"
-                                                 : "SNAT + XDP_TX");
-      if (mode != Mode::kSwitchyardXdpStack) {
-        node->pass_ = yard_xdp_pass__open_and_load();
-        if (node->pass_ == nullptr) {
-          return ErrnoStatus(errno, "load yard_xdp_pass");
+      if (mode == Mode::kSwitchyardTcStack) {
+        if (xdp->has_value()) {
+          return absl::InternalError("XDP attached although forced off");
         }
-        const int fd = bpf_program__fd(node->pass_->progs.yard_xdp_pass);
-        if (mode == Mode::kSwitchyardXdpRedirect) {
-          for (int b = 0; b < topology.backend_count(); ++b) {
-            if (absl::Status s = AttachXdpPass(topology.backend(b),
-                                               topology.backend_ifindex(b), fd);
+        how = "tc only on vext (XDP off): yard_outside_ingress, the stack";
+      } else if (!xdp->has_value()) {
+        return absl::FailedPreconditionError("XDP did not attach on vext");
+      } else {
+        how = absl::StrCat(
+            "XDP (", **xdp == kernel::XdpMode::kNative ? "native" : "generic",
+            ") on vext, ",
+            mode == Mode::kSwitchyardXdpStack      ? "XDP_PASS to the stack"
+            : mode == Mode::kSwitchyardXdpRedirect ? "redirect into the veth"
+                                                   : "SNAT + XDP_TX");
+        if (mode != Mode::kSwitchyardXdpStack) {
+          node->pass_ = yard_xdp_pass__open_and_load();
+          if (node->pass_ == nullptr) {
+            return ErrnoStatus(errno, "load yard_xdp_pass");
+          }
+          const int fd = bpf_program__fd(node->pass_->progs.yard_xdp_pass);
+          if (mode == Mode::kSwitchyardXdpRedirect) {
+            for (int b = 0; b < topology.backend_count(); ++b) {
+              if (absl::Status s = AttachXdpPass(
+                      topology.backend(b), topology.backend_ifindex(b), fd);
+                  !s.ok()) {
+                return s;
+              }
+            }
+            absl::StrAppend(&how, " (yard_xdp_pass on the backends' eth0)");
+          } else {
+            if (absl::Status s = AttachXdpPass(topology.outside(),
+                                               topology.outside_ifindex(), fd);
                 !s.ok()) {
               return s;
             }
+            absl::StrAppend(&how, " (yard_xdp_pass on out's eth0)");
           }
-          absl::StrAppend(&how, " (yard_xdp_pass on the backends' eth0)");
-        } else {
-          if (absl::Status s = AttachXdpPass(topology.outside(),
-                                             topology.outside_ifindex(), fd);
-              !s.ok()) {
-            return s;
-          }
-          absl::StrAppend(&how, " (yard_xdp_pass on out's eth0)");
         }
       }
     }
@@ -277,6 +286,8 @@ const char* ModeName(Mode mode) {
       return "switchyard-xdp-redirect";
     case Mode::kSwitchyardXdpTx:
       return "switchyard-xdp-tx";
+    case Mode::kSwitchyardTcStack:
+      return "switchyard-tc-stack";
     case Mode::kIptablesNodePort:
       return "iptables-nodeport";
     case Mode::kNftablesNodePort:

@@ -30,6 +30,8 @@ enum class Mode {
   kSwitchyardXdpStack,     // local endpoints: DNAT, XDP_PASS, stack routes
   kSwitchyardXdpRedirect,  // local endpoints: DNAT, redirect to the veth
   kSwitchyardXdpTx,        // endpoints on node n2: DNAT + SNAT, XDP_TX
+  kSwitchyardTcStack,      // XDP off (the fallback): yard_outside_ingress
+                           // at tc DNATs, the stack routes
   kIptablesNodePort,       // the iptables layout, frames XDP_PASSed
   kNftablesNodePort,       // the nftables layout, frames XDP_PASSed
 };
@@ -41,12 +43,14 @@ inline constexpr Mode kAllModes[] = {
     Mode::kSwitchyardXdpStack,
     Mode::kSwitchyardXdpRedirect,
     Mode::kSwitchyardXdpTx,
+    Mode::kSwitchyardTcStack,
     Mode::kIptablesNodePort,
     Mode::kNftablesNodePort,
 };
 
 // "switchyard", "iptables", "nftables", "switchyard-xdp-stack",
-// "switchyard-xdp-redirect", "switchyard-xdp-tx", "iptables-nodeport",
+// "switchyard-xdp-redirect", "switchyard-xdp-tx", "switchyard-tc-stack",
+// "iptables-nodeport",
 // "nftables-nodeport".
 const char* ModeName(Mode mode);
 // Whether frames enter at the external device, to a NodePort.

@@ -44,6 +44,7 @@ NODEPORT_SWITCHYARD = [
     "switchyard-xdp-stack",
     "switchyard-xdp-redirect",
     "switchyard-xdp-tx",
+    "switchyard-tc-stack",
 ]
 NODEPORT_KUBE_PROXY = ["iptables-nodeport", "nftables-nodeport"]
 SHAPES = [("new_flows", "new flows"), ("established", "established flows")]

@@ -51,17 +51,21 @@ struct yard_config {
 			      * reply comes back through the datapath */
 	__u32 udp_timeout_s; /* idle seconds after which a UDP (or other
 			      * non-TCP) flow chooses its backend again */
-	__be32 snat_addr; /* source this node gives external flows it sends
-			   * on to an endpoint on another node, so their
-			   * replies come back through it; 0: never */
+	__u32 tcp_idle_timeout_s;  /* idle seconds after which an open TCP
+				    * flow's entries no longer hold its tuple */
+	__u32 tcp_close_timeout_s; /* the same for a TCP flow that ended (a
+				    * RST, or a FIN each way) */
+	__be32 snat_addr;    /* source this node gives external flows it sends
+			      * on to an endpoint on another node, so their
+			      * replies come back through it; 0: never */
 	__u16 snat_port_min; /* host order: ports for that source, a range */
 	__u16 snat_port_max; /* clear of NodePorts and local sockets */
 	__u8 local_redirect; /* 1: external flows to a local endpoint are
 			      * redirected by XDP to its interface; 0: handed
 			      * to the stack, which routes them */
-	__u8 coarse_clock; /* 1: flow timestamps from bpf_ktime_get_coarse_ns
-			    * (5.11+, cheaper); 0: bpf_ktime_get_ns. Chosen
-			    * by the loader from what the kernel accepts */
+	__u8 coarse_clock;   /* 1: flow timestamps from bpf_ktime_get_coarse_ns
+			      * (5.11+, cheaper); 0: bpf_ktime_get_ns. Chosen
+			      * by the loader from what the kernel accepts */
 	__u8 pad[2];
 };
 
@@ -93,12 +97,16 @@ enum yard_feature_state {
  * the datapath found, for yardctl status and metrics. Written by user
  * space only. */
 struct yard_feature_value {
-	__u32 state; /* enum yard_feature_state */
+	__u32 state;   /* enum yard_feature_state */
 	char why[124]; /* NUL-terminated: the kernel's words when refused */
 };
 
 #define YARD_DEFAULT_HAIRPIN_ADDR_HOST 0xa9fe2a01 /* 169.254.42.1 */
 #define YARD_DEFAULT_UDP_TIMEOUT_S 120
+/* kube-proxy's conntrack defaults: a day for an established TCP flow, and
+ * ten seconds once it has ended (kept briefly for late retransmissions). */
+#define YARD_DEFAULT_TCP_IDLE_TIMEOUT_S 86400
+#define YARD_DEFAULT_TCP_CLOSE_TIMEOUT_S 10
 /* Above Linux's default ip_local_port_range (32768-60999) and the NodePort
  * range (30000-32767), so a rewritten source never collides with either. */
 #define YARD_DEFAULT_SNAT_PORT_MIN 61000
@@ -193,11 +201,22 @@ enum yard_ct_flags {
 	YARD_CT_F_CLOSING = 1
 			    << 1, /* FIN or RST seen: a new SYN chooses again */
 	YARD_CT_F_SEEN_REPLY = 1 << 2, /* the backend has answered */
-	YARD_CT_F_EXTERNAL = 1 << 3, /* entered through an external device:
-				      * replies are translated there */
-	YARD_CT_F_SNAT = 1 << 4, /* forward: source rewritten to
-				  * nat_addr:nat_port (endpoint on another
-				  * node) */
+	YARD_CT_F_EXTERNAL = 1 << 3,   /* entered through an external device:
+					* replies are translated there */
+	YARD_CT_F_SNAT = 1 << 4,       /* forward: source rewritten to
+					* nat_addr:nat_port (endpoint on another
+					* node) */
+	/* How a TCP flow ends, on both of its entries: the flow has ended
+	 * with a RST, or with a FIN from each side. */
+	YARD_CT_F_FIN_CLIENT = 1 << 5,	/* the client sent FIN */
+	YARD_CT_F_FIN_BACKEND = 1 << 6, /* the backend sent FIN */
+	YARD_CT_F_RST = 1 << 7,		/* either side sent RST */
+	/* A reply entry that translates nothing: a pod's direct UDP flow to
+	 * an endpoint took over the real tuple of its earlier service flow,
+	 * and the endpoint's answers are for the direct flow. Kept alive by
+	 * the direct flow's datagrams, so a new service flow on the tuple is
+	 * refused (tuple_clash) rather than given its answers. */
+	YARD_CT_F_DIRECT = 1 << 8,
 };
 
 /* yard_ct4 (LRU hash): one entry per direction of a translated flow. */
@@ -212,8 +231,8 @@ struct yard_ct4_key {
 };
 
 struct yard_ct4_value {
-	__u64 created_ns; /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC to
-			   * within a tick) when the flow was translated */
+	__u64 created_ns;   /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC to
+			     * within a tick) when the flow was translated */
 	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() of the latest packet */
 	__u64 packets; /* packets in this direction (approximate: not atomic) */
 	__u64 bytes;   /* bytes in this direction, L2 included */
@@ -233,7 +252,7 @@ struct yard_ct4_value {
  * YARD_SVC_F_SOURCE_RANGES admits. prefixlen counts the 32 bits of
  * rev_nat_id plus the address prefix, so one trie serves every frontend. */
 struct yard_lb_src4_key {
-	__u32 prefixlen; /* 32 + CIDR prefix length */
+	__u32 prefixlen;   /* 32 + CIDR prefix length */
 	__be32 rev_nat_id; /* network order: tries match bytes from the left */
 	__be32 addr;	   /* network order */
 };
@@ -276,7 +295,7 @@ enum yard_reason {
 	YARD_REASON_NOT_IPV4,  /* pass: ARP, IPv6 (until the IPv6 datapath) */
 	YARD_REASON_VLAN,      /* pass: tagged frame, not ours to translate */
 	YARD_REASON_TRUNCATED, /* drop: frame ends inside a header */
-	YARD_REASON_BAD_IP_HEADER,  /* drop: IHL < 5 or total length wrong */
+	YARD_REASON_BAD_IP_HEADER, /* drop: IHL < 5 or total length wrong */
 	YARD_REASON_FRAGMENT, /* drop: a later fragment to a service address
 			       * whose first fragment was not seen */
 	YARD_REASON_UNSUPPORTED_L4, /* drop: not TCP/UDP to a service address */
@@ -293,9 +312,13 @@ enum yard_reason {
 				     * loadBalancerSourceRanges */
 	YARD_REASON_SNAT_EXHAUSTED, /* drop: no free source port to reach a
 				     * remote endpoint */
-	YARD_REASON_NO_ROUTE, /* drop: no route or neighbour towards the
-			       * endpoint or the client */
+	YARD_REASON_NO_ROUTE,	    /* drop: no route or neighbour towards the
+				     * endpoint or the client */
+	YARD_REASON_TUPLE_CLASH,    /* drop: a pod's new direct connection has
+				     * the real tuple of a live service flow */
 	YARD_REASON_MAX,
 };
+/* Room in yard_reasons: reasons added later fit the pinned map. */
+#define YARD_REASON_SLOTS 64
 
 #endif /* SWITCHYARD_BPF_INCLUDE_YARD_ABI_H_ */

@@ -82,6 +82,8 @@
 const volatile struct yard_config yard_cfg = {
     .hairpin_addr = 0,
     .udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S,
+    .tcp_idle_timeout_s = YARD_DEFAULT_TCP_IDLE_TIMEOUT_S,
+    .tcp_close_timeout_s = YARD_DEFAULT_TCP_CLOSE_TIMEOUT_S,
     .snat_addr = 0,
     .snat_port_min = YARD_DEFAULT_SNAT_PORT_MIN,
     .snat_port_max = YARD_DEFAULT_SNAT_PORT_MAX,

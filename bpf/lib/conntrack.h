@@ -27,38 +27,115 @@ static __always_inline bool yard_ct_closes(const struct yard_pkt4 *p)
 	       (p->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST));
 }
 
+/* The close flags a packet adds to its flow's entries: CLOSING (a new SYN
+ * chooses again) with whichever of FIN from this side or RST it carries. */
+static __always_inline __u16 yard_ct_close_flags(const struct yard_pkt4 *p,
+						 bool from_backend)
+{
+	__u16 flags = YARD_CT_F_CLOSING;
+
+	if (p->tcp_flags & TCP_FLAG_RST)
+		flags |= YARD_CT_F_RST;
+	if (p->tcp_flags & TCP_FLAG_FIN)
+		flags |=
+		    from_backend ? YARD_CT_F_FIN_BACKEND : YARD_CT_F_FIN_CLIENT;
+	return flags;
+}
+
 /* Accounts one packet to an entry. Counters are plain adds: a flow's
  * packets rarely race across CPUs and the counts are for people, not for
- * decisions. */
+ * decisions. from_backend: the packet is the backend's (a reply). */
 static __always_inline void yard_ct_touch(struct yard_ct4_value *ct,
 					  const struct yard_pkt4 *p, __u32 len,
-					  __u64 now)
+					  __u64 now, bool from_backend)
 {
 	ct->last_seen_ns = now;
 	ct->packets++;
 	ct->bytes += len;
 	if (unlikely(yard_ct_closes(p)))
-		ct->flags |= YARD_CT_F_CLOSING;
+		ct->flags |= yard_ct_close_flags(p, from_backend);
 }
 
-/* Whether an idle non-TCP flow should choose its backend again. TCP flows
- * never expire here: only the LRU evicts them, so a long idle connection
- * keeps its backend. */
-static __always_inline bool yard_ct_expired(const struct yard_ct4_value *ct,
-					    const struct yard_pkt4 *p,
-					    __u64 now)
+/* Whether a TCP flow has ended: a RST, or a FIN from each side. */
+static __always_inline bool yard_ct_ended(const struct yard_ct4_value *ct)
 {
-	if (p->proto == IPPROTO_TCP)
-		return false;
+	const __u16 both = YARD_CT_F_FIN_CLIENT | YARD_CT_F_FIN_BACKEND;
+
+	return (ct->flags & YARD_CT_F_RST) || (ct->flags & both) == both;
+}
+
+/* Whether an entry has outlived its flow: idle for longer than its
+ * protocol and state allow (an ended TCP flow briefly, an open one long,
+ * UDP in between). Checked where entries are looked up, so a tuple is
+ * free again the moment its time is up, whether or not the agent's
+ * sweeper has reclaimed the memory yet. The same rule is in
+ * control/kernel/ct_lifetime.cc. */
+static __always_inline bool yard_ct_expired(const struct yard_ct4_value *ct,
+					    __u8 proto, __u64 now)
+{
+	__u64 timeout_s;
+
 	/* Another CPU may have touched the entry after this packet read the
 	 * clock: then it is not idle at all (and the unsigned difference
 	 * below would wrap). */
 	if (ct->last_seen_ns > now)
 		return false;
+	if (proto == IPPROTO_TCP)
+		timeout_s = yard_ct_ended(ct) ? yard_cfg.tcp_close_timeout_s
+					      : yard_cfg.tcp_idle_timeout_s;
+	else
+		timeout_s = yard_cfg.udp_timeout_s;
 	/* ">=": the clock is coarse (a tick, ~4 ms), so with a timeout of 0
 	 * every packet must still count as idle long enough. */
-	return now - ct->last_seen_ns >=
-	       (__u64)yard_cfg.udp_timeout_s * NSEC_PER_SEC;
+	return now - ct->last_seen_ns >= timeout_s * NSEC_PER_SEC;
+}
+
+/* The key of the reply entry of forward entry `fwd` for packet p: the
+ * backend answering whoever it saw as the client (the client itself, the
+ * hairpin address, or this node's SNAT source). */
+static __always_inline void
+yard_ct_reply_key_of(const struct yard_pkt4 *p,
+		     const struct yard_ct4_value *fwd, struct yard_ct4_key *k)
+{
+	k->saddr = fwd->addr;
+	k->sport = fwd->port;
+	k->daddr = p->saddr;
+	k->dport = p->sport;
+	if (fwd->flags & YARD_CT_F_SNAT) {
+		k->daddr = fwd->nat_addr;
+		k->dport = fwd->nat_port;
+	} else if (fwd->flags & YARD_CT_F_HAIRPIN) {
+		k->daddr = yard_cfg.hairpin_addr;
+	}
+	k->proto = p->proto;
+	k->dir = YARD_CT_REPLY;
+	k->pad = 0;
+}
+
+/* A client's FIN or RST: its reply entry learns it too, so that each
+ * entry alone knows whether the flow has ended. (Rare packets: one more
+ * lookup each.) */
+static __always_inline void
+yard_ct_client_closes(const struct yard_pkt4 *p,
+		      const struct yard_ct4_value *fwd)
+{
+	struct yard_ct4_key key;
+	struct yard_ct4_value *rep;
+
+	yard_ct_reply_key_of(p, fwd, &key);
+	rep = bpf_map_lookup_elem(&yard_ct4, &key);
+	if (rep)
+		rep->flags |= yard_ct_close_flags(p, false);
+}
+
+/* Accounts a client's packet to its flow's forward entry. */
+static __always_inline void yard_ct_touch_forward(struct yard_ct4_value *fwd,
+						  const struct yard_pkt4 *p,
+						  __u32 len, __u64 now)
+{
+	yard_ct_touch(fwd, p, len, now, false);
+	if (unlikely(yard_ct_closes(p)))
+		yard_ct_client_closes(p, fwd);
 }
 
 #endif /* SWITCHYARD_BPF_LIB_CONNTRACK_H_ */

@@ -32,9 +32,17 @@ yard_flow_step(const struct yard_ct4_value *ct, const struct yard_pkt4 *p,
 			return YARD_FLOW_CHOOSE;
 		return YARD_FLOW_GONE;
 	}
-	if (unlikely(yard_is_tcp_syn(p) && (ct->flags & YARD_CT_F_CLOSING)))
+	/* A new connection on the tuple of one that has closed or gone
+	 * quiet for good is a new flow. */
+	if (unlikely(yard_is_tcp_syn(p) &&
+		     ((ct->flags & YARD_CT_F_CLOSING) ||
+		      yard_ct_expired(ct, p->proto, now))))
 		return YARD_FLOW_CHOOSE;
-	if (unlikely(yard_ct_expired(ct, p, now)))
+	/* An idle UDP flow chooses again. A TCP segment of a flow idle past
+	 * its timeout keeps the backend it had, which is still there:
+	 * dropping or moving it would end a connection that only paused. */
+	if (unlikely(p->proto != IPPROTO_TCP &&
+		     yard_ct_expired(ct, p->proto, now)))
 		return YARD_FLOW_CHOOSE;
 	return YARD_FLOW_CONTINUE;
 }

@@ -80,7 +80,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct yard_counter);
-	__uint(max_entries, YARD_REASON_MAX);
+	__uint(max_entries, YARD_REASON_SLOTS);
 } yard_reasons SEC(".maps");
 
 /* What the loading agent found the kernel allows (enum yard_feature):

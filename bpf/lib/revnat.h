@@ -11,24 +11,35 @@
 #include "nat.h"
 #include "stats.h"
 
-/* Marks the forward entry closing when the backend's side ends the flow,
- * so the client's next SYN on this tuple chooses again. */
+/* The forward entry of the flow whose reply entry is rep. */
+static __always_inline void
+yard_ct_forward_key_of(const struct yard_ct4_value *rep,
+		       const struct yard_rnat4 *fe, __u8 proto,
+		       struct yard_ct4_key *key)
+{
+	key->saddr = rep->addr;
+	key->daddr = fe->addr;
+	key->sport = rep->port;
+	key->dport = fe->port;
+	key->proto = proto;
+	key->dir = YARD_CT_FORWARD;
+	key->pad = 0;
+}
+
+/* The backend's FIN or RST: the forward entry learns it too, so the
+ * client's next SYN on this tuple chooses again, and each entry alone
+ * knows whether the flow has ended. */
 static __always_inline void yard_close_forward(const struct yard_ct4_value *rep,
 					       const struct yard_rnat4 *fe,
-					       __u8 proto)
+					       const struct yard_pkt4 *p)
 {
-	struct yard_ct4_key key = {
-	    .saddr = rep->addr,
-	    .daddr = fe->addr,
-	    .sport = rep->port,
-	    .dport = fe->port,
-	    .proto = proto,
-	    .dir = YARD_CT_FORWARD,
-	};
-	struct yard_ct4_value *fwd = bpf_map_lookup_elem(&yard_ct4, &key);
+	struct yard_ct4_key key;
+	struct yard_ct4_value *fwd;
 
+	yard_ct_forward_key_of(rep, fe, p->proto, &key);
+	fwd = bpf_map_lookup_elem(&yard_ct4, &key);
 	if (fwd)
-		fwd->flags |= YARD_CT_F_CLOSING;
+		fwd->flags |= yard_ct_close_flags(p, true);
 }
 
 /* The frontend a reply on entry ct must appear to come from; NULL when
@@ -51,11 +62,11 @@ static __always_inline void yard_reply_account(struct yard_ct4_value *ct,
 					       const struct yard_pkt4 *p,
 					       __u32 len)
 {
-	yard_ct_touch(ct, p, len, yard_now());
+	yard_ct_touch(ct, p, len, yard_now(), true);
 	if (!(ct->flags & YARD_CT_F_SEEN_REPLY))
 		ct->flags |= YARD_CT_F_SEEN_REPLY;
 	if (unlikely(yard_ct_closes(p)))
-		yard_close_forward(ct, fe, p->proto);
+		yard_close_forward(ct, fe, p);
 	yard_count_svc(ct->rev_nat_id, true, len);
 }
 
@@ -71,13 +82,41 @@ yard_reply_frontend(struct yard_ct4_value *ct, const struct yard_pkt4 *p,
 	return fe;
 }
 
+/* Whether a reply entry no longer speaks for packets on its tuple: its
+ * flow has outlived its timeout, or the packet is the SYN-ACK of a new
+ * connection on the tuple of a flow that has closed (the service flow's
+ * own new SYN would have renewed the entry). Such a packet belongs to
+ * someone else, a direct connection to the endpoint most likely, and
+ * must not be given the service's address. */
+static __always_inline bool yard_reply_stale(const struct yard_ct4_value *ct,
+					     const struct yard_pkt4 *p)
+{
+	if (unlikely(p->proto == IPPROTO_TCP &&
+		     (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
+			 (TCP_FLAG_SYN | TCP_FLAG_ACK) &&
+		     (ct->flags & YARD_CT_F_CLOSING)))
+		return true;
+	return yard_ct_expired(ct, p->proto, yard_now());
+}
+
+/* The reply entry for a packet from a backend, or NULL; a stale entry is
+ * removed on the spot, so the tuple is free for its new owner. */
 static __always_inline struct yard_ct4_value *
 yard_lookup_reply(const struct yard_pkt4 *p)
 {
 	struct yard_ct4_key key;
+	struct yard_ct4_value *ct;
 
 	yard_ct4_key_of(p, YARD_CT_REPLY, &key);
-	return bpf_map_lookup_elem(&yard_ct4, &key);
+	ct = bpf_map_lookup_elem(&yard_ct4, &key);
+	if (ct && unlikely(yard_reply_stale(ct, p))) {
+		bpf_map_delete_elem(&yard_ct4, &key);
+		return NULL;
+	}
+	/* The tuple belongs to a direct flow: its answers stay as they are. */
+	if (ct && unlikely(ct->flags & YARD_CT_F_DIRECT))
+		return NULL;
+	return ct;
 }
 
 /* Reverse translation of a backend's answer (skb hooks): source becomes

@@ -7,31 +7,17 @@
 
 #include "conntrack.h"
 
-/* A source port may be taken over from an ended flow after this long (the
- * endpoint's TIME_WAIT accepts a newer SYN), from an idle TCP flow after
- * much longer. */
-#define YARD_SNAT_CLOSED_REUSE_NS (10 * NSEC_PER_SEC)
-#define YARD_SNAT_IDLE_REUSE_NS (2 * 3600 * NSEC_PER_SEC)
 /* Ports tried for one new flow before giving up: bounded work per packet. */
 #define YARD_SNAT_TRIES 8
 
 /* Whether the reply entry holding a source port belongs to a flow that
- * has ended or gone quiet, so a new flow may take the port. */
+ * has ended or gone quiet, so a new flow may take the port: the flow
+ * lifetimes of lib/conntrack.h (an ended TCP flow's port after the close
+ * timeout, when the endpoint's TIME_WAIT accepts a newer SYN). */
 static __always_inline bool yard_snat_stale(const struct yard_ct4_value *ct,
 					    __u8 proto, __u64 now)
 {
-	__u64 idle;
-
-	/* Touched by another CPU since this packet read the clock: in use. */
-	if (ct->last_seen_ns > now)
-		return false;
-	idle = now - ct->last_seen_ns;
-
-	if (proto != IPPROTO_TCP)
-		return idle >= (__u64)yard_cfg.udp_timeout_s * NSEC_PER_SEC;
-	if (ct->flags & YARD_CT_F_CLOSING)
-		return idle >= YARD_SNAT_CLOSED_REUSE_NS;
-	return idle >= YARD_SNAT_IDLE_REUSE_NS;
+	return yard_ct_expired(ct, proto, now);
 }
 
 /* Records the reply entry `rep` under a source port of the SNAT range:

@@ -194,7 +194,7 @@ yard_ext_service_packet(void *ctx, int hook, const struct yard_pkt4 *p,
 		if (snat && yard_route_needs_tc(hook, rc))
 			return yard_hook_pass(hook);
 	}
-	yard_ct_touch(ct, p, yard_hook_len(ctx, hook), now);
+	yard_ct_touch_forward(ct, p, yard_hook_len(ctx, hook), now);
 	yard_count_svc(ct->rev_nat_id, false, yard_hook_len(ctx, hook));
 	return yard_ext_forward(ctx, hook, p, ct, rc, &fib);
 }

@@ -69,7 +69,7 @@ static __always_inline int yard_new_flow(struct __sk_buff *skb,
 					 __u64 now)
 {
 	struct yard_ct4_key fwd_key, rep_key;
-	struct yard_ct4_value fwd = {}, rep = {};
+	struct yard_ct4_value fwd = {}, rep = {}, *old;
 	struct yard_backend4 *be;
 	__u32 backend_id = 0;
 	bool hairpin;
@@ -110,8 +110,18 @@ static __always_inline int yard_new_flow(struct __sk_buff *skb,
 
 	/* Reply entry first: once the forward entry exists, packets of the
 	 * flow are translated, and their answers must find their way back. */
-	if (bpf_map_update_elem(&yard_ct4, &rep_key, &rep, BPF_ANY) ||
-	    bpf_map_update_elem(&yard_ct4, &fwd_key, &fwd, BPF_ANY))
+	if (bpf_map_update_elem(&yard_ct4, &rep_key, &rep, BPF_NOEXIST)) {
+		/* The real tuple is held already: by this tuple's earlier flow
+		 * (replaced), or by a live direct flow (kept: the new flow is
+		 * refused). */
+		old = bpf_map_lookup_elem(&yard_ct4, &rep_key);
+		if (old && (old->flags & YARD_CT_F_DIRECT) &&
+		    !yard_ct_expired(old, p->proto, now))
+			return yard_drop(skb, YARD_REASON_TUPLE_CLASH);
+		if (bpf_map_update_elem(&yard_ct4, &rep_key, &rep, BPF_ANY))
+			return yard_drop(skb, YARD_REASON_CT_FULL);
+	}
+	if (bpf_map_update_elem(&yard_ct4, &fwd_key, &fwd, BPF_ANY))
 		return yard_drop(skb, YARD_REASON_CT_FULL);
 	yard_count_svc(svc->rev_nat_id, false, skb->len);
 	return yard_forward(skb, p, fwd.addr, fwd.port, hairpin);
@@ -136,10 +146,70 @@ static __always_inline int yard_service_packet(struct __sk_buff *skb,
 	if (step == YARD_FLOW_CHOOSE || !ct)
 		return yard_new_flow(skb, p, svc, now);
 
-	yard_ct_touch(ct, p, skb->len, now);
+	yard_ct_touch_forward(ct, p, skb->len, now);
 	yard_count_svc(ct->rev_nat_id, false, skb->len);
 	return yard_forward(skb, p, ct->addr, ct->port,
 			    ct->flags & YARD_CT_F_HAIRPIN);
+}
+
+/* A pod opening a connection straight to an address that is no service
+ * (an endpoint, by its pod IP): its real tuple may be one a service flow
+ * of the same pod was translated to, whose reply entry would give the
+ * answers the service's address. Linux picks source ports per
+ * destination, so this is ordinary. Checked on the packets that start
+ * something (a SYN, any UDP datagram), before anything is answered:
+ *  - a TCP service flow that has ended or expired lets go of the tuple;
+ *    a live one keeps it, and the new connection is refused (dropped and
+ *    counted) rather than break the live one;
+ *  - UDP has no end to see, and a client that moves from a service to
+ *    its endpoint has most likely finished with the service: the direct
+ *    flow takes the tuple, marked so that the endpoint's answers pass
+ *    untranslated and a new service flow on it is refused while the
+ *    direct one lasts. */
+static __always_inline int yard_direct_packet(struct __sk_buff *skb,
+					      const struct yard_pkt4 *p)
+{
+	struct yard_ct4_key key = {
+	    .saddr = p->daddr,
+	    .daddr = p->saddr,
+	    .sport = p->dport,
+	    .dport = p->sport,
+	    .proto = p->proto,
+	    .dir = YARD_CT_REPLY,
+	};
+	struct yard_ct4_value direct = {};
+	struct yard_ct4_key fwd_key;
+	struct yard_ct4_value *rep;
+	struct yard_rnat4 *fe;
+	__u64 now;
+
+	rep = bpf_map_lookup_elem(&yard_ct4, &key);
+	if (likely(!rep))
+		return TC_ACT_OK;
+	now = yard_now();
+	if (rep->flags & YARD_CT_F_DIRECT) {
+		rep->last_seen_ns = now;
+		return TC_ACT_OK;
+	}
+	if (p->proto == IPPROTO_TCP && !yard_ct_ended(rep) &&
+	    !yard_ct_expired(rep, p->proto, now))
+		return yard_drop(skb, YARD_REASON_TUPLE_CLASH);
+	fe = yard_rnat_lookup(rep);
+	if (fe) {
+		yard_ct_forward_key_of(rep, fe, p->proto, &fwd_key);
+		bpf_map_delete_elem(&yard_ct4, &fwd_key);
+	}
+	if (p->proto != IPPROTO_UDP) {
+		bpf_map_delete_elem(&yard_ct4, &key);
+		return TC_ACT_OK;
+	}
+	direct.created_ns = now;
+	direct.last_seen_ns = now;
+	direct.addr = p->saddr;
+	direct.port = p->sport;
+	direct.flags = YARD_CT_F_DIRECT;
+	bpf_map_update_elem(&yard_ct4, &key, &direct, BPF_ANY);
+	return TC_ACT_OK;
 }
 
 SEC("tc")
@@ -183,6 +253,9 @@ int yard_from_pod(struct __sk_buff *skb)
 			return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
 		return bpf_redirect(skb->ifindex, 0);
 	}
+	/* A new connection (a SYN, or any UDP datagram) to no service. */
+	if (unlikely(yard_is_tcp_syn(&p)) || p.proto == IPPROTO_UDP)
+		return yard_direct_packet(skb, &p);
 	return TC_ACT_OK;
 }
 

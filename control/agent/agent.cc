@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "control/agent/ct_sweeper.h"
 #include "control/common/ipv4.h"
 #include "control/common/log.h"
 #include "control/metrics/datapath_collector.h"
@@ -358,8 +359,25 @@ void Agent::Run() {
       AttachNewInterfaces().IgnoreError();
     }
   });
+  std::thread sweeper([this] {
+    if (config_.ct_sweep_interval <= absl::ZeroDuration()) return;
+    const kernel::CtTimeouts timeouts{
+        .udp_s = config_.datapath.udp_timeout_s,
+        .tcp_idle_s = config_.datapath.tcp_idle_timeout_s,
+        .tcp_close_s = config_.datapath.tcp_close_timeout_s};
+    while (!stop_.WaitForNotificationWithTimeout(config_.ct_sweep_interval)) {
+      absl::StatusOr<uint64_t> swept =
+          SweepExpiredFlows(datapath_->maps(), timeouts, MonotonicNowNs());
+      if (swept.ok()) {
+        metrics_.ct_swept->Increment(*swept);
+      } else {
+        LOG(WARNING) << "sweeping expired flows: " << swept.status();
+      }
+    }
+  });
   watch_->Run();
   interfaces.join();
+  sweeper.join();
 }
 
 void Agent::Stop() {

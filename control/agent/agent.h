@@ -52,6 +52,9 @@ struct AgentConfig {
   // How often, at most, a scrape walks yard_ct4 to count its entries;
   // zero never does (see control/metrics/datapath_collector.h).
   absl::Duration ct_sample_interval = absl::Seconds(10);
+  // How often expired flow entries are reclaimed (ct_sweeper.h); zero:
+  // never (the datapath ignores them all the same).
+  absl::Duration ct_sweep_interval = absl::Seconds(10);
 };
 
 class Agent {

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -57,6 +58,19 @@ ABSL_FLAG(absl::Duration, metrics_ct_interval, absl::Seconds(10),
           "At most how often a scrape counts yard_ct4's entries (a walk of "
           "the whole map); 0 never does.");
 
+ABSL_FLAG(absl::Duration, tcp_idle_timeout, absl::Hours(24),
+          "An open TCP flow idle this long no longer holds its tuple (a new "
+          "SYN on it chooses anew; its replies are no longer translated).");
+ABSL_FLAG(absl::Duration, tcp_close_timeout, absl::Seconds(10),
+          "The same for a TCP flow that ended (RST, or FIN both ways): long "
+          "enough for late retransmissions, short enough that the tuple is "
+          "soon free for a new connection.");
+ABSL_FLAG(absl::Duration, udp_timeout, absl::Seconds(120),
+          "A UDP flow idle this long chooses its backend again.");
+ABSL_FLAG(absl::Duration, ct_sweep_interval, absl::Seconds(10),
+          "How often expired flow entries are deleted from yard_ct4 (the "
+          "datapath ignores them at once; this reclaims their memory); 0 "
+          "never.");
 ABSL_FLAG(std::string, datapath_features_off, "",
           "Optional kernel features the datapath must not use, whatever the "
           "kernel allows: xdp, coarse_clock, north_south, or all (the "
@@ -124,6 +138,20 @@ int main(int argc, char** argv) {
     }
     config.datapath.features_off = *features;
   }
+  for (auto [flag, field] : {std::pair{absl::GetFlag(FLAGS_tcp_idle_timeout),
+                                       &config.datapath.tcp_idle_timeout_s},
+                             std::pair{absl::GetFlag(FLAGS_tcp_close_timeout),
+                                       &config.datapath.tcp_close_timeout_s},
+                             std::pair{absl::GetFlag(FLAGS_udp_timeout),
+                                       &config.datapath.udp_timeout_s}}) {
+    if (flag < absl::ZeroDuration() || flag > absl::Hours(24 * 365)) {
+      LOG(ERROR) << "flow timeouts must be between 0 and a year, got "
+                 << absl::FormatDuration(flag);
+      return 2;
+    }
+    *field = static_cast<uint32_t>(absl::ToInt64Seconds(flag));
+  }
+  config.ct_sweep_interval = absl::GetFlag(FLAGS_ct_sweep_interval);
   config.datapath.max_frontends = absl::GetFlag(FLAGS_max_frontends);
   config.datapath.max_slots = absl::GetFlag(FLAGS_max_slots);
   config.datapath.max_backends = absl::GetFlag(FLAGS_max_backends);

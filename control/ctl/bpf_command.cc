@@ -39,11 +39,11 @@ std::optional<yard_config> LoadedConfig(const std::string& pin_dir) {
   return kernel::ConfigFromRodata(**rodata);
 }
 
-// The UDP idle timeout the node's programs were loaded with; the build's
-// default when none is loaded (nothing expires then anyway).
-uint32_t UdpTimeout(const std::string& pin_dir) {
+// The flow lifetimes the node's programs were loaded with; the build's
+// defaults when none is loaded (nothing expires then anyway).
+kernel::CtTimeouts Timeouts(const std::string& pin_dir) {
   std::optional<yard_config> config = LoadedConfig(pin_dir);
-  return config ? config->udp_timeout_s : YARD_DEFAULT_UDP_TIMEOUT_S;
+  return config ? kernel::CtTimeouts::Of(*config) : kernel::CtTimeouts();
 }
 
 absl::StatusOr<std::string> Render(absl::string_view table,
@@ -80,7 +80,7 @@ absl::StatusOr<std::string> Render(absl::string_view table,
     view.entries = *std::move(entries);
     // Read after the dump, so no entry is newer than "now".
     view.now_ns = MonotonicNowNs();
-    view.udp_timeout_s = UdpTimeout(pins.pin_dir);
+    view.timeouts = Timeouts(pins.pin_dir);
     return FormatCt(view, output);
   }
   if (table == "nat") {

@@ -282,7 +282,7 @@ struct CtRow {
   uint32_t client_addr, backend_addr;
   uint16_t client_port, backend_port;
   absl::Duration age, idle;
-  std::optional<absl::Duration> left;  // UDP forward entries only
+  std::optional<absl::Duration> left;  // until the entry frees its tuple
 };
 
 std::vector<CtRow> CtRows(const CtView& view) {
@@ -309,13 +309,9 @@ std::vector<CtRow> CtRows(const CtView& view) {
     };
     row.age = since(value.created_ns);
     row.idle = since(value.last_seen_ns);
-    // Only the forward entry's idleness decides (the datapath checks it
-    // when the client sends); TCP flows never expire, only the LRU evicts
-    // them.
-    if (!row.reply && key.proto != IPPROTO_TCP) {
-      row.left = std::max(absl::ZeroDuration(),
-                          absl::Seconds(view.udp_timeout_s) - row.idle);
-    }
+    // Each entry holds its tuple until idle past the timeout of its
+    // protocol and state (an ended TCP flow's is short).
+    row.left = kernel::CtTimeLeft(key.proto, value, view.timeouts, view.now_ns);
     rows.push_back(row);
   }
   // Each flow's two entries side by side: by client, then protocol and
@@ -363,7 +359,9 @@ std::string FormatCt(const CtView& view, InspectOutput output) {
     }
     Value doc = Value::Map();
     doc.Set("node", Str(view.node));
-    doc.Set("udp_timeout_s", Int(view.udp_timeout_s));
+    doc.Set("udp_timeout_s", Int(view.timeouts.udp_s));
+    doc.Set("tcp_idle_timeout_s", Int(view.timeouts.tcp_idle_s));
+    doc.Set("tcp_close_timeout_s", Int(view.timeouts.tcp_close_s));
     doc.Set("entries", std::move(list));
     return manifest::WriteJson(doc);
   }
@@ -406,6 +404,8 @@ std::string FormatNat(const NatView& view, InspectOutput output) {
     bool hairpin = value.flags & YARD_CT_F_HAIRPIN;
     bool external = value.flags & YARD_CT_F_EXTERNAL;
     bool snat = value.flags & YARD_CT_F_SNAT;
+    // A direct flow's mark translates nothing.
+    if (value.flags & YARD_CT_F_DIRECT) continue;
     if (key.dir == YARD_CT_REPLY) {
       auto fe = frontends.find(value.rev_nat_id);
       if (fe == frontends.end()) continue;  // frontend gone: dropped anyway

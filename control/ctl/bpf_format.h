@@ -18,6 +18,7 @@
 
 #include "control/ctl/inspect_text.h"
 #include "control/kernel/abi.h"
+#include "control/kernel/ct_lifetime.h"
 
 namespace switchyard::ctl {
 
@@ -51,9 +52,8 @@ struct CtView {
   // (bpf_ktime_get_coarse_ns, a tick behind at most), so ages need no
   // conversion.
   uint64_t now_ns = 0;
-  // After this long without a packet from the client, a UDP flow chooses
-  // its backend again (the loaded program's yard_config).
-  uint32_t udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S;
+  // The flow lifetimes the loaded programs apply (their yard_config).
+  kernel::CtTimeouts timeouts;
 };
 std::string FormatCt(const CtView& view, InspectOutput output);
 

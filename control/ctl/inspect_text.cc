@@ -73,9 +73,14 @@ std::vector<std::string> CtFlagNames(uint16_t flags) {
   if (flags & YARD_CT_F_SEEN_REPLY) names.push_back("seen_reply");
   if (flags & YARD_CT_F_EXTERNAL) names.push_back("external");
   if (flags & YARD_CT_F_SNAT) names.push_back("snat");
+  if (flags & YARD_CT_F_FIN_CLIENT) names.push_back("fin_client");
+  if (flags & YARD_CT_F_FIN_BACKEND) names.push_back("fin_backend");
+  if (flags & YARD_CT_F_RST) names.push_back("rst");
+  if (flags & YARD_CT_F_DIRECT) names.push_back("direct");
   uint16_t unknown =
       flags & ~(YARD_CT_F_HAIRPIN | YARD_CT_F_CLOSING | YARD_CT_F_SEEN_REPLY |
-                YARD_CT_F_EXTERNAL | YARD_CT_F_SNAT);
+                YARD_CT_F_EXTERNAL | YARD_CT_F_SNAT | YARD_CT_F_FIN_CLIENT |
+                YARD_CT_F_FIN_BACKEND | YARD_CT_F_RST | YARD_CT_F_DIRECT);
   if (unknown != 0) names.push_back(absl::StrFormat("0x%x", unknown));
   return names;
 }

@@ -6,7 +6,7 @@
 
 #include "yard_abi.h"
 
-static_assert(sizeof(yard_config) == 20);
+static_assert(sizeof(yard_config) == 28);
 static_assert(sizeof(yard_svc4_key) == 8);
 static_assert(sizeof(yard_svc_value) == 16);
 static_assert(sizeof(yard_slot_key) == 8);

@@ -103,6 +103,20 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
       return ErrnoStatus(err, absl::StrCat("size ", bpf_map__name(map)));
     }
   }
+  // yard_reasons has room for reasons to come; pins made when it had one
+  // slot per reason keep their size (a newer reason is not counted
+  // there), so an upgraded agent adopts them and their flows.
+  if (!config.pin_dir.empty()) {
+    const std::string path = absl::StrCat(config.pin_dir, "/yard_reasons");
+    ScopedFd pinned(bpf_obj_get(path.c_str()));
+    bpf_map_info info = {};
+    uint32_t len = sizeof(info);
+    if (pinned.valid() &&
+        bpf_obj_get_info_by_fd(pinned.get(), &info, &len) == 0 &&
+        info.max_entries < YARD_REASON_SLOTS) {
+      bpf_map__set_max_entries(skel->maps.yard_reasons, info.max_entries);
+    }
+  }
   bpf_map* all_maps[] = {skel->maps.yard_svc4,    skel->maps.yard_slots,
                          skel->maps.yard_be4,     skel->maps.yard_rnat4,
                          skel->maps.yard_ct4,     skel->maps.yard_svc_stats,
@@ -121,6 +135,8 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
       config.hairpin_addr_be != 0 ? config.hairpin_addr_be
                                   : htonl(YARD_DEFAULT_HAIRPIN_ADDR_HOST);
   skel->rodata->yard_cfg.udp_timeout_s = config.udp_timeout_s;
+  skel->rodata->yard_cfg.tcp_idle_timeout_s = config.tcp_idle_timeout_s;
+  skel->rodata->yard_cfg.tcp_close_timeout_s = config.tcp_close_timeout_s;
   skel->rodata->yard_cfg.snat_addr = config.snat_addr_be;
   skel->rodata->yard_cfg.snat_port_min = config.snat_port_min;
   skel->rodata->yard_cfg.snat_port_max = config.snat_port_max;

@@ -31,7 +31,11 @@ struct DatapathConfig {
   uint32_t max_ct_entries = YARD_DEFAULT_CT_ENTRIES;
   uint32_t max_source_ranges = YARD_DEFAULT_SOURCE_RANGES;
   uint32_t hairpin_addr_be = 0;  // 0: YARD_DEFAULT_HAIRPIN_ADDR_HOST
+  // Flow lifetimes: how long a flow's entries hold its tuple without a
+  // packet (bpf/lib/conntrack.h, ct_lifetime.h).
   uint32_t udp_timeout_s = YARD_DEFAULT_UDP_TIMEOUT_S;
+  uint32_t tcp_idle_timeout_s = YARD_DEFAULT_TCP_IDLE_TIMEOUT_S;
+  uint32_t tcp_close_timeout_s = YARD_DEFAULT_TCP_CLOSE_TIMEOUT_S;
   // North-south: the source this node gives outside clients' flows it
   // sends on to endpoints on other nodes (0: none, such flows are
   // dropped), and the source ports it may use for them.

@@ -339,9 +339,21 @@ absl::Status DatapathMaps::ClearCt() {
   return absl::OkStatus();
 }
 
+absl::Status DatapathMaps::DeleteCt(const yard_ct4_key& key) {
+  if (bpf_map_delete_elem(fds_.ct4.get(), &key) != 0 && errno != ENOENT) {
+    return ErrnoStatus(errno, "delete from yard_ct4");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<yard_counter> DatapathMaps::ReasonCounter(
     yard_reason reason) const {
   yard_counter sum = {};
+  // Pins of an older agent have fewer slots: a newer reason is not
+  // counted there, which reads as zero.
+  absl::StatusOr<uint32_t> slots = MaxEntries(fds_.reasons.get());
+  if (!slots.ok()) return slots.status();
+  if (static_cast<uint32_t>(reason) >= *slots) return sum;
   absl::Status s = SumPerCpu<yard_counter>(
       fds_.reasons.get(), reason, YARD_MAP_REASONS, [&](const yard_counter& c) {
         sum.packets += c.packets;
@@ -367,8 +379,10 @@ absl::StatusOr<yard_svc_stats> DatapathMaps::ServiceStats(
 }
 
 absl::Status DatapathMaps::ResetCounters() {
-  if (absl::Status s = ZeroPerCpu<yard_counter>(
-          fds_.reasons.get(), YARD_REASON_MAX, YARD_MAP_REASONS);
+  absl::StatusOr<uint32_t> slots = MaxEntries(fds_.reasons.get());
+  if (!slots.ok()) return slots.status();
+  if (absl::Status s = ZeroPerCpu<yard_counter>(fds_.reasons.get(), *slots,
+                                                YARD_MAP_REASONS);
       !s.ok()) {
     return s;
   }

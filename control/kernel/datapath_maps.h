@@ -83,6 +83,8 @@ class DatapathMaps {
   absl::StatusOr<std::vector<std::pair<yard_ct4_key, yard_ct4_value>>> DumpCt()
       const;
   absl::Status ClearCt();
+  // Deletes one entry; one already gone is not an error.
+  absl::Status DeleteCt(const yard_ct4_key& key);
 
   // Per-CPU counters, summed over every possible CPU.
   absl::StatusOr<yard_counter> ReasonCounter(yard_reason reason) const;

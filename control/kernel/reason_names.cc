@@ -33,6 +33,9 @@ constexpr ReasonInfo kReasons[] = {
     {"snat_exhausted", "drop",
      "no free source port to send the flow on to another node"},
     {"no_route", "drop", "no route or neighbour towards endpoint or client"},
+    {"tuple_clash", "drop",
+     "a pod's new direct connection has the real tuple of its live service "
+     "flow"},
 };
 static_assert(std::size(kReasons) == YARD_REASON_MAX,
               "a yard_reason without words in reason_names.cc");

@@ -68,6 +68,11 @@ AgentMetrics AgentMetrics::Register(Registry& registry) {
       "by configuration, refused by the kernel, or for xdp not attached on "
       "every external device); yardctl status says why.",
       {"feature"});
+  m.ct_swept = &registry
+                    .AddCounter("switchyard_agent_ct_swept_total",
+                                "Expired connection-tracking entries "
+                                "reclaimed from yard_ct4 by the sweeper.")
+                    .Get();
   // Both kinds exist from the start, so rate() has a zero to start from.
   for (bool snapshot : {true, false}) {
     const std::vector<std::string> kind = {UpdateKind(snapshot)};

@@ -30,6 +30,8 @@ struct AgentMetrics {
   // Label `feature` (xdp, coarse_clock, north_south): 1 while the
   // datapath uses it (on every device, for xdp), else 0.
   Family<Gauge>* datapath_feature = nullptr;
+  // Expired flow entries the sweeper deleted from yard_ct4.
+  Counter* ct_swept = nullptr;
 };
 
 // The `update` label of a message from the controller.

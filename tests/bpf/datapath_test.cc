@@ -1522,7 +1522,8 @@ TEST_F(DatapathTest, UdpFlowIdleLongerThanTheTimeoutChoosesAgain) {
                 .Payload("q")
                 .Build());
 
-  // A TCP flow never expires here, however idle.
+  // A TCP segment keeps its backend, however idle (its tuple is another
+  // matter: TupleReuseTest).
   const Bytes syn =
       FromPod().Ipv4(kClient, kWebIp).Tcp(44200, 80).Flags(kTcpSyn).Build();
   ASSERT_EQ(Run(Hook::kFromPod, syn).verdict, kActOk);
@@ -1645,6 +1646,216 @@ TEST_F(SynAfterCloseTest, BackendFin) {
                 .Flags(kTcpFin | kTcpAck)
                 .Build());
   EXPECT_NE(ForwardFlags() & YARD_CT_F_CLOSING, 0);
+  ExpectRun(Hook::kFromPod, ToWeb(kTcpSyn).Build(), kActOk,
+            At(kBeSpareTcp, kTcpSyn));
+  ExpectReasons({});
+}
+
+// A pod that reached an endpoint through its service, then connects to the
+// endpoint directly from the same source port: the direct connection's
+// tuple is the service flow's real tuple. It must never inherit the
+// service flow's translation (its answers given the service's address).
+class TupleReuseTest : public SynAfterCloseTest {
+ protected:
+  Bytes FromWeb(uint8_t flags) {
+    return ToPod()
+        .Ipv4(kBeWeb.addr, kClient)
+        .Tcp(kBeWeb.port, kSport)
+        .Flags(flags)
+        .Build();
+  }
+  yard_ct4_key ForwardKey(uint8_t proto = packet::kProtoTcp,
+                          uint16_t port = 80) {
+    return CtKey(kClient, kSport, kWebIp, port, proto, YARD_CT_FORWARD);
+  }
+  yard_ct4_key ReplyKey(const BackendSpec& be,
+                        uint8_t proto = packet::kProtoTcp) {
+    return CtKey(be.addr, be.port, kClient, kSport, proto, YARD_CT_REPLY);
+  }
+  // The service flow, closed as a client reading to the end closes it:
+  // its FIN, the backend's FIN, the last ACK.
+  void EstablishAndClose() {
+    using namespace packet;  // NOLINT
+    ExpectRun(Hook::kFromPod, ToWeb(kTcpSyn).Build(), kActOk,
+              At(kBeWeb, kTcpSyn));
+    ExpectRun(Hook::kFromPod, ToWeb(kTcpFin | kTcpAck).Build(), kActOk,
+              At(kBeWeb, kTcpFin | kTcpAck));
+    ASSERT_EQ(Run(Hook::kToPod, FromWeb(kTcpFin | kTcpAck)).verdict, kActOk);
+    ExpectRun(Hook::kFromPod, ToWeb(kTcpAck).Build(), kActOk,
+              At(kBeWeb, kTcpAck));
+    std::optional<yard_ct4_value> rep = Ct(ReplyKey(kBeWeb));
+    ASSERT_TRUE(rep.has_value());
+    EXPECT_EQ(rep->flags & (YARD_CT_F_FIN_CLIENT | YARD_CT_F_FIN_BACKEND),
+              YARD_CT_F_FIN_CLIENT | YARD_CT_F_FIN_BACKEND);
+  }
+};
+
+TEST_F(TupleReuseTest, DirectSynAfterAClosedServiceFlowFreesTheTuple) {
+  using namespace packet;  // NOLINT
+  ASSERT_NO_FATAL_FAILURE(EstablishAndClose());
+  // The direct SYN goes out as it is, and the closed flow lets go.
+  const Bytes syn = At(kBeWeb, kTcpSyn);
+  ExpectRun(Hook::kFromPod, syn, kActOk, syn);
+  EXPECT_FALSE(Ct(ReplyKey(kBeWeb)).has_value());
+  EXPECT_FALSE(Ct(ForwardKey()).has_value());
+  // The endpoint's SYN-ACK reaches the client from the endpoint.
+  const Bytes syn_ack = FromWeb(kTcpSyn | kTcpAck);
+  ExpectRun(Hook::kToPod, syn_ack, kActOk, syn_ack);
+  ExpectReasons({});
+}
+
+// The same when the direct SYN took another way (not through this pod's
+// hook): a SYN-ACK is never the answer of a flow that has closed.
+TEST_F(TupleReuseTest, SynAckOnAClosedFlowsTupleIsNotTranslated) {
+  using namespace packet;  // NOLINT
+  ASSERT_NO_FATAL_FAILURE(EstablishAndClose());
+  const Bytes syn_ack = FromWeb(kTcpSyn | kTcpAck);
+  ExpectRun(Hook::kToPod, syn_ack, kActOk, syn_ack);
+  EXPECT_FALSE(Ct(ReplyKey(kBeWeb)).has_value());
+  ExpectReasons({});
+}
+
+// A service flow still open (here half-closed: only the client's FIN) keeps
+// its tuple: a direct SYN on it is refused, and the service flow goes on.
+TEST_F(TupleReuseTest, DirectSynOnALiveServiceFlowsTupleIsAClash) {
+  using namespace packet;  // NOLINT
+  ExpectRun(Hook::kFromPod, ToWeb(kTcpSyn).Build(), kActOk,
+            At(kBeWeb, kTcpSyn));
+  ExpectRun(Hook::kFromPod, ToWeb(kTcpFin | kTcpAck).Build(), kActOk,
+            At(kBeWeb, kTcpFin | kTcpAck));
+  EXPECT_EQ(Run(Hook::kFromPod, At(kBeWeb, kTcpSyn)).verdict, kActShot);
+  ExpectReasons({{YARD_REASON_TUPLE_CLASH, 1}});
+  ASSERT_TRUE(Ct(ReplyKey(kBeWeb)).has_value());
+  // The backend's data still reaches the client from the service.
+  ExpectRun(Hook::kToPod, FromWeb(kTcpAck | kTcpPsh), kActOk,
+            ToPod()
+                .Ipv4(kWebIp, kClient)
+                .Tcp(80, kSport)
+                .Flags(kTcpAck | kTcpPsh)
+                .Build());
+}
+
+// A RST ends a flow at once.
+TEST_F(TupleReuseTest, DirectSynAfterAResetFlowFreesTheTuple) {
+  using namespace packet;  // NOLINT
+  ExpectRun(Hook::kFromPod, ToWeb(kTcpSyn).Build(), kActOk,
+            At(kBeWeb, kTcpSyn));
+  ASSERT_EQ(Run(Hook::kToPod, FromWeb(kTcpRst | kTcpAck)).verdict, kActOk);
+  const Bytes syn = At(kBeWeb, kTcpSyn);
+  ExpectRun(Hook::kFromPod, syn, kActOk, syn);
+  EXPECT_FALSE(Ct(ReplyKey(kBeWeb)).has_value());
+  ExpectReasons({});
+}
+
+// An ended flow's entries translate late retransmissions for the close
+// timeout, then free the tuple even without a new connection.
+TEST_F(TupleReuseTest, EndedFlowExpiresAfterTheCloseTimeout) {
+  using namespace packet;  // NOLINT
+  DatapathConfig config = SmallConfig();
+  config.tcp_close_timeout_s = 0;
+  ASSERT_NO_FATAL_FAILURE(Load(config));
+  ASSERT_NO_FATAL_FAILURE(EstablishAndClose());
+  const Bytes late = FromWeb(kTcpAck);
+  ExpectRun(Hook::kToPod, late, kActOk, late);
+  EXPECT_FALSE(Ct(ReplyKey(kBeWeb)).has_value());
+  ExpectReasons({});
+}
+
+// UDP has no end to see: a direct flow from the service flow's port takes
+// the tuple; the endpoint's answers then reach it untranslated, and a new
+// service flow that would land on the same tuple is refused while the
+// direct one lasts.
+TEST_F(TupleReuseTest, DirectUdpTakesTheTupleOfAServiceFlow) {
+  using namespace packet;  // NOLINT
+  auto query = [] {
+    return FromPod().Ipv4(kClient, kWebIp).Udp(kSport, 53).Payload("q");
+  };
+  ExpectRun(Hook::kFromPod, query().Build(), kActOk,
+            FromPod()
+                .Ipv4(kClient, kBeDns.addr)
+                .Udp(kSport, kBeDns.port)
+                .Payload("q")
+                .Build());
+  const Bytes direct = FromPod()
+                           .Ipv4(kClient, kBeDns.addr)
+                           .Udp(kSport, kBeDns.port)
+                           .Payload("d")
+                           .Build();
+  ExpectRun(Hook::kFromPod, direct, kActOk, direct);
+  EXPECT_FALSE(Ct(ForwardKey(kProtoUdp, 53)).has_value());
+  std::optional<yard_ct4_value> mark = Ct(ReplyKey(kBeDns, kProtoUdp));
+  ASSERT_TRUE(mark.has_value());
+  EXPECT_EQ(mark->flags, YARD_CT_F_DIRECT);
+  const Bytes answer = ToPod()
+                           .Ipv4(kBeDns.addr, kClient)
+                           .Udp(kBeDns.port, kSport)
+                           .Payload("a")
+                           .Build();
+  ExpectRun(Hook::kToPod, answer, kActOk, answer);
+  // The service again from the same port: its only endpoint's tuple is
+  // the direct flow's.
+  EXPECT_EQ(Run(Hook::kFromPod, query().Build()).verdict, kActShot);
+  ExpectReasons({{YARD_REASON_TUPLE_CLASH, 1}});
+  ExpectRun(Hook::kToPod, answer, kActOk, answer);
+}
+
+// Once the direct flow has gone quiet past the UDP timeout, the service
+// may have the tuple back.
+TEST_F(TupleReuseTest, ServiceFlowGetsTheTupleBackAfterTheDirectOneExpires) {
+  using namespace packet;  // NOLINT
+  timespec now = {};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // the datapath's clock
+  const uint64_t now_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
+  constexpr uint64_t kIdleNs = (YARD_DEFAULT_UDP_TIMEOUT_S + 5) * 1000000000ull;
+  if (now_ns < kIdleNs + 1000000000ull) {
+    GTEST_SKIP() << "machine booted less than the UDP timeout ago";
+  }
+  auto query = [] {
+    return FromPod().Ipv4(kClient, kWebIp).Udp(kSport, 53).Payload("q");
+  };
+  const Bytes translated = FromPod()
+                               .Ipv4(kClient, kBeDns.addr)
+                               .Udp(kSport, kBeDns.port)
+                               .Payload("q")
+                               .Build();
+  ExpectRun(Hook::kFromPod, query().Build(), kActOk, translated);
+  const Bytes direct = FromPod()
+                           .Ipv4(kClient, kBeDns.addr)
+                           .Udp(kSport, kBeDns.port)
+                           .Payload("d")
+                           .Build();
+  ExpectRun(Hook::kFromPod, direct, kActOk, direct);
+  // The direct flow goes quiet past the UDP timeout.
+  const yard_ct4_key mark_key = ReplyKey(kBeDns, kProtoUdp);
+  std::optional<yard_ct4_value> mark = Ct(mark_key);
+  ASSERT_TRUE(mark.has_value());
+  mark->last_seen_ns = now_ns - kIdleNs;
+  ASSERT_OK(maps().PutCt(mark_key, *mark));
+  ExpectRun(Hook::kFromPod, query().Build(), kActOk, translated);
+  ExpectRun(Hook::kToPod,
+            ToPod()
+                .Ipv4(kBeDns.addr, kClient)
+                .Udp(kBeDns.port, kSport)
+                .Payload("a")
+                .Build(),
+            kActOk,
+            ToPod().Ipv4(kWebIp, kClient).Udp(53, kSport).Payload("a").Build());
+  ExpectReasons({});
+}
+
+// Expiry is decided at lookup: an open TCP flow idle past its timeout
+// gives its tuple to a new SYN, but a segment of the paused connection
+// keeps its backend.
+TEST_F(TupleReuseTest, IdleTcpFlowPastItsTimeoutKeepsItsBackendButNotItsTuple) {
+  using namespace packet;  // NOLINT
+  DatapathConfig config = SmallConfig();
+  config.tcp_idle_timeout_s = 0;
+  ASSERT_NO_FATAL_FAILURE(Load(config));
+  ExpectRun(Hook::kFromPod, ToWeb(kTcpSyn).Build(), kActOk,
+            At(kBeWeb, kTcpSyn));
+  ASSERT_NO_FATAL_FAILURE(ReplaceOnlyBackend(kWebTcp80, kBeSpareTcp));
+  ExpectRun(Hook::kFromPod, ToWeb(kTcpAck).Build(), kActOk,
+            At(kBeWeb, kTcpAck));
   ExpectRun(Hook::kFromPod, ToWeb(kTcpSyn).Build(), kActOk,
             At(kBeSpareTcp, kTcpSyn));
   ExpectReasons({});

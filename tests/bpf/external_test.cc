@@ -1532,8 +1532,10 @@ TEST_F(ExternalTest, SnatPortsExhaustedDropsUntilTheHolderIsStale) {
   EXPECT_EQ(CtEntries(), 1u);  // the holder, nothing half-made
   EXPECT_EQ(Ct(held)->addr, IpBe("172.31.0.99"));
 
-  // The holder's flow ended long ago: its port is taken over.
-  holder.flags = YARD_CT_F_EXTERNAL | YARD_CT_F_CLOSING;
+  // The holder's flow ended (a FIN from each side) long ago: its port is
+  // taken over.
+  holder.flags = YARD_CT_F_EXTERNAL | YARD_CT_F_CLOSING |
+                 YARD_CT_F_FIN_CLIENT | YARD_CT_F_FIN_BACKEND;
   holder.last_seen_ns = 0;
   ASSERT_OK(maps().PutCt(held, holder));
   ExpectXdp(syn, kXdpTx,

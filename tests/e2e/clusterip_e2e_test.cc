@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -761,6 +762,108 @@ TEST_P(ClusterIpTest, HairpinReachesItself) {
     return absl::OkStatus();
   });
   EXPECT_TRUE(status.ok()) << status;
+}
+
+// A pod reaches an endpoint through the service, closes, then connects to
+// that endpoint directly from the same source port: the direct connection
+// has the service flow's real tuple and must get plain answers from the
+// endpoint. TCP and UDP, 50 times each, every one answered.
+TEST_P(ClusterIpTest, DirectConnectionFromAServiceFlowsPortIsAnswered) {
+  constexpr int kRounds = 50;
+  std::map<std::string, std::string> ip_of = {
+      {kBackendPods[0].identity, kBackendPods[0].ip},
+      {kBackendPods[1].identity, kBackendPods[1].ip}};
+  absl::Status done = client_.ns->Run([&]() -> absl::Status {
+    for (int i = 0; i < kRounds; ++i) {
+      const uint16_t port = static_cast<uint16_t>(42000 + i);
+      absl::StatusOr<Reply> via_service =
+          e2e::TcpCall(SockAddr(kServiceIp, kTcpPort), kConnectTimeout, port);
+      if (!via_service.ok()) {
+        return absl::InternalError(absl::StrCat(
+            "round ", i,
+            ", TCP via the service: ", via_service.status().ToString()));
+      }
+      const std::string endpoint = ip_of[via_service->identity];
+      absl::StatusOr<Reply> direct = e2e::TcpCall(
+          SockAddr(endpoint, kTcpTargetPort), kConnectTimeout, port);
+      if (!direct.ok()) {
+        return absl::InternalError(absl::StrCat(
+            "round ", i, ", TCP direct to ", endpoint, " from port ", port,
+            ": ", direct.status().ToString()));
+      }
+      if (direct->identity != via_service->identity) {
+        return absl::InternalError("direct TCP answered by another endpoint");
+      }
+      absl::StatusOr<Reply> udp_service =
+          e2e::UdpCall(SockAddr(kServiceIp, kUdpPort), port);
+      if (!udp_service.ok()) {
+        return absl::InternalError(absl::StrCat(
+            "round ", i,
+            ", UDP via the service: ", udp_service.status().ToString()));
+      }
+      const std::string udp_endpoint = ip_of[udp_service->identity];
+      absl::StatusOr<Reply> udp_direct =
+          e2e::UdpCall(SockAddr(udp_endpoint, kUdpTargetPort), port);
+      if (!udp_direct.ok()) {
+        return absl::InternalError(absl::StrCat(
+            "round ", i, ", UDP direct to ", udp_endpoint, " from port ", port,
+            ": ", udp_direct.status().ToString()));
+      }
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(done.ok()) << done;
+}
+
+// A connection-heavy client (tcp_tw_reuse on, ephemeral ports chosen by
+// the kernel per destination) alternating between the service and its
+// endpoints directly for 30 s: not one connection may fail.
+TEST_P(ClusterIpTest, AlternatingServiceAndDirectConnectionsNeverFail) {
+  if (GetParam()) GTEST_SKIP() << "checksum offload plays no part: run once";
+  ASSERT_OK(client_.ns->ExecOk("sysctl -qw net.ipv4.tcp_tw_reuse=1"));
+  constexpr absl::Duration kFor = absl::Seconds(30);
+  struct Counts {
+    int service = 0, direct = 0;
+    std::vector<std::string> failures;
+  };
+  absl::StatusOr<Counts> counts =
+      client_.ns->Run([&]() -> absl::StatusOr<Counts> {
+        Counts c;
+        const absl::Time end = absl::Now() + kFor;
+        for (int i = 0; absl::Now() < end; ++i) {
+          const bool direct = i % 2 == 1;
+          const sockaddr_in to =
+              direct ? SockAddr(kBackendPods[(i / 2) % 2].ip, kTcpTargetPort)
+                     : SockAddr(kServiceIp, kTcpPort);
+          absl::StatusOr<Reply> r = e2e::TcpCall(to, kConnectTimeout);
+          if (!r.ok()) {
+            if (c.failures.size() < 5) {
+              c.failures.push_back(
+                  absl::StrCat(Format(to), ": ", r.status().ToString()));
+            } else {
+              c.failures.push_back("");
+            }
+          } else {
+            ++(direct ? c.direct : c.service);
+          }
+          // A paced loop: the client's TIME_WAIT sockets stay well
+          // within the ephemeral range.
+          absl::SleepFor(absl::Milliseconds(2));
+        }
+        return c;
+      });
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  std::cerr << "alternating for " << absl::FormatDuration(kFor) << ": "
+            << counts->service << " via the service, " << counts->direct
+            << " direct, " << counts->failures.size() << " failed\n";
+  EXPECT_TRUE(counts->failures.empty())
+      << counts->failures.size() << " failed, first: "
+      << absl::StrJoin(counts->failures.begin(),
+                       counts->failures.begin() +
+                           std::min<size_t>(5, counts->failures.size()),
+                       "; ");
+  EXPECT_GT(counts->service, 1000);
+  EXPECT_GT(counts->direct, 1000);
 }
 
 INSTANTIATE_TEST_SUITE_P(TxChecksum, ClusterIpTest, ::testing::Bool(),

@@ -488,5 +488,48 @@ TEST_F(CrossNodeTest, EndpointsOnBothNodesServeClientsOnBothNodes) {
   }
 }
 
+// A pod on node-a reaches the endpoint on node-b through the service,
+// closes, then connects to that endpoint directly from the same source
+// port: the direct connection's answers cross back to node-a and must
+// arrive untranslated. TCP and UDP, 50 times each.
+TEST_F(CrossNodeTest, DirectConnectionFromAServiceFlowsPortIsAnswered) {
+  absl::StatusOr<std::string> ip = ApplyService("on-node-b", {1});
+  ASSERT_TRUE(ip.ok()) << ip.status();
+  const sockaddr_in endpoint_tcp =
+      SockAddr(kNodes[1].backend_ip, kTcpTargetPort);
+  const sockaddr_in endpoint_udp =
+      SockAddr(kNodes[1].backend_ip, kUdpTargetPort);
+  absl::Status done = nodes_[0].client->Run([&]() -> absl::Status {
+    for (int i = 0; i < 50; ++i) {
+      const uint16_t port = static_cast<uint16_t>(43000 + i);
+      absl::StatusOr<Reply> r =
+          e2e::TcpCall(SockAddr(*ip, kTcpPort), kConnectTimeout, port);
+      if (!r.ok()) {
+        return absl::InternalError(absl::StrCat(
+            "round ", i, ", TCP via the service: ", r.status().ToString()));
+      }
+      r = e2e::TcpCall(endpoint_tcp, kConnectTimeout, port);
+      if (!r.ok()) {
+        return absl::InternalError(absl::StrCat("round ", i,
+                                                ", TCP direct from port ", port,
+                                                ": ", r.status().ToString()));
+      }
+      r = e2e::UdpCall(SockAddr(*ip, kUdpPort), port);
+      if (!r.ok()) {
+        return absl::InternalError(absl::StrCat(
+            "round ", i, ", UDP via the service: ", r.status().ToString()));
+      }
+      r = e2e::UdpCall(endpoint_udp, port);
+      if (!r.ok()) {
+        return absl::InternalError(absl::StrCat("round ", i,
+                                                ", UDP direct from port ", port,
+                                                ": ", r.status().ToString()));
+      }
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(done.ok()) << done;
+}
+
 }  // namespace
 }  // namespace switchyard

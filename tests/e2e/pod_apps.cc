@@ -195,12 +195,35 @@ bool IdentityServer::ServeStream(int fd) {
 // ---------------------------------------------------------------------------
 // Clients
 
+namespace {
+
+// Binds to a fixed local port, allowed while an earlier socket on it
+// waits in TIME_WAIT (as a busy client's with tcp_tw_reuse would).
+absl::Status BindFrom(int fd, uint16_t port) {
+  if (port == 0) return absl::OkStatus();
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+    return ErrnoStatus(errno, "SO_REUSEADDR");
+  }
+  sockaddr_in local = {};
+  local.sin_family = AF_INET;
+  local.sin_port = htons(port);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("bind to port ", port));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<ConnectResult> ConnectTcp(const sockaddr_in& to,
-                                         absl::Duration timeout) {
+                                         absl::Duration timeout,
+                                         uint16_t from_port) {
   ConnectResult result;
   result.fd =
       ScopedFd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!result.fd.valid()) return ErrnoStatus(errno, "socket");
+  if (absl::Status s = BindFrom(result.fd.get(), from_port); !s.ok()) return s;
   const absl::Time start = absl::Now();
   if (connect(result.fd.get(), reinterpret_cast<const sockaddr*>(&to),
               sizeof(to)) != 0) {
@@ -260,9 +283,10 @@ absl::StatusOr<Reply> Exchange(int fd, absl::string_view request) {
   return ParseReply(line.substr(0, line.find('\n')));
 }
 
-absl::StatusOr<ScopedFd> UdpConnect(const sockaddr_in& to) {
+absl::StatusOr<ScopedFd> UdpConnect(const sockaddr_in& to, uint16_t from_port) {
   ScopedFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return ErrnoStatus(errno, "socket");
+  if (absl::Status s = BindFrom(fd.get(), from_port); !s.ok()) return s;
   if (absl::Status s = SetIoTimeouts(fd.get()); !s.ok()) return s;
   if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof(to)) !=
       0) {
@@ -284,6 +308,32 @@ absl::StatusOr<Reply> UdpExchange(int fd, absl::string_view request) {
   absl::string_view text(buf, n);
   if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
   return ParseReply(text);
+}
+
+absl::StatusOr<Reply> TcpCall(const sockaddr_in& to, absl::Duration timeout,
+                              uint16_t from_port) {
+  absl::StatusOr<ConnectResult> c = ConnectTcp(to, timeout, from_port);
+  if (!c.ok()) return c.status();
+  if (c->error != 0) {
+    return ErrnoStatus(c->error, absl::StrCat("connect to ", Format(to)));
+  }
+  absl::StatusOr<Reply> reply = Exchange(c->fd.get(), "hello\n");
+  if (!reply.ok()) return reply.status();
+  if (shutdown(c->fd.get(), SHUT_WR) != 0) {
+    return ErrnoStatus(errno, "shutdown");
+  }
+  char buf[256];
+  while (true) {
+    ssize_t n = recv(c->fd.get(), buf, sizeof(buf), 0);
+    if (n == 0) return reply;
+    if (n < 0) return ErrnoStatus(errno, "read to the end");
+  }
+}
+
+absl::StatusOr<Reply> UdpCall(const sockaddr_in& to, uint16_t from_port) {
+  absl::StatusOr<ScopedFd> fd = UdpConnect(to, from_port);
+  if (!fd.ok()) return fd.status();
+  return UdpExchange(fd->get(), "hello");
 }
 
 }  // namespace switchyard::e2e

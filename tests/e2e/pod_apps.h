@@ -74,18 +74,32 @@ struct ConnectResult {
 };
 // The error is in the result, not the status: a refused connect is an
 // outcome tests look at. The status fails only on local errors.
+// from_port: the local port to connect from (SO_REUSEADDR), 0 for an
+// ephemeral one.
 absl::StatusOr<ConnectResult> ConnectTcp(const sockaddr_in& to,
-                                         absl::Duration timeout);
+                                         absl::Duration timeout,
+                                         uint16_t from_port = 0);
 // A connect that must succeed.
 absl::StatusOr<ScopedFd> MustConnect(const sockaddr_in& to,
                                      absl::Duration timeout);
 // One request line, one reply line, on a connected TCP socket.
 absl::StatusOr<Reply> Exchange(int fd, absl::string_view request);
 
-// A UDP socket connected to `to`, on a fresh ephemeral port, and one
-// datagram out and its answer back.
-absl::StatusOr<ScopedFd> UdpConnect(const sockaddr_in& to);
+// A UDP socket connected to `to`, on a fresh ephemeral port (or
+// from_port), and one datagram out and its answer back.
+absl::StatusOr<ScopedFd> UdpConnect(const sockaddr_in& to,
+                                    uint16_t from_port = 0);
 absl::StatusOr<Reply> UdpExchange(int fd, absl::string_view request);
+
+// One whole TCP call, as a client that reads to the end makes it: connect
+// (from local port from_port, 0: any), one exchange, its FIN, the
+// server's, close. Both sides have closed when it returns; a failed
+// connect or exchange is the error.
+absl::StatusOr<Reply> TcpCall(const sockaddr_in& to, absl::Duration timeout,
+                              uint16_t from_port = 0);
+// One datagram and its answer on a connected UDP socket (which takes
+// answers only from `to`).
+absl::StatusOr<Reply> UdpCall(const sockaddr_in& to, uint16_t from_port = 0);
 
 }  // namespace switchyard::e2e
 

@@ -275,7 +275,7 @@ CtView Flows() {
   CtView view;
   view.node = "node-a";
   view.now_ns = kNow;
-  view.udp_timeout_s = 120;
+  view.timeouts.udp_s = 120;
   view.entries = {
       {CtKey("10.244.0.6", 5001, "10.96.0.20", 53, IPPROTO_UDP,
              YARD_CT_FORWARD),
@@ -303,10 +303,10 @@ TEST(BpfCt, TableGroupsEachFlowsEntries) {
       FormatCt(Flows(), InspectOutput::kTable),
       R"(PROTO   TUPLE                                 DIR       BACKEND                  REV-NAT   AGE     IDLE    TIME-LEFT   PACKETS   BYTES   FLAGS
 UDP     10.244.0.5:5000 -> 10.96.0.20:53      forward   10.244.1.3:5353 (id 2)   2         3m20s   2m10s   expired     3         180     -
-TCP     10.244.0.5:40000 -> 10.96.0.10:80     forward   10.244.1.2:8080 (id 1)   1         62m     5s      -           10        1000    closing
-TCP     10.244.1.2:8080 -> 10.244.0.5:40000   reply     10.244.1.2:8080 (id 1)   1         62m     5s      -           8         900     closing,seen_reply
+TCP     10.244.0.5:40000 -> 10.96.0.10:80     forward   10.244.1.2:8080 (id 1)   1         62m     5s      23h         10        1000    closing
+TCP     10.244.1.2:8080 -> 10.244.0.5:40000   reply     10.244.1.2:8080 (id 1)   1         62m     5s      23h         8         900     closing,seen_reply
 UDP     10.244.0.6:5001 -> 10.96.0.20:53      forward   10.244.1.3:5353 (id 2)   2         20s     20s     100s        1         60      -
-TCP     10.244.0.7:41000 -> 10.96.0.30:80     forward   10.244.0.7:8080 (id 4)   3         2d2h    0s      -           2         140     hairpin
+TCP     10.244.0.7:41000 -> 10.96.0.30:80     forward   10.244.0.7:8080 (id 4)   3         2d2h    0s      24h         2         140     hairpin
 )");
 }
 
@@ -344,6 +344,8 @@ TEST(BpfCt, Json) {
   EXPECT_EQ(FormatCt(view, InspectOutput::kJson), R"({
     "node": "node-a",
     "udp_timeout_s": 120,
+    "tcp_idle_timeout_s": 86400,
+    "tcp_close_timeout_s": 10,
     "entries": [
         {
             "protocol": "TCP",
@@ -360,7 +362,7 @@ TEST(BpfCt, Json) {
             "rev_nat_id": 1,
             "age_ms": 3725000,
             "idle_ms": 5000,
-            "time_left_ms": null,
+            "time_left_ms": 86395000,
             "packets": 8,
             "bytes": 900,
             "flags": [
@@ -441,6 +443,7 @@ rewrite_failed       drop     0         0       a checksum or store helper faile
 source_denied        drop     0         0       source outside the load balancer's loadBalancerSourceRanges
 snat_exhausted       drop     0         0       no free source port to send the flow on to another node
 no_route             drop     0         0       no route or neighbour towards endpoint or client
+tuple_clash          drop     0         0       a pod's new direct connection has the real tuple of its live service flow
 )");
 }
 
@@ -560,6 +563,12 @@ TEST(BpfStats, Json) {
         },
         {
             "reason": "no_route",
+            "action": "drop",
+            "packets": 0,
+            "bytes": 0
+        },
+        {
+            "reason": "tuple_clash",
             "action": "drop",
             "packets": 0,
             "bytes": 0

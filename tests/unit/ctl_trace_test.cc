@@ -442,8 +442,8 @@ TEST(InspectText, Words) {
             "10.96.0.10:53/UDP");
   EXPECT_EQ(ProtoName(132), "132");
   EXPECT_EQ(BackendStateName(9), "state 9");
-  EXPECT_EQ(CtFlagNames(YARD_CT_F_HAIRPIN | 0x100),
-            (std::vector<std::string>{"hairpin", "0x100"}));
+  EXPECT_EQ(CtFlagNames(YARD_CT_F_HAIRPIN | 0x1000),
+            (std::vector<std::string>{"hairpin", "0x1000"}));
 }
 
 TEST(ReasonNames, EveryReasonNamedAndFoundByName) {
