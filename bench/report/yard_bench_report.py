@@ -274,8 +274,10 @@ def live_md(live):
         "(yard_from_outside DNATs, XDP_PASS, the stack forwards), "
         "`switchyard-xdp-redirect` (redirected into the endpoint's veth), "
         "`switchyard-xdp-tx` (endpoints on another node: SNAT and XDP_TX, "
-        "counted after two more forwarding hops), kube-proxy's layouts with "
-        "the frames passed to the stack.\n\n" + "".join(out)
+        "counted after two more forwarding hops), `switchyard-tc-stack` "
+        "(XDP off, the fallback for kernels that refuse it: "
+        "yard_outside_ingress DNATs at tc, the stack forwards), kube-proxy's "
+        "layouts with the frames passed to the stack.\n\n" + "".join(out)
     )
 
 
