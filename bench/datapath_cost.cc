@@ -52,6 +52,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -236,6 +237,12 @@ DatapathConfig RingConfig(uint32_t ring, uint32_t udp_timeout_s) {
   config.max_backends = ring + 16;
   config.max_ct_entries = 4 * ring + 65536;
   config.udp_timeout_s = udp_timeout_s;
+  // As for the agent: YARD_DATAPATH_FEATURES_OFF=coarse_clock measures the
+  // fallback's cost (a bad list was refused in main).
+  if (const char* off = getenv("YARD_DATAPATH_FEATURES_OFF")) {
+    config.features_off =
+        kernel::ParseFeatureList(off).value_or(std::vector<kernel::Feature>());
+  }
   return config;
 }
 
@@ -653,6 +660,14 @@ int main(int argc, char** argv) {
     }
   }
   switchyard::kernel::RouteLibbpfLogs();
+  const char* off = getenv("YARD_DATAPATH_FEATURES_OFF");
+  if (off != nullptr && !switchyard::kernel::ParseFeatureList(off).ok()) {
+    std::fprintf(
+        stderr, "yard-bench-datapath: YARD_DATAPATH_FEATURES_OFF=%s: %s\n", off,
+        switchyard::kernel::ParseFeatureList(off).status().ToString().c_str());
+    return 2;
+  }
+  if (off != nullptr) std::printf("features off: %s\n", off);
   utsname uts = {};
   uname(&uts);
   std::printf("yard-bench-datapath: kernel %s, repeat %u, runs %u\n\n",

@@ -60,9 +60,9 @@ yard_rnat_lookup(const struct yard_ct4_value *ct)
 static __always_inline void yard_reply_account(struct yard_ct4_value *ct,
 					       const struct yard_rnat4 *fe,
 					       const struct yard_pkt4 *p,
-					       __u32 len)
+					       __u32 len, __u64 now)
 {
-	yard_ct_touch(ct, p, len, yard_now(), true);
+	yard_ct_touch(ct, p, len, now, true);
 	if (!(ct->flags & YARD_CT_F_SEEN_REPLY))
 		ct->flags |= YARD_CT_F_SEEN_REPLY;
 	if (unlikely(yard_ct_closes(p)))
@@ -73,12 +73,12 @@ static __always_inline void yard_reply_account(struct yard_ct4_value *ct,
 /* yard_rnat_lookup, with the packet accounted when the frontend exists. */
 static __always_inline struct yard_rnat4 *
 yard_reply_frontend(struct yard_ct4_value *ct, const struct yard_pkt4 *p,
-		    __u32 len)
+		    __u32 len, __u64 now)
 {
 	struct yard_rnat4 *fe = yard_rnat_lookup(ct);
 
 	if (fe)
-		yard_reply_account(ct, fe, p, len);
+		yard_reply_account(ct, fe, p, len, now);
 	return fe;
 }
 
@@ -89,32 +89,38 @@ yard_reply_frontend(struct yard_ct4_value *ct, const struct yard_pkt4 *p,
  * someone else, a direct connection to the endpoint most likely, and
  * must not be given the service's address. */
 static __always_inline bool yard_reply_stale(const struct yard_ct4_value *ct,
-					     const struct yard_pkt4 *p)
+					     const struct yard_pkt4 *p,
+					     __u64 now)
 {
 	if (unlikely(p->proto == IPPROTO_TCP &&
 		     (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
 			 (TCP_FLAG_SYN | TCP_FLAG_ACK) &&
 		     (ct->flags & YARD_CT_F_CLOSING)))
 		return true;
-	return yard_ct_expired(ct, p->proto, yard_now());
+	return yard_ct_expired(ct, p->proto, now);
 }
 
 /* The reply entry for a packet from a backend, or NULL; a stale entry is
- * removed on the spot, so the tuple is free for its new owner. */
+ * removed on the spot, so the tuple is free for its new owner. The clock
+ * is read only for a packet that has an entry, once: *now is for the
+ * accounting that follows. */
 static __always_inline struct yard_ct4_value *
-yard_lookup_reply(const struct yard_pkt4 *p)
+yard_lookup_reply(const struct yard_pkt4 *p, __u64 *now)
 {
 	struct yard_ct4_key key;
 	struct yard_ct4_value *ct;
 
 	yard_ct4_key_of(p, YARD_CT_REPLY, &key);
 	ct = bpf_map_lookup_elem(&yard_ct4, &key);
-	if (ct && unlikely(yard_reply_stale(ct, p))) {
+	if (!ct)
+		return NULL;
+	*now = yard_now();
+	if (unlikely(yard_reply_stale(ct, p, *now))) {
 		bpf_map_delete_elem(&yard_ct4, &key);
 		return NULL;
 	}
 	/* The tuple belongs to a direct flow: its answers stay as they are. */
-	if (ct && unlikely(ct->flags & YARD_CT_F_DIRECT))
+	if (unlikely(ct->flags & YARD_CT_F_DIRECT))
 		return NULL;
 	return ct;
 }
@@ -125,9 +131,10 @@ yard_lookup_reply(const struct yard_pkt4 *p)
  * this node sent on with its own source). */
 static __always_inline int yard_reply_packet(struct __sk_buff *skb,
 					     const struct yard_pkt4 *p,
-					     struct yard_ct4_value *ct)
+					     struct yard_ct4_value *ct,
+					     __u64 now)
 {
-	struct yard_rnat4 *fe = yard_reply_frontend(ct, p, skb->len);
+	struct yard_rnat4 *fe = yard_reply_frontend(ct, p, skb->len, now);
 
 	if (!fe)
 		return yard_drop(skb, YARD_REASON_REVNAT_MISSING);

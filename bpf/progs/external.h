@@ -204,11 +204,13 @@ yard_ext_service_packet(void *ctx, int hook, const struct yard_pkt4 *p,
 static __always_inline int yard_ext_reply(void *ctx, int hook,
 					  const struct yard_pkt4 *p)
 {
-	struct yard_ct4_value *ct = yard_lookup_reply(p);
 	struct bpf_fib_lookup fib;
+	struct yard_ct4_value *ct;
 	struct yard_rnat4 *fe;
+	__u64 now;
 	long rc;
 
+	ct = yard_lookup_reply(p, &now);
 	if (!ct || !(ct->flags & YARD_CT_F_EXTERNAL))
 		return yard_hook_pass(hook);
 	fe = yard_rnat_lookup(ct);
@@ -217,7 +219,7 @@ static __always_inline int yard_ext_reply(void *ctx, int hook,
 	rc = yard_fib4(ctx, hook, fe->addr, ct->addr, &fib);
 	if (yard_route_needs_tc(hook, rc))
 		return yard_hook_pass(hook);
-	yard_reply_account(ct, fe, p, yard_hook_len(ctx, hook));
+	yard_reply_account(ct, fe, p, yard_hook_len(ctx, hook), now);
 	yard_frag4_remember(p);
 	if (yard_hook_nat4(ctx, hook, p, fe->addr, fe->port, ct->addr,
 			   ct->port))
@@ -385,6 +387,7 @@ int yard_to_outside(struct __sk_buff *skb)
 {
 	struct yard_pkt4 p;
 	struct yard_ct4_value *ct;
+	__u64 now;
 
 	if (yard_parse4(skb, &p) != YARD_PARSE_OK)
 		return TC_ACT_OK;
@@ -394,10 +397,10 @@ int yard_to_outside(struct __sk_buff *skb)
 			return yard_icmp_out(skb, &p);
 		return TC_ACT_OK;
 	}
-	ct = yard_lookup_reply(&p);
+	ct = yard_lookup_reply(&p, &now);
 	if (!ct || !(ct->flags & YARD_CT_F_EXTERNAL))
 		return TC_ACT_OK;
-	return yard_reply_packet(skb, &p, ct);
+	return yard_reply_packet(skb, &p, ct, now);
 }
 
 #endif /* SWITCHYARD_BPF_PROGS_EXTERNAL_H_ */

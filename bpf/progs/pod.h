@@ -218,6 +218,7 @@ int yard_from_pod(struct __sk_buff *skb)
 	struct yard_pkt4 p;
 	struct yard_svc_value *svc;
 	struct yard_ct4_value *ct;
+	__u64 now;
 	int rc;
 
 	rc = yard_parse4(skb, &p);
@@ -243,10 +244,10 @@ int yard_from_pod(struct __sk_buff *skb)
 
 	/* A hairpinned pod answering itself: turn the answer around. */
 	if (unlikely(p.daddr == yard_cfg.hairpin_addr)) {
-		ct = yard_lookup_reply(&p);
+		ct = yard_lookup_reply(&p, &now);
 		if (!ct)
 			return TC_ACT_OK;
-		rc = yard_reply_packet(skb, &p, ct);
+		rc = yard_reply_packet(skb, &p, ct, now);
 		if (rc != TC_ACT_OK)
 			return rc;
 		if (yard_swap_macs(skb))
@@ -264,6 +265,7 @@ int yard_to_pod(struct __sk_buff *skb)
 {
 	struct yard_pkt4 p;
 	struct yard_ct4_value *ct;
+	__u64 now;
 
 	/* Frames this hook cannot parse were the stack's to deliver; they were
 	 * counted, if at all, where they entered. */
@@ -272,10 +274,10 @@ int yard_to_pod(struct __sk_buff *skb)
 	yard_frag4_resolve(&p);
 	if (!yard_is_tcp_udp(&p))
 		return TC_ACT_OK;
-	ct = yard_lookup_reply(&p);
+	ct = yard_lookup_reply(&p, &now);
 	if (!ct)
 		return TC_ACT_OK;
-	return yard_reply_packet(skb, &p, ct);
+	return yard_reply_packet(skb, &p, ct, now);
 }
 
 #endif /* SWITCHYARD_BPF_PROGS_POD_H_ */
