@@ -22,6 +22,7 @@
 #include "lib/conntrack.h"
 #include "lib/flow.h"
 #include "lib/frag.h"
+#include "lib/icmp_error.h"
 #include "lib/lb.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
@@ -212,6 +213,70 @@ static __always_inline int yard_direct_packet(struct __sk_buff *skb,
 	return TC_ACT_OK;
 }
 
+/* An ICMP error a router or the endpoint sends a pod about a packet of
+ * one of its service flows (port unreachable, fragmentation needed: path
+ * MTU discovery through a service depends on it). It quotes the packet
+ * as translated, to the endpoint, which matches none of the pod's
+ * sockets: the quote gets the service's address back, and so does the
+ * error itself when the endpoint sent it. */
+static __always_inline int yard_icmp_to_pod(struct __sk_buff *skb,
+					    const struct yard_pkt4 *p)
+{
+	struct yard_icmp_error4 e;
+	struct yard_icmp_rewrite4 w;
+	struct yard_ct4_key key;
+	struct yard_ct4_value *ct;
+	struct yard_rnat4 *fe;
+
+	if (!yard_icmp4_locate(skb, YARD_HOOK_TC, p, &e))
+		return TC_ACT_OK;
+	yard_icmp4_flow_key(e.q, YARD_CT_REPLY, &key);
+	ct = bpf_map_lookup_elem(&yard_ct4, &key);
+	if (!ct || (ct->flags & (YARD_CT_F_EXTERNAL | YARD_CT_F_HAIRPIN |
+				 YARD_CT_F_DIRECT)))
+		return TC_ACT_OK;
+	fe = yard_rnat_lookup(ct);
+	if (!fe)
+		return TC_ACT_OK;
+	w.quote_saddr = e.q->ip.saddr;
+	w.quote_sport = e.q->sport;
+	w.quote_daddr = fe->addr;
+	w.quote_dport = fe->port;
+	w.saddr = e.ip->saddr == e.q->ip.daddr ? fe->addr : e.ip->saddr;
+	w.daddr = e.ip->daddr;
+	yard_icmp4_rewrite(&e, &w);
+	return TC_ACT_OK;
+}
+
+/* The other way: a pod's ICMP error about a service's answer (a UDP reply
+ * to a socket that has closed), sent to the service's address. It goes
+ * to the endpoint, quoting the answer as the endpoint sent it. An ICMP
+ * error about no flow of this pod is not a service's (dropped, as any
+ * other ICMP to a service address). */
+static __always_inline int yard_icmp_from_pod(struct __sk_buff *skb,
+					      const struct yard_pkt4 *p)
+{
+	struct yard_icmp_error4 e;
+	struct yard_icmp_rewrite4 w;
+	struct yard_ct4_key key;
+	struct yard_ct4_value *ct;
+
+	if (!yard_icmp4_locate(skb, YARD_HOOK_TC, p, &e))
+		return yard_drop(skb, YARD_REASON_UNSUPPORTED_L4);
+	yard_icmp4_flow_key(e.q, YARD_CT_FORWARD, &key);
+	ct = bpf_map_lookup_elem(&yard_ct4, &key);
+	if (!ct || (ct->flags & (YARD_CT_F_EXTERNAL | YARD_CT_F_HAIRPIN)))
+		return yard_drop(skb, YARD_REASON_UNSUPPORTED_L4);
+	w.quote_saddr = ct->addr;
+	w.quote_sport = ct->port;
+	w.quote_daddr = e.q->ip.daddr;
+	w.quote_dport = e.q->dport;
+	w.saddr = e.ip->saddr;
+	w.daddr = ct->addr;
+	yard_icmp4_rewrite(&e, &w);
+	return TC_ACT_OK;
+}
+
 SEC("tc")
 int yard_from_pod(struct __sk_buff *skb)
 {
@@ -229,6 +294,8 @@ int yard_from_pod(struct __sk_buff *skb)
 	if (unlikely(!yard_is_tcp_udp(&p))) {
 		if (!yard_is_service_addr4(p.daddr, YARD_SCOPE_INTERNAL))
 			return TC_ACT_OK;
+		if (yard_icmp_is_error(&p))
+			return yard_icmp_from_pod(skb, &p);
 		if (p.fragment)
 			return yard_drop(skb, YARD_REASON_FRAGMENT);
 		if (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)
@@ -272,8 +339,11 @@ int yard_to_pod(struct __sk_buff *skb)
 	if (yard_parse4(skb, &p) != YARD_PARSE_OK)
 		return TC_ACT_OK;
 	yard_frag4_resolve(&p);
-	if (!yard_is_tcp_udp(&p))
+	if (!yard_is_tcp_udp(&p)) {
+		if (yard_icmp_is_error(&p))
+			return yard_icmp_to_pod(skb, &p);
 		return TC_ACT_OK;
+	}
 	ct = yard_lookup_reply(&p, &now);
 	if (!ct)
 		return TC_ACT_OK;

@@ -34,6 +34,7 @@
 #include "control/kernel/reason_names.h"
 #include "gtest/gtest.h"
 #include "tests/bpf/datapath_fixture.h"
+#include "tests/packet/icmp_quote.h"
 #include "tests/packet/map_keys.h"
 #include "tests/packet/packet_builder.h"
 #include "tests/packet/packet_decoder.h"
@@ -1859,6 +1860,136 @@ TEST_F(TupleReuseTest, IdleTcpFlowPastItsTimeoutKeepsItsBackendButNotItsTuple) {
   ExpectRun(Hook::kFromPod, ToWeb(kTcpSyn).Build(), kActOk,
             At(kBeSpareTcp, kTcpSyn));
   ExpectReasons({});
+}
+
+// ICMP errors about east-west flows, both ways: they quote the packet as
+// it was on the wire (translated), and must read as the pod or the
+// endpoint sent it to mean anything there.
+class EastWestIcmpTest : public DatapathTest {
+ protected:
+  static constexpr uint16_t kSport = 5300;
+  // A UDP flow client:5300 -> web:53, which goes to kBeDns.
+  void Query() {
+    using namespace packet;  // NOLINT
+    ExpectRun(
+        Hook::kFromPod,
+        FromPod().Ipv4(kClient, kWebIp).Udp(kSport, 53).Payload("q").Build(),
+        kActOk,
+        FromPod()
+            .Ipv4(kClient, kBeDns.addr)
+            .Udp(kSport, kBeDns.port)
+            .Payload("q")
+            .Build());
+  }
+};
+
+TEST_F(EastWestIcmpTest, EndpointsPortUnreachableReachesThePodFromTheService) {
+  using namespace packet;  // NOLINT
+  ASSERT_NO_FATAL_FAILURE(Query());
+  const Bytes sent = FromPod()
+                         .Ipv4(kClient, kBeDns.addr)
+                         .Udp(kSport, kBeDns.port)
+                         .Payload("q")
+                         .Build();
+  const Bytes error = ToPod()
+                          .Ipv4(kBeDns.addr, kClient)
+                          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                          .Payload(Quote(sent))
+                          .Build();
+  const Bytes want =
+      ToPod()
+          .Ipv4(kWebIp, kClient)
+          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+          .Payload(EditQuote(Quote(sent), {.daddr = kWebIp, .dport = 53}))
+          .Build();
+  ExpectRun(Hook::kToPod, error, kActOk, want);
+  EXPECT_TRUE(QuoteHeaderChecksumRight(want));
+  ExpectReasons({});
+}
+
+// A router's "fragmentation needed" about a TCP segment to the endpoint:
+// the quote becomes the segment to the service (so the pod's socket lowers
+// its path MTU); the error keeps the router's address.
+TEST_F(EastWestIcmpTest, FragmentationNeededFromARouterNamesTheService) {
+  using namespace packet;  // NOLINT
+  ExpectRun(
+      Hook::kFromPod,
+      FromPod().Ipv4(kClient, kWebIp).Tcp(44300, 80).Flags(kTcpSyn).Build(),
+      kActOk,
+      FromPod()
+          .Ipv4(kClient, kBeWeb.addr)
+          .Tcp(44300, kBeWeb.port)
+          .Flags(kTcpSyn)
+          .Build());
+  const Bytes segment = FromPod()
+                            .Ipv4(kClient, kBeWeb.addr)
+                            .DontFragment()
+                            .Tcp(44300, kBeWeb.port)
+                            .Flags(kTcpAck)
+                            .Payload(Bytes(1400, 'x'))
+                            .Build();
+  const Bytes error = ToPod()
+                          .Ipv4("10.244.0.1", kClient)
+                          .Icmp(kIcmpDestUnreach, 4, 1280)
+                          .Payload(Quote(segment))
+                          .Build();
+  const Bytes want =
+      ToPod()
+          .Ipv4("10.244.0.1", kClient)
+          .Icmp(kIcmpDestUnreach, 4, 1280)
+          .Payload(EditQuote(Quote(segment), {.daddr = kWebIp, .dport = 80}))
+          .Build();
+  ExpectRun(Hook::kToPod, error, kActOk, want);
+  ExpectReasons({});
+}
+
+TEST_F(EastWestIcmpTest, ErrorAboutNoServiceFlowReachesThePodUntouched) {
+  using namespace packet;  // NOLINT
+  const Bytes sent =
+      FromPod().Ipv4(kClient, kOtherPod).Udp(kSport, 9).Payload("q").Build();
+  const Bytes error = ToPod()
+                          .Ipv4(kOtherPod, kClient)
+                          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                          .Payload(Quote(sent))
+                          .Build();
+  ExpectRun(Hook::kToPod, error, kActOk, error);
+  ExpectReasons({});
+}
+
+// The pod's own port unreachable about a service's answer (its socket
+// closed) goes to the endpoint, quoting the answer as the endpoint sent it.
+TEST_F(EastWestIcmpTest, PodsPortUnreachableAboutAnAnswerGoesToTheEndpoint) {
+  using namespace packet;  // NOLINT
+  ASSERT_NO_FATAL_FAILURE(Query());
+  const Bytes answer =
+      ToPod().Ipv4(kWebIp, kClient).Udp(53, kSport).Payload("a").Build();
+  const Bytes error = FromPod()
+                          .Ipv4(kClient, kWebIp)
+                          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                          .Payload(Quote(answer))
+                          .Build();
+  const Bytes want =
+      FromPod()
+          .Ipv4(kClient, kBeDns.addr)
+          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+          .Payload(EditQuote(Quote(answer),
+                             {.saddr = kBeDns.addr, .sport = kBeDns.port}))
+          .Build();
+  ExpectRun(Hook::kFromPod, error, kActOk, want);
+  ExpectReasons({});
+}
+
+TEST_F(EastWestIcmpTest, ErrorToAServiceAboutNoFlowIsDropped) {
+  using namespace packet;  // NOLINT
+  const Bytes answer =
+      ToPod().Ipv4(kWebIp, kClient).Udp(53, 6000).Payload("a").Build();
+  const Bytes error = FromPod()
+                          .Ipv4(kClient, kWebIp)
+                          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                          .Payload(Quote(answer))
+                          .Build();
+  EXPECT_EQ(Run(Hook::kFromPod, error).verdict, kActShot);
+  ExpectReasons({{YARD_REASON_UNSUPPORTED_L4, 1}});
 }
 
 TEST_F(DatapathTest, HairpinBothDirections) {

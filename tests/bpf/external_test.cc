@@ -53,6 +53,7 @@
 #include "tests/bpf/datapath_fixture.h"
 #include "tests/netns/netns.h"
 #include "tests/packet/checksum.h"
+#include "tests/packet/icmp_quote.h"
 #include "tests/packet/map_keys.h"
 #include "tests/packet/packet_builder.h"
 #include "tests/packet/packet_decoder.h"
@@ -69,11 +70,13 @@ using kernel::DatapathMaps;
 using packet::Bytes;
 using packet::CtKey;
 using packet::Decode;
+using packet::EditQuote;
 using packet::IpBe;
 using packet::Mac;
 using packet::PacketBuilder;
 using packet::PortBe;
 using packet::ProgRun;
+using packet::Quote;
 
 constexpr int kXdpDrop = 1;
 constexpr int kXdpPass = 2;
@@ -166,14 +169,6 @@ Bytes ExpectedRst(absl::string_view from, uint16_t from_port,
       .Build();
 }
 
-// The first bytes of `frame`'s datagram an ICMP error quotes: the IPv4
-// header and `l4_bytes` after it.
-Bytes Quote(const Bytes& frame, size_t l4_bytes = 8) {
-  const size_t ihl = (frame[packet::kEthHeaderLen] & 0x0f) * 4u;
-  return Bytes(frame.begin() + packet::kEthHeaderLen,
-               frame.begin() + packet::kEthHeaderLen + ihl + l4_bytes);
-}
-
 Bytes ExpectedPortUnreachable(absl::string_view from, absl::string_view to,
                               const Bytes& request) {
   return ToClient()
@@ -183,49 +178,6 @@ Bytes ExpectedPortUnreachable(absl::string_view from, absl::string_view to,
       .Icmp(packet::kIcmpDestUnreach, packet::kIcmpPortUnreach, 0)
       .Payload(Quote(request))
       .Build();
-}
-
-void Store16(Bytes& b, size_t off, uint16_t v) {
-  b[off] = static_cast<uint8_t>(v >> 8);
-  b[off + 1] = static_cast<uint8_t>(v);
-}
-
-void Store32(Bytes& b, size_t off, uint32_t v) {
-  Store16(b, off, static_cast<uint16_t>(v >> 16));
-  Store16(b, off + 2, static_cast<uint16_t>(v));
-}
-
-// A quote with some of its addresses and ports replaced and its IPv4 header
-// checksum computed again from scratch; the L4 bytes are left as they were
-// (receivers do not check a quote's L4 checksum, and the datapath leaves it).
-struct QuoteEdit {
-  std::optional<absl::string_view> saddr, daddr;
-  std::optional<uint16_t> sport, dport;
-};
-Bytes EditQuote(Bytes quote, const QuoteEdit& edit) {
-  const size_t ihl = (quote[0] & 0x0f) * 4u;
-  if (edit.saddr) Store32(quote, 12, packet::ParseIp(*edit.saddr));
-  if (edit.daddr) Store32(quote, 16, packet::ParseIp(*edit.daddr));
-  if (edit.sport) Store16(quote, ihl, *edit.sport);
-  if (edit.dport) Store16(quote, ihl + 2, *edit.dport);
-  Store16(quote, 10, 0);
-  Store16(quote, 10,
-          packet::InternetChecksum(absl::MakeConstSpan(quote).first(ihl)));
-  return quote;
-}
-
-// The IPv4 header checksum of a quote, checked whole: the sum over the
-// header, its checksum included, folds to zero.
-void ExpectQuoteHeaderChecksumRight(const Bytes& frame) {
-  const packet::DecodedFrame d = Decode(frame);
-  ASSERT_TRUE(d.icmp.has_value()) << packet::Describe(frame);
-  ASSERT_GE(d.payload.size(), 20u);
-  const size_t ihl = (d.payload[0] & 0x0f) * 4u;
-  ASSERT_GE(d.payload.size(), ihl);
-  EXPECT_EQ(packet::InternetChecksum(absl::MakeConstSpan(d.payload).first(ihl)),
-            0)
-      << "quoted IPv4 header checksum is wrong:\n"
-      << packet::Describe(frame);
 }
 
 // The datapath's clock: bpf_ktime_get_coarse_ns() reads the coarse
@@ -1534,8 +1486,8 @@ TEST_F(ExternalTest, SnatPortsExhaustedDropsUntilTheHolderIsStale) {
 
   // The holder's flow ended (a FIN from each side) long ago: its port is
   // taken over.
-  holder.flags = YARD_CT_F_EXTERNAL | YARD_CT_F_CLOSING |
-                 YARD_CT_F_FIN_CLIENT | YARD_CT_F_FIN_BACKEND;
+  holder.flags = YARD_CT_F_EXTERNAL | YARD_CT_F_CLOSING | YARD_CT_F_FIN_CLIENT |
+                 YARD_CT_F_FIN_BACKEND;
   holder.last_seen_ns = 0;
   ASSERT_OK(maps().PutCt(held, holder));
   ExpectXdp(syn, kXdpTx,
@@ -1813,7 +1765,9 @@ TEST_F(ExternalTest, FragmentationNeededReachesTheLocalEndpoint) {
                          .Payload(want_quote)
                          .Build();
   ExpectXdp(error, kXdpPass, want);
-  ExpectQuoteHeaderChecksumRight(want);
+  EXPECT_TRUE(packet::QuoteHeaderChecksumRight(want))
+      << "quoted IPv4 header checksum is wrong:\n"
+      << packet::Describe(want);
   ExpectReasons({});
 }
 
@@ -1855,7 +1809,9 @@ TEST_F(ExternalTest, FragmentationNeededReachesTheRemoteEndpoint) {
                                                     .dport = nat_port}))
                          .Build();
   ExpectXdp(error, kXdpTx, want);
-  ExpectQuoteHeaderChecksumRight(want);
+  EXPECT_TRUE(packet::QuoteHeaderChecksumRight(want))
+      << "quoted IPv4 header checksum is wrong:\n"
+      << packet::Describe(want);
   ExpectReasons({});
 }
 
@@ -1909,7 +1865,9 @@ TEST_F(ExternalTest, EndpointsPortUnreachableLeavesFromTheFrontend) {
   const ProgRun run = RunToOutside(error);
   EXPECT_EQ(run.verdict, kActOk);
   ExpectFrame(want, run.output);
-  ExpectQuoteHeaderChecksumRight(run.output);
+  EXPECT_TRUE(packet::QuoteHeaderChecksumRight(run.output))
+      << "quoted IPv4 header checksum is wrong:\n"
+      << packet::Describe(run.output);
   // The client sees its own datagram quoted back (but for the L4
   // checksum, which nobody checks in a quote).
   Bytes client_view = Quote(query);
@@ -1953,7 +1911,9 @@ TEST_F(ExternalTest, RemoteEndpointsPortUnreachableReachesTheClient) {
                                                     .dport = kNpRemoteUdpPort}))
                          .Build();
   ExpectXdp(error, kXdpTx, want);
-  ExpectQuoteHeaderChecksumRight(want);
+  EXPECT_TRUE(packet::QuoteHeaderChecksumRight(want))
+      << "quoted IPv4 header checksum is wrong:\n"
+      << packet::Describe(want);
   ExpectReasons({});
 }
 

@@ -629,6 +629,37 @@ TEST_P(ClusterIpTest, BulkUploadIsTranslated) {
   EXPECT_TRUE(status.ok()) << status;
 }
 
+// The node forwards to the endpoints over a link with a smaller MTU (1400)
+// than the pod's (1500): the node answers the pod's first full-size
+// segments with "fragmentation needed", quoting them as translated (to the
+// endpoint). Only once the quote names the service does the pod's socket
+// learn the path MTU; otherwise the upload stalls (a PMTU black hole).
+// 10 MB on one connection.
+TEST_P(ClusterIpTest, UploadThroughASmallerMtuHopLearnsThePathMtu) {
+  for (const PodSpec& backend : kBackendPods) {
+    ASSERT_OK(node_->ExecOk(
+        absl::StrCat("ip link set dev ", backend.host_dev, " mtu 1400")));
+  }
+  constexpr size_t kRoundBytes = 1 << 20;
+  const sockaddr_in service = SockAddr(kServiceIp, kTcpPort);
+  absl::Status status = client_.ns->Run([&]() -> absl::Status {
+    absl::StatusOr<ScopedFd> fd = MustConnect(service);
+    if (!fd.ok()) return fd.status();
+    std::string upload(kRoundBytes, 'x');
+    upload.back() = '\n';
+    for (int round = 0; round < 10; ++round) {
+      absl::StatusOr<Reply> reply = Exchange(fd->get(), upload);
+      if (!reply.ok()) {
+        return absl::Status(
+            reply.status().code(),
+            absl::StrCat("megabyte ", round, ": ", reply.status().message()));
+      }
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(status.ok()) << status;
+}
+
 TEST_P(ClusterIpTest, EstablishedConnectionSurvivesEndpointChurn) {
   const sockaddr_in service = SockAddr(kServiceIp, kTcpPort);
   absl::StatusOr<ScopedFd> conn = client_.ns->Run(
