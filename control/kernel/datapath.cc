@@ -62,6 +62,26 @@ ScopedFd Dup(const bpf_map* map) {
   return ScopedFd(fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 0));
 }
 
+// Removes Switchyard's XDP program from a device, in whichever mode it is,
+// and leaves any other program there alone.
+void DetachOurXdp(int ifindex) {
+  for (uint32_t mode : {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE}) {
+    uint32_t id = 0;
+    if (bpf_xdp_query_id(ifindex, mode, &id) != 0 || id == 0) continue;
+    ScopedFd prog(bpf_prog_get_fd_by_id(id));
+    bpf_prog_info info = {};
+    uint32_t len = sizeof(info);
+    if (!prog.valid() || bpf_obj_get_info_by_fd(prog.get(), &info, &len) != 0 ||
+        // Kernel program names stop at 15 characters.
+        absl::string_view(info.name) !=
+            absl::string_view("yard_from_outside").substr(0, 15)) {
+      continue;
+    }
+    DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = prog.get());
+    bpf_xdp_detach(ifindex, mode | XDP_FLAGS_REPLACE, &opts);
+  }
+}
+
 // Maps are pinned in a folder that must be on a bpffs mount: elsewhere
 // the pins fail with an error that names no cause (a missing folder).
 absl::Status CheckBpffs(const std::string& pin_dir) {
@@ -270,7 +290,6 @@ Datapath::Datapath(DatapathConfig config, yard_datapath* skel,
 Datapath::~Datapath() { yard_datapath__destroy(skel_); }
 
 absl::Status Datapath::PublishFeatures(const FeatureSet& features) {
-  features_ = features;
   int fd = bpf_map__fd(skel_->maps.yard_features);
   for (Feature f : AllFeatures()) {
     uint32_t key = static_cast<uint32_t>(f);
@@ -321,9 +340,8 @@ absl::StatusOr<std::optional<XdpMode>> Datapath::AttachExternalDevice(
   }
   if (!features_.on(Feature::kXdp)) {
     // An XDP program of an earlier agent would translate in front of tc
-    // with that agent's configuration: take it away.
-    bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, nullptr);
-    bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, nullptr);
+    // with that agent's configuration: take it away (only ours).
+    DetachOurXdp(ifindex);
     return std::optional<XdpMode>();
   }
   // No XDP_FLAGS_UPDATE_IF_NOEXIST: an earlier Switchyard program (a

@@ -104,8 +104,9 @@ class Datapath {
   const DatapathConfig& config() const { return config_; }
   const FeatureSet& features() const { return features_; }
 
-  // Records what the agent found in yard_features (for yardctl status),
-  // e.g. after XDP failed to attach on a device.
+  // Records in yard_features (for yardctl status) what the agent found,
+  // e.g. the load's features with XDP failed to attach on a device;
+  // features() stays what the load found.
   absl::Status PublishFeatures(const FeatureSet& features);
 
  private:

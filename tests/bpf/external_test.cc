@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <sys/socket.h>
@@ -58,6 +59,7 @@
 #include "tests/packet/packet_builder.h"
 #include "tests/packet/packet_decoder.h"
 #include "tests/packet/prog_run.h"
+#include "yard_xdp_pass.skel.h"
 
 namespace switchyard {
 namespace {
@@ -1568,6 +1570,60 @@ TEST_F(ExternalTest, UdpFlowTouchedAfterNowIsNotExpired) {
 
 // local_redirect: a local endpoint's frame goes straight into its
 // interface when the neighbour is known, else up the stack as usual.
+// With XDP off, attaching to a device takes an earlier agent's XDP program
+// away (it would translate in front of tc with that agent's config) and
+// leaves another tool's alone.
+TEST_F(ExternalTest, XdpOffRemovesOurXdpProgramOnlyFromTheDevice) {
+  auto xdp_id = []() -> absl::StatusOr<uint32_t> {
+    uint32_t id = 0;
+    if (int err = bpf_xdp_query_id(ext0_ifindex_, 0, &id); err != 0) {
+      return ErrnoStatus(-err, "query XDP");
+    }
+    return id;
+  };
+  AttachExt0();
+  absl::StatusOr<uint32_t> ours = node_->Run(xdp_id);
+  ASSERT_TRUE(ours.ok()) << ours.status();
+  ASSERT_NE(*ours, 0u);
+
+  DatapathConfig config = Config();
+  config.features_off = {kernel::Feature::kXdp};
+  ASSERT_NO_FATAL_FAILURE(Load(config));
+  Datapath* dp = cur_->dp.get();
+  auto attach = [dp] { return dp->AttachExternalDevice(ext0_ifindex_); };
+  absl::StatusOr<std::optional<kernel::XdpMode>> mode = node_->Run(attach);
+  ASSERT_TRUE(mode.ok()) << mode.status();
+  EXPECT_FALSE(mode->has_value());
+  absl::StatusOr<uint32_t> after = node_->Run(xdp_id);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, 0u) << "our XDP program stayed on ext0";
+
+  yard_xdp_pass* other = yard_xdp_pass__open_and_load();
+  ASSERT_NE(other, nullptr);
+  const int other_fd = bpf_program__fd(other->progs.yard_xdp_pass);
+  absl::Status put = node_->Run([other_fd]() -> absl::Status {
+    if (int err = bpf_xdp_attach(ext0_ifindex_, other_fd, XDP_FLAGS_SKB_MODE,
+                                 nullptr);
+        err != 0) {
+      return ErrnoStatus(-err, "attach another XDP program");
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(put.ok()) << put;
+  mode = node_->Run(attach);
+  ASSERT_TRUE(mode.ok()) << mode.status();
+  absl::StatusOr<uint32_t> kept = node_->Run(xdp_id);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_NE(*kept, 0u) << "another tool's XDP program was removed";
+  node_
+      ->Run([]() -> absl::Status {
+        bpf_xdp_detach(ext0_ifindex_, XDP_FLAGS_SKB_MODE, nullptr);
+        return absl::OkStatus();
+      })
+      .IgnoreError();
+  yard_xdp_pass__destroy(other);
+}
+
 TEST_F(ExternalTest, LocalRedirectSendsStraightToTheEndpointsInterface) {
   using namespace packet;  // NOLINT
   constexpr int kXdpRedirect = 4;
