@@ -11,6 +11,7 @@
 
 #include "conntrack.h"
 #include "hook.h"
+#include "revnat.h"
 
 #define ICMP_TIME_EXCEEDED 11
 
@@ -127,6 +128,50 @@ yard_icmp4_rewrite(const struct yard_icmp_error4 *e,
 	ip->check = yard_csum_replace4(csum, ip->daddr, w->daddr);
 	ip->saddr = w->saddr;
 	ip->daddr = w->daddr;
+}
+
+/* An ICMP error on its way to the client of a translated flow (at tc): an
+ * endpoint's port unreachable, or a router's fragmentation needed, about
+ * a packet the client sent through a frontend. It quotes the packet as
+ * translated (to the endpoint), which matches none of the client's
+ * sockets: the quote gets the frontend back, and so does the error's own
+ * source when the endpoint sent it (a router keeps its address). For
+ * outside clients' flows (external) at the external device's egress, or
+ * pods' flows at the pod's interface. */
+static __always_inline int yard_icmp_to_client(struct __sk_buff *skb,
+					       const struct yard_pkt4 *p,
+					       bool external)
+{
+	struct yard_icmp_error4 e;
+	struct yard_icmp_rewrite4 w;
+	struct yard_ct4_key key;
+	struct yard_ct4_value *ct;
+	struct yard_rnat4 *fe;
+	__u16 others;
+
+	if (!yard_icmp4_locate(skb, YARD_HOOK_TC, p, &e))
+		return TC_ACT_OK;
+	/* The quoted packet went client -> endpoint: the flow's reply entry
+	 * is keyed endpoint -> client. */
+	yard_icmp4_flow_key(e.q, YARD_CT_REPLY, &key);
+	ct = bpf_map_lookup_elem(&yard_ct4, &key);
+	if (!ct)
+		return TC_ACT_OK;
+	others = external ? 0 : YARD_CT_F_HAIRPIN | YARD_CT_F_DIRECT;
+	if (!!(ct->flags & YARD_CT_F_EXTERNAL) != external ||
+	    (ct->flags & others))
+		return TC_ACT_OK;
+	fe = yard_rnat_lookup(ct);
+	if (!fe)
+		return TC_ACT_OK;
+	w.quote_saddr = e.q->ip.saddr;
+	w.quote_sport = e.q->sport;
+	w.quote_daddr = fe->addr;
+	w.quote_dport = fe->port;
+	w.saddr = e.ip->saddr == e.q->ip.daddr ? fe->addr : e.ip->saddr;
+	w.daddr = e.ip->daddr;
+	yard_icmp4_rewrite(&e, &w);
+	return TC_ACT_OK;
 }
 
 #endif /* SWITCHYARD_BPF_LIB_ICMP_ERROR_H_ */

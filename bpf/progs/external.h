@@ -349,39 +349,6 @@ int yard_outside_ingress(struct __sk_buff *skb)
 	return yard_outside_packet(skb, YARD_HOOK_TC);
 }
 
-/* An ICMP error a local endpoint sends about a packet of an outside
- * client's flow: it leaves from the frontend, about a packet to the
- * frontend, as the client knows the flow. */
-static __always_inline int yard_icmp_out(struct __sk_buff *skb,
-					 const struct yard_pkt4 *p)
-{
-	struct yard_icmp_error4 e;
-	struct yard_icmp_rewrite4 w;
-	struct yard_ct4_key key;
-	struct yard_ct4_value *ct;
-	struct yard_rnat4 *fe;
-
-	if (!yard_icmp4_locate(skb, YARD_HOOK_TC, p, &e))
-		return TC_ACT_OK;
-	/* The quoted packet went client -> endpoint: the flow's reply entry
-	 * is keyed endpoint -> client. */
-	yard_icmp4_flow_key(e.q, YARD_CT_REPLY, &key);
-	ct = bpf_map_lookup_elem(&yard_ct4, &key);
-	if (!ct || !(ct->flags & YARD_CT_F_EXTERNAL))
-		return TC_ACT_OK;
-	fe = yard_rnat_lookup(ct);
-	if (!fe)
-		return TC_ACT_OK;
-	w.quote_saddr = e.q->ip.saddr;
-	w.quote_sport = e.q->sport;
-	w.quote_daddr = fe->addr;
-	w.quote_dport = fe->port;
-	w.saddr = fe->addr;
-	w.daddr = e.ip->daddr;
-	yard_icmp4_rewrite(&e, &w);
-	return TC_ACT_OK;
-}
-
 SEC("tc")
 int yard_to_outside(struct __sk_buff *skb)
 {
@@ -394,7 +361,7 @@ int yard_to_outside(struct __sk_buff *skb)
 	yard_frag4_resolve(&p);
 	if (unlikely(!yard_is_tcp_udp(&p))) {
 		if (yard_icmp_is_error(&p))
-			return yard_icmp_out(skb, &p);
+			return yard_icmp_to_client(skb, &p, true);
 		return TC_ACT_OK;
 	}
 	ct = yard_lookup_reply(&p, &now);

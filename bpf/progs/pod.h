@@ -213,41 +213,6 @@ static __always_inline int yard_direct_packet(struct __sk_buff *skb,
 	return TC_ACT_OK;
 }
 
-/* An ICMP error a router or the endpoint sends a pod about a packet of
- * one of its service flows (port unreachable, fragmentation needed: path
- * MTU discovery through a service depends on it). It quotes the packet
- * as translated, to the endpoint, which matches none of the pod's
- * sockets: the quote gets the service's address back, and so does the
- * error itself when the endpoint sent it. */
-static __always_inline int yard_icmp_to_pod(struct __sk_buff *skb,
-					    const struct yard_pkt4 *p)
-{
-	struct yard_icmp_error4 e;
-	struct yard_icmp_rewrite4 w;
-	struct yard_ct4_key key;
-	struct yard_ct4_value *ct;
-	struct yard_rnat4 *fe;
-
-	if (!yard_icmp4_locate(skb, YARD_HOOK_TC, p, &e))
-		return TC_ACT_OK;
-	yard_icmp4_flow_key(e.q, YARD_CT_REPLY, &key);
-	ct = bpf_map_lookup_elem(&yard_ct4, &key);
-	if (!ct || (ct->flags & (YARD_CT_F_EXTERNAL | YARD_CT_F_HAIRPIN |
-				 YARD_CT_F_DIRECT)))
-		return TC_ACT_OK;
-	fe = yard_rnat_lookup(ct);
-	if (!fe)
-		return TC_ACT_OK;
-	w.quote_saddr = e.q->ip.saddr;
-	w.quote_sport = e.q->sport;
-	w.quote_daddr = fe->addr;
-	w.quote_dport = fe->port;
-	w.saddr = e.ip->saddr == e.q->ip.daddr ? fe->addr : e.ip->saddr;
-	w.daddr = e.ip->daddr;
-	yard_icmp4_rewrite(&e, &w);
-	return TC_ACT_OK;
-}
-
 /* The other way: a pod's ICMP error about a service's answer (a UDP reply
  * to a socket that has closed), sent to the service's address. It goes
  * to the endpoint, quoting the answer as the endpoint sent it. An ICMP
@@ -341,7 +306,7 @@ int yard_to_pod(struct __sk_buff *skb)
 	yard_frag4_resolve(&p);
 	if (!yard_is_tcp_udp(&p)) {
 		if (yard_icmp_is_error(&p))
-			return yard_icmp_to_pod(skb, &p);
+			return yard_icmp_to_client(skb, &p, false);
 		return TC_ACT_OK;
 	}
 	ct = yard_lookup_reply(&p, &now);
