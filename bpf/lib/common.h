@@ -62,7 +62,6 @@
 	})
 #define yard_skb_data(skb) YARD_CTX_LOAD32(skb, data)
 #define yard_skb_data_end(skb) YARD_CTX_LOAD32(skb, data_end)
-#define yard_skb_data_meta(skb) YARD_CTX_LOAD32(skb, data_meta)
 
 /* The same for XDP's context. */
 #define YARD_XDP_LOAD32(ctx, field)                                            \
@@ -76,7 +75,6 @@
 	})
 #define yard_xdp_data(ctx) YARD_XDP_LOAD32(ctx, data)
 #define yard_xdp_data_end(ctx) YARD_XDP_LOAD32(ctx, data_end)
-#define yard_xdp_data_meta(ctx) YARD_XDP_LOAD32(ctx, data_meta)
 
 /* Set by the loader before load; frozen afterwards. */
 const volatile struct yard_config yard_cfg = {
