@@ -321,10 +321,17 @@ absl::Status Agent::AttachNewInterfaces() {
       result.Update(mode.status());
     }
   }
-  if (features_changed) PublishFeatures();
   std::erase_if(external_attached_, [&](const auto& entry) {
     return !present.contains(entry.first);
   });
+  // A device that went away no longer runs without XDP.
+  features_changed |= std::erase_if(xdp_failed_, [&](const auto& entry) {
+                        for (const auto& [ifindex, name] : external_attached_) {
+                          if (name == entry.first) return false;
+                        }
+                        return true;
+                      }) > 0;
+  if (features_changed) PublishFeatures();
   for (const auto& [ifindex, name] : present) {
     if (!Matches(config_.pod_interfaces, name.c_str())) continue;
     auto it = attached_.find(ifindex);
