@@ -1665,6 +1665,26 @@ class TupleReuseTest : public SynAfterCloseTest {
         .Flags(flags)
         .Build();
   }
+  // UDP from the pod's port kSport: to the service (web:53), and to its
+  // endpoint kBeDns directly (which is also the query as translated), and
+  // the endpoint's answer as it leaves it.
+  static Bytes QueryToService() {
+    return FromPod().Ipv4(kClient, kWebIp).Udp(kSport, 53).Payload("q").Build();
+  }
+  static Bytes ToDns(absl::string_view payload) {
+    return FromPod()
+        .Ipv4(kClient, kBeDns.addr)
+        .Udp(kSport, kBeDns.port)
+        .Payload(payload)
+        .Build();
+  }
+  static Bytes DnsAnswer() {
+    return ToPod()
+        .Ipv4(kBeDns.addr, kClient)
+        .Udp(kBeDns.port, kSport)
+        .Payload("a")
+        .Build();
+  }
   yard_ct4_key ForwardKey(uint8_t proto = packet::kProtoTcp,
                           uint16_t port = 80) {
     return CtKey(kClient, kSport, kWebIp, port, proto, YARD_CT_FORWARD);
@@ -1768,34 +1788,18 @@ TEST_F(TupleReuseTest, EndedFlowExpiresAfterTheCloseTimeout) {
 // direct one lasts.
 TEST_F(TupleReuseTest, DirectUdpTakesTheTupleOfAServiceFlow) {
   using namespace packet;  // NOLINT
-  auto query = [] {
-    return FromPod().Ipv4(kClient, kWebIp).Udp(kSport, 53).Payload("q");
-  };
-  ExpectRun(Hook::kFromPod, query().Build(), kActOk,
-            FromPod()
-                .Ipv4(kClient, kBeDns.addr)
-                .Udp(kSport, kBeDns.port)
-                .Payload("q")
-                .Build());
-  const Bytes direct = FromPod()
-                           .Ipv4(kClient, kBeDns.addr)
-                           .Udp(kSport, kBeDns.port)
-                           .Payload("d")
-                           .Build();
+  ExpectRun(Hook::kFromPod, QueryToService(), kActOk, ToDns("q"));
+  const Bytes direct = ToDns("d");
   ExpectRun(Hook::kFromPod, direct, kActOk, direct);
   EXPECT_FALSE(Ct(ForwardKey(kProtoUdp, 53)).has_value());
   std::optional<yard_ct4_value> mark = Ct(ReplyKey(kBeDns, kProtoUdp));
   ASSERT_TRUE(mark.has_value());
   EXPECT_EQ(mark->flags, YARD_CT_F_DIRECT);
-  const Bytes answer = ToPod()
-                           .Ipv4(kBeDns.addr, kClient)
-                           .Udp(kBeDns.port, kSport)
-                           .Payload("a")
-                           .Build();
+  const Bytes answer = DnsAnswer();
   ExpectRun(Hook::kToPod, answer, kActOk, answer);
   // The service again from the same port: its only endpoint's tuple is
   // the direct flow's.
-  EXPECT_EQ(Run(Hook::kFromPod, query().Build()).verdict, kActShot);
+  EXPECT_EQ(Run(Hook::kFromPod, QueryToService()).verdict, kActShot);
   ExpectReasons({{YARD_REASON_TUPLE_CLASH, 1}});
   ExpectRun(Hook::kToPod, answer, kActOk, answer);
 }
@@ -1811,20 +1815,8 @@ TEST_F(TupleReuseTest, ServiceFlowGetsTheTupleBackAfterTheDirectOneExpires) {
   if (now_ns < kIdleNs + 1000000000ull) {
     GTEST_SKIP() << "machine booted less than the UDP timeout ago";
   }
-  auto query = [] {
-    return FromPod().Ipv4(kClient, kWebIp).Udp(kSport, 53).Payload("q");
-  };
-  const Bytes translated = FromPod()
-                               .Ipv4(kClient, kBeDns.addr)
-                               .Udp(kSport, kBeDns.port)
-                               .Payload("q")
-                               .Build();
-  ExpectRun(Hook::kFromPod, query().Build(), kActOk, translated);
-  const Bytes direct = FromPod()
-                           .Ipv4(kClient, kBeDns.addr)
-                           .Udp(kSport, kBeDns.port)
-                           .Payload("d")
-                           .Build();
+  ExpectRun(Hook::kFromPod, QueryToService(), kActOk, ToDns("q"));
+  const Bytes direct = ToDns("d");
   ExpectRun(Hook::kFromPod, direct, kActOk, direct);
   // The direct flow goes quiet past the UDP timeout.
   const yard_ct4_key mark_key = ReplyKey(kBeDns, kProtoUdp);
@@ -1832,14 +1824,8 @@ TEST_F(TupleReuseTest, ServiceFlowGetsTheTupleBackAfterTheDirectOneExpires) {
   ASSERT_TRUE(mark.has_value());
   mark->last_seen_ns = now_ns - kIdleNs;
   ASSERT_OK(maps().PutCt(mark_key, *mark));
-  ExpectRun(Hook::kFromPod, query().Build(), kActOk, translated);
-  ExpectRun(Hook::kToPod,
-            ToPod()
-                .Ipv4(kBeDns.addr, kClient)
-                .Udp(kBeDns.port, kSport)
-                .Payload("a")
-                .Build(),
-            kActOk,
+  ExpectRun(Hook::kFromPod, QueryToService(), kActOk, ToDns("q"));
+  ExpectRun(Hook::kToPod, DnsAnswer(), kActOk,
             ToPod().Ipv4(kWebIp, kClient).Udp(53, kSport).Payload("a").Build());
   ExpectReasons({});
 }
