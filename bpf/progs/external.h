@@ -40,6 +40,7 @@
 #include "lib/lb.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
+#include "lib/reply.h"
 #include "lib/revnat.h"
 #include "lib/route.h"
 #include "lib/snat.h"
@@ -352,22 +353,7 @@ int yard_outside_ingress(struct __sk_buff *skb)
 SEC("tc")
 int yard_to_outside(struct __sk_buff *skb)
 {
-	struct yard_pkt4 p;
-	struct yard_ct4_value *ct;
-	__u64 now;
-
-	if (yard_parse4(skb, &p) != YARD_PARSE_OK)
-		return TC_ACT_OK;
-	yard_frag4_resolve(&p);
-	if (unlikely(!yard_is_tcp_udp(&p))) {
-		if (yard_icmp_is_error(&p))
-			return yard_icmp_to_client(skb, &p, true);
-		return TC_ACT_OK;
-	}
-	ct = yard_lookup_reply(&p, &now);
-	if (!ct || !(ct->flags & YARD_CT_F_EXTERNAL))
-		return TC_ACT_OK;
-	return yard_reply_packet(skb, &p, ct, now);
+	return yard_towards_client(skb, true);
 }
 
 #endif /* SWITCHYARD_BPF_PROGS_EXTERNAL_H_ */

@@ -28,6 +28,7 @@
 #include "lib/nat.h"
 #include "lib/parse.h"
 #include "lib/reject.h"
+#include "lib/reply.h"
 #include "lib/revnat.h"
 #include "lib/stats.h"
 
@@ -295,24 +296,7 @@ int yard_from_pod(struct __sk_buff *skb)
 SEC("tc")
 int yard_to_pod(struct __sk_buff *skb)
 {
-	struct yard_pkt4 p;
-	struct yard_ct4_value *ct;
-	__u64 now;
-
-	/* Frames this hook cannot parse were the stack's to deliver; they were
-	 * counted, if at all, where they entered. */
-	if (yard_parse4(skb, &p) != YARD_PARSE_OK)
-		return TC_ACT_OK;
-	yard_frag4_resolve(&p);
-	if (!yard_is_tcp_udp(&p)) {
-		if (yard_icmp_is_error(&p))
-			return yard_icmp_to_client(skb, &p, false);
-		return TC_ACT_OK;
-	}
-	ct = yard_lookup_reply(&p, &now);
-	if (!ct)
-		return TC_ACT_OK;
-	return yard_reply_packet(skb, &p, ct, now);
+	return yard_towards_client(skb, false);
 }
 
 #endif /* SWITCHYARD_BPF_PROGS_POD_H_ */
