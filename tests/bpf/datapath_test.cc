@@ -143,16 +143,13 @@ Bytes ExpectedRst(absl::string_view from, uint16_t from_port,
 // ICMP port unreachable quoting the request's IPv4 header (options
 // included) and the first 8 bytes after it.
 Bytes ExpectedPortUnreachable(absl::string_view from, const Bytes& request) {
-  const size_t ihl = (request[packet::kEthHeaderLen] & 0x0f) * 4u;
-  const Bytes quote(request.begin() + packet::kEthHeaderLen,
-                    request.begin() + packet::kEthHeaderLen + ihl + 8);
   return ToPod()
       .Ipv4(from, kClient)
       .Tos(0)
       .Id(0)
       .Ttl(64)
       .Icmp(packet::kIcmpDestUnreach, packet::kIcmpPortUnreach, 0)
-      .Payload(quote)
+      .Payload(packet::Quote(request))
       .Build();
 }
 
