@@ -67,7 +67,7 @@ absl::StatusOr<std::optional<V>> Lookup(int fd, const K& key,
   return value;
 }
 
-yard_ct4_key TupleKey(const FlowTuple& t, yard_ct_dir dir) {
+yard_ct4_key TupleKey(const packet::FlowTuple& t, yard_ct_dir dir) {
   yard_ct4_key key = {};
   key.saddr = t.saddr_be;
   key.daddr = t.daddr_be;
@@ -140,7 +140,7 @@ absl::StatusOr<std::vector<std::pair<yard_ct4_key, yard_ct4_value>>> DumpCt(
 
 absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
                                      const TraceRequest& request) {
-  const FlowTuple& tuple = request.tuple;
+  const packet::FlowTuple& tuple = request.tuple;
   if (tuple.proto != IPPROTO_TCP && tuple.proto != IPPROTO_UDP) {
     return absl::InvalidArgumentError("a trace sends TCP or UDP");
   }
@@ -150,7 +150,7 @@ absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
 
   TraceResult result;
   result.request = request;
-  const bool from_pod = request.hook == TraceHook::kFromPod;
+  const bool from_pod = request.hook == packet::TraceHook::kFromPod;
   result.program_name = std::string(from_pod ? kFromPodProgram : kToPodProgram);
 
   // The loaded programs give the config; both programs of one object share
@@ -253,7 +253,7 @@ absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
   if (!copy.ok()) return copy.status();
   result.program_tag = copy->tag;
 
-  result.input = BuildTraceFrame(tuple, request.hook);
+  result.input = packet::BuildTraceFrame(tuple, request.hook);
   result.output.resize(result.input.size() + kOutputSlack);
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = result.input.data(),
               .data_out = result.output.data(),

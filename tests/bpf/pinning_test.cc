@@ -28,9 +28,9 @@
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
 #include "control/kernel/features_map.h"
+#include "control/packet/packet_builder.h"
+#include "control/packet/packet_decoder.h"
 #include "gtest/gtest.h"
-#include "tests/packet/packet_builder.h"
-#include "tests/packet/packet_decoder.h"
 #include "tests/packet/prog_run.h"
 
 namespace switchyard {
