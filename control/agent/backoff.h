@@ -4,6 +4,7 @@
 #define SWITCHYARD_CONTROL_AGENT_BACKOFF_H_
 
 #include <algorithm>
+#include <cstdint>
 #include <random>
 
 #include "absl/time/time.h"
@@ -17,10 +18,10 @@ namespace switchyard::agent {
 class Backoff {
  public:
   Backoff(absl::Duration initial, absl::Duration max)
-      : initial_(initial),
-        max_(max),
-        next_(initial),
-        rng_(std::random_device{}()) {}
+      : Backoff(initial, max, std::random_device{}()) {}
+  // A fixed seed gives a repeatable sequence of delays (for tests).
+  Backoff(absl::Duration initial, absl::Duration max, uint32_t seed)
+      : initial_(initial), max_(max), next_(initial), rng_(seed) {}
 
   absl::Duration Next() {
     absl::Duration base = next_;

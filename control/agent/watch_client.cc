@@ -96,9 +96,12 @@ void WatchClient::Session() {
   if (stop_.HasBeenNotified()) return;
   // The controller being away is expected (restarts, upgrades): say so
   // once per attempt at INFO, not as an error.
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-      status.ok()) {
+  if (status.ok()) {
+    // The controller ends its streams itself when it shuts down.
+    LOG(INFO) << "controller " << config_.controller
+              << " closed the watch stream; dataplane unchanged, reconnecting";
+  } else if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+             status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     LOG(INFO) << "controller " << config_.controller << " unavailable ("
               << status.error_message() << "); dataplane unchanged, retrying";
   } else {

@@ -11,15 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "control/common/log.h"
+#include "control/controller/grpc_status.h"
 
 namespace switchyard::controller {
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  // absl and gRPC share the canonical code numbers.
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
-}
 
 void ClusterStateService::Record(const char* op, absl::Time start,
                                  const absl::Status& status) {

@@ -108,9 +108,6 @@ class ControllerServer {
   std::unique_ptr<metrics::HttpServer> metrics_server_;
 };
 
-// absl -> gRPC status, keeping the message a person acts on.
-grpc::Status ToGrpc(const absl::Status& status);
-
 }  // namespace switchyard::controller
 
 #endif  // SWITCHYARD_CONTROL_CONTROLLER_SERVER_H_
