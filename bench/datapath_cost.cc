@@ -346,49 +346,22 @@ std::vector<Bytes> RandomStarts(const Ring& ring, uint32_t runs,
   return frames;
 }
 
-absl::StatusOr<CountResult> RunCount(const BenchConfig& cfg,
-                                     uint32_t services) {
-  CountResult out;
-  out.services = services;
-  out.ring = std::max<uint32_t>(2, services);
-  const uint32_t n = out.ring;
-  const Ring ring = RandomRing(n);
-  std::mt19937 rng(kOrderSeed + services);
-  std::vector<CaseResult>& results = out.cases;
+Bytes EstablishedAck(const Frontend& f) { return TcpAck(f, true); }
+Bytes ReplyAck(const Frontend& f) { return TcpAck(f, false); }
 
-  // One frame size (54 bytes) for every TCP case, so only the work differs.
-  const Bytes non_service = PacketBuilder()
-                                .Ipv4(kClient, kOtherPod)
-                                .Tcp(kClientPort, 8080)
-                                .Flags(packet::kTcpAck)
-                                .Seq(1)
-                                .AckSeq(1)
-                                .Build();
-  auto established = [](const Frontend& f) { return TcpAck(f, true); };
-  auto reply = [](const Frontend& f) { return TcpAck(f, false); };
-
-  absl::StatusOr<std::vector<CaseResult>> floors =
-      Floors(cfg, established(ring.at[0]));
-  if (!floors.ok()) return floors.status();
-  results.insert(results.end(), floors->begin(), floors->end());
-
-  // Established flows and replies.
-  absl::StatusOr<std::unique_ptr<Datapath>> dp =
-      Datapath::Load(RingConfig(n, YARD_DEFAULT_UDP_TIMEOUT_S));
-  if (!dp.ok()) return dp.status();
-  DatapathMaps& maps = (*dp)->maps();
-  const absl::Time load_start = absl::Now();
-  if (absl::Status s = WriteRing(maps, ring, packet::kProtoTcp); !s.ok()) {
-    return s;
-  }
-  out.load_ms = absl::ToDoubleMilliseconds(absl::Now() - load_start);
-  // One lap creates every flow of the ring; the measured runs find them.
+// Established flows: one lap creates every flow of the ring; the measured
+// runs find them.
+absl::StatusOr<CaseResult> EstablishedCase(const BenchConfig& cfg, Datapath& dp,
+                                           const Ring& ring,
+                                           std::mt19937& rng) {
+  const uint32_t n = ring.size();
+  DatapathMaps& maps = dp.maps();
   absl::StatusOr<std::vector<uint32_t>> warm =
-      Measure((*dp)->from_pod_fd(), established(ring.at[0]), n, 1, kTcActOk);
+      Measure(dp.from_pod_fd(), EstablishedAck(ring.at[0]), n, 1, kTcActOk);
   if (!warm.ok()) return warm.status();
   if (absl::Status s = maps.ResetCounters(); !s.ok()) return s;
   absl::StatusOr<std::vector<uint32_t>> ns = Measure(
-      (*dp)->from_pod_fd(), RandomStarts(ring, cfg.runs, rng, established),
+      dp.from_pod_fd(), RandomStarts(ring, cfg.runs, rng, EstablishedAck),
       cfg.repeat, kTcActOk);
   if (!ns.ok()) return ns.status();
   absl::StatusOr<uint64_t> translated = ForwardPackets(maps, n);
@@ -406,16 +379,22 @@ absl::StatusOr<CountResult> RunCount(const BenchConfig& cfg,
       !s.ok()) {
     return s;
   }
-  results.push_back({"from_pod established flow",
-                     "TCP ACK of a tracked flow: DNAT", *ns, cfg.repeat});
+  return CaseResult{"from_pod established flow",
+                    "TCP ACK of a tracked flow: DNAT", *ns, cfg.repeat};
+}
 
+// Backends' answers of flows written straight into the maps.
+absl::StatusOr<CaseResult> ReplyCase(const BenchConfig& cfg, Datapath& dp,
+                                     const Ring& ring, std::mt19937& rng) {
+  DatapathMaps& maps = dp.maps();
   if (absl::Status s = maps.ClearCt(); !s.ok()) return s;
   if (absl::Status s = WriteReplyRing(maps, ring); !s.ok()) return s;
-  ns = Measure((*dp)->to_pod_fd(), RandomStarts(ring, cfg.runs, rng, reply),
-               cfg.repeat, kTcActOk);
+  absl::StatusOr<std::vector<uint32_t>> ns =
+      Measure(dp.to_pod_fd(), RandomStarts(ring, cfg.runs, rng, ReplyAck),
+              cfg.repeat, kTcActOk);
   if (!ns.ok()) return ns.status();
   uint64_t replies = 0;
-  for (uint32_t id = 1; id <= n; ++id) {
+  for (uint32_t id = 1; id <= ring.size(); ++id) {
     absl::StatusOr<yard_svc_stats> st = maps.ServiceStats(id);
     if (!st.ok()) return st.status();
     replies += st->reply.packets;
@@ -426,69 +405,88 @@ absl::StatusOr<CountResult> RunCount(const BenchConfig& cfg,
       !s.ok()) {
     return s;
   }
-  results.push_back({"to_pod reply", "backend reply of a tracked flow: SNAT",
-                     *ns, cfg.repeat});
+  return CaseResult{"to_pod reply", "backend reply of a tracked flow: SNAT",
+                    *ns, cfg.repeat};
+}
 
-  ns = Measure((*dp)->from_pod_fd(), non_service, cfg.repeat, cfg.runs,
-               kTcActOk);
+// A packet for no service: every lookup misses and it passes. One frame
+// size (54 bytes) as the TCP cases, so only the work differs.
+absl::StatusOr<CaseResult> NonServiceCase(const BenchConfig& cfg,
+                                          Datapath& dp) {
+  const Bytes non_service = PacketBuilder()
+                                .Ipv4(kClient, kOtherPod)
+                                .Tcp(kClientPort, 8080)
+                                .Flags(packet::kTcpAck)
+                                .Seq(1)
+                                .AckSeq(1)
+                                .Build();
+  absl::StatusOr<std::vector<uint32_t>> ns =
+      Measure(dp.from_pod_fd(), non_service, cfg.repeat, cfg.runs, kTcActOk);
   if (!ns.ok()) return ns.status();
-  results.push_back({"from_pod non-service packet",
-                     "TCP to a pod address: lookups miss, passes", *ns,
-                     cfg.repeat});
+  return CaseResult{"from_pod non-service packet",
+                    "TCP to a pod address: lookups miss, passes", *ns,
+                    cfg.repeat};
+}
 
-  // New flows with a fresh tuple per run, each to a service picked at
-  // random: repeat 1, so each sample is one packet plus the timer's cost.
-  // Sources vary over ports.
-  {
-    if (absl::Status s = maps.ClearCt(); !s.ok()) return s;
-    const uint32_t samples = std::min<uint32_t>(cfg.repeat, 20000);
-    std::vector<uint32_t> batch_means;
-    const uint32_t per_batch = std::max<uint32_t>(1, samples / cfg.runs);
-    std::uniform_int_distribution<uint32_t> pick(0, n - 1);
-    uint64_t sum = 0;
-    uint32_t in_batch = 0;
-    for (uint32_t j = 0; j < per_batch * cfg.runs; ++j) {
-      const Frontend& to = ring.at[pick(rng)];
-      const Bytes syn =
-          PacketBuilder()
-              .Ipv4(kClient, packet::FormatIp(ntohl(to.addr_be)))
-              .Tcp(static_cast<uint16_t>(1024 + j % 60000), ntohs(to.port_be))
-              .Flags(packet::kTcpSyn)
-              .Build();
-      absl::StatusOr<std::vector<uint32_t>> one =
-          Measure((*dp)->from_pod_fd(), syn, 1, 1, kTcActOk);
-      if (!one.ok()) return one.status();
-      sum += (*one)[0];
-      if (++in_batch == per_batch) {
-        batch_means.push_back(static_cast<uint32_t>(sum / per_batch));
-        sum = 0;
-        in_batch = 0;
-      }
+// New flows with a fresh tuple per run, each to a service picked at
+// random: repeat 1, so each sample is one packet plus the timer's cost.
+// Sources vary over ports.
+absl::StatusOr<CaseResult> FreshTupleCase(const BenchConfig& cfg, Datapath& dp,
+                                          const Ring& ring, std::mt19937& rng) {
+  if (absl::Status s = dp.maps().ClearCt(); !s.ok()) return s;
+  const uint32_t samples = std::min<uint32_t>(cfg.repeat, 20000);
+  std::vector<uint32_t> batch_means;
+  const uint32_t per_batch = std::max<uint32_t>(1, samples / cfg.runs);
+  std::uniform_int_distribution<uint32_t> pick(0, ring.size() - 1);
+  uint64_t sum = 0;
+  uint32_t in_batch = 0;
+  for (uint32_t j = 0; j < per_batch * cfg.runs; ++j) {
+    const Frontend& to = ring.at[pick(rng)];
+    const Bytes syn =
+        PacketBuilder()
+            .Ipv4(kClient, packet::FormatIp(ntohl(to.addr_be)))
+            .Tcp(static_cast<uint16_t>(1024 + j % 60000), ntohs(to.port_be))
+            .Flags(packet::kTcpSyn)
+            .Build();
+    absl::StatusOr<std::vector<uint32_t>> one =
+        Measure(dp.from_pod_fd(), syn, 1, 1, kTcActOk);
+    if (!one.ok()) return one.status();
+    sum += (*one)[0];
+    if (++in_batch == per_batch) {
+      batch_means.push_back(static_cast<uint32_t>(sum / per_batch));
+      sum = 0;
+      in_batch = 0;
     }
-    results.push_back(
-        {"from_pod new flow, fresh tuple",
-         absl::StrCat("TCP SYN, new tuple and random service each run; "
-                      "repeat 1 x ",
-                      per_batch, " per run, includes timer overhead"),
-         batch_means, 1});
   }
-  dp->reset();
+  return CaseResult{
+      "from_pod new flow, fresh tuple",
+      absl::StrCat("TCP SYN, new tuple and random service each run; "
+                   "repeat 1 x ",
+                   per_batch, " per run, includes timer overhead"),
+      batch_means, 1};
+}
 
-  // New flows: UDP, idle timeout 0, so every run chooses again.
-  dp = Datapath::Load(RingConfig(n, 0));
+// New flows: UDP, idle timeout 0, so every run chooses again (a datapath
+// of its own).
+absl::StatusOr<CaseResult> RechosenCase(const BenchConfig& cfg,
+                                        const Ring& ring, std::mt19937& rng) {
+  const uint32_t n = ring.size();
+  absl::StatusOr<std::unique_ptr<Datapath>> dp =
+      Datapath::Load(RingConfig(n, 0));
   if (!dp.ok()) return dp.status();
-  DatapathMaps& new_maps = (*dp)->maps();
-  if (absl::Status s = WriteRing(new_maps, ring, packet::kProtoUdp); !s.ok()) {
+  DatapathMaps& maps = (*dp)->maps();
+  if (absl::Status s = WriteRing(maps, ring, packet::kProtoUdp); !s.ok()) {
     return s;
   }
-  warm =
+  absl::StatusOr<std::vector<uint32_t>> warm =
       Measure((*dp)->from_pod_fd(), UdpToService(ring.at[0]), n, 1, kTcActOk);
   if (!warm.ok()) return warm.status();
-  ns = Measure((*dp)->from_pod_fd(),
-               RandomStarts(ring, cfg.runs, rng, UdpToService), cfg.repeat,
-               kTcActOk);
+  absl::StatusOr<std::vector<uint32_t>> ns = Measure(
+      (*dp)->from_pod_fd(), RandomStarts(ring, cfg.runs, rng, UdpToService),
+      cfg.repeat, kTcActOk);
   if (!ns.ok()) return ns.status();
-  ct = new_maps.DumpCt();
+  absl::StatusOr<std::vector<std::pair<yard_ct4_key, yard_ct4_value>>> ct =
+      maps.DumpCt();
   if (!ct.ok()) return ct.status();
   // A re-chosen flow starts its forward entry at 1 packet; an established
   // one would count up. Every forward entry must still say 1.
@@ -498,15 +496,56 @@ absl::StatusOr<CountResult> RunCount(const BenchConfig& cfg,
           "new flow: a forward entry counts ", value.packets, " packets"));
     }
   }
-  absl::StatusOr<uint64_t> drops = DropsAndRejects(new_maps);
+  absl::StatusOr<uint64_t> drops = DropsAndRejects(maps);
   if (!drops.ok()) return drops.status();
   if (*drops != 0) {
     return absl::InternalError(absl::StrCat("new flow: ", *drops, " drops"));
   }
-  results.push_back({"from_pod new flow",
-                     "UDP, idle timeout 0: backend chosen, both CT entries "
-                     "written, DNAT",
-                     *ns, cfg.repeat});
+  return CaseResult{"from_pod new flow",
+                    "UDP, idle timeout 0: backend chosen, both CT entries "
+                    "written, DNAT",
+                    *ns, cfg.repeat};
+}
+
+absl::StatusOr<CountResult> RunCount(const BenchConfig& cfg,
+                                     uint32_t services) {
+  CountResult out;
+  out.services = services;
+  out.ring = std::max<uint32_t>(2, services);
+  const uint32_t n = out.ring;
+  const Ring ring = RandomRing(n);
+  std::mt19937 rng(kOrderSeed + services);
+  std::vector<CaseResult>& results = out.cases;
+
+  absl::StatusOr<std::vector<CaseResult>> floors =
+      Floors(cfg, EstablishedAck(ring.at[0]));
+  if (!floors.ok()) return floors.status();
+  results.insert(results.end(), floors->begin(), floors->end());
+
+  absl::StatusOr<std::unique_ptr<Datapath>> dp =
+      Datapath::Load(RingConfig(n, YARD_DEFAULT_UDP_TIMEOUT_S));
+  if (!dp.ok()) return dp.status();
+  const absl::Time load_start = absl::Now();
+  if (absl::Status s = WriteRing((*dp)->maps(), ring, packet::kProtoTcp);
+      !s.ok()) {
+    return s;
+  }
+  out.load_ms = absl::ToDoubleMilliseconds(absl::Now() - load_start);
+  auto add = [&](absl::StatusOr<CaseResult> result) {
+    if (result.ok()) results.push_back(*std::move(result));
+    return result.status();
+  };
+  // In this order: each case starts from what the one before left.
+  if (absl::Status s = add(EstablishedCase(cfg, **dp, ring, rng)); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = add(ReplyCase(cfg, **dp, ring, rng)); !s.ok()) return s;
+  if (absl::Status s = add(NonServiceCase(cfg, **dp)); !s.ok()) return s;
+  if (absl::Status s = add(FreshTupleCase(cfg, **dp, ring, rng)); !s.ok()) {
+    return s;
+  }
+  dp->reset();
+  if (absl::Status s = add(RechosenCase(cfg, ring, rng)); !s.ok()) return s;
   for (CaseResult& r : results) r.median = Median(r.ns);
   return out;
 }
