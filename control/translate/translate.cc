@@ -144,6 +144,118 @@ Frontend Translating(const std::string& set, const std::string& port_name) {
   return fe;
 }
 
+// Where a service is reached, and which of its policies apply there.
+struct ServiceAddresses {
+  std::vector<uint32_t> cluster_ips;
+  std::vector<uint32_t> external_ips;
+  std::vector<uint32_t> lb_ips;  // LoadBalancer services only
+  std::vector<SourceRange> ranges;
+  bool has_node_ports = false;
+  bool external_local = false;
+  bool internal_local = false;
+};
+
+ServiceAddresses AddressesOf(const std::string& key, const ServiceSpec& spec,
+                             std::vector<std::string>& skipped) {
+  ServiceAddresses out;
+  out.cluster_ips = Ipv4s(key, "clusterIP", spec.cluster_ips, skipped);
+  out.external_ips = Ipv4s(key, "externalIP", spec.external_ips, skipped);
+  out.lb_ips =
+      Ipv4s(key, "load-balancer ingress IP", spec.load_balancer_ips, skipped);
+  out.has_node_ports = spec.type == "NodePort" || spec.type == "LoadBalancer";
+  // Only LoadBalancer services have load-balancer IPs and source ranges;
+  // Kubernetes keeps them off other types, and so does this.
+  if (spec.type != "LoadBalancer") out.lb_ips.clear();
+  if (!out.lb_ips.empty()) {
+    out.ranges = SourceRanges(key, spec.load_balancer_source_ranges, skipped);
+  }
+  // externalTrafficPolicy applies to traffic from outside the cluster:
+  // NodePorts, load-balancer and external IPs.
+  out.external_local = spec.external_traffic_policy == "Local" &&
+                       (out.has_node_ports || !out.external_ips.empty());
+  out.internal_local = spec.internal_traffic_policy == "Local";
+  return out;
+}
+
+// The frontends and sets of one service port.
+void TranslatePort(const ClusterState& state,
+                   const std::vector<const Slice*>& slices,
+                   const ServiceSpec& spec, const ServicePortSpec& port,
+                   const std::string& key, const ServiceAddresses& at,
+                   const NodeContext& node, ServiceEntries& out) {
+  std::optional<uint8_t> proto = ProtocolNumber(port.protocol);
+  std::string port_name = absl::StrCat(key, ":", port.port, "/", port.protocol);
+  if (!proto) {
+    out.skipped.push_back(
+        absl::StrCat(port_name, ": protocol not supported by the datapath"));
+    return;
+  }
+  if (port.port < 1 || port.port > 65535) return;
+  uint16_t port_be = htons(static_cast<uint16_t>(port.port));
+  std::vector<Candidate> candidates = Candidates(state, slices, port, node);
+  auto make_set = [&](const std::string& name, bool local_only) {
+    if (!out.sets.contains(name)) {
+      out.sets[name] =
+          MakeSet(candidates, spec.publish_not_ready_addresses, local_only);
+    }
+    return name;
+  };
+  auto serve = [&](uint32_t addr, uint16_t port_be, uint8_t scope,
+                   const std::string& set) {
+    out.frontends[{addr, port_be, *proto, scope}] = Translating(set, port_name);
+  };
+
+  // Pods' view. Pods reaching an external, load-balancer or node address
+  // are served from every endpoint, as kube-proxy short-circuits them.
+  std::string internal_set =
+      at.internal_local ? make_set(absl::StrCat(port_name, "@local"), true)
+                        : make_set(port_name, false);
+  for (uint32_t addr : at.cluster_ips) {
+    serve(addr, port_be, YARD_SCOPE_INTERNAL, internal_set);
+  }
+  bool node_port =
+      at.has_node_ports && port.node_port >= 1 && port.node_port <= 65535;
+  uint16_t node_port_be =
+      node_port ? htons(static_cast<uint16_t>(port.node_port)) : 0;
+  if (at.external_ips.empty() && at.lb_ips.empty() &&
+      !(node_port && !node.node_port_addrs_be.empty())) {
+    return;
+  }
+  std::string all = make_set(port_name, false);
+  for (uint32_t addr : at.external_ips) {
+    serve(addr, port_be, YARD_SCOPE_INTERNAL, all);
+  }
+  for (uint32_t addr : at.lb_ips)
+    serve(addr, port_be, YARD_SCOPE_INTERNAL, all);
+  if (node_port) {
+    for (uint32_t addr : node.node_port_addrs_be) {
+      serve(addr, node_port_be, YARD_SCOPE_INTERNAL, all);
+    }
+  }
+
+  // Outside clients' view.
+  std::string external_set =
+      at.external_local
+          ? make_set(absl::StrCat(port_name, "@external-local"), true)
+          : all;
+  for (uint32_t addr : at.external_ips) {
+    serve(addr, port_be, YARD_SCOPE_EXTERNAL, external_set);
+  }
+  for (uint32_t addr : at.lb_ips) {
+    Frontend fe = Translating(external_set, port_name);
+    if (!at.ranges.empty()) {
+      fe.flags |= YARD_SVC_F_SOURCE_RANGES;
+      fe.source_ranges = at.ranges;
+    }
+    out.frontends[{addr, port_be, *proto, YARD_SCOPE_EXTERNAL}] = fe;
+  }
+  if (node_port) {
+    for (uint32_t addr : node.node_port_addrs_be) {
+      serve(addr, node_port_be, YARD_SCOPE_EXTERNAL, external_set);
+    }
+  }
+}
+
 }  // namespace
 
 ServiceEntries TranslateService(const ClusterState& state,
@@ -152,116 +264,23 @@ ServiceEntries TranslateService(const ClusterState& state,
   ServiceEntries out;
   if (spec.type == "ExternalName") return out;  // DNS only
   if (spec.headless) return out;                // DNS only
-  std::vector<uint32_t> cluster_ips =
-      Ipv4s(key, "clusterIP", spec.cluster_ips, out.skipped);
-  std::vector<uint32_t> external_ips =
-      Ipv4s(key, "externalIP", spec.external_ips, out.skipped);
-  std::vector<uint32_t> lb_ips = Ipv4s(key, "load-balancer ingress IP",
-                                       spec.load_balancer_ips, out.skipped);
+  ServiceAddresses at = AddressesOf(key, spec, out.skipped);
   if (spec.session_affinity == "ClientIP") {
     out.skipped.push_back(absl::StrCat(
         key,
         ": sessionAffinity ClientIP not implemented yet; new flows "
         "choose at random"));
   }
-  bool has_node_ports = spec.type == "NodePort" || spec.type == "LoadBalancer";
-  // Only LoadBalancer services have load-balancer IPs and source ranges;
-  // Kubernetes keeps them off other types, and so does this.
-  if (spec.type != "LoadBalancer") lb_ips.clear();
-  std::vector<SourceRange> ranges =
-      lb_ips.empty()
-          ? std::vector<SourceRange>{}
-          : SourceRanges(key, spec.load_balancer_source_ranges, out.skipped);
-  // externalTrafficPolicy applies to traffic from outside the cluster:
-  // NodePorts, load-balancer and external IPs.
-  bool external_local = spec.external_traffic_policy == "Local" &&
-                        (has_node_ports || !external_ips.empty());
-  bool internal_local = spec.internal_traffic_policy == "Local";
-
   std::vector<const Slice*> slices = state.SlicesOf(key);
   for (const ServicePortSpec& port : spec.ports) {
-    std::optional<uint8_t> proto = ProtocolNumber(port.protocol);
-    std::string port_name =
-        absl::StrCat(key, ":", port.port, "/", port.protocol);
-    if (!proto) {
-      out.skipped.push_back(
-          absl::StrCat(port_name, ": protocol not supported by the datapath"));
-      continue;
-    }
-    if (port.port < 1 || port.port > 65535) continue;
-    uint16_t port_be = htons(static_cast<uint16_t>(port.port));
-    std::vector<Candidate> candidates = Candidates(state, slices, port, node);
-    auto make_set = [&](const std::string& name, bool local_only) {
-      if (!out.sets.contains(name)) {
-        out.sets[name] =
-            MakeSet(candidates, spec.publish_not_ready_addresses, local_only);
-      }
-      return name;
-    };
-
-    // Pods' view. Pods reaching an external, load-balancer or node
-    // address are served from every endpoint, as kube-proxy
-    // short-circuits them.
-    std::string internal_set =
-        internal_local ? make_set(absl::StrCat(port_name, "@local"), true)
-                       : make_set(port_name, false);
-    for (uint32_t addr : cluster_ips) {
-      out.frontends[{addr, port_be, *proto, YARD_SCOPE_INTERNAL}] =
-          Translating(internal_set, port_name);
-    }
-    bool node_port =
-        has_node_ports && port.node_port >= 1 && port.node_port <= 65535;
-    uint16_t node_port_be =
-        node_port ? htons(static_cast<uint16_t>(port.node_port)) : 0;
-    if (!external_ips.empty() || !lb_ips.empty() ||
-        (node_port && !node.node_port_addrs_be.empty())) {
-      std::string all = make_set(port_name, false);
-      for (uint32_t addr : external_ips) {
-        out.frontends[{addr, port_be, *proto, YARD_SCOPE_INTERNAL}] =
-            Translating(all, port_name);
-      }
-      for (uint32_t addr : lb_ips) {
-        out.frontends[{addr, port_be, *proto, YARD_SCOPE_INTERNAL}] =
-            Translating(all, port_name);
-      }
-      if (node_port) {
-        for (uint32_t addr : node.node_port_addrs_be) {
-          out.frontends[{addr, node_port_be, *proto, YARD_SCOPE_INTERNAL}] =
-              Translating(all, port_name);
-        }
-      }
-
-      // Outside clients' view.
-      std::string external_set =
-          external_local
-              ? make_set(absl::StrCat(port_name, "@external-local"), true)
-              : all;
-      for (uint32_t addr : external_ips) {
-        out.frontends[{addr, port_be, *proto, YARD_SCOPE_EXTERNAL}] =
-            Translating(external_set, port_name);
-      }
-      for (uint32_t addr : lb_ips) {
-        Frontend fe = Translating(external_set, port_name);
-        if (!ranges.empty()) {
-          fe.flags |= YARD_SVC_F_SOURCE_RANGES;
-          fe.source_ranges = ranges;
-        }
-        out.frontends[{addr, port_be, *proto, YARD_SCOPE_EXTERNAL}] = fe;
-      }
-      if (node_port) {
-        for (uint32_t addr : node.node_port_addrs_be) {
-          out.frontends[{addr, node_port_be, *proto, YARD_SCOPE_EXTERNAL}] =
-              Translating(external_set, port_name);
-        }
-      }
-    }
+    TranslatePort(state, slices, spec, port, key, at, node, out);
   }
   // Service addresses reject ports they do not define. Node addresses get
   // no wildcard: the node's own ports are not a service's.
-  for (uint32_t addr : cluster_ips) {
+  for (uint32_t addr : at.cluster_ips) {
     out.frontends[{addr, 0, 0, YARD_SCOPE_INTERNAL}] = Wildcard(key);
   }
-  for (const std::vector<uint32_t>* addrs : {&external_ips, &lb_ips}) {
+  for (const std::vector<uint32_t>* addrs : {&at.external_ips, &at.lb_ips}) {
     for (uint32_t addr : *addrs) {
       out.frontends[{addr, 0, 0, YARD_SCOPE_INTERNAL}] = Wildcard(key);
       out.frontends[{addr, 0, 0, YARD_SCOPE_EXTERNAL}] = Wildcard(key);
