@@ -9,16 +9,26 @@
 #include "maps.h"
 #include "parse.h"
 
+static __always_inline void yard_ct4_key_set(struct yard_ct4_key *k,
+					     __be32 saddr, __be32 daddr,
+					     __be16 sport, __be16 dport,
+					     __u8 proto, __u8 dir)
+{
+	k->saddr = saddr;
+	k->daddr = daddr;
+	k->sport = sport;
+	k->dport = dport;
+	k->proto = proto;
+	k->dir = dir;
+	k->pad = 0;
+}
+
+/* The key of packet p's own tuple. */
 static __always_inline void yard_ct4_key_of(const struct yard_pkt4 *p, __u8 dir,
 					    struct yard_ct4_key *k)
 {
-	k->saddr = p->saddr;
-	k->daddr = p->daddr;
-	k->sport = p->sport;
-	k->dport = p->dport;
-	k->proto = p->proto;
-	k->dir = dir;
-	k->pad = 0;
+	yard_ct4_key_set(k, p->saddr, p->daddr, p->sport, p->dport, p->proto,
+			 dir);
 }
 
 static __always_inline bool yard_ct_closes(const struct yard_pkt4 *p)
@@ -170,13 +180,8 @@ yard_ct4_new_pair(const struct yard_pkt4 *p, __u32 rev_nat_id,
 	rep->port = p->sport;
 	rep->flags = flags;
 
-	rep_key->saddr = be->addr;
-	rep_key->daddr = p->saddr;
-	rep_key->sport = be->port;
-	rep_key->dport = p->sport;
-	rep_key->proto = p->proto;
-	rep_key->dir = YARD_CT_REPLY;
-	rep_key->pad = 0;
+	yard_ct4_key_set(rep_key, be->addr, p->saddr, be->port, p->sport,
+			 p->proto, YARD_CT_REPLY);
 }
 
 /* Records a flow's reply entry, then its forward entry: once the forward
