@@ -28,6 +28,7 @@
 #define YARD_MAP_REASONS "yard_reasons"
 #define YARD_MAP_LB_SRC4 "yard_lb_src4"
 #define YARD_MAP_FRAG4 "yard_frag4"
+#define YARD_MAP_FEATURES "yard_features"
 
 /*
  * Default capacities, overridable at load time. The services map holds one
