@@ -19,5 +19,6 @@ static_assert(sizeof(yard_lb_src4_key) == 12);
 static_assert(sizeof(yard_counter) == 16);
 static_assert(sizeof(yard_svc_stats) == 32);
 static_assert(sizeof(yard_feature_value) == 128);
+static_assert(sizeof(yard_layout_value) == 4);
 
 #endif  // SWITCHYARD_CONTROL_KERNEL_ABI_H_

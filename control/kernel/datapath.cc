@@ -25,6 +25,7 @@
 #include "control/common/errno_status.h"
 #include "control/common/log.h"
 #include "control/kernel/bpf_map.h"
+#include "control/kernel/pinned_layout.h"
 #include "yard_datapath.skel.h"
 
 namespace switchyard::kernel {
@@ -135,7 +136,8 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
                          skel->maps.yard_be4,     skel->maps.yard_rnat4,
                          skel->maps.yard_ct4,     skel->maps.yard_svc_stats,
                          skel->maps.yard_reasons, skel->maps.yard_lb_src4,
-                         skel->maps.yard_frag4,   skel->maps.yard_features};
+                         skel->maps.yard_frag4,   skel->maps.yard_features,
+                         skel->maps.yard_layout};
   if (!config.pin_dir.empty()) {
     for (bpf_map* map : all_maps) {
       std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
@@ -177,6 +179,25 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
   return absl::OkStatus();
 }
 
+// Pins of another layout are refused before libbpf meets them: its own
+// check stops at the first map of another shape, and would let through a
+// map whose shape is unchanged but whose meaning is not. Pins without the
+// record (an older agent's) go on to that check, as before the record.
+absl::Status CheckLayoutToAdopt(const std::string& pin_dir) {
+  absl::StatusOr<std::optional<uint32_t>> pinned = ReadPinnedLayout(pin_dir);
+  if (!pinned.ok()) return pinned.status();
+  if (!pinned->has_value() || **pinned == kLayoutVersion) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the maps pinned in ", pin_dir, " were made by an agent of layout ",
+      **pinned, "; this agent is layout ", kLayoutVersion,
+      " and cannot adopt them. Either stop the agent, remove ", pin_dir,
+      " and start this one (established flows are then forgotten), or run "
+      "an agent of layout ",
+      **pinned, "."));
+}
+
 }  // namespace
 
 void RouteLibbpfLogs() {
@@ -193,6 +214,9 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
   }
   if (!config.pin_dir.empty()) {
     if (absl::Status s = CheckBpffs(config.pin_dir); !s.ok()) return s;
+    if (absl::Status s = CheckLayoutToAdopt(config.pin_dir); !s.ok()) {
+      return s;
+    }
     std::error_code ec;
     std::filesystem::create_directories(config.pin_dir, ec);
     if (ec) {
@@ -233,6 +257,10 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
       auto dp = std::unique_ptr<Datapath>(
           new Datapath(config, skel, DatapathMaps(std::move(maps)), features));
       if (absl::Status s = dp->PublishFeatures(features); !s.ok()) return s;
+      // Recorded on every load: pins adopted from an agent older than the
+      // record get it now.
+      BpfMap layout = BpfMap::Of(skel->maps.yard_layout);
+      if (absl::Status s = RecordLayout(layout); !s.ok()) return s;
       return dp;
     }
     yard_datapath__destroy(skel);

@@ -2,6 +2,7 @@
 #include "control/kernel/datapath_maps.h"
 
 #include "absl/strings/str_cat.h"
+#include "control/kernel/pinned_layout.h"
 
 namespace switchyard::kernel {
 namespace {
@@ -34,6 +35,8 @@ DatapathMaps::DatapathMaps(Handles maps) : maps_(std::move(maps)) {}
 
 absl::StatusOr<DatapathMaps> DatapathMaps::OpenPinned(
     absl::string_view pin_dir) {
+  // This build's structs would misread maps of another layout.
+  if (absl::Status s = CheckLayoutToRead(pin_dir); !s.ok()) return s;
   Handles maps;
   for (auto [name, slot] : {std::pair{YARD_MAP_SVC4, &maps.svc4},
                             {YARD_MAP_SLOTS, &maps.slots},

@@ -39,7 +39,8 @@ class DatapathMaps {
   DatapathMaps& operator=(DatapathMaps&&) = default;
 
   // Opens the maps pinned under pin_dir, without loading any program: how
-  // a CLI reads a node's state while its agent is down.
+  // a CLI reads a node's state while its agent is down. Pins recorded as
+  // another layout are refused (pinned_layout.h).
   static absl::StatusOr<DatapathMaps> OpenPinned(absl::string_view pin_dir);
 
   absl::StatusOr<MapCapacity> Capacity() const;

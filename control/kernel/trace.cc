@@ -14,6 +14,7 @@
 #include "control/kernel/bpf_map.h"
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
+#include "control/kernel/pinned_layout.h"
 #include "yard_datapath.skel.h"
 
 namespace switchyard::kernel {
@@ -302,6 +303,9 @@ absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
     return absl::InvalidArgumentError("a trace sends TCP or UDP");
   }
   RouteLibbpfLogs();
+  // The copy is this build's programs: over pins of another layout they
+  // would misread the node's maps.
+  if (absl::Status s = CheckLayoutToRead(pin_dir); !s.ok()) return s;
   absl::StatusOr<LiveMaps> live = OpenLive(pin_dir);
   if (!live.ok()) return live.status();
 
