@@ -2,7 +2,8 @@
 /*
  * The one definition of every map key and value shared by the BPF programs
  * and the C++ control plane. C++ includes this file and static_asserts the
- * sizes; nothing re-declares these structs by hand.
+ * offset and size of every field (control/kernel/abi.h); nothing
+ * re-declares these structs by hand.
  *
  * Byte order: fields named addr/port hold network byte order (as on the
  * wire), every other field host byte order. Every struct has explicit
@@ -34,9 +35,11 @@
 /*
  * The layout of the pinned maps, as one number. Bump it with any change a
  * pinned map of an older agent could not serve: a key or value struct, a
- * map's type or key, a field's meaning. The loading agent records it in
- * yard_layout; an agent of another layout refuses the pins with both
- * numbers instead of failing on the first map that differs.
+ * map's type or key, a field's meaning. control/kernel/abi.h pins every
+ * field's offset and size, so a struct change does not build until that
+ * table is updated, which is the moment to bump this too. The loading
+ * agent records it in yard_layout; an agent of another layout refuses the
+ * pins with both numbers instead of failing on the first map that differs.
  */
 #define YARD_LAYOUT_VERSION 1
 
