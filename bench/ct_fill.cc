@@ -33,7 +33,7 @@
 #include "absl/time/time.h"
 #include "control/agent/ct_sweeper.h"
 #include "control/kernel/datapath.h"
-#include "tests/packet/packet_builder.h"
+#include "control/packet/packet_builder.h"
 #include "tests/packet/prog_run.h"
 
 ABSL_FLAG(uint32_t, connections, 1000000, "short connections to run");

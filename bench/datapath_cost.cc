@@ -74,8 +74,8 @@
 #include "control/common/errno_status.h"
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
-#include "tests/packet/packet_builder.h"
-#include "tests/packet/packet_types.h"
+#include "control/packet/packet_builder.h"
+#include "control/packet/packet_types.h"
 #include "tests/packet/prog_run.h"
 #include "yard_xdp_pass.skel.h"
 

@@ -32,6 +32,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/synthetic_cluster.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
 ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
@@ -61,48 +62,9 @@ constexpr char kNamespace[] = "fanout-bench";
   exit(1);
 }
 
-std::string Ip(uint32_t host) {
-  return absl::StrCat(host >> 24, ".", (host >> 16) & 255, ".",
-                      (host >> 8) & 255, ".", host & 255);
-}
-
-v1::Object Service(int i) {
-  v1::Object o;
-  v1::Service* s = o.mutable_service();
-  s->mutable_metadata()->set_name(absl::StrCat("svc-", i));
-  s->mutable_metadata()->set_namespace_(kNamespace);
-  s->mutable_spec()->set_type("ClusterIP");
-  v1::ServicePort* p = s->mutable_spec()->add_ports();
-  p->set_name("http");
-  p->set_port(80);
-  p->set_protocol("TCP");
-  p->mutable_target_port()->set_number(8080);
-  return o;
-}
-
-// Endpoints of service i in 10.128.0.0/10; `shift` moves the first one to
-// a fresh address in 11.0.0.0/8 (an endpoint change).
-v1::Object Slice(int i, int endpoints, int shift) {
-  v1::Object o;
-  v1::EndpointSlice* e = o.mutable_endpoint_slice();
-  e->mutable_metadata()->set_name(absl::StrCat("svc-", i, "-0"));
-  e->mutable_metadata()->set_namespace_(kNamespace);
-  (*e->mutable_metadata()->mutable_labels())["kubernetes.io/service-name"] =
-      absl::StrCat("svc-", i);
-  e->set_address_type("IPv4");
-  v1::EndpointPort* port = e->add_ports();
-  port->set_name("http");
-  port->set_port(8080);
-  port->set_protocol("TCP");
-  for (int k = 0; k < endpoints; ++k) {
-    uint32_t host = 0x0a800000u + static_cast<uint32_t>(i) * 16 + k;
-    if (k == 0 && shift > 0) host = 0x0b000000u + shift;
-    v1::Endpoint* ep = e->add_endpoints();
-    ep->add_addresses(Ip(host));
-    ep->mutable_conditions()->set_ready(true);
-    ep->set_node_name("elsewhere");
-  }
-  return o;
+const switchyard::bench::SyntheticCluster& Cluster() {
+  static const switchyard::bench::SyntheticCluster cluster(kNamespace, "svc-");
+  return cluster;
 }
 
 grpc::ChannelArguments Args() {
@@ -331,8 +293,8 @@ int main(int argc, char** argv) {
   writer.DeleteAll(services);  // a clean start, whatever an earlier run left
   std::vector<v1::Object> initial;
   for (int i = 0; i < services; ++i) {
-    initial.push_back(Service(i));
-    initial.push_back(Slice(i, endpoints, 0));
+    initial.push_back(Cluster().Service(i));
+    initial.push_back(Cluster().Slice(i, endpoints, 0));
   }
   const uint64_t base = writer.Apply(initial);
 
@@ -358,7 +320,7 @@ int main(int argc, char** argv) {
     const int shift = k + 1;
     const absl::Time start = absl::Now();
     const uint64_t version =
-        writer.Apply({Slice(k % services, endpoints, shift)});
+        writer.Apply({Cluster().Slice(k % services, endpoints, shift)});
     const absl::Duration rpc = absl::Now() - start;
     if (!hub.WaitAll(version, start + kWait, &why)) {
       Fail(absl::StrCat("change ", k, ": ", why));

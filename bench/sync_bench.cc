@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/synthetic_cluster.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
 ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
@@ -38,48 +39,9 @@ namespace v1 = switchyard::v1;
 
 namespace {
 
-std::string Ip(uint32_t host) {
-  return absl::StrCat(host >> 24, ".", (host >> 16) & 255, ".",
-                      (host >> 8) & 255, ".", host & 255);
-}
-
-v1::Object Service(int i) {
-  v1::Object o;
-  v1::Service* s = o.mutable_service();
-  s->mutable_metadata()->set_name(absl::StrCat("bench-", i));
-  s->mutable_metadata()->set_namespace_("bench");
-  s->mutable_spec()->set_type("ClusterIP");
-  v1::ServicePort* p = s->mutable_spec()->add_ports();
-  p->set_name("http");
-  p->set_port(80);
-  p->set_protocol("TCP");
-  p->mutable_target_port()->set_number(8080);
-  return o;
-}
-
-// Endpoints of service i: distinct addresses in 10.128.0.0/10; `shift`
-// moves the first endpoint to a fresh address (an endpoint change).
-v1::Object Slice(int i, int endpoints, int shift) {
-  v1::Object o;
-  v1::EndpointSlice* e = o.mutable_endpoint_slice();
-  e->mutable_metadata()->set_name(absl::StrCat("bench-", i, "-0"));
-  e->mutable_metadata()->set_namespace_("bench");
-  (*e->mutable_metadata()->mutable_labels())["kubernetes.io/service-name"] =
-      absl::StrCat("bench-", i);
-  e->set_address_type("IPv4");
-  v1::EndpointPort* port = e->add_ports();
-  port->set_name("http");
-  port->set_port(8080);
-  port->set_protocol("TCP");
-  for (int k = 0; k < endpoints; ++k) {
-    uint32_t host = 0x0a800000u + static_cast<uint32_t>(i) * 16 + k;
-    if (k == 0 && shift > 0) host = 0x0b000000u + shift;  // 11.0.0.x
-    v1::Endpoint* ep = e->add_endpoints();
-    ep->add_addresses(Ip(host));
-    ep->mutable_conditions()->set_ready(true);
-    ep->set_node_name("elsewhere");
-  }
-  return o;
+const switchyard::bench::SyntheticCluster& Cluster() {
+  static const switchyard::bench::SyntheticCluster cluster("bench", "bench-");
+  return cluster;
 }
 
 class Bench {
@@ -182,17 +144,18 @@ int main(int argc, char** argv) {
   long rss_before = pid ? RssKiB(pid) : -1;
   std::vector<v1::Object> cold;
   for (int i = 0; i < n; ++i) {
-    cold.push_back(Service(i));
-    cold.push_back(Slice(i, e, 0));
+    cold.push_back(Cluster().Service(i));
+    cold.push_back(Cluster().Slice(i, e, 0));
   }
   auto [cold_rpc, cold_total] = bench.ApplyAndWait(cold);
   long rss_after = pid ? RssKiB(pid) : -1;
 
-  auto [one_rpc, one_total] = bench.ApplyAndWait({Service(n), Slice(n, e, 0)});
+  auto [one_rpc, one_total] =
+      bench.ApplyAndWait({Cluster().Service(n), Cluster().Slice(n, e, 0)});
 
   std::vector<double> change_ms;
   for (int k = 1; k <= absl::GetFlag(FLAGS_changes); ++k) {
-    auto [rpc, total] = bench.ApplyAndWait({Slice(k % n, e, k)});
+    auto [rpc, total] = bench.ApplyAndWait({Cluster().Slice(k % n, e, k)});
     change_ms.push_back(Ms(total));
   }
   std::sort(change_ms.begin(), change_ms.end());

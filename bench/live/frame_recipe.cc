@@ -2,34 +2,20 @@
 #include "bench/live/frame_recipe.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
 
-#include <cstring>
+#include <algorithm>
+
+#include "control/packet/big_endian.h"
+#include "control/packet/checksum.h"
+#include "control/packet/packet_types.h"
 
 namespace switchyard::bench::live {
 namespace {
 
-constexpr size_t kEthLen = 14;
+constexpr size_t kEthLen = packet::kEthHeaderLen;
 constexpr size_t kIpLen = 20;
 constexpr size_t kUdpLen = 8;
 static_assert(YBL_FRAME_LEN == kEthLen + kIpLen + kUdpLen + YBL_PAYLOAD_LEN);
-
-void Put16(uint8_t* p, uint16_t host) {
-  p[0] = static_cast<uint8_t>(host >> 8);
-  p[1] = static_cast<uint8_t>(host);
-}
-
-// Ones' complement sum of big-endian 16-bit words (RFC 1071), unfolded.
-uint32_t SumWords(const uint8_t* p, size_t len, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < len; i += 2) sum += (p[i] << 8) | p[i + 1];
-  if (len % 2) sum += p[len - 1] << 8;
-  return sum;
-}
-
-uint16_t Fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
 
 }  // namespace
 
@@ -40,40 +26,37 @@ void WriteFrame(const FrameRecipe& recipe, uint64_t seq, uint32_t sender,
   const uint32_t k = recipe.flows ? static_cast<uint32_t>(seq % recipe.flows)
                                   : static_cast<uint32_t>(seq);
   const ybl_dst& dst = recipe.dsts[k % recipe.dsts.size()];
-  const uint32_t saddr_be = recipe.src_base_be | htonl(((sender & 0x3f) << 16) |
-                                                       ((k >> 14) & 0xffff));
+  const uint32_t saddr = ntohl(recipe.src_base_be) | ((sender & 0x3f) << 16) |
+                         ((k >> 14) & 0xffff);
+  const uint32_t daddr = ntohl(dst.addr);
   const uint16_t sport = static_cast<uint16_t>(1024 + (k & 0x3fff));
   const uint16_t udp_len = kUdpLen + YBL_PAYLOAD_LEN;
   const uint16_t tot_len = kIpLen + udp_len;
 
-  uint8_t* eth = frame.data();
-  std::memset(eth, 0, YBL_FRAME_LEN);
-  std::memcpy(eth, recipe.dst_mac.data(), 6);
-  std::memcpy(eth + 6, recipe.src_mac.data(), 6);
-  Put16(eth + 12, 0x0800);  // ETH_P_IP
+  // Written in place rather than with packet::PacketBuilder: the af-packet
+  // source writes every frame it sends in its send loop, where the
+  // builder's allocations would be measured with the socket.
+  frame = frame.first(YBL_FRAME_LEN);
+  std::fill(frame.begin(), frame.end(), 0);
+  std::copy(recipe.dst_mac.begin(), recipe.dst_mac.end(), frame.begin());
+  std::copy(recipe.src_mac.begin(), recipe.src_mac.end(), frame.begin() + 6);
+  packet::Store16(frame, 12, packet::kEthIpv4);
 
-  uint8_t* ip = eth + kEthLen;
+  absl::Span<uint8_t> ip = frame.subspan(kEthLen, kIpLen);
   ip[0] = 0x45;  // version 4, 5 words
-  Put16(ip + 2, tot_len);
-  Put16(ip + 4, static_cast<uint16_t>(seq));  // id
-  ip[8] = 64;                                 // ttl
-  ip[9] = IPPROTO_UDP;
-  std::memcpy(ip + 12, &saddr_be, 4);
-  std::memcpy(ip + 16, &dst.addr, 4);
-  Put16(ip + 10, Fold(SumWords(ip, kIpLen)));
+  packet::Store16(ip, 2, tot_len);
+  packet::Store16(ip, 4, static_cast<uint16_t>(seq));  // id
+  ip[8] = 64;                                          // ttl
+  ip[9] = packet::kProtoUdp;
+  packet::Store32(ip, 12, saddr);
+  packet::Store32(ip, 16, daddr);
+  packet::Store16(ip, 10, packet::InternetChecksum(ip));
 
-  uint8_t* udp = ip + kIpLen;
-  Put16(udp, sport);
-  std::memcpy(udp + 2, &dst.port, 2);
-  Put16(udp + 4, udp_len);
-  // Pseudo-header (addresses, protocol, length), then the UDP header and
-  // payload with the checksum field still zero. 0 on the wire means "no
-  // checksum", so a computed 0 is sent as 0xffff.
-  uint32_t sum = SumWords(ip + 12, 8);
-  sum += IPPROTO_UDP + udp_len;
-  sum = SumWords(udp, udp_len, sum);
-  const uint16_t check = Fold(sum);
-  Put16(udp + 6, check == 0 ? 0xffff : check);
+  absl::Span<uint8_t> udp = frame.subspan(kEthLen + kIpLen, udp_len);
+  packet::Store16(udp, 0, sport);
+  packet::Store16(udp, 2, ntohs(dst.port));
+  packet::Store16(udp, 4, udp_len);
+  packet::Store16(udp, 6, packet::UdpChecksum(saddr, daddr, udp));
 }
 
 }  // namespace switchyard::bench::live

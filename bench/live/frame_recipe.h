@@ -6,16 +6,16 @@
 #ifndef SWITCHYARD_BENCH_LIVE_FRAME_RECIPE_H_
 #define SWITCHYARD_BENCH_LIVE_FRAME_RECIPE_H_
 
-#include <array>
 #include <cstdint>
 #include <vector>
 
 #include "absl/types/span.h"
 #include "bench/live/live_gen_abi.h"
+#include "control/packet/packet_types.h"
 
 namespace switchyard::bench::live {
 
-using Mac = std::array<uint8_t, 6>;
+using packet::Mac;
 
 // What frames look like; see struct ybl_gen_config.
 struct FrameRecipe {

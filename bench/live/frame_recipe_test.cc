@@ -17,6 +17,8 @@
 
 #include "absl/status/statusor.h"
 #include "bench/live/frame_generator.h"
+#include "control/packet/checksum.h"
+#include "control/packet/packet_types.h"
 #include "gtest/gtest.h"
 
 namespace switchyard::bench::live {
@@ -54,13 +56,6 @@ absl::StatusOr<Frame> RunGenerator(const FrameGenerator& generator,
   return out;
 }
 
-uint16_t HeaderSum(const uint8_t* p, size_t len) {
-  uint32_t sum = 0;
-  for (size_t i = 0; i < len; i += 2) sum += (p[i] << 8) | p[i + 1];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
-}
-
 // Frames 0..frames-1, then frame `far` (skipped to in one test run), whose
 // flow index reaches the source address's high bits.
 void ExpectSameFrames(uint32_t flows, int frames, int far) {
@@ -83,7 +78,9 @@ void ExpectSameFrames(uint32_t flows, int frames, int far) {
       WriteFrame(recipe, n, 0, absl::MakeSpan(user));
       ASSERT_EQ(*kernel, user) << "frame " << n << ", flows " << flows;
       // And the IPv4 header checksum is right on its own terms.
-      EXPECT_EQ(HeaderSum(user.data() + 14, 20), 0xffff);
+      EXPECT_EQ(packet::InternetChecksum(absl::MakeConstSpan(user).subspan(
+                    packet::kEthHeaderLen, 20)),
+                0);
     }
     absl::StatusOr<Frame> kernel = RunGenerator(**generator, far - frames + 1);
     ASSERT_TRUE(kernel.ok()) << kernel.status();

@@ -138,4 +138,75 @@ static __always_inline void yard_ct_touch_forward(struct yard_ct4_value *fwd,
 		yard_ct_client_closes(p, fwd);
 }
 
+/* The two entries of a new flow of packet p to backend be (backend_id) of
+ * the service whose reverse NAT is rev_nat_id: the forward entry (the
+ * client's tuple, the backend it goes to) and the reply entry (what the
+ * backend's answers are turned back into), keyed by how the backend
+ * answers the client as it is. A translation that changes where answers
+ * go (hairpin, SNAT) changes rep_key's destination afterwards. Both
+ * entries carry `flags`. */
+static __always_inline void
+yard_ct4_new_pair(const struct yard_pkt4 *p, __u32 rev_nat_id,
+		  const struct yard_backend4 *be, __u32 backend_id,
+		  __u16 flags, __u32 len, __u64 now,
+		  struct yard_ct4_value *fwd, struct yard_ct4_value *rep,
+		  struct yard_ct4_key *rep_key)
+{
+	fwd->created_ns = now;
+	fwd->last_seen_ns = now;
+	fwd->packets = 1;
+	fwd->bytes = len;
+	fwd->backend_id = backend_id;
+	fwd->rev_nat_id = rev_nat_id;
+	fwd->addr = be->addr;
+	fwd->port = be->port;
+	fwd->flags = flags;
+
+	rep->created_ns = now;
+	rep->last_seen_ns = now;
+	rep->backend_id = backend_id;
+	rep->rev_nat_id = rev_nat_id;
+	rep->addr = p->saddr;
+	rep->port = p->sport;
+	rep->flags = flags;
+
+	rep_key->saddr = be->addr;
+	rep_key->daddr = p->saddr;
+	rep_key->sport = be->port;
+	rep_key->dport = p->sport;
+	rep_key->proto = p->proto;
+	rep_key->dir = YARD_CT_REPLY;
+	rep_key->pad = 0;
+}
+
+/* Records a flow's reply entry, then its forward entry: once the forward
+ * entry exists, packets of the flow are translated, and their answers
+ * must find their way back. A reply tuple held already belongs to this
+ * tuple's earlier flow (replaced) or to a live direct flow (kept: the new
+ * flow is refused). Returns the reason to drop the packet, or
+ * YARD_REASON_NONE. */
+static __always_inline enum yard_reason
+yard_ct4_record(const struct yard_pkt4 *p, const struct yard_ct4_key *fwd_key,
+		const struct yard_ct4_value *fwd,
+		const struct yard_ct4_key *rep_key,
+		const struct yard_ct4_value *rep, __u64 now)
+{
+	struct yard_ct4_value *old;
+
+	if (rep && bpf_map_update_elem(&yard_ct4, rep_key, rep, BPF_NOEXIST)) {
+		old = bpf_map_lookup_elem(&yard_ct4, rep_key);
+		if (old && (old->flags & YARD_CT_F_DIRECT) &&
+		    !yard_ct_expired(old, p->proto, now))
+			return YARD_REASON_TUPLE_CLASH;
+		if (bpf_map_update_elem(&yard_ct4, rep_key, rep, BPF_ANY))
+			return YARD_REASON_CT_FULL;
+	}
+	if (bpf_map_update_elem(&yard_ct4, fwd_key, fwd, BPF_ANY)) {
+		/* No reply entry without its flow. */
+		bpf_map_delete_elem(&yard_ct4, rep_key);
+		return YARD_REASON_CT_FULL;
+	}
+	return YARD_REASON_NONE;
+}
+
 #endif /* SWITCHYARD_BPF_LIB_CONNTRACK_H_ */

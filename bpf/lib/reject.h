@@ -153,30 +153,58 @@ static __always_inline __u32 yard_build_unreach4(const struct yard_pkt4 *p,
 	return sizeof(r->ip) + sizeof(r->icmp) + quote_len;
 }
 
+/* The answer to a rejected packet, built aside from the frame. */
+union yard_answer4 {
+	struct yard_rst4 rst;
+	struct yard_unreach4 unreach;
+};
+
+static __always_inline int yard_reject_load(void *ctx, bool xdp, __u32 off,
+					    void *to, __u32 len)
+{
+	if (xdp)
+		return bpf_xdp_load_bytes(ctx, off, to, len);
+	return bpf_skb_load_bytes(ctx, off, to, len);
+}
+
+/* Builds the answer to p in *a: a RST for TCP, a port unreachable quoting
+ * the packet for the rest. Returns its length after the Ethernet header,
+ * 0 when it cannot be built. `xdp` is a constant: each hook keeps only
+ * its own helpers. */
+static __always_inline __u32 yard_build_answer4(void *ctx, bool xdp,
+						const struct yard_pkt4 *p,
+						union yard_answer4 *a)
+{
+	__u32 quote_len, len;
+
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr in;
+
+		if (yard_reject_load(ctx, xdp, p->l4_off, &in, sizeof(in)) ||
+		    yard_build_rst4(p, &in, &a->rst))
+			return 0;
+		return sizeof(a->rst);
+	}
+	quote_len = yard_quote_len(p);
+	if (!quote_len)
+		return 0;
+	__builtin_memset(a->unreach.quote, 0, sizeof(a->unreach.quote));
+	if (yard_reject_load(ctx, xdp, ETH_HLEN, a->unreach.quote, quote_len))
+		return 0;
+	len = yard_build_unreach4(p, &a->unreach, quote_len);
+	return len <= sizeof(a->unreach) ? len : 0;
+}
+
 /* Answers the skb in place; the caller redirects it on success. */
 static __always_inline int yard_reject4(struct __sk_buff *skb,
 					const struct yard_pkt4 *p)
 {
-	if (p->proto == IPPROTO_TCP) {
-		struct yard_rst4 r;
-		struct tcphdr in;
+	union yard_answer4 a;
+	__u32 len = yard_build_answer4(skb, false, p, &a);
 
-		if (bpf_skb_load_bytes(skb, p->l4_off, &in, sizeof(in)) ||
-		    yard_build_rst4(p, &in, &r))
-			return -1;
-		return yard_send_back(skb, &r, sizeof(r));
-	} else {
-		struct yard_unreach4 r;
-		__u32 quote_len = yard_quote_len(p);
-
-		if (!quote_len)
-			return -1;
-		__builtin_memset(r.quote, 0, sizeof(r.quote));
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, r.quote, quote_len))
-			return -1;
-		return yard_send_back(skb, &r,
-				      yard_build_unreach4(p, &r, quote_len));
-	}
+	if (!len)
+		return -1;
+	return yard_send_back(skb, &a, len);
 }
 
 /* The same answer for an XDP frame: built aside, then the frame resized
@@ -187,36 +215,13 @@ static __always_inline int yard_reject4_xdp(struct xdp_md *ctx,
 {
 	__u8 macs[2 * ETH_ALEN], swapped[2 * ETH_ALEN];
 	__u32 old_len = bpf_xdp_get_buff_len(ctx);
-	__u32 len;
+	union yard_answer4 a;
+	__u32 len = yard_build_answer4(ctx, true, p, &a);
 
-	if (p->proto == IPPROTO_TCP) {
-		struct yard_rst4 r;
-		struct tcphdr in;
-
-		if (bpf_xdp_load_bytes(ctx, p->l4_off, &in, sizeof(in)) ||
-		    yard_build_rst4(p, &in, &r))
-			return -1;
-		len = sizeof(r);
-		if (bpf_xdp_adjust_tail(ctx,
-					(int)(ETH_HLEN + len) - (int)old_len) ||
-		    bpf_xdp_store_bytes(ctx, ETH_HLEN, &r, sizeof(r)))
-			return -1;
-	} else {
-		struct yard_unreach4 r;
-		__u32 quote_len = yard_quote_len(p);
-
-		if (!quote_len)
-			return -1;
-		__builtin_memset(r.quote, 0, sizeof(r.quote));
-		if (bpf_xdp_load_bytes(ctx, ETH_HLEN, r.quote, quote_len))
-			return -1;
-		len = yard_build_unreach4(p, &r, quote_len);
-		if (len > sizeof(r) ||
-		    bpf_xdp_adjust_tail(ctx,
-					(int)(ETH_HLEN + len) - (int)old_len) ||
-		    bpf_xdp_store_bytes(ctx, ETH_HLEN, &r, len))
-			return -1;
-	}
+	if (!len ||
+	    bpf_xdp_adjust_tail(ctx, (int)(ETH_HLEN + len) - (int)old_len) ||
+	    bpf_xdp_store_bytes(ctx, ETH_HLEN, &a, len))
+		return -1;
 	if (bpf_xdp_load_bytes(ctx, 0, macs, sizeof(macs)))
 		return -1;
 	__builtin_memcpy(swapped, macs + ETH_ALEN, ETH_ALEN);

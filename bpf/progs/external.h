@@ -40,6 +40,7 @@
 #include "lib/lb.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
+#include "lib/reply.h"
 #include "lib/revnat.h"
 #include "lib/route.h"
 #include "lib/snat.h"
@@ -95,6 +96,7 @@ static __always_inline int yard_ext_new_flow(void *ctx, int hook,
 	struct yard_ct4_value fwd = {}, rep = {};
 	struct bpf_fib_lookup fib;
 	struct yard_backend4 *be;
+	enum yard_reason reason;
 	__u32 backend_id = 0;
 	bool snat;
 	long rc;
@@ -120,47 +122,28 @@ static __always_inline int yard_ext_new_flow(void *ctx, int hook,
 	if (snat && yard_route_needs_tc(hook, rc))
 		return yard_hook_pass(hook);
 
-	fwd.created_ns = now;
-	fwd.last_seen_ns = now;
-	fwd.packets = 1;
-	fwd.bytes = yard_hook_len(ctx, hook);
-	fwd.backend_id = backend_id;
-	fwd.rev_nat_id = svc->rev_nat_id;
-	fwd.addr = be->addr;
-	fwd.port = be->port;
-	fwd.flags = YARD_CT_F_EXTERNAL | (snat ? YARD_CT_F_SNAT : 0);
-
-	rep.created_ns = now;
-	rep.last_seen_ns = now;
-	rep.backend_id = backend_id;
-	rep.rev_nat_id = svc->rev_nat_id;
-	rep.addr = p->saddr;
-	rep.port = p->sport;
-	rep.flags = YARD_CT_F_EXTERNAL;
-
-	rep_key.saddr = be->addr;
-	rep_key.sport = be->port;
-	rep_key.proto = p->proto;
-	rep_key.dir = YARD_CT_REPLY;
-	rep_key.pad = 0;
+	yard_ct4_new_pair(p, svc->rev_nat_id, be, backend_id,
+			  YARD_CT_F_EXTERNAL, yard_hook_len(ctx, hook), now,
+			  &fwd, &rep, &rep_key);
+	yard_ct4_key_of(p, YARD_CT_FORWARD, &fwd_key);
 	if (snat) {
+		/* Answers come to this node's address, on a port of its own:
+		 * the reservation records the reply entry. */
+		fwd.flags |= YARD_CT_F_SNAT;
 		rep_key.daddr = yard_cfg.snat_addr;
 		fwd.nat_addr = yard_cfg.snat_addr;
 		fwd.nat_port = yard_snat_reserve(&rep_key, &rep, now);
 		if (!fwd.nat_port)
 			return yard_hook_drop(ctx, hook,
 					      YARD_REASON_SNAT_EXHAUSTED);
+		reason = yard_ct4_record(p, &fwd_key, &fwd, &rep_key, NULL,
+					 now);
 	} else {
-		rep_key.daddr = p->saddr;
-		rep_key.dport = p->sport;
-		if (bpf_map_update_elem(&yard_ct4, &rep_key, &rep, BPF_ANY))
-			return yard_hook_drop(ctx, hook, YARD_REASON_CT_FULL);
+		reason = yard_ct4_record(p, &fwd_key, &fwd, &rep_key, &rep,
+					 now);
 	}
-	yard_ct4_key_of(p, YARD_CT_FORWARD, &fwd_key);
-	if (bpf_map_update_elem(&yard_ct4, &fwd_key, &fwd, BPF_ANY)) {
-		bpf_map_delete_elem(&yard_ct4, &rep_key);
-		return yard_hook_drop(ctx, hook, YARD_REASON_CT_FULL);
-	}
+	if (reason != YARD_REASON_NONE)
+		return yard_hook_drop(ctx, hook, reason);
 	yard_count_svc(svc->rev_nat_id, false, fwd.bytes);
 	return yard_ext_forward(ctx, hook, p, &fwd, rc, &fib);
 }
@@ -352,22 +335,7 @@ int yard_outside_ingress(struct __sk_buff *skb)
 SEC("tc")
 int yard_to_outside(struct __sk_buff *skb)
 {
-	struct yard_pkt4 p;
-	struct yard_ct4_value *ct;
-	__u64 now;
-
-	if (yard_parse4(skb, &p) != YARD_PARSE_OK)
-		return TC_ACT_OK;
-	yard_frag4_resolve(&p);
-	if (unlikely(!yard_is_tcp_udp(&p))) {
-		if (yard_icmp_is_error(&p))
-			return yard_icmp_to_client(skb, &p, true);
-		return TC_ACT_OK;
-	}
-	ct = yard_lookup_reply(&p, &now);
-	if (!ct || !(ct->flags & YARD_CT_F_EXTERNAL))
-		return TC_ACT_OK;
-	return yard_reply_packet(skb, &p, ct, now);
+	return yard_towards_client(skb, true);
 }
 
 #endif /* SWITCHYARD_BPF_PROGS_EXTERNAL_H_ */

@@ -28,6 +28,7 @@
 #include "lib/nat.h"
 #include "lib/parse.h"
 #include "lib/reject.h"
+#include "lib/reply.h"
 #include "lib/revnat.h"
 #include "lib/stats.h"
 
@@ -70,8 +71,9 @@ static __always_inline int yard_new_flow(struct __sk_buff *skb,
 					 __u64 now)
 {
 	struct yard_ct4_key fwd_key, rep_key;
-	struct yard_ct4_value fwd = {}, rep = {}, *old;
+	struct yard_ct4_value fwd = {}, rep = {};
 	struct yard_backend4 *be;
+	enum yard_reason reason;
 	__u32 backend_id = 0;
 	bool hairpin;
 
@@ -81,49 +83,16 @@ static __always_inline int yard_new_flow(struct __sk_buff *skb,
 	if (!be)
 		return yard_drop(skb, YARD_REASON_SLOT_MISSING);
 	hairpin = be->addr == p->saddr;
-
-	fwd.created_ns = now;
-	fwd.last_seen_ns = now;
-	fwd.packets = 1;
-	fwd.bytes = skb->len;
-	fwd.backend_id = backend_id;
-	fwd.rev_nat_id = svc->rev_nat_id;
-	fwd.addr = be->addr;
-	fwd.port = be->port;
-	fwd.flags = hairpin ? YARD_CT_F_HAIRPIN : 0;
-
-	rep.created_ns = now;
-	rep.last_seen_ns = now;
-	rep.backend_id = backend_id;
-	rep.rev_nat_id = svc->rev_nat_id;
-	rep.addr = p->saddr;
-	rep.port = p->sport;
-	rep.flags = fwd.flags;
-
-	rep_key.saddr = be->addr;
-	rep_key.daddr = hairpin ? yard_cfg.hairpin_addr : p->saddr;
-	rep_key.sport = be->port;
-	rep_key.dport = p->sport;
-	rep_key.proto = p->proto;
-	rep_key.dir = YARD_CT_REPLY;
-	rep_key.pad = 0;
+	yard_ct4_new_pair(p, svc->rev_nat_id, be, backend_id,
+			  hairpin ? YARD_CT_F_HAIRPIN : 0, skb->len, now, &fwd,
+			  &rep, &rep_key);
+	/* The client answered from the hairpin address sees it as its peer. */
+	if (hairpin)
+		rep_key.daddr = yard_cfg.hairpin_addr;
 	yard_ct4_key_of(p, YARD_CT_FORWARD, &fwd_key);
-
-	/* Reply entry first: once the forward entry exists, packets of the
-	 * flow are translated, and their answers must find their way back. */
-	if (bpf_map_update_elem(&yard_ct4, &rep_key, &rep, BPF_NOEXIST)) {
-		/* The real tuple is held already: by this tuple's earlier flow
-		 * (replaced), or by a live direct flow (kept: the new flow is
-		 * refused). */
-		old = bpf_map_lookup_elem(&yard_ct4, &rep_key);
-		if (old && (old->flags & YARD_CT_F_DIRECT) &&
-		    !yard_ct_expired(old, p->proto, now))
-			return yard_drop(skb, YARD_REASON_TUPLE_CLASH);
-		if (bpf_map_update_elem(&yard_ct4, &rep_key, &rep, BPF_ANY))
-			return yard_drop(skb, YARD_REASON_CT_FULL);
-	}
-	if (bpf_map_update_elem(&yard_ct4, &fwd_key, &fwd, BPF_ANY))
-		return yard_drop(skb, YARD_REASON_CT_FULL);
+	reason = yard_ct4_record(p, &fwd_key, &fwd, &rep_key, &rep, now);
+	if (reason != YARD_REASON_NONE)
+		return yard_drop(skb, reason);
 	yard_count_svc(svc->rev_nat_id, false, skb->len);
 	return yard_forward(skb, p, fwd.addr, fwd.port, hairpin);
 }
@@ -295,24 +264,7 @@ int yard_from_pod(struct __sk_buff *skb)
 SEC("tc")
 int yard_to_pod(struct __sk_buff *skb)
 {
-	struct yard_pkt4 p;
-	struct yard_ct4_value *ct;
-	__u64 now;
-
-	/* Frames this hook cannot parse were the stack's to deliver; they were
-	 * counted, if at all, where they entered. */
-	if (yard_parse4(skb, &p) != YARD_PARSE_OK)
-		return TC_ACT_OK;
-	yard_frag4_resolve(&p);
-	if (!yard_is_tcp_udp(&p)) {
-		if (yard_icmp_is_error(&p))
-			return yard_icmp_to_client(skb, &p, false);
-		return TC_ACT_OK;
-	}
-	ct = yard_lookup_reply(&p, &now);
-	if (!ct)
-		return TC_ACT_OK;
-	return yard_reply_packet(skb, &p, ct, now);
+	return yard_towards_client(skb, false);
 }
 
 #endif /* SWITCHYARD_BPF_PROGS_POD_H_ */

@@ -268,30 +268,101 @@ std::string HealthCheckServers::Answer(uint16_t port, const std::string& head) {
   return out;
 }
 
+bool HealthCheckServers::Listeners(
+    std::vector<std::unique_ptr<Connection>>& connections,
+    std::vector<std::pair<int, uint16_t>>& listeners) {
+  listeners.clear();
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  to_close_.clear();
+  seen_generation_ = generation_;
+  // Connections of a closed port go with it, as Go's Server.Close.
+  std::erase_if(connections, [&](const std::unique_ptr<Connection>& c) {
+    return !ports_.contains(c->port);
+  });
+  if (connections.size() < kMaxConnections) {
+    for (const auto& [port, entry] : ports_) {
+      for (const ScopedFd& fd : entry.listeners) {
+        listeners.emplace_back(fd.get(), port);
+      }
+    }
+  }
+  return true;
+}
+
+bool HealthCheckServers::Serve(Connection& c, short revents, absl::Time now) {
+  char buffer[4096];
+  if (revents == 0) return now >= c.deadline;  // too slow: closed unanswered
+  switch (c.state) {
+    case Connection::State::kReading: {
+      ssize_t n = read(c.fd.get(), buffer, sizeof(buffer));
+      if (n > 0) c.data.append(buffer, n);
+      const bool eof = n == 0 || (n < 0 && errno != EAGAIN &&
+                                  errno != EWOULDBLOCK && errno != EINTR);
+      bool done = false;
+      size_t head = metrics::RequestHeadLength(c.data);
+      if (head != 0 && head <= kMaxRequestBytes) {
+        c.data = Answer(c.port, c.data.substr(0, head));
+        done = c.data.empty();
+        c.state = Connection::State::kWriting;
+      } else if (head != 0 || c.data.size() > kMaxRequestBytes) {
+        c.data = PlainResponse(431, "request head too large\n");
+        c.state = Connection::State::kWriting;
+      } else if (eof) {
+        // Opened and closed without a request (a TCP port check): no
+        // answer. Half a request: say so.
+        done = c.data.empty() || n < 0;
+        c.data = PlainResponse(400, "incomplete request\n");
+        c.state = Connection::State::kWriting;
+      }
+      if (c.state == Connection::State::kWriting) c.deadline = now + kIoTimeout;
+      return done;
+    }
+    case Connection::State::kWriting: {
+      ssize_t n = send(c.fd.get(), c.data.data() + c.sent,
+                       c.data.size() - c.sent, MSG_NOSIGNAL);
+      if (n > 0) c.sent += n;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        return true;  // the client went away
+      }
+      if (c.sent == c.data.size()) {
+        shutdown(c.fd.get(), SHUT_WR);
+        c.state = Connection::State::kLingering;
+        c.deadline = now + kLinger;
+      }
+      return false;
+    }
+    case Connection::State::kLingering: {  // drain until the client closes
+      ssize_t n = read(c.fd.get(), buffer, sizeof(buffer));
+      return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                        errno != EINTR);
+    }
+  }
+  return true;
+}
+
+void HealthCheckServers::Accept(
+    int listener, uint16_t port, absl::Time now,
+    std::vector<std::unique_ptr<Connection>>& connections) {
+  while (connections.size() < kMaxConnections) {
+    ScopedFd client(
+        accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    // EAGAIN: none left. Others (the client gave up, out of fds): the next
+    // poll tries again.
+    if (!client.valid()) return;
+    auto c = std::make_unique<Connection>();
+    c->fd = std::move(client);
+    c->port = port;
+    c->deadline = now + kIoTimeout;
+    connections.push_back(std::move(c));
+  }
+}
+
 void HealthCheckServers::Loop() {
   std::vector<std::unique_ptr<Connection>> connections;
   std::vector<std::pair<int, uint16_t>> listeners;  // fd, port
   std::vector<pollfd> fds;
-  char buffer[4096];
-  for (;;) {
-    listeners.clear();
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-      to_close_.clear();
-      seen_generation_ = generation_;
-      // Connections of a closed port go with it, as Go's Server.Close.
-      std::erase_if(connections, [&](const std::unique_ptr<Connection>& c) {
-        return !ports_.contains(c->port);
-      });
-      if (connections.size() < kMaxConnections) {
-        for (const auto& [port, entry] : ports_) {
-          for (const ScopedFd& fd : entry.listeners) {
-            listeners.emplace_back(fd.get(), port);
-          }
-        }
-      }
-    }
+  while (Listeners(connections, listeners)) {
     absl::Time now = absl::Now();
     fds.clear();
     fds.push_back({wake_.get(), POLLIN, 0});
@@ -316,76 +387,20 @@ void HealthCheckServers::Loop() {
       (void)!read(wake_.get(), &count, sizeof(count));
     }
     now = absl::Now();
-
     // Existing connections first (their pollfds follow the listeners'), so
     // the indexes still match when accept adds more.
     const size_t first = 1 + listeners.size();
     for (size_t i = 0; i < connections.size(); ++i) {
-      Connection& c = *connections[i];
-      const short revents = fds[first + i].revents;
-      bool done = false;
-      if (revents == 0) {
-        done = now >= c.deadline;  // too slow: closed without an answer
-      } else if (c.state == Connection::State::kReading) {
-        ssize_t n = read(c.fd.get(), buffer, sizeof(buffer));
-        if (n > 0) c.data.append(buffer, n);
-        const bool eof = n == 0 || (n < 0 && errno != EAGAIN &&
-                                    errno != EWOULDBLOCK && errno != EINTR);
-        size_t head = metrics::RequestHeadLength(c.data);
-        if (head != 0 && head <= kMaxRequestBytes) {
-          c.data = Answer(c.port, c.data.substr(0, head));
-          done = c.data.empty();
-          c.state = Connection::State::kWriting;
-        } else if (head != 0 || c.data.size() > kMaxRequestBytes) {
-          c.data = PlainResponse(431, "request head too large\n");
-          c.state = Connection::State::kWriting;
-        } else if (eof) {
-          // Opened and closed without a request (a TCP port check): no
-          // answer. Half a request: say so.
-          done = c.data.empty() || n < 0;
-          c.data = PlainResponse(400, "incomplete request\n");
-          c.state = Connection::State::kWriting;
-        }
-        if (c.state == Connection::State::kWriting) {
-          c.deadline = now + kIoTimeout;
-        }
-      } else if (c.state == Connection::State::kWriting) {
-        ssize_t n = send(c.fd.get(), c.data.data() + c.sent,
-                         c.data.size() - c.sent, MSG_NOSIGNAL);
-        if (n > 0) c.sent += n;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-            errno != EINTR) {
-          done = true;  // the client went away
-        } else if (c.sent == c.data.size()) {
-          shutdown(c.fd.get(), SHUT_WR);
-          c.state = Connection::State::kLingering;
-          c.deadline = now + kLinger;
-        }
-      } else {  // kLingering: drain until the client closes
-        ssize_t n = read(c.fd.get(), buffer, sizeof(buffer));
-        done = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-                          errno != EINTR);
+      if (Serve(*connections[i], fds[first + i].revents, now)) {
+        connections[i]->fd.Reset();
       }
-      if (done) connections[i]->fd.Reset();
     }
     std::erase_if(connections, [](const std::unique_ptr<Connection>& c) {
       return !c->fd.valid();
     });
-
     for (size_t i = 0; i < listeners.size(); ++i) {
       if (fds[1 + i].revents == 0) continue;
-      while (connections.size() < kMaxConnections) {
-        ScopedFd client(accept4(listeners[i].first, nullptr, nullptr,
-                                SOCK_NONBLOCK | SOCK_CLOEXEC));
-        // EAGAIN: none left. Others (the client gave up, out of fds): the
-        // next poll tries again.
-        if (!client.valid()) break;
-        auto c = std::make_unique<Connection>();
-        c->fd = std::move(client);
-        c->port = listeners[i].second;
-        c->deadline = now + kIoTimeout;
-        connections.push_back(std::move(c));
-      }
+      Accept(listeners[i].first, listeners[i].second, now, connections);
     }
   }
 }

@@ -22,8 +22,10 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -68,7 +70,18 @@ class HealthCheckServers {
   };
   struct Connection;
 
+  // Serves every port until the destructor stops it.
   void Loop();
+  // The listeners to poll (none while kMaxConnections are open), after
+  // dropping connections of removed ports; false when stopping.
+  bool Listeners(std::vector<std::unique_ptr<Connection>>& connections,
+                 std::vector<std::pair<int, uint16_t>>& listeners);
+  // One step of a connection that poll() returned (or timed out on):
+  // read, answer, write, linger. True when it is done and can be closed.
+  bool Serve(Connection& c, short revents, absl::Time now);
+  // Takes every pending connection of a listener, up to kMaxConnections.
+  void Accept(int listener, uint16_t port, absl::Time now,
+              std::vector<std::unique_ptr<Connection>>& connections);
   // Writes the eventfd so the serving thread leaves poll().
   void Wake();
   // The response to a complete request head on `port`; "" closes without

@@ -14,6 +14,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "control/agent/agent.h"
@@ -78,12 +79,81 @@ ABSL_FLAG(std::string, datapath_features_off, "",
           "variable YARD_DATAPATH_FEATURES_OFF is read instead, so a test "
           "suite can run every agent it starts on the fallbacks.");
 
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "yard-agent --node-name=NAME [--controller=ADDR] [flags]");
-  absl::ParseCommandLine(argc, argv);
+namespace {
 
-  switchyard::agent::AgentConfig config;
+using switchyard::agent::AgentConfig;
+
+absl::StatusOr<std::vector<uint32_t>> NodePortAddresses(
+    absl::string_view list) {
+  std::vector<uint32_t> out;
+  for (absl::string_view text : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    absl::StatusOr<uint32_t> addr = switchyard::ParseIpv4(text);
+    if (!addr.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--node_port_addresses: ", addr.status().message()));
+    }
+    out.push_back(*addr);
+  }
+  return out;
+}
+
+absl::Status SnatPorts(const std::string& text,
+                       switchyard::kernel::DatapathConfig& datapath) {
+  std::vector<std::string> range = absl::StrSplit(text, '-');
+  uint32_t lo = 0, hi = 0;
+  if (range.size() != 2 || !absl::SimpleAtoi(range[0], &lo) ||
+      !absl::SimpleAtoi(range[1], &hi) || lo < 1 || hi > 65535 || lo > hi) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--snat_ports: want LOW-HIGH within 1-65535, got '", text, "'"));
+  }
+  datapath.snat_port_min = static_cast<uint16_t>(lo);
+  datapath.snat_port_max = static_cast<uint16_t>(hi);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> LocalRedirect(const std::string& delivery) {
+  if (delivery != "stack" && delivery != "redirect") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--local_delivery: 'stack' or 'redirect', got '", delivery, "'"));
+  }
+  return delivery == "redirect";
+}
+
+absl::StatusOr<std::vector<switchyard::kernel::Feature>> FeaturesOff() {
+  std::string off = absl::GetFlag(FLAGS_datapath_features_off);
+  if (off.empty()) {
+    const char* env = getenv("YARD_DATAPATH_FEATURES_OFF");
+    off = env != nullptr ? env : "";
+  }
+  absl::StatusOr<std::vector<switchyard::kernel::Feature>> features =
+      switchyard::kernel::ParseFeatureList(off);
+  if (!features.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--datapath_features_off: ", features.status().message()));
+  }
+  return features;
+}
+
+absl::Status FlowTimeouts(switchyard::kernel::DatapathConfig& datapath) {
+  for (auto [flag, field] :
+       {std::pair{absl::GetFlag(FLAGS_tcp_idle_timeout),
+                  &datapath.tcp_idle_timeout_s},
+        std::pair{absl::GetFlag(FLAGS_tcp_close_timeout),
+                  &datapath.tcp_close_timeout_s},
+        std::pair{absl::GetFlag(FLAGS_udp_timeout), &datapath.udp_timeout_s}}) {
+    if (flag < absl::ZeroDuration() || flag > absl::Hours(24 * 365)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("flow timeouts must be between 0 and a year, got ",
+                       absl::FormatDuration(flag)));
+    }
+    *field = static_cast<uint32_t>(absl::ToInt64Seconds(flag));
+  }
+  return absl::OkStatus();
+}
+
+// The agent's configuration from its flags, or what is wrong with them.
+absl::StatusOr<AgentConfig> ConfigFromFlags() {
+  AgentConfig config;
   config.node_name = absl::GetFlag(FLAGS_node_name);
   config.controller = absl::GetFlag(FLAGS_controller);
   config.pin_root = absl::GetFlag(FLAGS_bpffs_root);
@@ -91,66 +161,23 @@ int main(int argc, char** argv) {
                                          ',', absl::SkipEmpty());
   config.external_devices = absl::StrSplit(
       absl::GetFlag(FLAGS_external_devices), ',', absl::SkipEmpty());
-  for (absl::string_view text : absl::StrSplit(
-           absl::GetFlag(FLAGS_node_port_addresses), ',', absl::SkipEmpty())) {
-    absl::StatusOr<uint32_t> addr = switchyard::ParseIpv4(text);
-    if (!addr.ok()) {
-      LOG(ERROR) << "yard-agent: --node_port_addresses: " << addr.status();
-      return 2;
-    }
-    config.node_port_addrs_be.push_back(*addr);
+  absl::StatusOr<std::vector<uint32_t>> node_ports =
+      NodePortAddresses(absl::GetFlag(FLAGS_node_port_addresses));
+  if (!node_ports.ok()) return node_ports.status();
+  config.node_port_addrs_be = *std::move(node_ports);
+  if (absl::Status s =
+          SnatPorts(absl::GetFlag(FLAGS_snat_ports), config.datapath);
+      !s.ok()) {
+    return s;
   }
-  {
-    std::vector<std::string> range =
-        absl::StrSplit(absl::GetFlag(FLAGS_snat_ports), '-');
-    uint32_t lo = 0, hi = 0;
-    if (range.size() != 2 || !absl::SimpleAtoi(range[0], &lo) ||
-        !absl::SimpleAtoi(range[1], &hi) || lo < 1 || hi > 65535 || lo > hi) {
-      LOG(ERROR) << "yard-agent: --snat_ports: want LOW-HIGH within 1-65535, "
-                    "got '"
-                 << absl::GetFlag(FLAGS_snat_ports) << "'";
-      return 2;
-    }
-    config.datapath.snat_port_min = static_cast<uint16_t>(lo);
-    config.datapath.snat_port_max = static_cast<uint16_t>(hi);
-  }
-  {
-    std::string delivery = absl::GetFlag(FLAGS_local_delivery);
-    if (delivery != "stack" && delivery != "redirect") {
-      LOG(ERROR) << "yard-agent: --local_delivery: 'stack' or 'redirect', "
-                    "got '"
-                 << delivery << "'";
-      return 2;
-    }
-    config.datapath.local_redirect = delivery == "redirect";
-  }
-  {
-    std::string off = absl::GetFlag(FLAGS_datapath_features_off);
-    if (off.empty()) {
-      const char* env = getenv("YARD_DATAPATH_FEATURES_OFF");
-      off = env != nullptr ? env : "";
-    }
-    absl::StatusOr<std::vector<switchyard::kernel::Feature>> features =
-        switchyard::kernel::ParseFeatureList(off);
-    if (!features.ok()) {
-      LOG(ERROR) << "--datapath_features_off: " << features.status().message();
-      return 2;
-    }
-    config.datapath.features_off = *features;
-  }
-  for (auto [flag, field] : {std::pair{absl::GetFlag(FLAGS_tcp_idle_timeout),
-                                       &config.datapath.tcp_idle_timeout_s},
-                             std::pair{absl::GetFlag(FLAGS_tcp_close_timeout),
-                                       &config.datapath.tcp_close_timeout_s},
-                             std::pair{absl::GetFlag(FLAGS_udp_timeout),
-                                       &config.datapath.udp_timeout_s}}) {
-    if (flag < absl::ZeroDuration() || flag > absl::Hours(24 * 365)) {
-      LOG(ERROR) << "flow timeouts must be between 0 and a year, got "
-                 << absl::FormatDuration(flag);
-      return 2;
-    }
-    *field = static_cast<uint32_t>(absl::ToInt64Seconds(flag));
-  }
+  absl::StatusOr<bool> redirect =
+      LocalRedirect(absl::GetFlag(FLAGS_local_delivery));
+  if (!redirect.ok()) return redirect.status();
+  config.datapath.local_redirect = *redirect;
+  absl::StatusOr<std::vector<switchyard::kernel::Feature>> off = FeaturesOff();
+  if (!off.ok()) return off.status();
+  config.datapath.features_off = *std::move(off);
+  if (absl::Status s = FlowTimeouts(config.datapath); !s.ok()) return s;
   config.ct_sweep_interval = absl::GetFlag(FLAGS_ct_sweep_interval);
   config.datapath.max_frontends = absl::GetFlag(FLAGS_max_frontends);
   config.datapath.max_slots = absl::GetFlag(FLAGS_max_slots);
@@ -158,6 +185,20 @@ int main(int argc, char** argv) {
   config.datapath.max_ct_entries = 2 * absl::GetFlag(FLAGS_max_flows);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.ct_sample_interval = absl::GetFlag(FLAGS_metrics_ct_interval);
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "yard-agent --node-name=NAME [--controller=ADDR] [flags]");
+  absl::ParseCommandLine(argc, argv);
+  absl::StatusOr<AgentConfig> config = ConfigFromFlags();
+  if (!config.ok()) {
+    LOG(ERROR) << "yard-agent: " << config.status().message();
+    return 2;
+  }
 
   // Signals are taken by one thread with sigwait, so the stop path runs as
   // ordinary code rather than inside a handler.
@@ -167,7 +208,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto agent = switchyard::agent::Agent::Create(config);
+  auto agent = switchyard::agent::Agent::Create(*std::move(config));
   if (!agent.ok()) {
     LOG(ERROR) << "yard-agent: " << agent.status();
     return 1;

@@ -28,7 +28,7 @@ void ClusterStateService::Record(const char* op, absl::Time start,
     metrics_->writes_applied->With({op}).Increment();
   } else {
     metrics_->writes_rejected
-        ->With({op, metrics::CodeName(static_cast<int>(status.code()))})
+        ->With({op, CodeName(static_cast<int>(status.code()))})
         .Increment();
   }
 }
@@ -162,7 +162,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     return absl::InvalidArgumentError("nothing to listen on");
   }
   std::unique_ptr<ControllerServer> server(new ControllerServer());
-  server->metrics_ = metrics::ControllerMetrics::Register(server->registry_);
+  server->metrics_ = ControllerMetrics::Register(server->registry_);
   absl::StatusOr<std::unique_ptr<ClusterStore>> store =
       ClusterStore::Open(config.store);
   if (!store.ok()) return store.status();
@@ -222,7 +222,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
 }
 
 absl::Status ControllerServer::StartMetrics(const std::string& listen) {
-  metrics::AddControllerCollector(
+  AddControllerCollector(
       registry_, {.version = [this] { return store_->version(); },
                   .objects_by_kind =
                       [this] {

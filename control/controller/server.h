@@ -15,8 +15,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "control/controller/cluster_store.h"
+#include "control/controller/controller_metrics.h"
 #include "control/controller/node_sync_table.h"
-#include "control/metrics/controller_metrics.h"
 #include "control/metrics/http_server.h"
 #include "control/metrics/registry.h"
 #include "switchyard/v1/controller.grpc.pb.h"
@@ -38,7 +38,7 @@ struct ServerConfig {
 class ClusterStateService final : public v1::ClusterState::Service {
  public:
   ClusterStateService(ClusterStore* store, NodeSyncTable* nodes,
-                      const metrics::ControllerMetrics* metrics)
+                      const ControllerMetrics* metrics)
       : store_(store), nodes_(nodes), metrics_(metrics) {}
   grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest*,
                      v1::ApplyResponse*) override;
@@ -58,14 +58,14 @@ class ClusterStateService final : public v1::ClusterState::Service {
 
   ClusterStore* store_;
   NodeSyncTable* nodes_;
-  const metrics::ControllerMetrics* metrics_;
+  const ControllerMetrics* metrics_;
 };
 
 class AgentSyncService final : public v1::AgentSync::Service {
  public:
   AgentSyncService(ClusterStore* store, NodeSyncTable* nodes,
                    const absl::Notification* stopping,
-                   const metrics::ControllerMetrics* metrics)
+                   const ControllerMetrics* metrics)
       : store_(store), nodes_(nodes), stopping_(stopping), metrics_(metrics) {}
   grpc::Status Watch(
       grpc::ServerContext* context,
@@ -76,7 +76,7 @@ class AgentSyncService final : public v1::AgentSync::Service {
   ClusterStore* store_;
   NodeSyncTable* nodes_;
   const absl::Notification* stopping_;
-  const metrics::ControllerMetrics* metrics_;
+  const ControllerMetrics* metrics_;
 };
 
 class ControllerServer {
@@ -96,7 +96,7 @@ class ControllerServer {
   absl::Status StartMetrics(const std::string& listen);
 
   metrics::Registry registry_;
-  metrics::ControllerMetrics metrics_;
+  ControllerMetrics metrics_;
   std::unique_ptr<ClusterStore> store_;
   NodeSyncTable nodes_;
   absl::Notification stopping_;

@@ -34,7 +34,7 @@ absl::Status RunTrace(const CommandOptions& options, Context& context) {
   }
   absl::StatusOr<InspectOutput> output = ParseInspectOutput(options.output);
   if (!output.ok()) return output.status();
-  absl::StatusOr<kernel::FlowTuple> tuple =
+  absl::StatusOr<packet::FlowTuple> tuple =
       ParseTraceTuple(options.args[0], options.args[1], EphemeralPort());
   if (!tuple.ok()) return tuple.status();
   absl::StatusOr<NodePins> pins = ResolveNodePins(
@@ -44,8 +44,8 @@ absl::Status RunTrace(const CommandOptions& options, Context& context) {
 
   kernel::TraceRequest request{.tuple = *tuple,
                                .hook = options.to_pod
-                                           ? kernel::TraceHook::kToPod
-                                           : kernel::TraceHook::kFromPod};
+                                           ? packet::TraceHook::kToPod
+                                           : packet::TraceHook::kFromPod};
   absl::StatusOr<kernel::TraceResult> result =
       kernel::RunTrace(pins->pin_dir, request);
   if (!result.ok()) return result.status();

@@ -19,10 +19,10 @@
 namespace switchyard::ctl {
 namespace {
 
-using kernel::FrameSummary;
-using kernel::TraceHook;
 using kernel::TraceResult;
 using manifest::Value;
+using packet::FrameSummary;
+using packet::TraceHook;
 
 Value Int(int64_t i) { return Value::Int(i); }
 Value Str(std::string s) { return Value::String(std::move(s)); }
@@ -122,7 +122,7 @@ std::string BackendText(const TraceResult& r) {
 }
 
 std::string ServiceText(const TraceResult& r) {
-  const kernel::FlowTuple& t = r.request.tuple;
+  const packet::FlowTuple& t = r.request.tuple;
   std::string name = FrontendName(t.daddr_be, t.dport_be, t.proto);
   if (!r.service) {
     return r.service_address
@@ -205,10 +205,10 @@ std::string OutcomeText(const TraceResult& r, const std::string& outcome) {
 
 }  // namespace
 
-absl::StatusOr<kernel::FlowTuple> ParseTraceTuple(absl::string_view src,
+absl::StatusOr<packet::FlowTuple> ParseTraceTuple(absl::string_view src,
                                                   absl::string_view dst,
                                                   uint16_t default_sport) {
-  kernel::FlowTuple t;
+  packet::FlowTuple t;
   size_t colon = src.find(':');
   absl::StatusOr<uint32_t> saddr = ParseIpv4(src.substr(0, colon));
   if (!saddr.ok()) return saddr.status();
@@ -260,8 +260,8 @@ std::string TraceOutcome(const TraceResult& r) {
     return "dropped";
   }
   if (r.verdict == kernel::kTcActShot) return "dropped";
-  const FrameSummary before = kernel::SummarizeFrame(r.input);
-  const FrameSummary after = kernel::SummarizeFrame(r.output);
+  const FrameSummary before = packet::SummarizeFrame(r.input);
+  const FrameSummary after = packet::SummarizeFrame(r.output);
   const bool hairpin_flow = r.flow && (r.flow->flags & YARD_CT_F_HAIRPIN) != 0;
   if (r.request.hook == TraceHook::kFromPod) {
     if (r.verdict == kernel::kTcActRedirect && hairpin_flow) {
@@ -280,8 +280,8 @@ std::string TraceOutcome(const TraceResult& r) {
 
 std::string FormatTrace(const std::string& node, const TraceResult& r,
                         InspectOutput output) {
-  const FrameSummary before = kernel::SummarizeFrame(r.input);
-  const FrameSummary after = kernel::SummarizeFrame(r.output);
+  const FrameSummary before = packet::SummarizeFrame(r.input);
+  const FrameSummary after = packet::SummarizeFrame(r.output);
   const std::string outcome = TraceOutcome(r);
   const bool from_pod = r.request.hook == TraceHook::kFromPod;
 

@@ -18,7 +18,7 @@ namespace switchyard::ctl {
 
 // SRC[:SPORT] DST:PORT[/PROTO], PROTO tcp or udp (any case; TCP when
 // left out). `default_sport` (host order) is used when SPORT is not given.
-absl::StatusOr<kernel::FlowTuple> ParseTraceTuple(absl::string_view src,
+absl::StatusOr<packet::FlowTuple> ParseTraceTuple(absl::string_view src,
                                                   absl::string_view dst,
                                                   uint16_t default_sport);
 

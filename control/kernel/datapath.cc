@@ -398,12 +398,6 @@ absl::Status Datapath::AttachPodInterface(int ifindex) {
   return AttachTc(ifindex, TcDirection::kEgress, to_pod_fd());
 }
 
-absl::Status Datapath::DetachPodInterface(int ifindex) {
-  absl::Status in = DetachTc(ifindex, TcDirection::kIngress);
-  absl::Status out = DetachTc(ifindex, TcDirection::kEgress);
-  return in.ok() ? out : in;
-}
-
 absl::Status AttachTc(int ifindex, TcDirection direction, int prog_fd) {
   DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
                       .attach_point = direction == TcDirection::kIngress

@@ -84,7 +84,6 @@ class Datapath {
   // interface, replacing any earlier Switchyard filter in place (no moment
   // without a program). Filters stay after this process exits.
   absl::Status AttachPodInterface(int ifindex);
-  absl::Status DetachPodInterface(int ifindex);
 
   // Puts yard_outside_ingress (tc) on an external device's ingress and
   // yard_to_outside on its egress, then yard_from_outside (XDP) in front

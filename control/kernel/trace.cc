@@ -62,7 +62,7 @@ absl::StatusOr<LiveMaps> OpenLive(absl::string_view pin_dir) {
   return live;
 }
 
-yard_ct4_key TupleKey(const FlowTuple& t, yard_ct_dir dir) {
+yard_ct4_key TupleKey(const packet::FlowTuple& t, yard_ct_dir dir) {
   yard_ct4_key key = {};
   key.saddr = t.saddr_be;
   key.daddr = t.daddr_be;
@@ -114,7 +114,7 @@ absl::StatusOr<std::optional<std::vector<uint8_t>>> FindLoadedRodata(
 
 // What the packet will meet in the live maps: its frontend, whether its
 // destination is a service address, and the tuple's entries.
-absl::Status ReadLiveState(const LiveMaps& live, const FlowTuple& tuple,
+absl::Status ReadLiveState(const LiveMaps& live, const packet::FlowTuple& tuple,
                            const TupleKeys& keys, TraceResult& result) {
   absl::StatusOr<std::optional<yard_svc_value>> svc =
       live.svc4.Lookup<yard_svc_value>(
@@ -201,16 +201,18 @@ absl::Status SeedPrivateCt(BpfMap& private_ct, const TupleKeys& keys,
 
 // Runs the request's frame once through the copy's program for its hook.
 absl::Status RunFrame(const yard_datapath& skel, TraceResult& result) {
-  const int prog_fd = bpf_program__fd(result.request.hook == TraceHook::kFromPod
-                                          ? skel.progs.yard_from_pod
-                                          : skel.progs.yard_to_pod);
+  const int prog_fd =
+      bpf_program__fd(result.request.hook == packet::TraceHook::kFromPod
+                          ? skel.progs.yard_from_pod
+                          : skel.progs.yard_to_pod);
   absl::StatusOr<uint32_t> prog_id = ProgramId(prog_fd);
   if (!prog_id.ok()) return prog_id.status();
   absl::StatusOr<ProgramInfo> copy = ReadProgramInfo(*prog_id);
   if (!copy.ok()) return copy.status();
   result.program_tag = copy->tag;
 
-  result.input = BuildTraceFrame(result.request.tuple, result.request.hook);
+  result.input =
+      packet::BuildTraceFrame(result.request.tuple, result.request.hook);
   result.output.resize(result.input.size() + kOutputSlack);
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = result.input.data(),
               .data_out = result.output.data(),
@@ -298,7 +300,7 @@ absl::Status ResolveFlow(const LiveMaps& live, TraceResult& result) {
 
 absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
                                      const TraceRequest& request) {
-  const FlowTuple& tuple = request.tuple;
+  const packet::FlowTuple& tuple = request.tuple;
   if (tuple.proto != IPPROTO_TCP && tuple.proto != IPPROTO_UDP) {
     return absl::InvalidArgumentError("a trace sends TCP or UDP");
   }
@@ -311,8 +313,9 @@ absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
 
   TraceResult result;
   result.request = request;
-  result.program_name = std::string(
-      request.hook == TraceHook::kFromPod ? kFromPodProgram : kToPodProgram);
+  result.program_name =
+      std::string(request.hook == packet::TraceHook::kFromPod ? kFromPodProgram
+                                                              : kToPodProgram);
   absl::StatusOr<std::optional<std::vector<uint8_t>>> rodata =
       FindLoadedRodata(pin_dir, result);
   if (!rodata.ok()) return rodata.status();

@@ -33,13 +33,13 @@
 #include "absl/strings/string_view.h"
 #include "control/kernel/abi.h"
 #include "control/kernel/node_programs.h"
-#include "control/kernel/trace_frame.h"
+#include "control/packet/trace_frame.h"
 
 namespace switchyard::kernel {
 
 struct TraceRequest {
-  FlowTuple tuple;
-  TraceHook hook = TraceHook::kFromPod;
+  packet::FlowTuple tuple;
+  packet::TraceHook hook = packet::TraceHook::kFromPod;
 };
 
 // tc verdicts the programs return.
@@ -62,8 +62,8 @@ struct TraceResult {
   // What came out.
   int verdict = kTcActOk;  // TC_ACT_OK, TC_ACT_SHOT or TC_ACT_REDIRECT
   std::optional<yard_reason> reason;  // counted under, if any
-  Frame input;
-  Frame output;
+  packet::Bytes input;
+  packet::Bytes output;
 
   // What the packet met in the live maps.
   std::optional<yard_svc_value> service;  // the frontend for its destination

@@ -370,84 +370,101 @@ absl::Status Programmer::WriteFrontends(const DesiredState& desired,
       if (key.is_wildcard() != wildcards || want == desired.frontends.end()) {
         continue;
       }
-      const translate::Frontend& fe = want->second;
-      auto current = frontends_.find(key);
-      yard_svc_value value = {};
-      value.flags = fe.flags;
-      value.policy = fe.policy;
-      uint32_t new_rev_nat = 0;
-      if (!wildcards) {
-        auto set = sets_.find(fe.set);
-        if (set == sets_.end()) {
-          return absl::InternalError(
-              absl::StrCat(fe.service, ": set ", fe.set, " not programmed"));
-        }
-        value.svc_id = set->second.svc_id;
-        value.count = static_cast<uint16_t>(std::min(
-            desired.sets.at(fe.set).eligible.size(), set->second.slots.size()));
-        if (current != frontends_.end() && current->second.value.rev_nat_id) {
-          value.rev_nat_id = current->second.value.rev_nat_id;
-        } else {
-          new_rev_nat = *rev_nat_ids_.Allocate();
-          value.rev_nat_id = new_rev_nat;
-          yard_rnat4 rnat = {};
-          rnat.addr = key.addr_be;
-          rnat.port = key.port_be;
-          if (absl::Status s = Count(writer_->PutRevNat(new_rev_nat, rnat));
-              !s.ok()) {
-            rev_nat_ids_.Free(new_rev_nat);
-            return s;
-          }
-        }
-      }
-      // A frontend's admitted sources exist before it names them, and
-      // go only after it no longer does.
-      std::vector<translate::SourceRange> ranges;
-      if (current != frontends_.end()) ranges = current->second.ranges;
-      // After a refused write: what was written stays accounted for, on
-      // the frontend or as stale entries the next Apply clears.
-      auto keep_what_was_written = [&] {
-        if (current != frontends_.end()) {
-          current->second.ranges = ranges;
-        } else {
-          for (const auto& r : ranges) {
-            stale_ranges_.push_back(RangeKey(value.rev_nat_id, r));
-          }
-        }
-        if (new_rev_nat) stale_rev_nat_ids_.push_back(new_rev_nat);
-      };
-      if (absl::Status s =
-              UpdateRanges(value.rev_nat_id, ranges, fe.source_ranges, true);
-          !s.ok()) {
-        keep_what_was_written();
-        return s;
-      }
-      if (current != frontends_.end() &&
-          SameValue(current->second.value, value)) {
-        current->second.set = fe.set;
-        current->second.set_known = true;
-      } else {
-        if (absl::Status s =
-                Count(writer_->PutFrontend(translate::ToSvc4Key(key), value));
-            !s.ok()) {
-          keep_what_was_written();
-          return s;
-        }
-        current =
-            frontends_
-                .insert_or_assign(key, FrontendEntry{value, fe.set, true, {}})
-                .first;
-      }
-      current->second.ranges = ranges;
-      if (absl::Status s =
-              UpdateRanges(value.rev_nat_id, current->second.ranges,
-                           fe.source_ranges, false);
-          !s.ok()) {
+      if (absl::Status s = WriteFrontend(desired, key, want->second); !s.ok()) {
         return s;
       }
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status Programmer::PortFrontendValue(const DesiredState& desired,
+                                           const FrontendKey& key,
+                                           const translate::Frontend& fe,
+                                           uint32_t current_rev_nat,
+                                           yard_svc_value& value,
+                                           uint32_t& new_rev_nat) {
+  auto set = sets_.find(fe.set);
+  if (set == sets_.end()) {
+    return absl::InternalError(
+        absl::StrCat(fe.service, ": set ", fe.set, " not programmed"));
+  }
+  value.svc_id = set->second.svc_id;
+  value.count = static_cast<uint16_t>(std::min(
+      desired.sets.at(fe.set).eligible.size(), set->second.slots.size()));
+  if (current_rev_nat != 0) {
+    value.rev_nat_id = current_rev_nat;
+    return absl::OkStatus();
+  }
+  new_rev_nat = *rev_nat_ids_.Allocate();
+  value.rev_nat_id = new_rev_nat;
+  yard_rnat4 rnat = {};
+  rnat.addr = key.addr_be;
+  rnat.port = key.port_be;
+  if (absl::Status s = Count(writer_->PutRevNat(new_rev_nat, rnat)); !s.ok()) {
+    rev_nat_ids_.Free(new_rev_nat);
+    new_rev_nat = 0;
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Programmer::WriteFrontend(const DesiredState& desired,
+                                       const FrontendKey& key,
+                                       const translate::Frontend& fe) {
+  auto current = frontends_.find(key);
+  yard_svc_value value = {};
+  value.flags = fe.flags;
+  value.policy = fe.policy;
+  uint32_t new_rev_nat = 0;
+  if (!key.is_wildcard()) {
+    uint32_t current_rev_nat =
+        current != frontends_.end() ? current->second.value.rev_nat_id : 0;
+    if (absl::Status s = PortFrontendValue(desired, key, fe, current_rev_nat,
+                                           value, new_rev_nat);
+        !s.ok()) {
+      return s;
+    }
+  }
+  // A frontend's admitted sources exist before it names them, and go only
+  // after it no longer does.
+  std::vector<translate::SourceRange> ranges;
+  if (current != frontends_.end()) ranges = current->second.ranges;
+  // After a refused write: what was written stays accounted for, on the
+  // frontend or as stale entries the next Apply clears.
+  auto keep_what_was_written = [&] {
+    if (current != frontends_.end()) {
+      current->second.ranges = ranges;
+    } else {
+      for (const auto& r : ranges) {
+        stale_ranges_.push_back(RangeKey(value.rev_nat_id, r));
+      }
+    }
+    if (new_rev_nat) stale_rev_nat_ids_.push_back(new_rev_nat);
+  };
+  if (absl::Status s =
+          UpdateRanges(value.rev_nat_id, ranges, fe.source_ranges, true);
+      !s.ok()) {
+    keep_what_was_written();
+    return s;
+  }
+  if (current != frontends_.end() && SameValue(current->second.value, value)) {
+    current->second.set = fe.set;
+    current->second.set_known = true;
+  } else {
+    if (absl::Status s =
+            Count(writer_->PutFrontend(translate::ToSvc4Key(key), value));
+        !s.ok()) {
+      keep_what_was_written();
+      return s;
+    }
+    current =
+        frontends_.insert_or_assign(key, FrontendEntry{value, fe.set, true, {}})
+            .first;
+  }
+  current->second.ranges = ranges;
+  return UpdateRanges(value.rev_nat_id, current->second.ranges,
+                      fe.source_ranges, false);
 }
 
 absl::Status Programmer::RemoveFrontends(const DesiredState& desired,

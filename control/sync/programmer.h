@@ -124,6 +124,16 @@ class Programmer {
   absl::Status WriteSlots(const translate::DesiredState& desired, Work& work);
   absl::Status WriteFrontends(const translate::DesiredState& desired,
                               const Work& work);
+  absl::Status WriteFrontend(const translate::DesiredState& desired,
+                             const FrontendKey& key,
+                             const translate::Frontend& fe);
+  // The set, count and reverse NAT of a port frontend's value; a frontend
+  // without a reverse NAT entry gets one written here (new_rev_nat).
+  absl::Status PortFrontendValue(const translate::DesiredState& desired,
+                                 const FrontendKey& key,
+                                 const translate::Frontend& fe,
+                                 uint32_t current_rev_nat,
+                                 yard_svc_value& value, uint32_t& new_rev_nat);
   absl::Status RemoveFrontends(const translate::DesiredState& desired,
                                const Work& work,
                                std::vector<uint32_t>& freed_rev_nat);

@@ -18,9 +18,9 @@
 #include "absl/strings/str_cat.h"
 #include "control/kernel/datapath_maps.h"
 #include "control/kernel/reason_names.h"
+#include "control/packet/packet_decoder.h"
+#include "control/packet/packet_types.h"
 #include "gtest/gtest.h"
-#include "tests/packet/packet_decoder.h"
-#include "tests/packet/packet_types.h"
 
 #ifndef ASSERT_OK
 #define ASSERT_OK(expr)                           \

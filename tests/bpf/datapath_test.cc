@@ -4,7 +4,7 @@
 //
 // First a packet table: one row per behaviour, with the map state of a
 // small cluster, the input frame, the program, the expected verdict, the
-// expected output frame (built from scratch by the test packet library,
+// expected output frame (built from scratch by the packet library,
 // checksums included) and the reason counters the packet must move. Then
 // the behaviours that take several packets: connection tracking, replies,
 // stickiness, the spread of new flows, endpoint churn, re-selection after
@@ -32,12 +32,12 @@
 #include "absl/strings/string_view.h"
 #include "control/kernel/datapath_maps.h"
 #include "control/kernel/reason_names.h"
+#include "control/packet/icmp_quote.h"
+#include "control/packet/packet_builder.h"
+#include "control/packet/packet_decoder.h"
 #include "gtest/gtest.h"
 #include "tests/bpf/datapath_fixture.h"
-#include "tests/packet/icmp_quote.h"
 #include "tests/packet/map_keys.h"
-#include "tests/packet/packet_builder.h"
-#include "tests/packet/packet_decoder.h"
 #include "tests/packet/prog_run.h"
 
 namespace switchyard {
@@ -143,16 +143,13 @@ Bytes ExpectedRst(absl::string_view from, uint16_t from_port,
 // ICMP port unreachable quoting the request's IPv4 header (options
 // included) and the first 8 bytes after it.
 Bytes ExpectedPortUnreachable(absl::string_view from, const Bytes& request) {
-  const size_t ihl = (request[packet::kEthHeaderLen] & 0x0f) * 4u;
-  const Bytes quote(request.begin() + packet::kEthHeaderLen,
-                    request.begin() + packet::kEthHeaderLen + ihl + 8);
   return ToPod()
       .Ipv4(from, kClient)
       .Tos(0)
       .Id(0)
       .Ttl(64)
       .Icmp(packet::kIcmpDestUnreach, packet::kIcmpPortUnreach, 0)
-      .Payload(quote)
+      .Payload(packet::Quote(request))
       .Build();
 }
 

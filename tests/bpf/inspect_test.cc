@@ -29,11 +29,11 @@
 #include "control/kernel/map_usage.h"
 #include "control/kernel/node_programs.h"
 #include "control/kernel/trace.h"
+#include "control/packet/packet_builder.h"
+#include "control/packet/packet_decoder.h"
 #include "gtest/gtest.h"
 #include "tests/bpf/scoped_pin_root.h"
 #include "tests/packet/map_keys.h"
-#include "tests/packet/packet_builder.h"
-#include "tests/packet/packet_decoder.h"
 #include "tests/packet/prog_run.h"
 
 namespace switchyard {
@@ -42,7 +42,6 @@ namespace {
 using kernel::Datapath;
 using kernel::DatapathConfig;
 using kernel::DatapathMaps;
-using kernel::TraceHook;
 using kernel::TraceRequest;
 using kernel::TraceResult;
 using packet::Bytes;
@@ -50,6 +49,7 @@ using packet::CtKey;
 using packet::IpBe;
 using packet::PacketBuilder;
 using packet::PortBe;
+using packet::TraceHook;
 
 #define ASSERT_OK(expr)                           \
   do {                                            \
@@ -69,7 +69,7 @@ constexpr absl::string_view kEmptyIp = "10.96.0.20";  // TCP/443, no endpoint
 constexpr absl::string_view kSelfIp = "10.96.0.30";   // TCP/80 -> the client
 constexpr absl::string_view kOtherPod = "10.244.7.7";
 
-kernel::FlowTuple Tuple(absl::string_view saddr, uint16_t sport,
+packet::FlowTuple Tuple(absl::string_view saddr, uint16_t sport,
                         absl::string_view daddr, uint16_t dport,
                         uint8_t proto) {
   return {IpBe(saddr), IpBe(daddr), PortBe(sport), PortBe(dport), proto};
@@ -194,7 +194,7 @@ class InspectTest : public ::testing::Test {
   }
 
   // Traces, and checks that the live maps did not move.
-  TraceResult Trace(const kernel::FlowTuple& tuple,
+  TraceResult Trace(const packet::FlowTuple& tuple,
                     TraceHook hook = TraceHook::kFromPod) {
     const LiveState before = Live();
     absl::StatusOr<TraceResult> result =
@@ -229,8 +229,8 @@ TEST_F(InspectTest, TraceServiceWithEndpointTranslatesAndLeavesNoFlow) {
   EXPECT_EQ(r.verdict, kernel::kTcActOk);
   EXPECT_FALSE(r.reason.has_value());
   EXPECT_EQ(r.output, PacketBuilder()
-                          .EthSrc(kernel::kTracePodMac)
-                          .EthDst(kernel::kTraceHostMac)
+                          .EthSrc(packet::kTracePodMac)
+                          .EthDst(packet::kTraceHostMac)
                           .Ipv4(kClient, "10.244.1.2")
                           .DontFragment()
                           .Tcp(40000, 8080)

@@ -31,9 +31,9 @@
 #include "control/kernel/datapath_maps.h"
 #include "control/kernel/features_map.h"
 #include "control/kernel/pinned_layout.h"
+#include "control/packet/packet_builder.h"
+#include "control/packet/packet_decoder.h"
 #include "gtest/gtest.h"
-#include "tests/packet/packet_builder.h"
-#include "tests/packet/packet_decoder.h"
 #include "tests/packet/prog_run.h"
 
 namespace switchyard {

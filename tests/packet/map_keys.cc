@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/packet/map_keys.h"
 
-#include "tests/packet/packet_types.h"
+#include "control/packet/packet_types.h"
 
 namespace switchyard::packet {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
-#include "tests/packet/packet_types.h"
+#include "control/packet/packet_types.h"
 
 namespace switchyard::packet {
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // `yardctl trace` without a kernel: its arguments, the frame it sends (its
-// checksums verified by the test packet library, independently), and the
-// answer printed from made-up results. Also the node commands' shared
+// checksums recomputed whole by the packet decoder; its exact bytes are
+// pinned in trace_frame_test.cc), and the answer printed from made-up
+// results. Also the node commands' shared
 // pieces: durations, node folder resolution, reason names, flags.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -22,16 +23,16 @@
 #include "control/ctl/node_pins.h"
 #include "control/ctl/trace_format.h"
 #include "control/kernel/reason_names.h"
-#include "control/kernel/trace_frame.h"
-#include "tests/packet/packet_builder.h"
-#include "tests/packet/packet_decoder.h"
+#include "control/packet/packet_builder.h"
+#include "control/packet/packet_decoder.h"
+#include "control/packet/trace_frame.h"
 
 namespace switchyard::ctl {
 namespace {
 
-using kernel::FlowTuple;
-using kernel::TraceHook;
 using kernel::TraceResult;
+using packet::FlowTuple;
+using packet::TraceHook;
 
 uint32_t Ip(absl::string_view text) { return *ParseIpv4(text); }
 
@@ -91,12 +92,12 @@ TEST(TraceArgs, ErrorsSayWhatIsExpected) {
 // --- the frame -------------------------------------------------------------
 
 TEST(TraceFrame, SynFromPodIsWellFormed) {
-  kernel::Frame f = kernel::BuildTraceFrame(
+  packet::Bytes f = packet::BuildTraceFrame(
       Tuple("10.244.0.5", 40000, "10.96.0.10", 80, IPPROTO_TCP),
       TraceHook::kFromPod);
   EXPECT_EQ(f, packet::PacketBuilder()
-                   .EthSrc(kernel::kTracePodMac)
-                   .EthDst(kernel::kTraceHostMac)
+                   .EthSrc(packet::kTracePodMac)
+                   .EthDst(packet::kTraceHostMac)
                    .Ipv4("10.244.0.5", "10.96.0.10")
                    .DontFragment()
                    .Tcp(40000, 80)
@@ -104,7 +105,7 @@ TEST(TraceFrame, SynFromPodIsWellFormed) {
                    .Seq(0x10000000)
                    .Build())
       << packet::Describe(f);
-  kernel::FrameSummary s = kernel::SummarizeFrame(f);
+  packet::FrameSummary s = packet::SummarizeFrame(f);
   EXPECT_TRUE(s.ipv4 && s.l4 && s.checksums_ok);
   EXPECT_EQ(s.tcp_flags, packet::kTcpSyn);
 }
@@ -112,11 +113,11 @@ TEST(TraceFrame, SynFromPodIsWellFormed) {
 TEST(TraceFrame, UdpAndReplyFramesVerify) {
   for (TraceHook hook : {TraceHook::kFromPod, TraceHook::kToPod}) {
     for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
-      kernel::Frame f = kernel::BuildTraceFrame(
+      packet::Bytes f = packet::BuildTraceFrame(
           Tuple("10.244.1.2", 8080, "10.244.0.5", 40000, proto), hook);
       absl::Status checksums = packet::VerifyChecksums(f);
       EXPECT_TRUE(checksums.ok()) << checksums;
-      kernel::FrameSummary s = kernel::SummarizeFrame(f);
+      packet::FrameSummary s = packet::SummarizeFrame(f);
       EXPECT_TRUE(s.checksums_ok);
       EXPECT_EQ(s.proto, proto);
       EXPECT_EQ(ntohs(s.sport_be), 8080);
@@ -128,24 +129,24 @@ TEST(TraceFrame, UdpAndReplyFramesVerify) {
 }
 
 TEST(TraceFrame, SummaryNoticesBadChecksumsAndIcmp) {
-  kernel::Frame f = kernel::BuildTraceFrame(
+  packet::Bytes f = packet::BuildTraceFrame(
       Tuple("10.244.0.5", 40000, "10.96.0.10", 80, IPPROTO_TCP),
       TraceHook::kFromPod);
   f[f.size() - 1] ^= 0xff;  // the urgent pointer, under the TCP checksum
-  EXPECT_FALSE(kernel::SummarizeFrame(f).checksums_ok);
+  EXPECT_FALSE(packet::SummarizeFrame(f).checksums_ok);
 
-  kernel::Frame icmp =
+  packet::Bytes icmp =
       packet::PacketBuilder()
           .Ipv4("10.96.0.20", "10.244.0.5")
           .Icmp(packet::kIcmpDestUnreach, packet::kIcmpPortUnreach)
           .Payload("0123456789abcdefghijklmnopq")
           .Build();
-  kernel::FrameSummary s = kernel::SummarizeFrame(icmp);
+  packet::FrameSummary s = packet::SummarizeFrame(icmp);
   EXPECT_TRUE(s.checksums_ok);
   EXPECT_EQ(s.icmp_type, 3);
   EXPECT_EQ(s.icmp_code, 3);
 
-  EXPECT_FALSE(kernel::SummarizeFrame(kernel::Frame(10, 0)).ipv4);
+  EXPECT_FALSE(packet::SummarizeFrame(packet::Bytes(10, 0)).ipv4);
 }
 
 // --- the answer ------------------------------------------------------------
@@ -184,8 +185,8 @@ TraceResult Translated() {
   r.config = {htonl(0xa9fe2a01), 120};
   r.config_from_loaded = true;
   r.verdict = kernel::kTcActOk;
-  r.input = kernel::BuildTraceFrame(in, TraceHook::kFromPod);
-  r.output = kernel::BuildTraceFrame(out, TraceHook::kFromPod);
+  r.input = packet::BuildTraceFrame(in, TraceHook::kFromPod);
+  r.output = packet::BuildTraceFrame(out, TraceHook::kFromPod);
   r.service = yard_svc_value{1, 1, 2, 0, 0, 0};
   r.service_address = true;
   yard_ct4_value fwd = {};
@@ -363,10 +364,10 @@ TEST(TraceAnswer, RejectedNoEndpoint) {
   r.program_name = "yard_from_pod";
   r.verdict = kernel::kTcActRedirect;
   r.reason = YARD_REASON_REJECT_NO_ENDPOINT;
-  r.input = kernel::BuildTraceFrame(in, TraceHook::kFromPod);
+  r.input = packet::BuildTraceFrame(in, TraceHook::kFromPod);
   r.output = packet::PacketBuilder()
-                 .EthSrc(kernel::kTraceHostMac)
-                 .EthDst(kernel::kTracePodMac)
+                 .EthSrc(packet::kTraceHostMac)
+                 .EthDst(packet::kTracePodMac)
                  .Ipv4("10.96.0.20", "10.244.0.5")
                  .Tcp(443, 40000)
                  .Flags(packet::kTcpRst | packet::kTcpAck)
@@ -395,7 +396,7 @@ TEST(TraceAnswer, NotAServicePassesAsItIs) {
   TraceResult r;
   r.request = {in, TraceHook::kFromPod};
   r.verdict = kernel::kTcActOk;
-  r.input = r.output = kernel::BuildTraceFrame(in, TraceHook::kFromPod);
+  r.input = r.output = packet::BuildTraceFrame(in, TraceHook::kFromPod);
   EXPECT_EQ(TraceOutcome(r), "passed");
   std::string text = FormatTrace("node-a", r, InspectOutput::kTable);
   EXPECT_NE(text.find("Why:         not a service address: passed as it is\n"

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// The test packet library checked against vectors computed by hand, so the
-// BPF tests' expected packets rest on something other than themselves.
-#include "tests/packet/packet_builder.h"
+// The packet library (control/packet) checked against vectors computed by
+// hand, so the BPF tests' expected packets rest on something other than
+// themselves.
+#include "control/packet/packet_builder.h"
 
 #include <string>
 
+#include "control/packet/checksum.h"
+#include "control/packet/packet_decoder.h"
 #include "gtest/gtest.h"
-#include "tests/packet/checksum.h"
-#include "tests/packet/packet_decoder.h"
 
 namespace switchyard::packet {
 namespace {

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "control/metrics/agent_metrics.h"
+#include "control/agent/agent_metrics.h"
 
 #include <string>
 #include <vector>
 
-namespace switchyard::metrics {
+namespace switchyard::agent {
 
-AgentMetrics AgentMetrics::Register(Registry& registry) {
+AgentMetrics AgentMetrics::Register(metrics::Registry& registry) {
   AgentMetrics m;
   m.sync_latency = &registry.AddHistogram(
       "switchyard_agent_sync_latency_seconds",
       "Time to apply one update from the controller (state, translation, map "
       "writes), for updates that were applied.",
-      LatencyBuckets(), {"update"});
+      metrics::LatencyBuckets(), {"update"});
   m.updates_applied = &registry.AddCounter(
       "switchyard_agent_updates_applied_total",
       "Updates from the controller applied and acknowledged.", {"update"});
@@ -83,4 +83,4 @@ AgentMetrics AgentMetrics::Register(Registry& registry) {
   return m;
 }
 
-}  // namespace switchyard::metrics
+}  // namespace switchyard::agent

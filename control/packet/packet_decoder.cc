@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tests/packet/packet_decoder.h"
+#include "control/packet/packet_decoder.h"
 
 #include <algorithm>
 #include <map>
@@ -7,18 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "tests/packet/checksum.h"
+#include "control/packet/big_endian.h"
+#include "control/packet/checksum.h"
 
 namespace switchyard::packet {
 namespace {
-
-uint16_t Load16(absl::Span<const uint8_t> d, size_t off) {
-  return static_cast<uint16_t>(d[off] << 8 | d[off + 1]);
-}
-
-uint32_t Load32(absl::Span<const uint8_t> d, size_t off) {
-  return static_cast<uint32_t>(Load16(d, off)) << 16 | Load16(d, off + 2);
-}
 
 std::string Hex16(uint16_t v) { return absl::StrFormat("0x%04x", v); }
 

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // What an ICMP error quotes of a frame, and quotes edited as a translating
-// datapath edits them: for the tests of ICMP error translation.
-#ifndef SWITCHYARD_TESTS_PACKET_ICMP_QUOTE_H_
-#define SWITCHYARD_TESTS_PACKET_ICMP_QUOTE_H_
+// datapath edits them. An ICMP error is built as
+//   PacketBuilder()...Icmp(kIcmpDestUnreach, code).Payload(Quote(frame))
+// so the error and its quote have every checksum computed from scratch.
+#ifndef SWITCHYARD_CONTROL_PACKET_ICMP_QUOTE_H_
+#define SWITCHYARD_CONTROL_PACKET_ICMP_QUOTE_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 
 #include "absl/strings/string_view.h"
-#include "tests/packet/packet_types.h"
+#include "control/packet/packet_types.h"
 
 namespace switchyard::packet {
 
@@ -32,4 +34,4 @@ bool QuoteHeaderChecksumRight(const Bytes& frame);
 
 }  // namespace switchyard::packet
 
-#endif  // SWITCHYARD_TESTS_PACKET_ICMP_QUOTE_H_
+#endif  // SWITCHYARD_CONTROL_PACKET_ICMP_QUOTE_H_

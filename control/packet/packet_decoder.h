@@ -3,8 +3,8 @@
 // diff of an expected and an actual frame ("ip.daddr: expected 10.244.1.2
 // got 10.96.0.10"), and a checksum verifier that recomputes every IPv4,
 // TCP, UDP and ICMP checksum of a frame from scratch.
-#ifndef SWITCHYARD_TESTS_PACKET_PACKET_DECODER_H_
-#define SWITCHYARD_TESTS_PACKET_PACKET_DECODER_H_
+#ifndef SWITCHYARD_CONTROL_PACKET_PACKET_DECODER_H_
+#define SWITCHYARD_CONTROL_PACKET_PACKET_DECODER_H_
 
 #include <cstdint>
 #include <optional>
@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "tests/packet/packet_types.h"
+#include "control/packet/packet_types.h"
 
 namespace switchyard::packet {
 
@@ -119,4 +119,4 @@ std::string TcpFlagNames(uint8_t flags);
 
 }  // namespace switchyard::packet
 
-#endif  // SWITCHYARD_TESTS_PACKET_PACKET_DECODER_H_
+#endif  // SWITCHYARD_CONTROL_PACKET_PACKET_DECODER_H_

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "control/metrics/controller_metrics.h"
+#include "control/controller/controller_metrics.h"
 
 #include <memory>
 #include <optional>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 
-namespace switchyard::metrics {
+namespace switchyard::controller {
 namespace {
 
 // The object counts of the last version seen.
@@ -29,7 +29,7 @@ std::string CodeName(int code) {
   return name.empty() ? absl::StrCat("CODE_", code) : name;
 }
 
-ControllerMetrics ControllerMetrics::Register(Registry& registry) {
+ControllerMetrics ControllerMetrics::Register(metrics::Registry& registry) {
   ControllerMetrics m;
   m.writes_applied = &registry.AddCounter(
       "switchyard_controller_writes_applied_total",
@@ -42,7 +42,7 @@ ControllerMetrics ControllerMetrics::Register(Registry& registry) {
       "switchyard_controller_write_latency_seconds",
       "Time to validate, apply and durably record one write, rejected ones "
       "included.",
-      LatencyBuckets(), {"op"});
+      metrics::LatencyBuckets(), {"op"});
   m.watching_agents = &registry
                            .AddGauge("switchyard_controller_watching_agents",
                                      "Agents' watch streams open now.")
@@ -64,22 +64,23 @@ ControllerMetrics ControllerMetrics::Register(Registry& registry) {
   return m;
 }
 
-void AddControllerCollector(Registry& registry, ControllerSources sources) {
+void AddControllerCollector(metrics::Registry& registry,
+                            ControllerSources sources) {
   auto cache = std::make_shared<ObjectCache>();
   registry.AddCollector([sources = std::move(sources),
-                         cache](std::vector<MetricFamily>& out) {
+                         cache](std::vector<metrics::MetricFamily>& out) {
     const uint64_t version = sources.version();
-    MetricFamily current{"switchyard_controller_version",
-                         "The cluster state's current version.",
-                         MetricType::kGauge,
-                         {}};
+    metrics::MetricFamily current{"switchyard_controller_version",
+                                  "The cluster state's current version.",
+                                  metrics::MetricType::kGauge,
+                                  {}};
     current.Add({}, version);
     out.push_back(std::move(current));
 
-    MetricFamily objects{"switchyard_controller_objects",
-                         "Objects stored, by kind.",
-                         MetricType::kGauge,
-                         {}};
+    metrics::MetricFamily objects{"switchyard_controller_objects",
+                                  "Objects stored, by kind.",
+                                  metrics::MetricType::kGauge,
+                                  {}};
     {
       absl::MutexLock lock(&cache->mu);
       if (cache->version != version) {
@@ -92,20 +93,22 @@ void AddControllerCollector(Registry& registry, ControllerSources sources) {
     }
     out.push_back(std::move(objects));
 
-    MetricFamily acked{"switchyard_controller_node_acked_version",
-                       "The last version each node's agent applied.",
-                       MetricType::kGauge,
-                       {}};
-    MetricFamily lag{"switchyard_controller_node_lag_versions",
-                     "Versions each node's agent is behind the current one.",
-                     MetricType::kGauge,
-                     {}};
-    MetricFamily connected{"switchyard_controller_node_connected",
-                           "1 while the node's agent has a watch stream open.",
-                           MetricType::kGauge,
-                           {}};
+    metrics::MetricFamily acked{"switchyard_controller_node_acked_version",
+                                "The last version each node's agent applied.",
+                                metrics::MetricType::kGauge,
+                                {}};
+    metrics::MetricFamily lag{
+        "switchyard_controller_node_lag_versions",
+        "Versions each node's agent is behind the current one.",
+        metrics::MetricType::kGauge,
+        {}};
+    metrics::MetricFamily connected{
+        "switchyard_controller_node_connected",
+        "1 while the node's agent has a watch stream open.",
+        metrics::MetricType::kGauge,
+        {}};
     for (const v1::NodeSync& node : sources.nodes()) {
-      Labels labels = {{"node", node.node_name()}};
+      metrics::Labels labels = {{"node", node.node_name()}};
       acked.Add(labels, node.acked_version());
       lag.Add(labels, version > node.acked_version()
                           ? version - node.acked_version()
@@ -118,4 +121,4 @@ void AddControllerCollector(Registry& registry, ControllerSources sources) {
   });
 }
 
-}  // namespace switchyard::metrics
+}  // namespace switchyard::controller

@@ -1,31 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tests/packet/packet_builder.h"
+#include "control/packet/packet_builder.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
 
-#include "tests/packet/checksum.h"
+#include "control/packet/big_endian.h"
+#include "control/packet/checksum.h"
 
 namespace switchyard::packet {
 namespace {
 
-void Put16(Bytes& out, uint16_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-void Put32(Bytes& out, uint32_t v) {
-  Put16(out, static_cast<uint16_t>(v >> 16));
-  Put16(out, static_cast<uint16_t>(v));
-}
-
-void Store16(Bytes& out, size_t offset, uint16_t v) {
-  out[offset] = static_cast<uint8_t>(v >> 8);
-  out[offset + 1] = static_cast<uint8_t>(v);
-}
-
-// Options are a test's own constant: a bad length is a bug in the test.
+// Options are the caller's own constant (a test's, mostly): a bad length
+// is a bug in the caller.
 void CheckOptions(const Bytes& options, const char* what) {
   if (options.size() % 4 != 0 || options.size() > 40) {
     std::fprintf(stderr,
@@ -61,8 +48,12 @@ PacketBuilder& PacketBuilder::EtherType(uint16_t type) {
 
 PacketBuilder& PacketBuilder::Ipv4(absl::string_view saddr,
                                    absl::string_view daddr) {
-  saddr_ = ParseIp(saddr);
-  daddr_ = ParseIp(daddr);
+  return Ipv4(ParseIp(saddr), ParseIp(daddr));
+}
+
+PacketBuilder& PacketBuilder::Ipv4(uint32_t saddr, uint32_t daddr) {
+  saddr_ = saddr;
+  daddr_ = daddr;
   return *this;
 }
 
@@ -201,37 +192,40 @@ Bytes PacketBuilder::BuildL4() const {
     case L4::kNone:
       break;
     case L4::kTcp: {
-      Put16(l4, sport_);
-      Put16(l4, dport_);
-      Put32(l4, seq_);
-      Put32(l4, ack_seq_);
+      Append16(l4, sport_);
+      Append16(l4, dport_);
+      Append32(l4, seq_);
+      Append32(l4, ack_seq_);
       const uint8_t doff = static_cast<uint8_t>(5 + tcp_options_.size() / 4);
       l4.push_back(static_cast<uint8_t>(doff << 4));
       l4.push_back(tcp_flags_);
-      Put16(l4, window_);
-      Put16(l4, 0);  // checksum, below
-      Put16(l4, 0);  // urgent pointer
+      Append16(l4, window_);
+      Append16(l4, 0);  // checksum, below
+      Append16(l4, 0);  // urgent pointer
       l4.insert(l4.end(), tcp_options_.begin(), tcp_options_.end());
       l4.insert(l4.end(), payload_.begin(), payload_.end());
-      Store16(l4, 16, TransportChecksum(saddr_, daddr_, kProtoTcp, l4));
+      Store16(absl::MakeSpan(l4), 16,
+              TransportChecksum(saddr_, daddr_, kProtoTcp, l4));
       return l4;
     }
     case L4::kUdp: {
-      Put16(l4, sport_);
-      Put16(l4, dport_);
-      Put16(l4, static_cast<uint16_t>(8 + payload_.size()));
-      Put16(l4, 0);  // checksum, below
+      Append16(l4, sport_);
+      Append16(l4, dport_);
+      Append16(l4, static_cast<uint16_t>(8 + payload_.size()));
+      Append16(l4, 0);  // checksum, below
       l4.insert(l4.end(), payload_.begin(), payload_.end());
-      if (udp_checksum_) Store16(l4, 6, UdpChecksum(saddr_, daddr_, l4));
+      if (udp_checksum_) {
+        Store16(absl::MakeSpan(l4), 6, UdpChecksum(saddr_, daddr_, l4));
+      }
       return l4;
     }
     case L4::kIcmp: {
       l4.push_back(icmp_type_);
       l4.push_back(icmp_code_);
-      Put16(l4, 0);  // checksum, below
-      Put32(l4, icmp_rest_);
+      Append16(l4, 0);  // checksum, below
+      Append32(l4, icmp_rest_);
       l4.insert(l4.end(), payload_.begin(), payload_.end());
-      Store16(l4, 2, InternetChecksum(l4));
+      Store16(absl::MakeSpan(l4), 2, InternetChecksum(l4));
       return l4;
     }
   }
@@ -244,14 +238,14 @@ Bytes PacketBuilder::Build() const {
   frame.insert(frame.end(), eth_dst_.begin(), eth_dst_.end());
   frame.insert(frame.end(), eth_src_.begin(), eth_src_.end());
   if (vlan_tpid_.has_value()) {
-    Put16(frame, *vlan_tpid_);
-    Put16(frame, vlan_vid_ & 0x0fff);
+    Append16(frame, *vlan_tpid_);
+    Append16(frame, vlan_vid_ & 0x0fff);
   }
   if (ether_type_.has_value()) {
-    Put16(frame, *ether_type_);
+    Append16(frame, *ether_type_);
     frame.insert(frame.end(), payload_.begin(), payload_.end());
   } else {
-    Put16(frame, kEthIpv4);
+    Append16(frame, kEthIpv4);
     const Bytes l4 = BuildL4();
     const size_t header_len = 20 + ip_options_.size();
     const uint8_t ihl =
@@ -277,16 +271,17 @@ Bytes PacketBuilder::Build() const {
     Bytes ip;
     ip.push_back(static_cast<uint8_t>(version_ << 4 | ihl));
     ip.push_back(tos_);
-    Put16(ip, tot_len_.value_or(static_cast<uint16_t>(header_len + l4.size())));
-    Put16(ip, id_);
-    Put16(ip, frag);
+    Append16(ip,
+             tot_len_.value_or(static_cast<uint16_t>(header_len + l4.size())));
+    Append16(ip, id_);
+    Append16(ip, frag);
     ip.push_back(ttl_);
     ip.push_back(protocol);
-    Put16(ip, 0);  // checksum, below
-    Put32(ip, saddr_);
-    Put32(ip, daddr_);
+    Append16(ip, 0);  // checksum, below
+    Append32(ip, saddr_);
+    Append32(ip, daddr_);
     ip.insert(ip.end(), ip_options_.begin(), ip_options_.end());
-    Store16(ip, 10, InternetChecksum(ip));
+    Store16(absl::MakeSpan(ip), 10, InternetChecksum(ip));
 
     frame.insert(frame.end(), ip.begin(), ip.end());
     frame.insert(frame.end(), l4.begin(), l4.end());

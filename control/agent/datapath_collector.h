@@ -11,20 +11,20 @@
 // that count is refreshed at most once per `ct_sample_interval` and
 // reused in between; a zero interval leaves it out. Reasons are named as
 // yardctl names them (kernel/reason_names.h).
-#ifndef SWITCHYARD_CONTROL_METRICS_DATAPATH_COLLECTOR_H_
-#define SWITCHYARD_CONTROL_METRICS_DATAPATH_COLLECTOR_H_
+#ifndef SWITCHYARD_CONTROL_AGENT_DATAPATH_COLLECTOR_H_
+#define SWITCHYARD_CONTROL_AGENT_DATAPATH_COLLECTOR_H_
 
 #include <functional>
 #include <map>
 #include <string>
 
 #include "absl/time/time.h"
+#include "control/agent/agent_metrics.h"
 #include "control/kernel/datapath_maps.h"
-#include "control/metrics/agent_metrics.h"
 #include "control/metrics/registry.h"
 #include "control/translate/desired_state.h"
 
-namespace switchyard::metrics {
+namespace switchyard::agent {
 
 // Fills `names` with the service ("ns/name:port/PROTO") of each frontend
 // the agent programmed, or returns false (leaving it alone) when that
@@ -45,8 +45,9 @@ struct DatapathCollectorConfig {
 
 // Adds the collector to `registry`; everything named in `config` must
 // outlive the registry's last Render().
-void AddDatapathCollector(Registry& registry, DatapathCollectorConfig config);
+void AddDatapathCollector(metrics::Registry& registry,
+                          DatapathCollectorConfig config);
 
-}  // namespace switchyard::metrics
+}  // namespace switchyard::agent
 
-#endif  // SWITCHYARD_CONTROL_METRICS_DATAPATH_COLLECTOR_H_
+#endif  // SWITCHYARD_CONTROL_AGENT_DATAPATH_COLLECTOR_H_

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "control/metrics/datapath_collector.h"
+#include "control/agent/datapath_collector.h"
 
 #include <netinet/in.h>
 
@@ -18,7 +18,7 @@
 #include "control/kernel/reason_names.h"
 #include "control/translate/frontend_key_abi.h"
 
-namespace switchyard::metrics {
+namespace switchyard::agent {
 namespace {
 
 std::string ProtoName(uint8_t proto) {
@@ -44,34 +44,37 @@ struct State {
 
 // One scrape's families and the reads that failed on the way.
 struct Scrape {
-  MetricFamily entries{"switchyard_datapath_map_entries",
-                       "Entries in use in each datapath map (yard_ct4: "
-                       "sampled, at most every --metrics_ct_interval).",
-                       MetricType::kGauge,
-                       {}};
-  MetricFamily capacity{"switchyard_datapath_map_capacity",
-                        "max_entries of each datapath map.",
-                        MetricType::kGauge,
-                        {}};
-  MetricFamily packets{"switchyard_datapath_service_packets_total",
-                       "Packets translated per frontend: forward (client to "
-                       "service) and reply (backend to client).",
-                       MetricType::kCounter,
-                       {}};
-  MetricFamily bytes{"switchyard_datapath_service_bytes_total",
-                     "Bytes (L2 headers included) translated per frontend.",
-                     MetricType::kCounter,
-                     {}};
-  MetricFamily reason_packets{
+  metrics::MetricFamily entries{
+      "switchyard_datapath_map_entries",
+      "Entries in use in each datapath map (yard_ct4: "
+      "sampled, at most every --metrics_ct_interval).",
+      metrics::MetricType::kGauge,
+      {}};
+  metrics::MetricFamily capacity{"switchyard_datapath_map_capacity",
+                                 "max_entries of each datapath map.",
+                                 metrics::MetricType::kGauge,
+                                 {}};
+  metrics::MetricFamily packets{
+      "switchyard_datapath_service_packets_total",
+      "Packets translated per frontend: forward (client to "
+      "service) and reply (backend to client).",
+      metrics::MetricType::kCounter,
+      {}};
+  metrics::MetricFamily bytes{
+      "switchyard_datapath_service_bytes_total",
+      "Bytes (L2 headers included) translated per frontend.",
+      metrics::MetricType::kCounter,
+      {}};
+  metrics::MetricFamily reason_packets{
       "switchyard_datapath_reason_packets_total",
       "Packets the datapath counted under a reason instead of translating "
       "them, by reason and verdict (pass, drop, reject).",
-      MetricType::kCounter,
+      metrics::MetricType::kCounter,
       {}};
-  MetricFamily reason_bytes{"switchyard_datapath_reason_bytes_total",
-                            "Bytes of those packets, by reason.",
-                            MetricType::kCounter,
-                            {}};
+  metrics::MetricFamily reason_bytes{"switchyard_datapath_reason_bytes_total",
+                                     "Bytes of those packets, by reason.",
+                                     metrics::MetricType::kCounter,
+                                     {}};
   int errors = 0;
   absl::Status first_error;
 
@@ -85,7 +88,7 @@ class Collector {
   explicit Collector(DatapathCollectorConfig config)
       : config_(std::move(config)), state_(std::make_shared<State>()) {}
 
-  void operator()(std::vector<MetricFamily>& out) const {
+  void operator()(std::vector<metrics::MetricFamily>& out) const {
     State& s = *state_;
     absl::MutexLock lock(&s.mu);
     Scrape scrape;
@@ -93,11 +96,12 @@ class Collector {
     AddFill(s, scrape);
     AddReasons(scrape);
 
-    MetricFamily read_errors{"switchyard_datapath_read_errors_total",
-                             "Datapath map reads that failed while scraping "
-                             "(details in the agent's log).",
-                             MetricType::kCounter,
-                             {}};
+    metrics::MetricFamily read_errors{
+        "switchyard_datapath_read_errors_total",
+        "Datapath map reads that failed while scraping "
+        "(details in the agent's log).",
+        metrics::MetricType::kCounter,
+        {}};
     s.read_errors += scrape.errors;
     read_errors.Add({}, s.read_errors);
     // At most once a minute: a broken map would otherwise log per scrape.
@@ -107,7 +111,7 @@ class Collector {
       LOG(WARNING) << "metrics: " << scrape.errors
                    << " datapath reads failed; first: " << scrape.first_error;
     }
-    for (MetricFamily* family :
+    for (metrics::MetricFamily* family :
          {&scrape.entries, &scrape.capacity, &scrape.packets, &scrape.bytes,
           &scrape.reason_packets, &scrape.reason_bytes, &read_errors}) {
       out.push_back(std::move(*family));
@@ -144,9 +148,9 @@ class Collector {
                        ProtoName(key.proto));
       for (auto [direction, counter] :
            {std::pair{"forward", stats->forward}, {"reply", stats->reply}}) {
-        Labels labels = {{"service", service},
-                         {"frontend", frontend},
-                         {"direction", direction}};
+        metrics::Labels labels = {{"service", service},
+                                  {"frontend", frontend},
+                                  {"direction", direction}};
         scrape.packets.Add(labels, counter.packets);
         scrape.bytes.Add(std::move(labels), counter.bytes);
       }
@@ -210,8 +214,8 @@ class Collector {
         continue;
       }
       const kernel::ReasonInfo& info = kernel::DescribeReason(reason);
-      Labels labels = {{"reason", std::string(info.name)},
-                       {"verdict", std::string(info.action)}};
+      metrics::Labels labels = {{"reason", std::string(info.name)},
+                                {"verdict", std::string(info.action)}};
       scrape.reason_packets.Add(labels, counter->packets);
       scrape.reason_bytes.Add(std::move(labels), counter->bytes);
     }
@@ -224,8 +228,9 @@ class Collector {
 
 }  // namespace
 
-void AddDatapathCollector(Registry& registry, DatapathCollectorConfig config) {
+void AddDatapathCollector(metrics::Registry& registry,
+                          DatapathCollectorConfig config) {
   registry.AddCollector(Collector(std::move(config)));
 }
 
-}  // namespace switchyard::metrics
+}  // namespace switchyard::agent

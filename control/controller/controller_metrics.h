@@ -2,8 +2,8 @@
 // yard-controller's metrics: writes as they happen, and at scrape time the
 // store's version, its objects and every node's sync state. The sources
 // are functions so this library needs neither the store nor the server.
-#ifndef SWITCHYARD_CONTROL_METRICS_CONTROLLER_METRICS_H_
-#define SWITCHYARD_CONTROL_METRICS_CONTROLLER_METRICS_H_
+#ifndef SWITCHYARD_CONTROL_CONTROLLER_CONTROLLER_METRICS_H_
+#define SWITCHYARD_CONTROL_CONTROLLER_CONTROLLER_METRICS_H_
 
 #include <cstdint>
 #include <functional>
@@ -14,19 +14,20 @@
 #include "control/metrics/registry.h"
 #include "switchyard/v1/controller.pb.h"
 
-namespace switchyard::metrics {
+namespace switchyard::controller {
 
 struct ControllerMetrics {
   // Registers them all in `registry` (which must outlive the pointers).
-  static ControllerMetrics Register(Registry& registry);
+  static ControllerMetrics Register(metrics::Registry& registry);
 
   // Label `op`: "apply" or "delete"; `code`: the gRPC code name.
-  Family<Counter>* writes_applied = nullptr;   // {op}
-  Family<Counter>* writes_rejected = nullptr;  // {op, code}
-  Family<Histogram>* write_latency = nullptr;  // {op}
-  Gauge* watching_agents = nullptr;            // open watch streams
-  Family<Counter>* watch_streams = nullptr;    // {node}: (re)connects
-  Family<Counter>* node_rejections = nullptr;  // {node}
+  metrics::Family<metrics::Counter>* writes_applied = nullptr;   // {op}
+  metrics::Family<metrics::Counter>* writes_rejected = nullptr;  // {op, code}
+  metrics::Family<metrics::Histogram>* write_latency = nullptr;  // {op}
+  metrics::Gauge* watching_agents = nullptr;  // open watch streams
+  metrics::Family<metrics::Counter>* watch_streams =
+      nullptr;  // {node}: (re)connects
+  metrics::Family<metrics::Counter>* node_rejections = nullptr;  // {node}
 };
 
 struct ControllerSources {
@@ -40,12 +41,13 @@ struct ControllerSources {
 
 // Adds the scrape-time families; the sources must outlive the registry's
 // last Render().
-void AddControllerCollector(Registry& registry, ControllerSources sources);
+void AddControllerCollector(metrics::Registry& registry,
+                            ControllerSources sources);
 
 // "INVALID_ARGUMENT", "UNAVAILABLE"...: the `code` label of a status code
 // (absl and gRPC share the numbers).
 std::string CodeName(int code);
 
-}  // namespace switchyard::metrics
+}  // namespace switchyard::controller
 
-#endif  // SWITCHYARD_CONTROL_METRICS_CONTROLLER_METRICS_H_
+#endif  // SWITCHYARD_CONTROL_CONTROLLER_CONTROLLER_METRICS_H_

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// A fluent builder of test frames: Ethernet (optionally 802.1Q-tagged),
-// IPv4 (options, flags, fragment offset, TTL, id) and TCP, UDP or ICMP.
-// Every length and checksum is computed from scratch at Build() unless a
-// test overrides it on purpose (a bad IHL, a short total length).
+// A fluent builder of frames: Ethernet (optionally 802.1Q-tagged), IPv4
+// (options, flags, fragment offset, TTL, id) and TCP, UDP or ICMP (an ICMP
+// error carries a quote of the offending packet as its payload; see
+// icmp_quote.h). Every length and checksum is computed from scratch at
+// Build() unless a test overrides it on purpose (a bad IHL, a short total
+// length). The tests build their input and expected frames with it, and
+// yardctl trace the frame it sends.
 //
 //   Bytes syn = PacketBuilder()
 //                   .Ipv4("10.244.0.5", "10.96.0.10")
@@ -13,14 +16,14 @@
 //
 // Ports, sequence numbers and addresses are given in host order; the frame
 // holds them in network order.
-#ifndef SWITCHYARD_TESTS_PACKET_PACKET_BUILDER_H_
-#define SWITCHYARD_TESTS_PACKET_PACKET_BUILDER_H_
+#ifndef SWITCHYARD_CONTROL_PACKET_PACKET_BUILDER_H_
+#define SWITCHYARD_CONTROL_PACKET_PACKET_BUILDER_H_
 
 #include <cstdint>
 #include <optional>
 
 #include "absl/strings/string_view.h"
-#include "tests/packet/packet_types.h"
+#include "control/packet/packet_types.h"
 
 namespace switchyard::packet {
 
@@ -42,6 +45,9 @@ class PacketBuilder {
 
   // IPv4. Defaults: TOS 0, id 0, no flags, TTL 64.
   PacketBuilder& Ipv4(absl::string_view saddr, absl::string_view daddr);
+  // The same from host-order numbers, for addresses that are data rather
+  // than literals.
+  PacketBuilder& Ipv4(uint32_t saddr, uint32_t daddr);
   PacketBuilder& Tos(uint8_t tos);
   PacketBuilder& Id(uint16_t id);
   PacketBuilder& Ttl(uint8_t ttl);
@@ -134,4 +140,4 @@ class PacketBuilder {
 
 }  // namespace switchyard::packet
 
-#endif  // SWITCHYARD_TESTS_PACKET_PACKET_BUILDER_H_
+#endif  // SWITCHYARD_CONTROL_PACKET_PACKET_BUILDER_H_

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Vocabulary shared by the packet builder, the decoder and their users:
-// frames as byte vectors, MAC and IPv4 addresses, protocol constants.
-#ifndef SWITCHYARD_TESTS_PACKET_PACKET_TYPES_H_
-#define SWITCHYARD_TESTS_PACKET_PACKET_TYPES_H_
+// Vocabulary shared by the packet builder, the decoder and their users
+// (yardctl trace, the tests, the bench): frames as byte vectors, MAC and
+// IPv4 addresses, protocol constants.
+#ifndef SWITCHYARD_CONTROL_PACKET_PACKET_TYPES_H_
+#define SWITCHYARD_CONTROL_PACKET_PACKET_TYPES_H_
 
 #include <array>
 #include <cstdint>
@@ -41,9 +42,11 @@ inline constexpr uint8_t kIcmpDestUnreach = 3;
 inline constexpr uint8_t kIcmpPortUnreach = 3;  // code under kIcmpDestUnreach
 inline constexpr uint8_t kIcmpEcho = 8;
 
-// "10.96.0.10" -> host-order address. Test literals are constants of the
-// test itself, so a malformed one aborts with its text rather than
-// returning a status every caller would have to unwrap.
+// "10.96.0.10" -> host-order address, for literals written in a test or a
+// bench: those are constants of the program itself, so a malformed one
+// aborts with its text rather than returning a status every caller would
+// have to unwrap. Addresses from a user go through ParseIpv4
+// (control/common/ipv4.h) instead.
 uint32_t ParseIp(absl::string_view dotted);
 // The same address in network order, as map keys and values hold it.
 uint32_t IpBe(absl::string_view dotted);
@@ -57,4 +60,4 @@ std::string Hex(absl::Span<const uint8_t> data, size_t max = 64);
 
 }  // namespace switchyard::packet
 
-#endif  // SWITCHYARD_TESTS_PACKET_PACKET_TYPES_H_
+#endif  // SWITCHYARD_CONTROL_PACKET_PACKET_TYPES_H_

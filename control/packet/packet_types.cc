@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tests/packet/packet_types.h"
+#include "control/packet/packet_types.h"
 
 #include <arpa/inet.h>
 

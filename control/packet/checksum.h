@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Internet checksum (RFC 1071), computed from scratch over whole
-// buffers. Tests use it to build expected packets and to check actual ones,
-// so it deliberately shares nothing with the datapath's incremental updates:
-// a bug there cannot hide behind the same bug here.
-#ifndef SWITCHYARD_TESTS_PACKET_CHECKSUM_H_
-#define SWITCHYARD_TESTS_PACKET_CHECKSUM_H_
+// buffers. The frame builder, the decoder's verifier, yardctl trace and the
+// bench's frame writer use it; the tests build expected packets and check
+// actual ones with it, so it deliberately shares nothing with the
+// datapath's incremental updates: a bug there cannot hide behind the same
+// bug here.
+#ifndef SWITCHYARD_CONTROL_PACKET_CHECKSUM_H_
+#define SWITCHYARD_CONTROL_PACKET_CHECKSUM_H_
 
 #include <cstdint>
 
@@ -38,4 +40,4 @@ uint16_t UdpChecksum(uint32_t saddr, uint32_t daddr,
 
 }  // namespace switchyard::packet
 
-#endif  // SWITCHYARD_TESTS_PACKET_CHECKSUM_H_
+#endif  // SWITCHYARD_CONTROL_PACKET_CHECKSUM_H_

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tests/packet/checksum.h"
+#include "control/packet/checksum.h"
 
 #include <netinet/in.h>
 
