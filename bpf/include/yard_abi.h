@@ -2,7 +2,8 @@
 /*
  * The one definition of every map key and value shared by the BPF programs
  * and the C++ control plane. C++ includes this file and static_asserts the
- * sizes; nothing re-declares these structs by hand.
+ * offset and size of every field (control/kernel/abi.h); nothing
+ * re-declares these structs by hand.
  *
  * Byte order: fields named addr/port hold network byte order (as on the
  * wire), every other field host byte order. Every struct has explicit
@@ -28,6 +29,19 @@
 #define YARD_MAP_REASONS "yard_reasons"
 #define YARD_MAP_LB_SRC4 "yard_lb_src4"
 #define YARD_MAP_FRAG4 "yard_frag4"
+#define YARD_MAP_FEATURES "yard_features"
+#define YARD_MAP_LAYOUT "yard_layout"
+
+/*
+ * The layout of the pinned maps, as one number. Bump it with any change a
+ * pinned map of an older agent could not serve: a key or value struct, a
+ * map's type or key, a field's meaning. control/kernel/abi.h pins every
+ * field's offset and size, so a struct change does not build until that
+ * table is updated, which is the moment to bump this too. The loading
+ * agent records it in yard_layout; an agent of another layout refuses the
+ * pins with both numbers instead of failing on the first map that differs.
+ */
+#define YARD_LAYOUT_VERSION 1
 
 /*
  * Default capacities, overridable at load time. The services map holds one
@@ -99,6 +113,13 @@ enum yard_feature_state {
 struct yard_feature_value {
 	__u32 state;   /* enum yard_feature_state */
 	char why[124]; /* NUL-terminated: the kernel's words when refused */
+};
+
+/* yard_layout (array of one, index 0): the YARD_LAYOUT_VERSION of the agent
+ * that made the pins. Written by user space only, after a load. This
+ * struct and the map never change, so every agent can read any pins'. */
+struct yard_layout_value {
+	__u32 version; /* YARD_LAYOUT_VERSION; 0: not written yet */
 };
 
 #define YARD_DEFAULT_HAIRPIN_ADDR_HOST 0xa9fe2a01 /* 169.254.42.1 */

@@ -92,4 +92,14 @@ struct {
 	__uint(max_entries, YARD_FEATURE_MAX);
 } yard_features SEC(".maps");
 
+/* The layout version of these maps (YARD_LAYOUT_VERSION), so an agent of
+ * another layout knows the pins are not its own: written by user space,
+ * no program looks at it. Never changes shape. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct yard_layout_value);
+	__uint(max_entries, 1);
+} yard_layout SEC(".maps");
+
 #endif /* SWITCHYARD_BPF_LIB_MAPS_H_ */

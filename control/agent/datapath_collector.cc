@@ -16,6 +16,7 @@
 #include "control/common/log.h"
 #include "control/kernel/map_usage.h"
 #include "control/kernel/reason_names.h"
+#include "control/translate/frontend_key_abi.h"
 
 namespace switchyard::agent {
 namespace {
@@ -138,7 +139,7 @@ class Collector {
         scrape.Failed(stats.status());
         continue;
       }
-      auto name = s.names.find({key.addr, key.port, key.proto});
+      auto name = s.names.find(translate::FromSvc4Key(key));
       // Unknown for entries adopted from an earlier agent and not yet
       // matched by a snapshot.
       std::string service = name == s.names.end() ? "" : name->second;

@@ -11,9 +11,7 @@ absl::StatusOr<sync::ProgrammedEntries> ReadProgrammed(
   for (const auto& [key, value] : *frontends) out.frontends[key] = value;
   auto slots = maps.DumpSlots();
   if (!slots.ok()) return slots.status();
-  for (const auto& [key, value] : *slots) {
-    out.slots[{key.svc_id, key.slot}] = value.backend_id;
-  }
+  for (const auto& [key, value] : *slots) out.slots[key] = value;
   auto backends = maps.DumpBackends();
   if (!backends.ok()) return backends.status();
   for (const auto& [id, value] : *backends) out.backends[id] = value;

@@ -9,6 +9,7 @@
 #include "control/ctl/node_pins.h"
 #include "control/ctl/status_format.h"
 #include "control/kernel/features_map.h"
+#include "control/kernel/pinned_layout.h"
 
 namespace switchyard::ctl {
 
@@ -43,6 +44,10 @@ absl::Status RunStatus(const CommandOptions& options, Context& context) {
   if (!pins.ok()) return pins.status();
   NodeStatusView view{
       .node = pins->node, .pin_dir = pins->pin_dir, .netns = options.netns};
+  absl::StatusOr<std::optional<uint32_t>> layout =
+      kernel::ReadPinnedLayout(pins->pin_dir);
+  if (!layout.ok()) return layout.status();
+  view.layout = *layout;
   absl::StatusOr<std::vector<kernel::MapUsage>> maps =
       kernel::ReadMapUsage(pins->pin_dir);
   if (!maps.ok()) return maps.status();

@@ -76,6 +76,19 @@ std::string SyncLine(const NodeStatusView& view) {
   return line;
 }
 
+// The pins' layout version, and what it means for this yardctl.
+std::string LayoutLine(const NodeStatusView& view) {
+  if (!view.layout) {
+    return "not recorded (the maps were made by an agent older than the "
+           "record)";
+  }
+  if (*view.layout == view.own_layout) return absl::StrCat(*view.layout);
+  return absl::StrCat(*view.layout, " (this yardctl reads layout ",
+                      view.own_layout,
+                      ": bpf and trace refuse these maps; use the yardctl "
+                      "that came with the node's agent)");
+}
+
 }  // namespace
 
 std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
@@ -84,6 +97,7 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
     doc.Set("node", Str(view.node));
     doc.Set("pin_dir", Str(view.pin_dir));
     doc.Set("netns", Str(view.netns));
+    doc.Set("layout_version", view.layout ? Int(*view.layout) : Value());
     Value maps = Value::List();
     for (const kernel::MapUsage& m : view.maps) {
       Value v = Value::Map();
@@ -148,8 +162,9 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
     return manifest::WriteJson(doc);
   }
 
-  std::string out = absl::StrCat("Node:        ", view.node,
-                                 "\nMaps pinned: ", view.pin_dir, "\n");
+  std::string out =
+      absl::StrCat("Node:        ", view.node, "\nMaps pinned: ", view.pin_dir,
+                   "\nLayout:      ", LayoutLine(view), "\n");
   std::string programs;
   for (const kernel::ProgramInfo& p : view.programs) {
     absl::StrAppend(&programs, programs.empty() ? "" : ", ", p.name, " id ",

@@ -6,6 +6,7 @@
 #ifndef SWITCHYARD_CONTROL_CTL_STATUS_FORMAT_H_
 #define SWITCHYARD_CONTROL_CTL_STATUS_FORMAT_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ struct NodeStatusView {
   std::string node;
   std::string pin_dir;
   std::string netns;  // "" when the interfaces were read in yardctl's own
+  // The layout version recorded with the pins (yard_layout); nullopt for
+  // pins made before the record. And the one this yardctl reads.
+  std::optional<uint32_t> layout;
+  uint32_t own_layout = YARD_LAYOUT_VERSION;
   std::vector<kernel::MapUsage> maps;
   std::vector<kernel::TcAttachment> attachments;
   std::vector<kernel::ProgramInfo> programs;  // loaded with the node's maps

@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -25,6 +24,8 @@
 #include "absl/strings/string_view.h"
 #include "control/common/errno_status.h"
 #include "control/common/log.h"
+#include "control/kernel/bpf_map.h"
+#include "control/kernel/pinned_layout.h"
 #include "yard_datapath.skel.h"
 
 namespace switchyard::kernel {
@@ -56,10 +57,6 @@ int LibbpfPrint(enum libbpf_print_level level, const char* format,
   if (absl::StrContains(line, "Exclusivity flag on")) return 0;
   if (level == LIBBPF_WARN) LOG(WARNING) << line;  // it says "libbpf: "
   return 0;
-}
-
-ScopedFd Dup(const bpf_map* map) {
-  return ScopedFd(fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 0));
 }
 
 // Removes Switchyard's XDP program from a device, in whichever mode it is,
@@ -127,21 +124,20 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
   // slot per reason keep their size (a newer reason is not counted
   // there), so an upgraded agent adopts them and their flows.
   if (!config.pin_dir.empty()) {
-    const std::string path = absl::StrCat(config.pin_dir, "/yard_reasons");
-    ScopedFd pinned(bpf_obj_get(path.c_str()));
-    bpf_map_info info = {};
-    uint32_t len = sizeof(info);
-    if (pinned.valid() &&
-        bpf_obj_get_info_by_fd(pinned.get(), &info, &len) == 0 &&
-        info.max_entries < YARD_REASON_SLOTS) {
-      bpf_map__set_max_entries(skel->maps.yard_reasons, info.max_entries);
+    absl::StatusOr<BpfMap> pinned =
+        BpfMap::OpenPinnedIn(config.pin_dir, YARD_MAP_REASONS);
+    absl::StatusOr<uint32_t> slots =
+        pinned.ok() ? pinned->MaxEntries() : pinned.status();
+    if (slots.ok() && *slots < YARD_REASON_SLOTS) {
+      bpf_map__set_max_entries(skel->maps.yard_reasons, *slots);
     }
   }
   bpf_map* all_maps[] = {skel->maps.yard_svc4,    skel->maps.yard_slots,
                          skel->maps.yard_be4,     skel->maps.yard_rnat4,
                          skel->maps.yard_ct4,     skel->maps.yard_svc_stats,
                          skel->maps.yard_reasons, skel->maps.yard_lb_src4,
-                         skel->maps.yard_frag4,   skel->maps.yard_features};
+                         skel->maps.yard_frag4,   skel->maps.yard_features,
+                         skel->maps.yard_layout};
   if (!config.pin_dir.empty()) {
     for (bpf_map* map : all_maps) {
       std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
@@ -183,6 +179,25 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
   return absl::OkStatus();
 }
 
+// Pins of another layout are refused before libbpf meets them: its own
+// check stops at the first map of another shape, and would let through a
+// map whose shape is unchanged but whose meaning is not. Pins without the
+// record (an older agent's) go on to that check, as before the record.
+absl::Status CheckLayoutToAdopt(const std::string& pin_dir) {
+  absl::StatusOr<std::optional<uint32_t>> pinned = ReadPinnedLayout(pin_dir);
+  if (!pinned.ok()) return pinned.status();
+  if (!pinned->has_value() || **pinned == kLayoutVersion) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the maps pinned in ", pin_dir, " were made by an agent of layout ",
+      **pinned, "; this agent is layout ", kLayoutVersion,
+      " and cannot adopt them. Either stop the agent, remove ", pin_dir,
+      " and start this one (established flows are then forgotten), or run "
+      "an agent of layout ",
+      **pinned, "."));
+}
+
 }  // namespace
 
 void RouteLibbpfLogs() {
@@ -199,6 +214,9 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
   }
   if (!config.pin_dir.empty()) {
     if (absl::Status s = CheckBpffs(config.pin_dir); !s.ok()) return s;
+    if (absl::Status s = CheckLayoutToAdopt(config.pin_dir); !s.ok()) {
+      return s;
+    }
     std::error_code ec;
     std::filesystem::create_directories(config.pin_dir, ec);
     if (ec) {
@@ -227,18 +245,22 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
     int err = yard_datapath__load(skel);
     load_log = nullptr;
     if (err == 0) {
-      DatapathMaps::Fds fds;
-      fds.svc4 = Dup(skel->maps.yard_svc4);
-      fds.slots = Dup(skel->maps.yard_slots);
-      fds.be4 = Dup(skel->maps.yard_be4);
-      fds.rnat4 = Dup(skel->maps.yard_rnat4);
-      fds.ct4 = Dup(skel->maps.yard_ct4);
-      fds.svc_stats = Dup(skel->maps.yard_svc_stats);
-      fds.reasons = Dup(skel->maps.yard_reasons);
-      fds.lb_src4 = Dup(skel->maps.yard_lb_src4);
+      DatapathMaps::Handles maps;
+      maps.svc4 = BpfMap::Of(skel->maps.yard_svc4);
+      maps.slots = BpfMap::Of(skel->maps.yard_slots);
+      maps.be4 = BpfMap::Of(skel->maps.yard_be4);
+      maps.rnat4 = BpfMap::Of(skel->maps.yard_rnat4);
+      maps.ct4 = BpfMap::Of(skel->maps.yard_ct4);
+      maps.svc_stats = BpfMap::Of(skel->maps.yard_svc_stats);
+      maps.reasons = BpfMap::Of(skel->maps.yard_reasons);
+      maps.lb_src4 = BpfMap::Of(skel->maps.yard_lb_src4);
       auto dp = std::unique_ptr<Datapath>(
-          new Datapath(config, skel, DatapathMaps(std::move(fds)), features));
+          new Datapath(config, skel, DatapathMaps(std::move(maps)), features));
       if (absl::Status s = dp->PublishFeatures(features); !s.ok()) return s;
+      // Recorded on every load: pins adopted from an agent older than the
+      // record get it now.
+      BpfMap layout = BpfMap::Of(skel->maps.yard_layout);
+      if (absl::Status s = RecordLayout(layout); !s.ok()) return s;
       return dp;
     }
     yard_datapath__destroy(skel);
@@ -290,12 +312,12 @@ Datapath::Datapath(DatapathConfig config, yard_datapath* skel,
 Datapath::~Datapath() { yard_datapath__destroy(skel_); }
 
 absl::Status Datapath::PublishFeatures(const FeatureSet& features) {
-  int fd = bpf_map__fd(skel_->maps.yard_features);
+  BpfMap map = BpfMap::Of(skel_->maps.yard_features);
   for (Feature f : AllFeatures()) {
-    uint32_t key = static_cast<uint32_t>(f);
-    yard_feature_value value = features.Value(f);
-    if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0) {
-      return ErrnoStatus(errno, "write yard_features");
+    if (absl::Status s =
+            map.Update(static_cast<uint32_t>(f), features.Value(f));
+        !s.ok()) {
+      return s;
     }
   }
   return absl::OkStatus();

@@ -14,8 +14,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "control/common/scoped_fd.h"
 #include "control/kernel/abi.h"
+#include "control/kernel/bpf_map.h"
 
 namespace switchyard::kernel {
 
@@ -30,16 +30,17 @@ struct MapCapacity {
 
 class DatapathMaps {
  public:
-  // Takes ownership of one descriptor per map, in the order of the fields.
-  struct Fds {
-    ScopedFd svc4, slots, be4, rnat4, ct4, svc_stats, reasons, lb_src4;
+  // One handle per map of the datapath.
+  struct Handles {
+    BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, reasons, lb_src4;
   };
-  explicit DatapathMaps(Fds fds);
+  explicit DatapathMaps(Handles maps);
   DatapathMaps(DatapathMaps&&) = default;
   DatapathMaps& operator=(DatapathMaps&&) = default;
 
   // Opens the maps pinned under pin_dir, without loading any program: how
-  // a CLI reads a node's state while its agent is down.
+  // a CLI reads a node's state while its agent is down. Pins recorded as
+  // another layout are refused (pinned_layout.h).
   static absl::StatusOr<DatapathMaps> OpenPinned(absl::string_view pin_dir);
 
   absl::StatusOr<MapCapacity> Capacity() const;
@@ -92,11 +93,11 @@ class DatapathMaps {
   // Zeroes every counter (tests and benchmarks start from a clean slate).
   absl::Status ResetCounters();
 
-  int svc4_fd() const { return fds_.svc4.get(); }
-  int ct4_fd() const { return fds_.ct4.get(); }
+  int svc4_fd() const { return maps_.svc4.fd(); }
+  int ct4_fd() const { return maps_.ct4.fd(); }
 
  private:
-  Fds fds_;
+  Handles maps_;
 };
 
 // The key of a service port; `addr_be` and `port_be` in network order.

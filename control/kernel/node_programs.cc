@@ -13,20 +13,9 @@
 #include "absl/strings/str_format.h"
 #include "control/common/errno_status.h"
 #include "control/common/scoped_fd.h"
+#include "control/kernel/bpf_map.h"
 
 namespace switchyard::kernel {
-namespace {
-
-absl::StatusOr<bpf_map_info> MapInfo(int fd) {
-  bpf_map_info info = {};
-  uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
-    return ErrnoStatus(errno, "map info");
-  }
-  return info;
-}
-
-}  // namespace
 
 absl::StatusOr<ProgramInfo> ReadProgramInfo(uint32_t id) {
   ScopedFd fd(bpf_prog_get_fd_by_id(id));
@@ -61,10 +50,9 @@ absl::StatusOr<ProgramInfo> ReadProgramInfo(uint32_t id) {
 }
 
 absl::StatusOr<uint32_t> PinnedMapId(absl::string_view path) {
-  std::string p(path);
-  ScopedFd fd(bpf_obj_get(p.c_str()));
-  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("open pinned ", p));
-  absl::StatusOr<bpf_map_info> info = MapInfo(fd.get());
+  absl::StatusOr<BpfMap> map = BpfMap::OpenPinned(path);
+  if (!map.ok()) return map.status();
+  absl::StatusOr<BpfMapInfo> info = map->Info();
   if (!info.ok()) return info.status();
   return info->id;
 }
@@ -122,9 +110,9 @@ absl::StatusOr<std::vector<ProgramInfo>> FindNodePrograms(
 absl::StatusOr<std::optional<std::vector<uint8_t>>> ReadProgramRodata(
     const ProgramInfo& program) {
   for (uint32_t map_id : program.map_ids) {
-    ScopedFd fd(bpf_map_get_fd_by_id(map_id));
-    if (!fd.valid()) continue;  // unloaded meanwhile
-    absl::StatusOr<bpf_map_info> info = MapInfo(fd.get());
+    absl::StatusOr<BpfMap> map = BpfMap::OpenById(map_id);
+    if (!map.ok()) continue;  // unloaded meanwhile
+    absl::StatusOr<BpfMapInfo> info = map->Info();
     if (!info.ok()) return info.status();
     // libbpf names it "<object>.rodata" (cut to 15 characters).
     if (info->type != BPF_MAP_TYPE_ARRAY ||
@@ -132,10 +120,10 @@ absl::StatusOr<std::optional<std::vector<uint8_t>>> ReadProgramRodata(
       continue;
     }
     std::vector<uint8_t> value(info->value_size);
-    uint32_t key = 0;
-    if (bpf_map_lookup_elem(fd.get(), &key, value.data()) != 0) {
-      return ErrnoStatus(errno, absl::StrCat("read ", info->name));
-    }
+    const uint32_t key = 0;
+    absl::StatusOr<bool> found = map->LookupRaw(&key, value.data());
+    if (!found.ok()) return found.status();
+    if (!*found) return ErrnoStatus(ENOENT, absl::StrCat("read ", info->name));
     return value;
   }
   return std::nullopt;

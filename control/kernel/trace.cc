@@ -11,9 +11,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/common/errno_status.h"
-#include "control/common/scoped_fd.h"
+#include "control/kernel/bpf_map.h"
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
+#include "control/kernel/pinned_layout.h"
 #include "yard_datapath.skel.h"
 
 namespace switchyard::kernel {
@@ -35,36 +36,30 @@ struct SkelDeleter {
 };
 using Skel = std::unique_ptr<yard_datapath, SkelDeleter>;
 
+// The node's maps the trace reads, or lends to its copy of the programs.
 struct LiveMaps {
-  ScopedFd svc4, slots, be4, rnat4, ct4, svc_stats;
+  BpfMap svc4, slots, be4, rnat4, ct4, svc_stats;
+};
+
+// The tuple's two connection-tracking keys: what the program looks up.
+struct TupleKeys {
+  yard_ct4_key forward;
+  yard_ct4_key reply;
 };
 
 absl::StatusOr<LiveMaps> OpenLive(absl::string_view pin_dir) {
   LiveMaps live;
-  for (auto [name, fd] : {std::pair{YARD_MAP_SVC4, &live.svc4},
-                          {YARD_MAP_SLOTS, &live.slots},
-                          {YARD_MAP_BACKEND4, &live.be4},
-                          {YARD_MAP_RNAT4, &live.rnat4},
-                          {YARD_MAP_CT4, &live.ct4},
-                          {YARD_MAP_SVC_STATS, &live.svc_stats}}) {
-    std::string path = absl::StrCat(pin_dir, "/", name);
-    *fd = ScopedFd(bpf_obj_get(path.c_str()));
-    if (!fd->valid()) {
-      return ErrnoStatus(errno, absl::StrCat("open pinned ", path));
-    }
+  for (auto [name, map] : {std::pair{YARD_MAP_SVC4, &live.svc4},
+                           {YARD_MAP_SLOTS, &live.slots},
+                           {YARD_MAP_BACKEND4, &live.be4},
+                           {YARD_MAP_RNAT4, &live.rnat4},
+                           {YARD_MAP_CT4, &live.ct4},
+                           {YARD_MAP_SVC_STATS, &live.svc_stats}}) {
+    absl::StatusOr<BpfMap> opened = BpfMap::OpenPinnedIn(pin_dir, name);
+    if (!opened.ok()) return opened.status();
+    *map = *std::move(opened);
   }
   return live;
-}
-
-template <typename V, typename K>
-absl::StatusOr<std::optional<V>> Lookup(int fd, const K& key,
-                                        absl::string_view map) {
-  V value;
-  if (bpf_map_lookup_elem(fd, &key, &value) != 0) {
-    if (errno == ENOENT) return std::nullopt;
-    return ErrnoStatus(errno, absl::StrCat("lookup in ", map));
-  }
-  return value;
 }
 
 yard_ct4_key TupleKey(const packet::FlowTuple& t, yard_ct_dir dir) {
@@ -78,17 +73,9 @@ yard_ct4_key TupleKey(const packet::FlowTuple& t, yard_ct_dir dir) {
   return key;
 }
 
-bool SameCt(const yard_ct4_value& a, const yard_ct4_value& b) {
-  return std::memcmp(&a, &b, sizeof(a)) == 0;
-}
-
-absl::StatusOr<uint32_t> MaxEntries(int fd) {
-  bpf_map_info info = {};
-  uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
-    return ErrnoStatus(errno, "map info");
-  }
-  return info.max_entries;
+template <typename T>
+bool SameBytes(const T& a, const T& b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
 absl::StatusOr<uint32_t> ProgramId(int prog_fd) {
@@ -100,113 +87,70 @@ absl::StatusOr<uint32_t> ProgramId(int prog_fd) {
   return info.id;
 }
 
-// The reason the private counters moved under, if any. One packet moves
-// at most one.
-absl::StatusOr<std::optional<yard_reason>> CountedReason(int fd) {
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return ErrnoStatus(cpus, "count possible CPUs");
-  std::vector<yard_counter> per_cpu(cpus);
-  for (uint32_t reason = 0; reason < YARD_REASON_MAX; ++reason) {
-    if (bpf_map_lookup_elem(fd, &reason, per_cpu.data()) != 0) {
-      return ErrnoStatus(errno, "read private yard_reasons");
+// The node's loaded program for the request's hook goes in
+// result.loaded; returns the .rodata the node's programs were given. Both
+// programs of one object share it, so either will do when the hook's own
+// is missing.
+absl::StatusOr<std::optional<std::vector<uint8_t>>> FindLoadedRodata(
+    absl::string_view pin_dir, TraceResult& result) {
+  absl::StatusOr<std::vector<ProgramInfo>> loaded = FindNodePrograms(pin_dir);
+  if (!loaded.ok()) return loaded.status();
+  for (const ProgramInfo& program : *loaded) {
+    if (program.name == result.program_name) {
+      result.loaded = program;  // the newest: they come newest first
+      break;
     }
-    for (const yard_counter& c : per_cpu) {
-      if (c.packets != 0) return static_cast<yard_reason>(reason);
-    }
+  }
+  for (const ProgramInfo* source :
+       {result.loaded ? &*result.loaded : nullptr,
+        loaded->empty() ? nullptr : &loaded->front()}) {
+    if (source == nullptr) continue;
+    absl::StatusOr<std::optional<std::vector<uint8_t>>> rodata =
+        ReadProgramRodata(*source);
+    if (!rodata.ok() || rodata->has_value()) return rodata;
   }
   return std::nullopt;
 }
 
-// Every entry of the private connection table (a handful).
-absl::StatusOr<std::vector<std::pair<yard_ct4_key, yard_ct4_value>>> DumpCt(
-    int fd) {
-  std::vector<std::pair<yard_ct4_key, yard_ct4_value>> out;
-  yard_ct4_key key, next;
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    yard_ct4_value value;
-    if (bpf_map_lookup_elem(fd, &next, &value) != 0) {
-      return ErrnoStatus(errno, "read private yard_ct4");
-    }
-    out.emplace_back(next, value);
-    key = next;
-    prev = &key;
-  }
-  if (errno != ENOENT) return ErrnoStatus(errno, "iterate private yard_ct4");
-  return out;
-}
-
-}  // namespace
-
-absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
-                                     const TraceRequest& request) {
-  const packet::FlowTuple& tuple = request.tuple;
-  if (tuple.proto != IPPROTO_TCP && tuple.proto != IPPROTO_UDP) {
-    return absl::InvalidArgumentError("a trace sends TCP or UDP");
-  }
-  RouteLibbpfLogs();
-  absl::StatusOr<LiveMaps> live = OpenLive(pin_dir);
-  if (!live.ok()) return live.status();
-
-  TraceResult result;
-  result.request = request;
-  const bool from_pod = request.hook == packet::TraceHook::kFromPod;
-  result.program_name = std::string(from_pod ? kFromPodProgram : kToPodProgram);
-
-  // The loaded programs give the config; both programs of one object share
-  // their .rodata, so either will do when the hook's own is missing.
-  absl::StatusOr<std::vector<ProgramInfo>> loaded = FindNodePrograms(pin_dir);
-  if (!loaded.ok()) return loaded.status();
-  std::optional<std::vector<uint8_t>> rodata;
-  for (const ProgramInfo& program : *loaded) {
-    if (program.name == result.program_name && !result.loaded) {
-      result.loaded = program;
-    }
-  }
-  for (const ProgramInfo* program :
-       {result.loaded ? &*result.loaded : nullptr,
-        loaded->empty() ? nullptr : &loaded->front()}) {
-    if (program == nullptr || rodata) continue;
-    absl::StatusOr<std::optional<std::vector<uint8_t>>> data =
-        ReadProgramRodata(*program);
-    if (!data.ok()) return data.status();
-    rodata = *std::move(data);
-  }
-
-  // What the packet will meet in the live maps.
-  yard_svc4_key svc_key =
-      ServiceKey(tuple.daddr_be, tuple.dport_be, tuple.proto);
+// What the packet will meet in the live maps: its frontend, whether its
+// destination is a service address, and the tuple's entries.
+absl::Status ReadLiveState(const LiveMaps& live, const packet::FlowTuple& tuple,
+                           const TupleKeys& keys, TraceResult& result) {
   absl::StatusOr<std::optional<yard_svc_value>> svc =
-      Lookup<yard_svc_value>(live->svc4.get(), svc_key, YARD_MAP_SVC4);
+      live.svc4.Lookup<yard_svc_value>(
+          ServiceKey(tuple.daddr_be, tuple.dport_be, tuple.proto));
   if (!svc.ok()) return svc.status();
   result.service = *svc;
   absl::StatusOr<std::optional<yard_svc_value>> wildcard =
-      Lookup<yard_svc_value>(live->svc4.get(), WildcardKey(tuple.daddr_be),
-                             YARD_MAP_SVC4);
+      live.svc4.Lookup<yard_svc_value>(WildcardKey(tuple.daddr_be));
   if (!wildcard.ok()) return wildcard.status();
   result.service_address = wildcard->has_value();
-  const yard_ct4_key fwd_key = TupleKey(tuple, YARD_CT_FORWARD);
-  const yard_ct4_key rep_key = TupleKey(tuple, YARD_CT_REPLY);
-  for (auto [key, out] : {std::pair{&fwd_key, &result.forward_before},
-                          {&rep_key, &result.reply_before}}) {
+  for (auto [key, out] : {std::pair{&keys.forward, &result.forward_before},
+                          {&keys.reply, &result.reply_before}}) {
     absl::StatusOr<std::optional<yard_ct4_value>> ct =
-        Lookup<yard_ct4_value>(live->ct4.get(), *key, YARD_MAP_CT4);
+        live.ct4.Lookup<yard_ct4_value>(*key);
     if (!ct.ok()) return ct.status();
     *out = *ct;
   }
+  return absl::OkStatus();
+}
 
-  // The copy: live read-only maps, private written ones, loaded config.
+// The copy: the live read-only maps, private written ones, the loaded
+// config (or this build's defaults), loaded but attached nowhere.
+absl::StatusOr<Skel> LoadCopy(const LiveMaps& live,
+                              const std::optional<std::vector<uint8_t>>& rodata,
+                              TraceResult& result) {
   Skel skel(yard_datapath__open());
   if (!skel) return ErrnoStatus(errno, "open yard_datapath");
-  for (auto [map, fd] : {std::pair{skel->maps.yard_svc4, live->svc4.get()},
-                         {skel->maps.yard_slots, live->slots.get()},
-                         {skel->maps.yard_be4, live->be4.get()},
-                         {skel->maps.yard_rnat4, live->rnat4.get()}}) {
+  for (auto [map, fd] : {std::pair{skel->maps.yard_svc4, live.svc4.fd()},
+                         {skel->maps.yard_slots, live.slots.fd()},
+                         {skel->maps.yard_be4, live.be4.fd()},
+                         {skel->maps.yard_rnat4, live.rnat4.fd()}}) {
     if (int err = bpf_map__reuse_fd(map, fd); err != 0) {
       return ErrnoStatus(err, absl::StrCat("reuse ", bpf_map__name(map)));
     }
   }
-  absl::StatusOr<uint32_t> stats_size = MaxEntries(live->svc_stats.get());
+  absl::StatusOr<uint32_t> stats_size = live.svc_stats.MaxEntries();
   if (!stats_size.ok()) return stats_size.status();
   if (int err = bpf_map__set_type(skel->maps.yard_ct4, BPF_MAP_TYPE_HASH);
       err != 0) {
@@ -235,25 +179,40 @@ absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
   if (int err = yard_datapath__load(skel.get()); err != 0) {
     return ErrnoStatus(err, "load a copy of yard_datapath for the trace");
   }
+  return skel;
+}
 
-  const int ct_fd = bpf_map__fd(skel->maps.yard_ct4);
-  for (auto [key, value] : {std::pair{&fwd_key, &result.forward_before},
-                            {&rep_key, &result.reply_before}}) {
-    if (value->has_value() &&
-        bpf_map_update_elem(ct_fd, key, &**value, BPF_NOEXIST) != 0) {
-      return ErrnoStatus(errno, "copy the tuple's flow into the trace");
+// The private yard_ct4 starts with the tuple's live entries, so the copy
+// continues the node's flow rather than starting a new one.
+absl::Status SeedPrivateCt(BpfMap& private_ct, const TupleKeys& keys,
+                           const TraceResult& result) {
+  for (auto [key, value] : {std::pair{&keys.forward, &result.forward_before},
+                            {&keys.reply, &result.reply_before}}) {
+    if (!value->has_value()) continue;
+    if (absl::Status s = private_ct.Update(*key, **value, BPF_NOEXIST);
+        !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("copy the tuple's flow into "
+                                                 "the trace: ",
+                                                 s.message()));
     }
   }
+  return absl::OkStatus();
+}
 
-  const int prog_fd = bpf_program__fd(from_pod ? skel->progs.yard_from_pod
-                                               : skel->progs.yard_to_pod);
+// Runs the request's frame once through the copy's program for its hook.
+absl::Status RunFrame(const yard_datapath& skel, TraceResult& result) {
+  const int prog_fd =
+      bpf_program__fd(result.request.hook == packet::TraceHook::kFromPod
+                          ? skel.progs.yard_from_pod
+                          : skel.progs.yard_to_pod);
   absl::StatusOr<uint32_t> prog_id = ProgramId(prog_fd);
   if (!prog_id.ok()) return prog_id.status();
   absl::StatusOr<ProgramInfo> copy = ReadProgramInfo(*prog_id);
   if (!copy.ok()) return copy.status();
   result.program_tag = copy->tag;
 
-  result.input = packet::BuildTraceFrame(tuple, request.hook);
+  result.input =
+      packet::BuildTraceFrame(result.request.tuple, result.request.hook);
   result.output.resize(result.input.size() + kOutputSlack);
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = result.input.data(),
               .data_out = result.output.data(),
@@ -265,56 +224,123 @@ absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
   }
   result.output.resize(opts.data_size_out);
   result.verdict = static_cast<int>(opts.retval);
+  return absl::OkStatus();
+}
 
-  absl::StatusOr<std::optional<yard_reason>> reason =
-      CountedReason(bpf_map__fd(skel->maps.yard_reasons));
-  if (!reason.ok()) return reason.status();
-  result.reason = *reason;
+// The reason the private counters moved under, if any. One packet moves
+// at most one.
+absl::StatusOr<std::optional<yard_reason>> CountedReason(
+    const BpfMap& reasons) {
+  for (uint32_t reason = 0; reason < YARD_REASON_MAX; ++reason) {
+    absl::StatusOr<std::vector<yard_counter>> per_cpu =
+        reasons.LookupPerCpu<yard_counter>(reason);
+    if (!per_cpu.ok()) return per_cpu.status();
+    for (const yard_counter& c : *per_cpu) {
+      if (c.packets != 0) return static_cast<yard_reason>(reason);
+    }
+  }
+  return std::nullopt;
+}
 
+// What the packet left in the private yard_ct4: the entries it wrote or
+// changed, and the one that decided its translation.
+absl::Status ReadPrivateCt(const BpfMap& private_ct, const TupleKeys& keys,
+                           TraceResult& result) {
   absl::StatusOr<std::vector<std::pair<yard_ct4_key, yard_ct4_value>>> after =
-      DumpCt(ct_fd);
+      private_ct.Entries<yard_ct4_key, yard_ct4_value>();
   if (!after.ok()) return after.status();
   for (const auto& [key, value] : *after) {
-    const std::optional<yard_ct4_value>* before = nullptr;
-    if (std::memcmp(&key, &fwd_key, sizeof(key)) == 0) {
-      before = &result.forward_before;
-    } else if (std::memcmp(&key, &rep_key, sizeof(key)) == 0) {
-      before = &result.reply_before;
-    }
-    if (before == nullptr || !before->has_value() || !SameCt(**before, value)) {
+    const bool is_fwd = SameBytes(key, keys.forward);
+    const bool is_rep = SameBytes(key, keys.reply);
+    const std::optional<yard_ct4_value>* before =
+        is_fwd ? &result.forward_before
+               : (is_rep ? &result.reply_before : nullptr);
+    if (before == nullptr || !before->has_value() ||
+        !SameBytes(**before, value)) {
       result.ct_written.emplace_back(key, value);
     }
     // The entry that decided: the forward one of the tuple, or for a
     // packet towards a pod (or a hairpinned answer) the reply one.
-    bool is_fwd = std::memcmp(&key, &fwd_key, sizeof(key)) == 0;
-    bool is_rep = std::memcmp(&key, &rep_key, sizeof(key)) == 0;
     if (is_fwd || (is_rep && !result.flow_key)) {
       result.flow_key = key;
       result.flow = value;
     }
   }
-  if (result.flow) {
-    absl::StatusOr<std::optional<yard_backend4>> be = Lookup<yard_backend4>(
-        live->be4.get(), result.flow->backend_id, YARD_MAP_BACKEND4);
-    if (!be.ok()) return be.status();
-    result.backend = *be;
-    absl::StatusOr<std::optional<yard_rnat4>> rnat = Lookup<yard_rnat4>(
-        live->rnat4.get(), result.flow->rev_nat_id, YARD_MAP_RNAT4);
-    if (!rnat.ok()) return rnat.status();
-    result.rev_nat = *rnat;
-    if (result.service) {
-      for (uint32_t slot = 1; slot <= result.service->count; ++slot) {
-        yard_slot_key key = {result.service->svc_id, slot};
-        absl::StatusOr<std::optional<yard_slot_value>> v =
-            Lookup<yard_slot_value>(live->slots.get(), key, YARD_MAP_SLOTS);
-        if (!v.ok()) return v.status();
-        if (v->has_value() && (*v)->backend_id == result.flow->backend_id) {
-          result.slot = slot;
-          break;
-        }
-      }
+  return absl::OkStatus();
+}
+
+// What the deciding entry names in the live maps: its backend, the slot
+// that backend holds in the service's set, and the frontend replies
+// restore.
+absl::Status ResolveFlow(const LiveMaps& live, TraceResult& result) {
+  if (!result.flow) return absl::OkStatus();
+  absl::StatusOr<std::optional<yard_backend4>> be =
+      live.be4.Lookup<yard_backend4>(result.flow->backend_id);
+  if (!be.ok()) return be.status();
+  result.backend = *be;
+  absl::StatusOr<std::optional<yard_rnat4>> rnat =
+      live.rnat4.Lookup<yard_rnat4>(result.flow->rev_nat_id);
+  if (!rnat.ok()) return rnat.status();
+  result.rev_nat = *rnat;
+  if (!result.service) return absl::OkStatus();
+  for (uint32_t slot = 1; slot <= result.service->count; ++slot) {
+    absl::StatusOr<std::optional<yard_slot_value>> v =
+        live.slots.Lookup<yard_slot_value>(
+            yard_slot_key{result.service->svc_id, slot});
+    if (!v.ok()) return v.status();
+    if (v->has_value() && (*v)->backend_id == result.flow->backend_id) {
+      result.slot = slot;
+      break;
     }
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
+                                     const TraceRequest& request) {
+  const packet::FlowTuple& tuple = request.tuple;
+  if (tuple.proto != IPPROTO_TCP && tuple.proto != IPPROTO_UDP) {
+    return absl::InvalidArgumentError("a trace sends TCP or UDP");
+  }
+  RouteLibbpfLogs();
+  // The copy is this build's programs: over pins of another layout they
+  // would misread the node's maps.
+  if (absl::Status s = CheckLayoutToRead(pin_dir); !s.ok()) return s;
+  absl::StatusOr<LiveMaps> live = OpenLive(pin_dir);
+  if (!live.ok()) return live.status();
+
+  TraceResult result;
+  result.request = request;
+  result.program_name =
+      std::string(request.hook == packet::TraceHook::kFromPod ? kFromPodProgram
+                                                              : kToPodProgram);
+  absl::StatusOr<std::optional<std::vector<uint8_t>>> rodata =
+      FindLoadedRodata(pin_dir, result);
+  if (!rodata.ok()) return rodata.status();
+
+  const TupleKeys keys = {TupleKey(tuple, YARD_CT_FORWARD),
+                          TupleKey(tuple, YARD_CT_REPLY)};
+  if (absl::Status s = ReadLiveState(*live, tuple, keys, result); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<Skel> skel = LoadCopy(*live, *rodata, result);
+  if (!skel.ok()) return skel.status();
+  BpfMap private_ct = BpfMap::Of((*skel)->maps.yard_ct4, "private yard_ct4");
+  if (absl::Status s = SeedPrivateCt(private_ct, keys, result); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = RunFrame(**skel, result); !s.ok()) return s;
+
+  absl::StatusOr<std::optional<yard_reason>> reason = CountedReason(
+      BpfMap::Of((*skel)->maps.yard_reasons, "private yard_reasons"));
+  if (!reason.ok()) return reason.status();
+  result.reason = *reason;
+  if (absl::Status s = ReadPrivateCt(private_ct, keys, result); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ResolveFlow(*live, result); !s.ok()) return s;
   return result;
 }
 

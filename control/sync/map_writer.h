@@ -43,12 +43,20 @@ struct Svc4KeyLess {
     return Tie(a) < Tie(b);
   }
 };
+inline auto Tie(const yard_slot_key& k) {
+  return std::make_tuple(k.svc_id, k.slot);
+}
+struct SlotKeyLess {
+  bool operator()(const yard_slot_key& a, const yard_slot_key& b) const {
+    return Tie(a) < Tie(b);
+  }
+};
 
 // Everything the service maps hold (empty array entries left out): what a
 // restarted agent adopts.
 struct ProgrammedEntries {
   std::map<uint32_t, yard_backend4> backends;
-  std::map<std::pair<uint32_t, uint32_t>, uint32_t> slots;  // (svc, slot)
+  std::map<yard_slot_key, yard_slot_value, SlotKeyLess> slots;
   std::map<yard_svc4_key, yard_svc_value, Svc4KeyLess> frontends;
   std::map<uint32_t, yard_rnat4> rev_nat;
   std::vector<yard_lb_src4_key> source_ranges;

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "control/translate/frontend_key_abi.h"
 
 namespace switchyard::sync {
 namespace {
@@ -17,15 +18,6 @@ using translate::DesiredState;
 using translate::FrontendKey;
 
 constexpr BackendAddr kGap = {0, 0};
-
-yard_svc4_key ToKey(const FrontendKey& k) {
-  yard_svc4_key key = {};
-  key.addr = k.addr_be;
-  key.port = k.port_be;
-  key.proto = k.proto;
-  key.scope = k.scope;
-  return key;
-}
 
 yard_lb_src4_key RangeKey(uint32_t rev_nat_id,
                           const translate::SourceRange& range) {
@@ -78,8 +70,9 @@ void Programmer::Adopt(const ProgrammedEntries& entries) {
       stale_backend_ids_.push_back(id);  // a duplicate: cleared later
     }
   }
-  for (const auto& [key, backend_id] : entries.slots) {
-    auto [svc_id, slot] = key;
+  for (const auto& [key, value] : entries.slots) {
+    const auto [svc_id, slot] = key;
+    const uint32_t backend_id = value.backend_id;
     if (slot == 0) continue;
     set_ids_.Claim(svc_id);
     std::vector<BackendAddr>& slots = adopted_sets_[svc_id];
@@ -96,7 +89,7 @@ void Programmer::Adopt(const ProgrammedEntries& entries) {
     entry.value = value;
     entry.set_known = (value.flags & YARD_SVC_F_WILDCARD) != 0;
     if (!entry.set_known) rev_nat_ids_.Claim(value.rev_nat_id);
-    frontends_[FrontendKey{key.addr, key.port, key.proto, key.scope}] = entry;
+    frontends_[translate::FromSvc4Key(key)] = entry;
   }
   std::map<uint32_t, FrontendEntry*> by_rev_nat;
   for (auto& [key, entry] : frontends_) {
@@ -459,7 +452,8 @@ absl::Status Programmer::WriteFrontend(const DesiredState& desired,
     current->second.set = fe.set;
     current->second.set_known = true;
   } else {
-    if (absl::Status s = Count(writer_->PutFrontend(ToKey(key), value));
+    if (absl::Status s =
+            Count(writer_->PutFrontend(translate::ToSvc4Key(key), value));
         !s.ok()) {
       keep_what_was_written();
       return s;
@@ -483,8 +477,8 @@ absl::Status Programmer::RemoveFrontends(const DesiredState& desired,
           desired.frontends.contains(key)) {
         continue;
       }
-      absl::Status s =
-          Count(IgnoreNotFound(writer_->DeleteFrontend(ToKey(key))));
+      absl::Status s = Count(
+          IgnoreNotFound(writer_->DeleteFrontend(translate::ToSvc4Key(key))));
       if (!s.ok()) return s;
       if (s = UpdateRanges(it->second.value.rev_nat_id, it->second.ranges, {},
                            false);

@@ -2,7 +2,8 @@
 // Pinned maps outlive the Datapath that created them, and a restarted agent
 // adopts them (entries, flows and all) instead of starting empty; a restart
 // with other map sizes over the same pins is refused rather than silently
-// running on maps of another shape.
+// running on maps of another shape, and pins recorded as another layout
+// version are refused naming both versions.
 //
 // Pins go under /sys/fs/bpf/switchyard-test-<pid>/; the fixture removes
 // that folder however the test ends, and removes folders left by earlier
@@ -25,9 +26,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "control/kernel/bpf_map.h"
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
 #include "control/kernel/features_map.h"
+#include "control/kernel/pinned_layout.h"
 #include "control/packet/packet_builder.h"
 #include "control/packet/packet_decoder.h"
 #include "gtest/gtest.h"
@@ -51,7 +54,7 @@ constexpr long kBpfFsMagic = 0xcafe4a11;  // BPF_FS_MAGIC
 
 const char* const kMapNames[] = {
     YARD_MAP_SVC4, YARD_MAP_SLOTS,     YARD_MAP_BACKEND4, YARD_MAP_RNAT4,
-    YARD_MAP_CT4,  YARD_MAP_SVC_STATS, YARD_MAP_REASONS,
+    YARD_MAP_CT4,  YARD_MAP_SVC_STATS, YARD_MAP_REASONS,  YARD_MAP_LAYOUT,
 };
 
 bool ProcessExists(long pid) { return kill(pid, 0) == 0 || errno == EPERM; }
@@ -284,6 +287,111 @@ TEST_F(PinningTest, OtherMapSizeOverTheSamePinsIsRefused) {
   // The original size still loads.
   absl::StatusOr<std::unique_ptr<Datapath>> same = Datapath::Load(config);
   EXPECT_TRUE(same.ok()) << same.status();
+}
+
+// ---------------------------------------------------------------------------
+// The layout version recorded with the pins (yard_layout).
+
+std::optional<uint32_t> PinnedLayout(const std::string& pin_dir) {
+  absl::StatusOr<std::optional<uint32_t>> layout =
+      kernel::ReadPinnedLayout(pin_dir);
+  EXPECT_TRUE(layout.ok()) << layout.status();
+  return layout.ok() ? *layout : std::nullopt;
+}
+
+void WritePinnedLayout(const std::string& pin_dir, uint32_t version) {
+  absl::StatusOr<kernel::BpfMap> map =
+      kernel::BpfMap::OpenPinnedIn(pin_dir, YARD_MAP_LAYOUT);
+  ASSERT_TRUE(map.ok()) << map.status();
+  yard_layout_value value = {};
+  value.version = version;
+  ASSERT_OK(map->Update(uint32_t{0}, value));
+}
+
+TEST_F(PinningTest, SameLayoutIsAdopted) {
+  const DatapathConfig config = Config("node-a");
+  {
+    absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+    ASSERT_TRUE(dp.ok()) << dp.status();
+    ASSERT_NO_FATAL_FAILURE(WriteService((*dp)->maps()));
+  }
+  EXPECT_EQ(PinnedLayout(config.pin_dir), kernel::kLayoutVersion);
+  absl::StatusOr<std::unique_ptr<Datapath>> again = Datapath::Load(config);
+  ASSERT_TRUE(again.ok()) << again.status();
+  absl::StatusOr<yard_backend4> be = (*again)->maps().LookupBackend(1);
+  ASSERT_TRUE(be.ok()) << be.status();
+  EXPECT_EQ(be->addr, IpBe("10.244.1.2"));
+  EXPECT_EQ(PinnedLayout(config.pin_dir), kernel::kLayoutVersion);
+}
+
+// Pins of an agent older than the record: adopted as before (libbpf
+// checks each map's shape), and recorded from then on.
+TEST_F(PinningTest, PinsWithoutALayoutAreAdoptedAndGetOne) {
+  const DatapathConfig config = Config("node-a");
+  {
+    absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+    ASSERT_TRUE(dp.ok()) << dp.status();
+    ASSERT_NO_FATAL_FAILURE(WriteService((*dp)->maps()));
+  }
+  ASSERT_TRUE(fs::remove(absl::StrCat(config.pin_dir, "/", YARD_MAP_LAYOUT)));
+  EXPECT_EQ(PinnedLayout(config.pin_dir), std::nullopt);
+  // yardctl reads them as before.
+  EXPECT_TRUE(DatapathMaps::OpenPinned(config.pin_dir).ok());
+
+  absl::StatusOr<std::unique_ptr<Datapath>> again = Datapath::Load(config);
+  ASSERT_TRUE(again.ok()) << again.status();
+  absl::StatusOr<yard_backend4> be = (*again)->maps().LookupBackend(1);
+  ASSERT_TRUE(be.ok()) << be.status();
+  EXPECT_EQ(be->addr, IpBe("10.244.1.2"));
+  EXPECT_EQ(PinnedLayout(config.pin_dir), kernel::kLayoutVersion);
+}
+
+TEST_F(PinningTest, PinsOfAnotherLayoutAreRefusedWithBothVersions) {
+  const DatapathConfig config = Config("node-a");
+  {
+    absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+    ASSERT_TRUE(dp.ok()) << dp.status();
+    ASSERT_NO_FATAL_FAILURE(WriteService((*dp)->maps()));
+  }
+  const uint32_t other = kernel::kLayoutVersion + 1;
+  ASSERT_NO_FATAL_FAILURE(WritePinnedLayout(config.pin_dir, other));
+
+  absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+  ASSERT_FALSE(dp.ok()) << "adopted pins of another layout";
+  EXPECT_EQ(dp.status().code(), absl::StatusCode::kFailedPrecondition)
+      << dp.status();
+  const std::string message(dp.status().message());
+  EXPECT_TRUE(absl::StrContains(
+      message, absl::StrCat("the maps pinned in ", config.pin_dir,
+                            " were made by an agent of layout ", other,
+                            "; this agent is layout ", kernel::kLayoutVersion)))
+      << message;
+  EXPECT_TRUE(
+      absl::StrContains(message, absl::StrCat("remove ", config.pin_dir)))
+      << message;
+  EXPECT_TRUE(absl::StrContains(message,
+                                absl::StrCat("run an agent of layout ", other)))
+      << message;
+
+  // yardctl's readers refuse them too, rather than misread them.
+  absl::StatusOr<DatapathMaps> pinned =
+      DatapathMaps::OpenPinned(config.pin_dir);
+  ASSERT_FALSE(pinned.ok());
+  EXPECT_TRUE(absl::StrContains(
+      pinned.status().message(),
+      absl::StrCat("are of layout ", other, "; this yardctl reads layout ",
+                   kernel::kLayoutVersion)))
+      << pinned.status();
+
+  // Nothing was touched: the record and the entries are as they were.
+  EXPECT_EQ(PinnedLayout(config.pin_dir), other);
+  ASSERT_NO_FATAL_FAILURE(
+      WritePinnedLayout(config.pin_dir, kernel::kLayoutVersion));
+  absl::StatusOr<std::unique_ptr<Datapath>> same = Datapath::Load(config);
+  ASSERT_TRUE(same.ok()) << same.status();
+  absl::StatusOr<yard_backend4> be = (*same)->maps().LookupBackend(1);
+  ASSERT_TRUE(be.ok()) << be.status();
+  EXPECT_EQ(be->addr, IpBe("10.244.1.2"));
 }
 
 // ---------------------------------------------------------------------------

@@ -24,11 +24,11 @@ void FakeMapWriter::Check() {
     return it != entries_.backends.end() &&
            it->second.state != YARD_BACKEND_EMPTY;
   };
-  for (const auto& [key, backend_id] : entries_.slots) {
-    if (!backend_ok(backend_id)) {
+  for (const auto& [key, value] : entries_.slots) {
+    if (!backend_ok(value.backend_id)) {
       violation_ =
-          absl::StrCat("after '", log_.back(), "': slot ", key.first, "/",
-                       key.second, " names missing backend ", backend_id);
+          absl::StrCat("after '", log_.back(), "': slot ", key.svc_id, "/",
+                       key.slot, " names missing backend ", value.backend_id);
       return;
     }
   }
@@ -90,7 +90,7 @@ absl::Status FakeMapWriter::PutSlot(const yard_slot_key& key,
       !s.ok()) {
     return s;
   }
-  entries_.slots[{key.svc_id, key.slot}] = v.backend_id;
+  entries_.slots[key] = v;
   Check();
   return absl::OkStatus();
 }
@@ -101,7 +101,7 @@ absl::Status FakeMapWriter::DeleteSlot(const yard_slot_key& key) {
       !s.ok()) {
     return s;
   }
-  if (entries_.slots.erase({key.svc_id, key.slot}) == 0) {
+  if (entries_.slots.erase(key) == 0) {
     return absl::NotFoundError("no such slot");
   }
   Check();

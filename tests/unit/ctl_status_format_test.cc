@@ -90,6 +90,8 @@ NodeStatusView NodeA() {
   view.node = "node-a";
   view.pin_dir = "/sys/fs/bpf/switchyard/node-a";
   view.netns = "lab-node-a";
+  view.layout = 3;
+  view.own_layout = 3;
   view.maps = {
       Map("yard_svc4", "hash", 11, 5, 65536),
       Map("yard_ct4", "lru_hash", 15, 262144, 1048576),
@@ -116,6 +118,7 @@ TEST(NodeStatus, FillAttachmentsAndLag) {
   EXPECT_EQ(FormatNodeStatus(NodeA(), InspectOutput::kTable),
             R"(Node:        node-a
 Maps pinned: /sys/fs/bpf/switchyard/node-a
+Layout:      3
 Programs:    yard_to_pod id 58, yard_from_pod id 57
 Controller:  unix:///run/switchyard/controller.sock: version 42; node acked 40 (2 behind), connected, last seen 3s ago
 
@@ -145,9 +148,11 @@ TEST(NodeStatus, ControllerAwayIsNotAnError) {
   view.programs.clear();
   view.netns.clear();
   view.features.reset();
+  view.layout.reset();
   EXPECT_EQ(FormatNodeStatus(view, InspectOutput::kTable),
             R"(Node:        node-a
 Maps pinned: /sys/fs/bpf/switchyard/node-a
+Layout:      not recorded (the maps were made by an agent older than the record)
 Programs:    none loaded (no agent, and no interface holds them)
 Controller:  unix:///run/switchyard/controller.sock: unreachable (cannot reach it); the datapath keeps its last state
 Features:    not recorded (the maps were loaded by an agent older than the record)
@@ -159,6 +164,17 @@ yard_reasons   percpu_array   17    -         15            -
 
 No Switchyard programs attached in yardctl's network namespace (--netns NAME reads a node's own).
 )");
+}
+
+TEST(NodeStatus, LayoutOfAnotherBuildSaysWhatToUse) {
+  NodeStatusView view = NodeA();
+  view.layout = 4;
+  std::string text = FormatNodeStatus(view, InspectOutput::kTable);
+  EXPECT_NE(text.find("\nLayout:      4 (this yardctl reads layout 3: bpf and "
+                      "trace refuse these maps; use the yardctl that came "
+                      "with the node's agent)\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST(NodeStatus, NodeUnknownToTheController) {
@@ -192,6 +208,7 @@ TEST(NodeStatus, Json) {
     "node": "node-a",
     "pin_dir": "/sys/fs/bpf/switchyard/node-a",
     "netns": "lab-node-a",
+    "layout_version": 3,
     "maps": [
         {
             "name": "yard_svc4",
@@ -271,11 +288,13 @@ TEST(NodeStatus, JsonWithControllerAway) {
   view.programs.clear();
   view.sync.reset();
   view.features.reset();
+  view.layout.reset();
   view.controller_status = absl::UnavailableError("cannot reach it");
   EXPECT_EQ(FormatNodeStatus(view, InspectOutput::kJson), R"({
     "node": "node-a",
     "pin_dir": "/sys/fs/bpf/switchyard/node-a",
     "netns": "lab-node-a",
+    "layout_version": null,
     "maps": [],
     "attachments": [],
     "programs": [],

@@ -334,7 +334,8 @@ std::map<std::string, std::multiset<std::pair<uint32_t, uint16_t>>> Meaning(
                        std::to_string(key.proto);
     auto& backends = out[name];
     for (uint32_t slot = 1; slot <= value.count; ++slot) {
-      const yard_backend4& be = e.backends.at(e.slots.at({value.svc_id, slot}));
+      const yard_backend4& be =
+          e.backends.at(e.slots.at({value.svc_id, slot}).backend_id);
       backends.insert({be.addr, be.port});
     }
   }
