@@ -87,144 +87,153 @@ uint32_t Topology::EndpointBase(int b) {
   return (10u << 24) | (static_cast<uint32_t>(128 + b) << 16);
 }
 
+absl::Status Topology::MakeNamespace(const std::string& suffix,
+                                     std::unique_ptr<netns::Namespace>& slot) {
+  absl::StatusOr<std::unique_ptr<netns::Namespace>> ns =
+      netns::Namespace::Create(absl::StrCat("ybl-", tag_, "-", suffix));
+  if (!ns.ok()) return ns.status();
+  slot = *std::move(ns);
+  return absl::OkStatus();
+}
+
+// The node and the outside client on its external device.
+absl::Status Topology::AddNodeAndOutside() {
+  if (absl::Status s = MakeNamespace("node", node_); !s.ok()) return s;
+  if (absl::Status s = RouterSysctls(*node_); !s.ok()) return s;
+  if (absl::Status s = MakeNamespace("out", outside_); !s.ok()) return s;
+  if (absl::Status s = Link(*node_, kExternalDev, kNodeAddr, *outside_, "eth0",
+                            kOutsideAddr, 24);
+      !s.ok()) {
+    return s;
+  }
+  return node_->AddRoute(
+      absl::StrCat("100.64.0.0/10 via ", kOutsideAddr, " dev ", kExternalDev));
+}
+
+// A pod-side client on the node, for traffic from pods.
+absl::Status Topology::AddLocalClient() {
+  if (absl::Status s =
+          outside_->AddRoute(absl::StrCat("default via ", kNodeAddr));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = MakeNamespace("cl", client_); !s.ok()) return s;
+  if (absl::Status s = Link(*node_, kInjectDev, "10.192.0.1", *client_, "eth0",
+                            kClientAddr, 24);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = client_->AddRoute("default via 10.192.0.1 dev eth0");
+      !s.ok()) {
+    return s;
+  }
+  return node_->AddRoute("10.192.0.0/10 via 10.192.0.2 dev vcl");
+}
+
+// One-armed: endpoints are reached back out vext, through `out`, on node
+// n2.
+absl::Status Topology::AddSecondNode() {
+  if (absl::Status s = node_->AddRoute(absl::StrCat(
+          "10.128.0.0/9 via ", kOutsideAddr, " dev ", kExternalDev));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = RouterSysctls(*outside_); !s.ok()) return s;
+  if (absl::Status s = MakeNamespace("n2", node2_); !s.ok()) return s;
+  if (absl::Status s = RouterSysctls(*node2_); !s.ok()) return s;
+  if (absl::Status s = Link(*outside_, "vn2", "10.127.0.1", *node2_, "eth0",
+                            "10.127.0.2", 30);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          outside_->AddRoute("10.128.0.0/9 via 10.127.0.2 dev vn2");
+      !s.ok()) {
+    return s;
+  }
+  return node2_->AddRoute("default via 10.127.0.1 dev eth0");
+}
+
+// Backend b on `host`, answering for all of 10.(128+b).0.0/16.
+absl::Status Topology::AddBackend(const netns::Namespace& host, int b) {
+  std::unique_ptr<netns::Namespace> be_ns;
+  if (absl::Status s = MakeNamespace(absl::StrCat("be", b), be_ns); !s.ok()) {
+    return s;
+  }
+  backends_.push_back(std::move(be_ns));
+  const netns::Namespace& be = *backends_.back();
+  const std::string link = absl::StrCat("10.126.", b, ".");
+  const std::string range = absl::StrCat("10.", 128 + b, ".0.0/16");
+  if (absl::Status s = Link(host, absl::StrCat("vb", b), link + "1", be, "eth0",
+                            link + "2", 30);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = be.AddRoute(absl::StrCat("default via ", link, "1"));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = be.AddRoute(absl::StrCat("local ", range, " dev lo"));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = host.AddRoute(absl::StrCat(range, " via ", link, "2"));
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<int> ifindex = be.Ifindex("eth0");
+  if (!ifindex.ok()) return ifindex.status();
+  backend_ifindex_.push_back(*ifindex);
+  return absl::OkStatus();
+}
+
+// The interface numbers and MACs frames are written for.
+absl::Status Topology::ReadAddresses() {
+  absl::StatusOr<int> ext = node_->Ifindex(kExternalDev);
+  if (!ext.ok()) return ext.status();
+  external_ifindex_ = *ext;
+  absl::StatusOr<Mac> mac = ReadMac(*node_, kExternalDev);
+  if (!mac.ok()) return mac.status();
+  external_mac_ = *mac;
+  mac = ReadMac(*outside_, "eth0");
+  if (!mac.ok()) return mac.status();
+  outside_mac_ = *mac;
+  absl::StatusOr<int> out_if = outside_->Ifindex("eth0");
+  if (!out_if.ok()) return out_if.status();
+  outside_ifindex_ = *out_if;
+  if (site_ != Site::kLocal) return absl::OkStatus();
+  absl::StatusOr<int> inject = node_->Ifindex(kInjectDev);
+  if (!inject.ok()) return inject.status();
+  inject_ifindex_ = *inject;
+  mac = ReadMac(*node_, kInjectDev);
+  if (!mac.ok()) return mac.status();
+  inject_mac_ = *mac;
+  mac = ReadMac(*client_, "eth0");
+  if (!mac.ok()) return mac.status();
+  client_mac_ = *mac;
+  absl::StatusOr<int> client_if = client_->Ifindex("eth0");
+  if (!client_if.ok()) return client_if.status();
+  client_ifindex_ = *client_if;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Topology>> Topology::Create(
     const std::string& tag, int backends, Site site) {
   if (backends < 1 || backends > 64) {
     return absl::InvalidArgumentError("backends must be 1..64");
   }
   std::unique_ptr<Topology> t(new Topology());
+  t->tag_ = tag;
   t->site_ = site;
-  auto make = [&](const std::string& suffix,
-                  std::unique_ptr<netns::Namespace>& slot) -> absl::Status {
-    absl::StatusOr<std::unique_ptr<netns::Namespace>> ns =
-        netns::Namespace::Create(absl::StrCat("ybl-", tag, "-", suffix));
-    if (!ns.ok()) return ns.status();
-    slot = *std::move(ns);
-    return absl::OkStatus();
-  };
-  if (absl::Status s = make("node", t->node_); !s.ok()) return s;
-  const netns::Namespace& node = *t->node_;
-  if (absl::Status s = RouterSysctls(node); !s.ok()) return s;
-
-  // The outside client on the node's external device.
-  if (absl::Status s = make("out", t->outside_); !s.ok()) return s;
-  const netns::Namespace& out = *t->outside_;
-  if (absl::Status s =
-          Link(node, kExternalDev, kNodeAddr, out, "eth0", kOutsideAddr, 24);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = node.AddRoute(absl::StrCat(
-          "100.64.0.0/10 via ", kOutsideAddr, " dev ", kExternalDev));
-      !s.ok()) {
-    return s;
-  }
-
-  const netns::Namespace* host = &node;
-  if (site == Site::kLocal) {
-    if (absl::Status s = out.AddRoute(absl::StrCat("default via ", kNodeAddr));
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = make("cl", t->client_); !s.ok()) return s;
-    const netns::Namespace& client = *t->client_;
-    if (absl::Status s = Link(node, kInjectDev, "10.192.0.1", client, "eth0",
-                              kClientAddr, 24);
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = client.AddRoute("default via 10.192.0.1 dev eth0");
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = node.AddRoute("10.192.0.0/10 via 10.192.0.2 dev vcl");
-        !s.ok()) {
-      return s;
-    }
-  } else {
-    // One-armed: endpoints are reached back out vext, through `out`, on
-    // node n2.
-    if (absl::Status s = node.AddRoute(absl::StrCat(
-            "10.128.0.0/9 via ", kOutsideAddr, " dev ", kExternalDev));
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = RouterSysctls(out); !s.ok()) return s;
-    if (absl::Status s = make("n2", t->node2_); !s.ok()) return s;
-    const netns::Namespace& n2 = *t->node2_;
-    if (absl::Status s = RouterSysctls(n2); !s.ok()) return s;
-    if (absl::Status s =
-            Link(out, "vn2", "10.127.0.1", n2, "eth0", "10.127.0.2", 30);
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = out.AddRoute("10.128.0.0/9 via 10.127.0.2 dev vn2");
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = n2.AddRoute("default via 10.127.0.1 dev eth0");
-        !s.ok()) {
-      return s;
-    }
-    host = t->node2_.get();
-  }
-
+  if (absl::Status s = t->AddNodeAndOutside(); !s.ok()) return s;
+  absl::Status s =
+      site == Site::kLocal ? t->AddLocalClient() : t->AddSecondNode();
+  if (!s.ok()) return s;
+  const netns::Namespace& host = site == Site::kLocal ? *t->node_ : *t->node2_;
   for (int b = 0; b < backends; ++b) {
-    std::unique_ptr<netns::Namespace> be_ns;
-    if (absl::Status s = make(absl::StrCat("be", b), be_ns); !s.ok()) return s;
-    t->backends_.push_back(std::move(be_ns));
-    const netns::Namespace& be = *t->backends_.back();
-    const std::string link = absl::StrCat("10.126.", b, ".");
-    const std::string range = absl::StrCat("10.", 128 + b, ".0.0/16");
-    if (absl::Status s = Link(*host, absl::StrCat("vb", b), link + "1", be,
-                              "eth0", link + "2", 30);
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = be.AddRoute(absl::StrCat("default via ", link, "1"));
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = be.AddRoute(absl::StrCat("local ", range, " dev lo"));
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s =
-            host->AddRoute(absl::StrCat(range, " via ", link, "2"));
-        !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<int> ifindex = be.Ifindex("eth0");
-    if (!ifindex.ok()) return ifindex.status();
-    t->backend_ifindex_.push_back(*ifindex);
+    if (absl::Status s = t->AddBackend(host, b); !s.ok()) return s;
   }
-
-  absl::StatusOr<int> ext = node.Ifindex(kExternalDev);
-  if (!ext.ok()) return ext.status();
-  t->external_ifindex_ = *ext;
-  absl::StatusOr<Mac> mac = ReadMac(node, kExternalDev);
-  if (!mac.ok()) return mac.status();
-  t->external_mac_ = *mac;
-  mac = ReadMac(out, "eth0");
-  if (!mac.ok()) return mac.status();
-  t->outside_mac_ = *mac;
-  absl::StatusOr<int> out_if = out.Ifindex("eth0");
-  if (!out_if.ok()) return out_if.status();
-  t->outside_ifindex_ = *out_if;
-  if (site == Site::kLocal) {
-    absl::StatusOr<int> inject = node.Ifindex(kInjectDev);
-    if (!inject.ok()) return inject.status();
-    t->inject_ifindex_ = *inject;
-    mac = ReadMac(node, kInjectDev);
-    if (!mac.ok()) return mac.status();
-    t->inject_mac_ = *mac;
-    mac = ReadMac(*t->client_, "eth0");
-    if (!mac.ok()) return mac.status();
-    t->client_mac_ = *mac;
-    absl::StatusOr<int> client_if = t->client_->Ifindex("eth0");
-    if (!client_if.ok()) return client_if.status();
-    t->client_ifindex_ = *client_if;
-  }
+  if (absl::Status s = t->ReadAddresses(); !s.ok()) return s;
   return t;
 }
 

@@ -93,6 +93,16 @@ class Topology {
  private:
   Topology() = default;
 
+  // The steps of Create; each adds namespaces, links and routes.
+  absl::Status MakeNamespace(const std::string& suffix,
+                             std::unique_ptr<netns::Namespace>& slot);
+  absl::Status AddNodeAndOutside();
+  absl::Status AddLocalClient();
+  absl::Status AddSecondNode();
+  absl::Status AddBackend(const netns::Namespace& host, int b);
+  absl::Status ReadAddresses();
+
+  std::string tag_;  // in every namespace's name
   // Destroyed in reverse: backends first, the node last.
   Site site_ = Site::kLocal;
   std::unique_ptr<netns::Namespace> node_;
