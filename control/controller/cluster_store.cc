@@ -429,7 +429,9 @@ absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
         StateFiles::Open(config.state_dir);
     if (!opened.ok()) return opened.status();
     files = *std::move(opened);
-    absl::StatusOr<StateFiles::Contents> loaded = files->Load();
+    absl::StatusOr<StateFiles::Contents> loaded = files->Load(
+        config.recover_readable_state ? StateFiles::Damage::kKeepReadable
+                                      : StateFiles::Damage::kRefuse);
     if (!loaded.ok()) return loaded.status();
     contents = *std::move(loaded);
   }
@@ -437,10 +439,18 @@ absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
       new ClusterStore(std::move(config), std::move(rules), std::move(files)));
   if (contents.has_value()) {
     absl::MutexLock lock(&store->mu_);
+    // Recovery always rewrites, so the next start is clean.
+    bool rewrite = contents->rewrite || store->config_.recover_readable_state;
     if (absl::Status s = store->Restore(*std::move(contents)); !s.ok()) {
       return s;
     }
-    store->MaybeCompact();
+    if (rewrite) {
+      // Format-1 files are converted, and recovered ones made whole, before
+      // the first write, so appends go to sound format-2 files.
+      if (absl::Status s = store->WriteSnapshot(); !s.ok()) return s;
+    } else {
+      store->MaybeCompact();
+    }
   }
   return store;
 }
@@ -453,9 +463,17 @@ absl::Status ClusterStore::Restore(StateFiles::Contents contents) {
   }
   for (v1::WatchResponse& record : contents.journal) {
     if (record.version() != version_ + 1) {
-      return absl::DataLossError(absl::StrCat(
+      std::string problem = absl::StrCat(
           config_.state_dir, "/journal: record for version ", record.version(),
-          " follows version ", version_, "; writes in between are missing"));
+          " follows version ", version_, "; writes in between are missing");
+      if (!config_.recover_readable_state) {
+        return absl::DataLossError(absl::StrCat(
+            problem, ". The last good version is ", version_,
+            "; --recover_readable_state starts from it and drops the rest."));
+      }
+      LOG(WARNING) << "recovering: " << problem << "; dropping version "
+                   << record.version() << " and after";
+      break;
     }
     Delta delta{record.version(), {}};
     for (v1::Object& object : *record.mutable_upserts()) {
@@ -528,26 +546,32 @@ void ClusterStore::RecordDelta(Delta delta) {
   while (deltas_.size() > config_.retained_deltas) deltas_.pop_front();
 }
 
+absl::Status ClusterStore::WriteSnapshot() {
+  std::vector<const v1::Object*> all;
+  all.reserve(objects_.size());
+  for (const auto& [key, object] : objects_) all.push_back(&object);
+  absl::Time start = absl::Now();
+  if (absl::Status s = files_->WriteSnapshot(version_, all); !s.ok()) {
+    return s;
+  }
+  LOG(INFO) << "cluster store: snapshot of " << all.size()
+            << " objects at version " << version_ << " in "
+            << absl::ToDoubleMilliseconds(absl::Now() - start) << " ms";
+  return absl::OkStatus();
+}
+
 void ClusterStore::MaybeCompact() {
   if (files_ == nullptr) return;
   if (files_->journal_records() <= config_.journal_max_records &&
       files_->journal_bytes() <= config_.journal_max_bytes) {
     return;
   }
-  std::vector<const v1::Object*> all;
-  all.reserve(objects_.size());
-  for (const auto& [key, object] : objects_) all.push_back(&object);
-  absl::Time start = absl::Now();
-  if (absl::Status s = files_->WriteSnapshot(version_, all); !s.ok()) {
+  if (absl::Status s = WriteSnapshot(); !s.ok()) {
     // The journal still has every write, so nothing is lost; the next
     // write tries again.
     LOG(WARNING) << "cluster store: snapshot at version " << version_
                  << " failed, keeping the journal: " << s.message();
-    return;
   }
-  LOG(INFO) << "cluster store: snapshot of " << all.size()
-            << " objects at version " << version_ << " in "
-            << absl::ToDoubleMilliseconds(absl::Now() - start) << " ms";
 }
 
 absl::StatusOr<ApplyResult> ClusterStore::Apply(

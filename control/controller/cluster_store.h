@@ -85,6 +85,12 @@ struct StoreConfig {
   // how often that cost is paid.
   size_t journal_max_records = 1000;
   uint64_t journal_max_bytes = 16u << 20;
+  // Damaged or missing state files normally stop Open with DataLoss. Set,
+  // the store starts from what is readable (the snapshot's readable
+  // chunks, journal records up to the first damage), logs what it drops
+  // and rewrites the files so the next start is clean. For an operator who
+  // has decided the lost writes are gone.
+  bool recover_readable_state = false;
 };
 
 struct ApplyResult {
@@ -143,6 +149,8 @@ class ClusterStore {
 
   absl::Status Restore(StateFiles::Contents contents)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes every object as a snapshot at version_, emptying the journal.
+  absl::Status WriteSnapshot() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Frees `service`'s clusterIP and nodePorts.
   void ReleaseAllocations(const v1::Service& service)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -22,6 +22,12 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9751",
           "/healthz; empty for none. gRPC health is on the gRPC ports.");
 ABSL_FLAG(std::string, state_dir, "/var/lib/switchyard",
           "Where the declared state is kept durably.");
+ABSL_FLAG(bool, recover_readable_state, false,
+          "Start even though the state files are damaged or missing: keep "
+          "the snapshot and journal up to the first damage, log each byte "
+          "range dropped, rewrite the files and serve. Without it such a "
+          "state dir stops the controller with DATA_LOSS (file, offset, last "
+          "good version). The writes dropped are lost for good.");
 ABSL_FLAG(std::string, service_cidr, "10.96.0.0/12",
           "ClusterIPs are allocated from, and must lie in, this range.");
 ABSL_FLAG(std::string, node_port_range, "30000-32767",
@@ -37,6 +43,8 @@ int main(int argc, char** argv) {
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.store.state_dir = absl::GetFlag(FLAGS_state_dir);
   config.store.service_cidr = absl::GetFlag(FLAGS_service_cidr);
+  config.store.recover_readable_state =
+      absl::GetFlag(FLAGS_recover_readable_state);
   int low = 0, high = 0;
   std::string range = absl::GetFlag(FLAGS_node_port_range);
   if (sscanf(range.c_str(), "%d-%d", &low, &high) != 2 || low < 1 ||

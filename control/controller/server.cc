@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/controller/server.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,7 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "control/common/errno_status.h"
 #include "control/common/log.h"
+#include "control/common/scoped_fd.h"
 #include "control/controller/grpc_status.h"
 
 namespace switchyard::controller {
@@ -150,6 +154,41 @@ grpc::Status AgentSyncService::Watch(
   return grpc::Status::OK;
 }
 
+namespace {
+
+// A socket left by a controller that died cannot be bound over, so it is
+// removed; one that a live controller serves (it accepts a connection) is
+// left alone: removing it would leave that controller unreachable and
+// hand its clients to this one, with different state.
+absl::Status RemoveStaleSocket(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("socket path ", path, " is longer than ",
+                     sizeof(address.sun_path) - 1, " bytes"));
+  }
+  path.copy(address.sun_path, path.size());
+  ScopedFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!probe.valid()) return ErrnoStatus(errno, "socket");
+  if (connect(probe.get(), reinterpret_cast<const sockaddr*>(&address),
+              sizeof(address)) == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("another controller is serving ", path,
+                     "; stop it or choose --socket"));
+  }
+  if (errno == ENOENT) return absl::OkStatus();
+  if (errno != ECONNREFUSED) {
+    return ErrnoStatus(errno, absl::StrCat("probe socket ", path));
+  }
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoStatus(errno, absl::StrCat("remove stale socket ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     const ServerConfig& config) {
   if (config.listen_tcp.empty() && config.listen_unix.empty()) {
@@ -181,10 +220,8 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     std::error_code ec;
     std::filesystem::create_directories(
         std::filesystem::path(config.listen_unix).parent_path(), ec);
-    // A socket left by a controller that died cannot be bound over.
-    if (unlink(config.listen_unix.c_str()) != 0 && errno != ENOENT) {
-      return absl::InternalError(
-          absl::StrCat("remove stale socket ", config.listen_unix));
+    if (absl::Status s = RemoveStaleSocket(config.listen_unix); !s.ok()) {
+      return s;
     }
     builder.AddListeningPort(absl::StrCat("unix:", config.listen_unix),
                              grpc::InsecureServerCredentials());
