@@ -193,6 +193,11 @@ enum yard_backend_state {
 	YARD_BACKEND_ACTIVE = 1, /* eligible for new flows when in a slot */
 	YARD_BACKEND_TERMINATING = 2, /* keeps its flows; the agent lists it in
 				       * slots only when no endpoint is ready */
+	YARD_BACKEND_RETIRED = 3, /* no longer listed: TCP flows keep it, as
+				   * conntrack keeps them; UDP flows and new
+				   * connections choose again. Its id stays its
+				   * own until ids run out, so an endpoint that
+				   * comes back is the same backend. */
 };
 
 /* yard_be4 (array indexed by backend id; id 0 is never used). */

@@ -32,6 +32,12 @@ yard_flow_step(const struct yard_ct4_value *ct, const struct yard_pkt4 *p,
 			return YARD_FLOW_CHOOSE;
 		return YARD_FLOW_GONE;
 	}
+	/* An endpoint no longer listed keeps its TCP connections (it may be
+	 * back in a moment, as after a relist); datagrams and new
+	 * connections go to one that is listed. */
+	if (unlikely(be->state == YARD_BACKEND_RETIRED) &&
+	    (p->proto != IPPROTO_TCP || yard_is_tcp_syn(p)))
+		return YARD_FLOW_CHOOSE;
 	/* A new connection on the tuple of one that has closed or gone
 	 * quiet for good is a new flow. */
 	if (unlikely(yard_is_tcp_syn(p) &&

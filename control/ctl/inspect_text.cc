@@ -52,6 +52,8 @@ std::string BackendStateName(uint8_t state) {
       return "active";
     case YARD_BACKEND_TERMINATING:
       return "terminating";
+    case YARD_BACKEND_RETIRED:
+      return "retired";
     default:
       return absl::StrCat("state ", state);
   }

@@ -55,8 +55,8 @@ absl::Status Programmer::Count(absl::Status status) {
 }
 
 ProgrammedCounts Programmer::counts() const {
-  return {frontends_.size(), total_slots_, backends_.size(),
-          sets_.size() + adopted_sets_.size()};
+  return {frontends_.size(), total_slots_, backends_.size() - retired_count_,
+          retired_count_, sets_.size() + adopted_sets_.size()};
 }
 
 void Programmer::Adopt(const ProgrammedEntries& entries) {
@@ -66,6 +66,10 @@ void Programmer::Adopt(const ProgrammedEntries& entries) {
     BackendAddr addr{be.addr, be.port};
     if (backends_.emplace(addr, BackendEntry{id, be.state, 0, 0}).second) {
       by_id[id] = addr;
+      if (be.state == YARD_BACKEND_RETIRED) {
+        retired_.push_back(addr);
+        ++retired_count_;
+      }
     } else {
       stale_backend_ids_.push_back(id);  // a duplicate: cleared later
     }
@@ -225,13 +229,21 @@ absl::Status Programmer::CheckCapacity(
     const DesiredState& desired, const Work& work,
     const std::map<BackendAddr, uint8_t>& states) const {
   size_t new_backends = 0;
+  size_t revived = 0;
   for (const auto& [addr, state] : states) {
-    if (!backends_.contains(addr)) ++new_backends;
+    auto it = backends_.find(addr);
+    if (it == backends_.end()) {
+      ++new_backends;
+    } else if (it->second.state == YARD_BACKEND_RETIRED) {
+      ++revived;
+    }
   }
-  if (new_backends > backend_ids_.available()) {
+  // Retired backends give up their ids to new ones.
+  const size_t room = backend_ids_.available() + retired_count_ - revived;
+  if (new_backends > room) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "backend map full: ", new_backends, " new backends, room for ",
-        backend_ids_.available(), " (", capacity_.backends - 1, " in all)"));
+        "backend map full: ", new_backends, " new backends, room for ", room,
+        " (", capacity_.backends - 1, " in all)"));
   }
   // Slots peak mid-update: every current slot, plus the growth of each set.
   size_t peak_slots = total_slots_;
@@ -292,7 +304,14 @@ absl::Status Programmer::WriteBackends(
     auto it = backends_.find(addr);
     if (it != backends_.end() && it->second.state == state) continue;
     bool fresh = it == backends_.end();
-    uint32_t id = fresh ? *backend_ids_.Allocate() : it->second.id;
+    uint32_t id = 0;
+    if (fresh) {
+      absl::StatusOr<uint32_t> allocated = AllocateBackendId();
+      if (!allocated.ok()) return allocated.status();
+      id = *allocated;
+    } else {
+      id = it->second.id;
+    }
     yard_backend4 be = {};
     be.addr = addr.addr_be;
     be.port = addr.port_be;
@@ -304,9 +323,47 @@ absl::Status Programmer::WriteBackends(
     if (fresh) {
       backends_[addr] = BackendEntry{id, state, 0, 0};
     } else {
+      if (it->second.state == YARD_BACKEND_RETIRED) --retired_count_;
       it->second.state = state;
     }
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> Programmer::AllocateBackendId() {
+  if (std::optional<uint32_t> id = backend_ids_.Allocate()) return *id;
+  while (!retired_.empty()) {
+    BackendAddr addr = retired_.front();
+    retired_.pop_front();
+    auto it = backends_.find(addr);
+    if (it == backends_.end() || it->second.state != YARD_BACKEND_RETIRED ||
+        it->second.slot_refs != 0 || it->second.draining_refs != 0) {
+      continue;  // revived (or gone) since it was retired
+    }
+    // Its flows now find another address under the id: they end, as
+    // flows of a vanished endpoint do. The caller writes the new backend
+    // over it.
+    uint32_t id = it->second.id;
+    backends_.erase(it);
+    --retired_count_;
+    return id;
+  }
+  return absl::ResourceExhaustedError("backend ids exhausted");
+}
+
+absl::Status Programmer::Retire(
+    std::map<BackendAddr, BackendEntry>::iterator it) {
+  if (it->second.state == YARD_BACKEND_RETIRED) return absl::OkStatus();
+  yard_backend4 be = {};
+  be.addr = it->first.addr_be;
+  be.port = it->first.port_be;
+  be.state = YARD_BACKEND_RETIRED;
+  if (absl::Status s = Count(writer_->PutBackend(it->second.id, be)); !s.ok()) {
+    return s;
+  }
+  it->second.state = YARD_BACKEND_RETIRED;
+  retired_.push_back(it->first);
+  ++retired_count_;
   return absl::OkStatus();
 }
 
@@ -544,28 +601,17 @@ absl::Status Programmer::RemoveBackends(const Work& work) {
   auto unused = [](const BackendEntry& be) {
     return be.slot_refs == 0 && be.draining_refs == 0;
   };
-  auto clear = [&](std::map<BackendAddr, BackendEntry>::iterator it) {
-    absl::Status s = Count(writer_->ClearBackend(it->second.id));
-    if (s.ok()) {
-      backend_ids_.Free(it->second.id);
-      backends_.erase(it);
-    }
-    return s;
-  };
   if (work.drop_adopted) {
     // Adopted backends that nothing named were never touched: sweep all.
-    for (auto it = backends_.begin(); it != backends_.end();) {
-      auto next = std::next(it);
-      if (unused(it->second)) {
-        if (absl::Status s = clear(it); !s.ok()) return s;
-      }
-      it = next;
+    for (auto it = backends_.begin(); it != backends_.end(); ++it) {
+      if (!unused(it->second)) continue;
+      if (absl::Status s = Retire(it); !s.ok()) return s;
     }
   } else {
     for (const BackendAddr& addr : work.touched) {
       auto it = backends_.find(addr);
       if (it == backends_.end() || !unused(it->second)) continue;
-      if (absl::Status s = clear(it); !s.ok()) return s;
+      if (absl::Status s = Retire(it); !s.ok()) return s;
     }
   }
   while (!stale_backend_ids_.empty()) {

@@ -29,12 +29,14 @@
 #define SWITCHYARD_CONTROL_SYNC_PROGRAMMER_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "control/sync/id_allocator.h"
 #include "control/sync/map_writer.h"
 #include "control/translate/desired_state.h"
@@ -52,7 +54,8 @@ struct Capacity {
 struct ProgrammedCounts {
   size_t frontends = 0;
   size_t slots = 0;
-  size_t backends = 0;
+  size_t backends = 0;  // listed: active or terminating
+  size_t retired_backends = 0;
   size_t sets = 0;
 };
 
@@ -153,6 +156,12 @@ class Programmer {
   absl::Status DeleteLastSlot(uint32_t svc_id, std::vector<BackendAddr>& slots,
                               Work& work);
   void Unref(const BackendAddr& addr, bool draining, Work& work);
+  // A backend nothing lists any more stays in the map as retired (its TCP
+  // flows go on; it keeps its id, so if its endpoint comes back its flows
+  // find it again), until its id is needed.
+  absl::Status Retire(std::map<BackendAddr, BackendEntry>::iterator it);
+  // A backend id: a free one, else the longest-retired backend's.
+  absl::StatusOr<uint32_t> AllocateBackendId();
   absl::Status Count(absl::Status status);
 
   MapWriter* writer_;
@@ -161,6 +170,10 @@ class Programmer {
   IdAllocator set_ids_;
   IdAllocator rev_nat_ids_;
   std::map<BackendAddr, BackendEntry> backends_;
+  // Retired backends, longest-retired first; an address revived since is
+  // skipped when its turn comes.
+  std::deque<BackendAddr> retired_;
+  size_t retired_count_ = 0;
   std::map<std::string, SetEntry> sets_;
   std::map<uint32_t, std::vector<BackendAddr>> adopted_sets_;  // by svc_id
   std::map<FrontendKey, FrontendEntry> frontends_;

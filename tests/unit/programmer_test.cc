@@ -50,6 +50,16 @@ size_t CountOf(const FakeMapWriter& fake, uint32_t addr_index) {
   return fake.entries().frontends.at(key).count;
 }
 
+// Backends an endpoint list names (active or terminating): retired ones
+// stay in the map for their flows until their ids are needed.
+size_t Listed(const FakeMapWriter& fake) {
+  size_t n = 0;
+  for (const auto& [id, be] : fake.entries().backends) {
+    n += be.state != YARD_BACKEND_RETIRED;
+  }
+  return n;
+}
+
 class ProgrammerTest : public ::testing::Test {
  protected:
   void ApplyOk(const DesiredState& d) {
@@ -92,12 +102,13 @@ TEST_F(ProgrammerTest, RemovingAnEndpointShrinksCountBeforeSlotsGo) {
   size_t before = fake_.writes();
   ApplyOk(Desired({{Be(2), Be(3)}}));
   // Backend 3 moves into backend 1's slot; then the count shrinks, then
-  // slot 3 goes, then backend 1.
+  // slot 3 goes, then backend 1 retires.
   EXPECT_EQ(
       std::vector<std::string>(fake_.log().begin() + before, fake_.log().end()),
       (std::vector<std::string>{"put-slot 1/1=3",
                                 "put-frontend 20480/6 count=2",
-                                "delete-slot 1/3", "clear-backend 1"}));
+                                "delete-slot 1/3", "put-backend 1"}));
+  EXPECT_EQ(fake_.entries().backends.at(1).state, YARD_BACKEND_RETIRED);
   EXPECT_EQ(CountOf(fake_, 1), 2u);
 }
 
@@ -107,7 +118,7 @@ TEST_F(ProgrammerTest, DeletingAServiceLeavesEmptyMaps) {
   ApplyOk(DesiredState{});
   EXPECT_TRUE(fake_.entries().frontends.empty());
   EXPECT_TRUE(fake_.entries().slots.empty());
-  EXPECT_TRUE(fake_.entries().backends.empty());
+  EXPECT_EQ(Listed(fake_), 0u);
   EXPECT_TRUE(fake_.entries().rev_nat.empty());
 }
 
@@ -126,7 +137,7 @@ TEST_F(ProgrammerTest, DrainingBackendStaysButIsNotChosen) {
   d.sets["svc0"].draining = {Be(2)};
   ApplyOk(d);
   EXPECT_EQ(CountOf(fake_, 1), 1u);
-  ASSERT_EQ(fake_.entries().backends.size(), 2u);
+  ASSERT_EQ(Listed(fake_), 2u);
   EXPECT_EQ(fake_.entries().backends.at(2).state, YARD_BACKEND_TERMINATING);
 }
 
@@ -184,8 +195,7 @@ TEST_F(ProgrammerTest, FailureAtAnyWriteIsSafeAndRecoverable) {
     EXPECT_EQ(fake.entries().frontends.size(),
               reference.entries().frontends.size());
     EXPECT_EQ(fake.entries().slots.size(), reference.entries().slots.size());
-    EXPECT_EQ(fake.entries().backends.size(),
-              reference.entries().backends.size());
+    EXPECT_EQ(Listed(fake), Listed(reference));
     EXPECT_EQ(fake.entries().rev_nat.size(),
               reference.entries().rev_nat.size());
     if (s.ok()) break;  // fail_at was past the last write
@@ -205,7 +215,7 @@ TEST_F(ProgrammerTest, AdoptedStateIsKeptAndOnlyStaleEntriesGo) {
   ASSERT_TRUE(restarted.Apply(Desired({{Be(1), Be(2)}})).ok());
   EXPECT_EQ(maps.violation(), "");
   EXPECT_EQ(maps.entries().frontends.size(), 2u);
-  EXPECT_EQ(maps.entries().backends.size(), 2u);
+  EXPECT_EQ(Listed(maps), 2u);
   EXPECT_EQ(maps.entries().slots.size(), 2u);
   EXPECT_EQ(maps.entries().rev_nat.size(), 1u);
 }
@@ -339,8 +349,11 @@ std::map<std::string, std::multiset<std::pair<uint32_t, uint16_t>>> Meaning(
       backends.insert({be.addr, be.port});
     }
   }
+  // Retired backends are history (they stay for their flows), not meaning.
   for (const auto& [id, be] : e.backends) {
-    out["backends"].insert({be.addr, be.port});
+    if (be.state != YARD_BACKEND_RETIRED) {
+      out["backends"].insert({be.addr, be.port});
+    }
   }
   return out;
 }
@@ -392,6 +405,69 @@ TEST(ProgrammerScopedTest, ScopedUpdatesMatchAFullApply) {
   EXPECT_EQ(Meaning(fake), Meaning(reference));
   EXPECT_EQ(fake.entries().slots.size(), reference.entries().slots.size());
   EXPECT_EQ(fake.entries().rev_nat.size(), reference.entries().rev_nat.size());
+}
+
+// An endpoint that leaves and comes back (a relist, a slice re-created)
+// is the same backend: its id, so flows pinned to it find it again.
+TEST_F(ProgrammerTest, EndpointThatComesBackKeepsItsBackendId) {
+  ApplyOk(Desired({{Be(1), Be(2)}}));
+  uint32_t id = 0;
+  for (const auto& [i, be] : fake_.entries().backends) {
+    if (be.addr == Be(1).addr_be) id = i;
+  }
+  ASSERT_NE(id, 0u);
+  ApplyOk(Desired({{Be(2)}}));
+  EXPECT_EQ(fake_.entries().backends.at(id).state, YARD_BACKEND_RETIRED);
+  EXPECT_EQ(programmer_.counts().backends, 1u);
+  EXPECT_EQ(programmer_.counts().retired_backends, 1u);
+  // Other endpoints come and go meanwhile; the retired id stays its own.
+  ApplyOk(Desired({{Be(2), Be(3), Be(4)}}));
+  ApplyOk(Desired({{Be(2), Be(1)}}));
+  EXPECT_EQ(fake_.entries().backends.at(id).addr, Be(1).addr_be);
+  EXPECT_EQ(fake_.entries().backends.at(id).state, YARD_BACKEND_ACTIVE);
+  EXPECT_EQ(programmer_.counts().backends, 2u);
+  EXPECT_EQ(programmer_.counts().retired_backends, 2u);  // 3 and 4
+}
+
+// Retired backends give their ids up, longest-retired first, when new
+// endpoints need them; the capacity check counts them as room.
+TEST_F(ProgrammerTest, RetiredBackendsMakeRoomOldestFirst) {
+  FakeMapWriter fake;
+  Programmer p(&fake, Capacity{.frontends = 16, .slots = 64, .backends = 4});
+  ASSERT_TRUE(p.Apply(Desired({{Be(1), Be(2), Be(3)}})).ok());  // ids 1-3
+  ASSERT_TRUE(p.Apply(Desired({{Be(3)}})).ok());  // 1, then 2, retire
+  ASSERT_TRUE(p.Apply(Desired({{Be(3), Be(4), Be(5)}})).ok());
+  EXPECT_EQ(fake.violation(), "");
+  EXPECT_EQ(Listed(fake), 3u);
+  // Backend 1 retired first and gave its id up first.
+  std::map<uint32_t, uint32_t> host_by_id;
+  for (const auto& [id, be] : fake.entries().backends) {
+    host_by_id[id] = ntohl(be.addr) & 0xff;
+  }
+  EXPECT_EQ(host_by_id.at(1), 4u);
+  EXPECT_EQ(host_by_id.at(2), 5u);
+  EXPECT_EQ(p.counts().retired_backends, 0u);
+  // No more room: refused whole, nothing written.
+  size_t before = fake.writes();
+  absl::Status s = p.Apply(Desired({{Be(3), Be(4), Be(5), Be(6), Be(7)}}));
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_EQ(fake.writes(), before);
+}
+
+// A restarted agent adopts retired backends as retired: still theirs to
+// give back, still no endpoint's.
+TEST_F(ProgrammerTest, RetiredBackendsAreAdoptedAsRetired) {
+  ApplyOk(Desired({{Be(1), Be(2)}}));
+  ApplyOk(Desired({{Be(2)}}));
+  Programmer restarted(&fake_, kRoomy);
+  restarted.Adopt(fake_.entries());
+  EXPECT_EQ(restarted.counts().retired_backends, 1u);
+  size_t before = fake_.writes();
+  ASSERT_TRUE(restarted.Apply(Desired({{Be(2)}})).ok());
+  EXPECT_EQ(fake_.writes(), before);
+  ASSERT_TRUE(restarted.Apply(Desired({{Be(2), Be(1)}})).ok());
+  EXPECT_EQ(Listed(fake_), 2u);
+  EXPECT_EQ(restarted.counts().retired_backends, 0u);
 }
 
 }  // namespace
