@@ -12,13 +12,14 @@
 #include "absl/time/time.h"
 #include "control/common/ipv4.h"
 #include "control/ctl/format.h"
+#include "control/format/json.h"
+#include "control/format/value.h"
 #include "control/kernel/reason_names.h"
-#include "control/manifest/value.h"
 
 namespace switchyard::ctl {
 namespace {
 
-using manifest::Value;
+using format::Value;
 
 constexpr absl::string_view kDash = "-";
 
@@ -39,7 +40,7 @@ std::string Document(const std::string& node, const std::string& key,
   Value doc = Value::Map();
   doc.Set("node", Str(node));
   doc.Set(key, std::move(list));
-  return manifest::WriteJson(doc);
+  return format::WriteJson(doc);
 }
 
 // Frontends in address, then port, then protocol order (host order, so
@@ -363,7 +364,7 @@ std::string FormatCt(const CtView& view, InspectOutput output) {
     doc.Set("tcp_idle_timeout_s", Int(view.timeouts.tcp_idle_s));
     doc.Set("tcp_close_timeout_s", Int(view.timeouts.tcp_close_s));
     doc.Set("entries", std::move(list));
-    return manifest::WriteJson(doc);
+    return format::WriteJson(doc);
   }
   if (rows.empty()) return "";
   std::vector<std::vector<std::string>> table = {
@@ -453,7 +454,7 @@ std::string FormatNat(const NatView& view, InspectOutput output) {
     Value doc = Value::Map();
     doc.Set("node", Str(view.node));
     doc.Set("translations", std::move(list));
-    return manifest::WriteJson(doc);
+    return format::WriteJson(doc);
   }
   if (rows.empty()) return "";
   std::vector<std::vector<std::string>> table = {
@@ -507,7 +508,7 @@ std::string FormatStats(const StatsView& view, InspectOutput output) {
     doc.Set("node", Str(view.node));
     doc.Set("frontends", std::move(fe_list));
     doc.Set("reasons", std::move(reasons));
-    return manifest::WriteJson(doc);
+    return format::WriteJson(doc);
   }
   std::string out;
   if (!frontends.empty()) {

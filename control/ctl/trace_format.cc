@@ -13,14 +13,15 @@
 #include "absl/strings/str_replace.h"
 #include "control/common/ipv4.h"
 #include "control/ctl/format.h"
+#include "control/format/json.h"
+#include "control/format/value.h"
 #include "control/kernel/reason_names.h"
-#include "control/manifest/value.h"
 
 namespace switchyard::ctl {
 namespace {
 
+using format::Value;
 using kernel::TraceResult;
-using manifest::Value;
 using packet::FrameSummary;
 using packet::TraceHook;
 
@@ -365,7 +366,7 @@ std::string FormatTrace(const std::string& node, const TraceResult& r,
       written.Append(std::move(e));
     }
     doc.Set("ct_written", std::move(written));
-    return manifest::WriteJson(doc);
+    return format::WriteJson(doc);
   }
 
   std::string out;

@@ -17,12 +17,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "control/format/json.h"
 #include "control/manifest/manifest.h"
 #include "control/manifest/object.h"
-#include "control/manifest/value.h"
 
 namespace switchyard::manifest {
 namespace {
+
+using format::QuoteString;
 
 using FieldFn = absl::FunctionRef<absl::Status(
     const std::string& key, const YAML::Node& value, const std::string& path)>;

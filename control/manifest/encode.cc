@@ -6,12 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "control/format/json.h"
+#include "control/format/value.h"
+#include "control/format/yaml.h"
 #include "control/manifest/manifest.h"
 #include "control/manifest/object.h"
-#include "control/manifest/value.h"
 
 namespace switchyard::manifest {
 namespace {
+
+using format::Value;
 
 Value Str(const std::string& s) { return Value::String(s); }
 
@@ -247,21 +251,21 @@ Value ListValue(absl::Span<const v1::Object> objects,
 }  // namespace
 
 std::string ObjectToYaml(const v1::Object& object) {
-  return WriteYaml(ObjectValue(object));
+  return format::WriteYaml(ObjectValue(object));
 }
 
 std::string ObjectToJson(const v1::Object& object) {
-  return WriteJson(ObjectValue(object));
+  return format::WriteJson(ObjectValue(object));
 }
 
 std::string ObjectsToYaml(absl::Span<const v1::Object> objects,
                           absl::string_view resource_version) {
-  return WriteYaml(ListValue(objects, resource_version));
+  return format::WriteYaml(ListValue(objects, resource_version));
 }
 
 std::string ObjectsToJson(absl::Span<const v1::Object> objects,
                           absl::string_view resource_version) {
-  return WriteJson(ListValue(objects, resource_version));
+  return format::WriteJson(ListValue(objects, resource_version));
 }
 
 }  // namespace switchyard::manifest
