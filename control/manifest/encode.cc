@@ -11,6 +11,7 @@
 #include "control/format/yaml.h"
 #include "control/manifest/manifest.h"
 #include "control/manifest/object.h"
+#include "control/names/kind_names.h"
 
 namespace switchyard::manifest {
 namespace {
@@ -51,7 +52,7 @@ Value Meta(const v1::ObjectMeta& meta) {
 Value Header(v1::Kind kind, const v1::ObjectMeta& meta) {
   Value v = Value::Map();
   v.Set("apiVersion", Value::String(std::string(ApiVersionOf(kind))));
-  v.Set("kind", Value::String(std::string(KindName(kind))));
+  v.Set("kind", Value::String(std::string(names::KindName(kind))));
   v.SetIfNotEmpty("metadata", Meta(meta));
   return v;
 }
