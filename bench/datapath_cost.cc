@@ -72,6 +72,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "control/common/errno_status.h"
+#include "control/format/json.h"
+#include "control/format/value.h"
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
 #include "control/packet/packet_builder.h"
@@ -550,46 +552,51 @@ absl::StatusOr<CountResult> RunCount(const BenchConfig& cfg,
   return out;
 }
 
-std::string JsonEscape(absl::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 double Ratio(double ns, double floor) { return floor > 0 ? ns / floor : 0; }
+
+format::Value ResultsJson(const BenchConfig& cfg,
+                          const std::vector<CountResult>& counts) {
+  using format::Value;
+  utsname uts = {};
+  uname(&uts);
+  Value doc = Value::Map();
+  doc.Set("kernel", Value::String(uts.release));
+  doc.Set("repeat", Value::Int(cfg.repeat));
+  doc.Set("runs", Value::Int(cfg.runs));
+  Value count_list = Value::List();
+  for (const CountResult& count : counts) {
+    const double floor = count.cases.empty() ? 0 : count.cases[0].median;
+    Value c = Value::Map();
+    c.Set("services", Value::Int(count.services));
+    c.Set("ring", Value::Int(count.ring));
+    c.Set("map_write_ms", Value::Fixed(count.load_ms, 1));
+    // Medians of whole nanoseconds: .5 at most.
+    c.Set("xdp_floor_ns", Value::Fixed(floor, 1));
+    Value cases = Value::List();
+    for (const CaseResult& r : count.cases) {
+      Value v = Value::Map();
+      v.Set("name", Value::String(r.name));
+      v.Set("note", Value::String(r.note));
+      v.Set("repeat", Value::Int(r.repeat));
+      v.Set("ns_per_packet_median", Value::Fixed(r.median, 1));
+      v.Set("ratio_to_floor", Value::Fixed(Ratio(r.median, floor), 2));
+      Value runs = Value::List();
+      for (uint32_t ns : r.ns) runs.Append(Value::Int(ns));
+      v.Set("ns_per_run", std::move(runs));
+      cases.Append(std::move(v));
+    }
+    c.Set("cases", std::move(cases));
+    count_list.Append(std::move(c));
+  }
+  doc.Set("counts", std::move(count_list));
+  return doc;
+}
 
 absl::Status WriteJson(const BenchConfig& cfg,
                        const std::vector<CountResult>& counts) {
-  utsname uts = {};
-  uname(&uts);
   std::ofstream out(cfg.json_path);
   if (!out) return absl::InternalError(absl::StrCat("open ", cfg.json_path));
-  out << "{\n  \"kernel\": \"" << JsonEscape(uts.release)
-      << "\",\n  \"repeat\": " << cfg.repeat << ",\n  \"runs\": " << cfg.runs
-      << ",\n  \"counts\": [\n";
-  for (size_t c = 0; c < counts.size(); ++c) {
-    const CountResult& count = counts[c];
-    const double floor = count.cases.empty() ? 0 : count.cases[0].median;
-    out << "    {\n      \"services\": " << count.services
-        << ",\n      \"ring\": " << count.ring << ",\n      \"map_write_ms\": "
-        << absl::StrFormat("%.1f", count.load_ms)
-        << ",\n      \"xdp_floor_ns\": " << floor << ",\n      \"cases\": [\n";
-    for (size_t i = 0; i < count.cases.size(); ++i) {
-      const CaseResult& r = count.cases[i];
-      out << "        {\"name\": \"" << JsonEscape(r.name) << "\", \"note\": \""
-          << JsonEscape(r.note) << "\", \"repeat\": " << r.repeat
-          << ", \"ns_per_packet_median\": " << r.median
-          << ", \"ratio_to_floor\": "
-          << absl::StrFormat("%.2f", Ratio(r.median, floor))
-          << ", \"ns_per_run\": [" << absl::StrJoin(r.ns, ", ") << "]}"
-          << (i + 1 < count.cases.size() ? "," : "") << "\n";
-    }
-    out << "      ]\n    }" << (c + 1 < counts.size() ? "," : "") << "\n";
-  }
-  out << "  ]\n}\n";
+  out << format::WriteJson(ResultsJson(cfg, counts));
   out.close();
   if (!out) return absl::InternalError(absl::StrCat("write ", cfg.json_path));
   return absl::OkStatus();

@@ -28,11 +28,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/synthetic_cluster.h"
+#include "control/format/json.h"
+#include "control/format/value.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
 ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
@@ -48,6 +49,7 @@ ABSL_FLAG(std::string, node_prefix, "fanout-",
 ABSL_FLAG(std::string, json, "", "also write results here");
 ABSL_FLAG(bool, keep, false, "leave the services in place at the end");
 
+namespace format = switchyard::format;
 namespace v1 = switchyard::v1;
 
 namespace {
@@ -269,10 +271,12 @@ Stats Summarize(std::vector<double> v) {
   return s;
 }
 
-std::string Json(const Stats& s) {
-  return absl::StrFormat(
-      "{\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}", s.p50, s.p99,
-      s.max);
+format::Value Json(const Stats& s) {
+  format::Value v = format::Value::Map();
+  v.Set("p50_ms", format::Value::Fixed(s.p50, 3));
+  v.Set("p99_ms", format::Value::Fixed(s.p99, 3));
+  v.Set("max_ms", format::Value::Fixed(s.max, 3));
+  return v;
 }
 
 }  // namespace
@@ -365,16 +369,21 @@ int main(int argc, char** argv) {
   // The fan-out alone, without the write's own (durable) cost.
   row("first to last received", spread);
   if (std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
+    using format::Value;
+    Value doc = Value::Map();
+    doc.Set("watchers", Value::Int(watchers));
+    doc.Set("changes", Value::Int(changes));
+    doc.Set("services", Value::Int(services));
+    doc.Set("endpoints", Value::Int(endpoints));
+    doc.Set("snapshots_ms", Value::Fixed(Ms(connect), 3));
+    doc.Set("write_rpc", Json(rpc));
+    doc.Set("first_received", Json(first));
+    doc.Set("all_received", Json(all));
+    doc.Set("all_acked", Json(acked));
+    doc.Set("each_received", Json(each));
+    doc.Set("first_to_last_received", Json(spread));
     std::ofstream out(path);
-    out << "{\"watchers\": " << watchers << ", \"changes\": " << changes
-        << ", \"services\": " << services << ", \"endpoints\": " << endpoints
-        << ", \"snapshots_ms\": " << absl::StrFormat("%.3f", Ms(connect))
-        << ",\n \"write_rpc\": " << Json(rpc)
-        << ",\n \"first_received\": " << Json(first)
-        << ",\n \"all_received\": " << Json(all)
-        << ",\n \"all_acked\": " << Json(acked)
-        << ",\n \"each_received\": " << Json(each)
-        << ",\n \"first_to_last_received\": " << Json(spread) << "}\n";
+    out << format::WriteJson(doc);
     if (!out) Fail(absl::StrCat("write ", path));
   }
   return 0;

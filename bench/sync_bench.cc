@@ -23,6 +23,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/synthetic_cluster.h"
+#include "control/format/json.h"
+#include "control/format/value.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
 ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
@@ -35,6 +37,7 @@ ABSL_FLAG(int, agent_pid, 0, "agent process, for its resident memory");
 ABSL_FLAG(std::string, json, "", "also write results here");
 ABSL_FLAG(bool, keep, false, "leave the services in place at the end");
 
+namespace format = switchyard::format;
 namespace v1 = switchyard::v1;
 
 namespace {
@@ -181,14 +184,20 @@ int main(int argc, char** argv) {
         rss_before, rss_after);
   }
   if (std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
+    // Milliseconds to the microsecond: finer is below the noise of one
+    // gRPC round trip.
+    using format::Value;
+    Value doc = Value::Map();
+    doc.Set("services", Value::Int(n));
+    doc.Set("endpoints", Value::Int(e));
+    doc.Set("cold_ms", Value::Fixed(Ms(cold_total), 3));
+    doc.Set("cold_rpc_ms", Value::Fixed(Ms(cold_rpc), 3));
+    doc.Set("one_service_ms", Value::Fixed(Ms(one_total), 3));
+    doc.Set("change_p50_ms", Value::Fixed(pct(0.5), 3));
+    doc.Set("change_p99_ms", Value::Fixed(pct(0.99), 3));
+    doc.Set("agent_rss_kib", Value::Int(rss_after));
     std::ofstream out(path);
-    out << "{\"services\": " << n << ", \"endpoints\": " << e
-        << ", \"cold_ms\": " << Ms(cold_total)
-        << ", \"cold_rpc_ms\": " << Ms(cold_rpc)
-        << ", \"one_service_ms\": " << Ms(one_total)
-        << ", \"change_p50_ms\": " << pct(0.5)
-        << ", \"change_p99_ms\": " << pct(0.99)
-        << ", \"agent_rss_kib\": " << rss_after << "}\n";
+    out << format::WriteJson(doc);
   }
   if (!absl::GetFlag(FLAGS_keep)) bench.DeleteAll(n);
   return 0;

@@ -3,6 +3,9 @@
 
 #include <cstdint>
 
+#include "absl/strings/ascii.h"
+#include "control/names/protocol_names.h"
+
 namespace switchyard::bench::kubeproxy {
 namespace {
 
@@ -30,6 +33,10 @@ std::string Digest(absl::string_view text, int length) {
     out.push_back(kAlphabet[(w >> ((i % 8) * 5)) & 31]);
   }
   return out;
+}
+
+std::string RuleProtoName(uint8_t proto) {
+  return absl::AsciiStrToLower(names::ProtoName(proto));
 }
 
 }  // namespace switchyard::bench::kubeproxy

@@ -6,6 +6,7 @@
 #ifndef SWITCHYARD_BENCH_KUBEPROXY_CHAIN_NAMES_H_
 #define SWITCHYARD_BENCH_KUBEPROXY_CHAIN_NAMES_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -14,6 +15,10 @@ namespace switchyard::bench::kubeproxy {
 
 // `length` base32 characters (A-Z, 2-7) digesting `text`; at most 24.
 std::string Digest(absl::string_view text, int length);
+
+// The protocol as kube-proxy writes it into rules ("-p tcp", "tcp dport")
+// and into the text its chain names digest: Kubernetes' name in lower case.
+std::string RuleProtoName(uint8_t proto);
 
 }  // namespace switchyard::bench::kubeproxy
 

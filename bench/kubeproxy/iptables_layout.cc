@@ -10,7 +10,6 @@ namespace {
 
 using live::Endpoint;
 using live::IpText;
-using live::ProtoName;
 using live::ServicePort;
 
 // kube-proxy stops writing per-service comments past this many endpoints
@@ -29,18 +28,18 @@ std::string EndpointText(const Endpoint& ep) {
 
 std::string SvcChain(const ServicePort& sp) {
   return absl::StrCat("KUBE-SVC-",
-                      Digest(PortName(sp) + ProtoName(sp.proto), 16));
+                      Digest(PortName(sp) + RuleProtoName(sp.proto), 16));
 }
 
 std::string ExtChain(const ServicePort& sp) {
   return absl::StrCat("KUBE-EXT-",
-                      Digest(PortName(sp) + ProtoName(sp.proto), 16));
+                      Digest(PortName(sp) + RuleProtoName(sp.proto), 16));
 }
 
 std::string SepChain(const ServicePort& sp, const Endpoint& ep) {
   return absl::StrCat(
       "KUBE-SEP-",
-      Digest(PortName(sp) + ProtoName(sp.proto) + EndpointText(ep), 16));
+      Digest(PortName(sp) + RuleProtoName(sp.proto) + EndpointText(ep), 16));
 }
 
 const char kFilterTable[] = R"(*filter
@@ -113,7 +112,7 @@ std::string IptablesRestoreInput(const std::vector<ServicePort>& services,
       "-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" "
       "-j KUBE-POSTROUTING\n");
   for (const ServicePort& sp : services) {
-    const char* proto = ProtoName(sp.proto);
+    const std::string proto = RuleProtoName(sp.proto);
     absl::StrAppend(&out, "-A KUBE-SERVICES ",
                     comment(PortName(sp) + " cluster IP"), "-m ", proto, " -p ",
                     proto, " -d ", IpText(sp.cluster_ip), " --dport ", sp.port,
@@ -134,7 +133,7 @@ std::string IptablesRestoreInput(const std::vector<ServicePort>& services,
   // always masqueraded (externalTrafficPolicy Cluster).
   for (const ServicePort& sp : services) {
     if (sp.node_port == 0) continue;
-    const char* proto = ProtoName(sp.proto);
+    const std::string proto = RuleProtoName(sp.proto);
     absl::StrAppend(&out, "-A KUBE-NODEPORTS ", comment(PortName(sp)), "-m ",
                     proto, " -p ", proto, " --dport ", sp.node_port, " -j ",
                     ExtChain(sp), "\n");
@@ -146,7 +145,7 @@ std::string IptablesRestoreInput(const std::vector<ServicePort>& services,
     absl::StrAppend(&out, "-A ", ExtChain(sp), " -j ", SvcChain(sp), "\n");
   }
   for (const ServicePort& sp : services) {
-    const char* proto = ProtoName(sp.proto);
+    const std::string proto = RuleProtoName(sp.proto);
     const std::string svc = SvcChain(sp);
     // Traffic from outside the pod network gets its source rewritten, so
     // the endpoint's reply comes back through this node.

@@ -9,14 +9,13 @@ namespace {
 
 using live::Endpoint;
 using live::IpText;
-using live::ProtoName;
 using live::ServicePort;
 
 constexpr char kT[] = "ip kube-proxy";
 
 // "bench/svc-17/udp/p80", the readable half of kube-proxy's chain names.
 std::string PortId(const ServicePort& sp) {
-  return absl::StrCat(sp.name, "/", ProtoName(sp.proto), "/", sp.port_name);
+  return absl::StrCat(sp.name, "/", RuleProtoName(sp.proto), "/", sp.port_name);
 }
 
 std::string ServiceChain(const ServicePort& sp) {
@@ -131,7 +130,7 @@ std::vector<std::string> NftablesTransactions(
     if (i % per == 0) out.emplace_back();
     std::string& tx = out.back();
     const ServicePort& sp = services[i];
-    const char* proto = ProtoName(sp.proto);
+    const std::string proto = RuleProtoName(sp.proto);
     const std::string svc = ServiceChain(sp);
     absl::StrAppend(&tx, r, svc, " ip daddr ", IpText(sp.cluster_ip), " ",
                     proto, " dport ", sp.port,

@@ -21,6 +21,7 @@
 #include "control/agent/kernel_map_writer.h"
 #include "control/common/errno_status.h"
 #include "control/kernel/datapath.h"
+#include "control/names/protocol_names.h"
 #include "control/sync/programmer.h"
 #include "yard_xdp_pass.skel.h"
 
@@ -51,7 +52,7 @@ translate::DesiredState Desired(const std::vector<ServicePort>& services) {
   translate::DesiredState desired;
   for (const ServicePort& sp : services) {
     const std::string set =
-        absl::StrCat(sp.name, ":", sp.port, "/", sp.proto == 6 ? "TCP" : "UDP");
+        absl::StrCat(sp.name, ":", sp.port, "/", names::ProtoName(sp.proto));
     translate::BackendSet& backends = desired.sets[set];
     for (const Endpoint& ep : sp.endpoints) {
       backends.eligible.push_back({htonl(ep.addr), htons(ep.port)});

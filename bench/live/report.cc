@@ -3,81 +3,79 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
+#include "control/format/json.h"
+#include "control/format/value.h"
 
 namespace switchyard::bench::live {
 namespace {
 
-// Strings here are ours (names, tool versions): escaping quotes and
-// backslashes and dropping control characters is enough.
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20) out.push_back(c);
-  }
-  return out + "\"";
+using format::Value;
+
+Value Str(const std::string& s) { return Value::String(s); }
+Value Count(uint64_t n) { return Value::Int(static_cast<int64_t>(n)); }
+
+Value RateSampleJson(const RateSample& s) {
+  Value v = Value::Map();
+  v.Set("injected", Count(s.injected));
+  v.Set("delivered", Count(s.delivered));
+  v.Set("seconds", Value::Fixed(s.seconds, 6));
+  v.Set("pps", Value::Fixed(s.pps(), 0));
+  v.Set("ns_per_frame", Value::Fixed(s.ns_per_frame(), 1));
+  return v;
 }
 
-std::string RateSampleJson(const RateSample& s) {
-  return absl::StrFormat(
-      "{\"injected\": %d, \"delivered\": %d, \"seconds\": %.6f, \"pps\": "
-      "%.0f, \"ns_per_frame\": %.1f}",
-      s.injected, s.delivered, s.seconds, s.pps(), s.ns_per_frame());
+Value CrrSampleJson(const CrrSample& s) {
+  Value v = Value::Map();
+  v.Set("completed", Count(s.completed));
+  v.Set("failed", Count(s.failed));
+  v.Set("seconds", Value::Fixed(s.seconds, 3));
+  v.Set("connections_per_s", Value::Fixed(s.per_second(), 0));
+  return v;
 }
 
-std::string CrrSampleJson(const CrrSample& s) {
-  return absl::StrFormat(
-      "{\"completed\": %d, \"failed\": %d, \"seconds\": %.3f, "
-      "\"connections_per_s\": %.0f}",
-      s.completed, s.failed, s.seconds, s.per_second());
-}
-
-std::string CaseJson(const CaseRecord& c) {
-  std::string out = absl::StrCat(
-      "    {\"mode\": ", Quote(c.mode), ", \"entry\": ", Quote(c.entry),
-      ", \"shape\": ", Quote(c.shape), ", \"services\": ", c.services,
-      ", \"endpoints_per_service\": ", c.endpoints,
-      ", \"setup\": ", Quote(c.setup),
-      absl::StrFormat(", \"program_seconds\": %.3f", c.program_seconds));
+Value CaseJson(const CaseRecord& c) {
+  Value v = Value::Map();
+  v.Set("mode", Str(c.mode));
+  v.Set("entry", Str(c.entry));
+  v.Set("shape", Str(c.shape));
+  v.Set("services", Value::Int(c.services));
+  v.Set("endpoints_per_service", Value::Int(c.endpoints));
+  v.Set("setup", Str(c.setup));
+  v.Set("program_seconds", Value::Fixed(c.program_seconds, 3));
+  Value samples = Value::List();
   if (!c.rate_samples.empty()) {
-    std::vector<std::string> samples;
-    for (const RateSample& s : c.rate_samples) {
-      samples.push_back(RateSampleJson(s));
-    }
-    absl::StrAppend(&out, ", \"traffic_source\": ", Quote(c.traffic_source),
-                    absl::StrFormat(", \"pps\": %.0f, \"ns_per_frame\": %.1f",
-                                    c.pps, c.ns_per_frame),
-                    ", \"repetitions\": ", c.rate_samples.size(),
-                    ",\n     \"samples\": [",
-                    absl::StrJoin(samples, ",\n                 "), "]}");
+    for (const RateSample& s : c.rate_samples)
+      samples.Append(RateSampleJson(s));
+    v.Set("traffic_source", Str(c.traffic_source));
+    v.Set("pps", Value::Fixed(c.pps, 0));
+    v.Set("ns_per_frame", Value::Fixed(c.ns_per_frame, 1));
+    v.Set("repetitions", Count(c.rate_samples.size()));
   } else {
-    std::vector<std::string> samples;
-    for (const CrrSample& s : c.crr_samples)
-      samples.push_back(CrrSampleJson(s));
-    absl::StrAppend(
-        &out,
-        absl::StrFormat(", \"connections_per_s\": %.0f", c.connections_per_s),
-        ", \"repetitions\": ", c.crr_samples.size(), ",\n     \"samples\": [",
-        absl::StrJoin(samples, ",\n                 "), "]}");
+    for (const CrrSample& s : c.crr_samples) samples.Append(CrrSampleJson(s));
+    v.Set("connections_per_s", Value::Fixed(c.connections_per_s, 0));
+    v.Set("repetitions", Count(c.crr_samples.size()));
   }
-  return out;
+  v.Set("samples", std::move(samples));
+  return v;
 }
 
 }  // namespace
 
 std::string ToJson(const RunInfo& info, const std::vector<CaseRecord>& cases) {
-  std::vector<std::string> items;
-  for (const CaseRecord& c : cases) items.push_back(CaseJson(c));
-  return absl::StrCat(
-      "{\n  \"bench\": \"yard-bench-live\",\n  \"kernel\": ",
-      Quote(info.kernel), ",\n  \"iptables\": ", Quote(info.iptables),
-      ",\n  \"cpus\": ", info.cpus, ",\n  \"backends\": ", info.backends,
-      ",\n  \"batch\": ", info.batch,
-      ",\n  \"traffic_source\": ", Quote(info.traffic_source),
-      ",\n  \"traffic_source_why\": ", Quote(info.traffic_source_why),
-      ",\n  \"quick\": ", info.quick ? "true" : "false", ",\n  \"cases\": [\n",
-      absl::StrJoin(items, ",\n"), "\n  ]\n}\n");
+  Value doc = Value::Map();
+  doc.Set("bench", Str("yard-bench-live"));
+  doc.Set("kernel", Str(info.kernel));
+  doc.Set("iptables", Str(info.iptables));
+  doc.Set("cpus", Value::Int(info.cpus));
+  doc.Set("backends", Value::Int(info.backends));
+  doc.Set("batch", Value::Int(info.batch));
+  doc.Set("traffic_source", Str(info.traffic_source));
+  doc.Set("traffic_source_why", Str(info.traffic_source_why));
+  doc.Set("quick", Value::Bool(info.quick));
+  Value list = Value::List();
+  for (const CaseRecord& c : cases) list.Append(CaseJson(c));
+  doc.Set("cases", std::move(list));
+  return format::WriteJson(doc);
 }
 
 std::string ToTable(const RunInfo& info, const std::vector<CaseRecord>& cases) {

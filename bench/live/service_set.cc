@@ -17,10 +17,6 @@ std::string IpText(uint32_t a) {
                       a & 0xff);
 }
 
-const char* ProtoName(uint8_t proto) {
-  return proto == IPPROTO_TCP ? "tcp" : "udp";
-}
-
 absl::StatusOr<std::vector<ServicePort>> BuildServices(int services,
                                                        int endpoints,
                                                        int backends,

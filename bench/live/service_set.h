@@ -47,7 +47,6 @@ absl::StatusOr<std::vector<ServicePort>> BuildServices(int services,
                                                        uint8_t proto);
 
 std::string IpText(uint32_t host_order);
-const char* ProtoName(uint8_t proto);  // "udp" / "tcp"
 
 }  // namespace switchyard::bench::live
 

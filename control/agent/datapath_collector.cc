@@ -15,21 +15,12 @@
 #include "control/common/ipv4.h"
 #include "control/common/log.h"
 #include "control/kernel/map_usage.h"
-#include "control/kernel/reason_names.h"
+#include "control/names/protocol_names.h"
+#include "control/names/reason_names.h"
 #include "control/translate/frontend_key_abi.h"
 
 namespace switchyard::agent {
 namespace {
-
-std::string ProtoName(uint8_t proto) {
-  switch (proto) {
-    case IPPROTO_TCP:
-      return "TCP";
-    case IPPROTO_UDP:
-      return "UDP";
-  }
-  return absl::StrCat(proto);
-}
 
 // What the collector keeps between scrapes.
 struct State {
@@ -145,7 +136,7 @@ class Collector {
       std::string service = name == s.names.end() ? "" : name->second;
       std::string frontend =
           absl::StrCat(FormatIpv4(key.addr), ":", ntohs(key.port), "/",
-                       ProtoName(key.proto));
+                       names::ProtoName(key.proto));
       for (auto [direction, counter] :
            {std::pair{"forward", stats->forward}, {"reply", stats->reply}}) {
         metrics::Labels labels = {{"service", service},
@@ -213,7 +204,7 @@ class Collector {
         scrape.Failed(counter.status());
         continue;
       }
-      const kernel::ReasonInfo& info = kernel::DescribeReason(reason);
+      const names::ReasonInfo& info = names::DescribeReason(reason);
       metrics::Labels labels = {{"reason", std::string(info.name)},
                                 {"verdict", std::string(info.action)}};
       scrape.reason_packets.Add(labels, counter->packets);

@@ -10,7 +10,7 @@
 // yard_ct4 means reading all of it (0.5 s more at a million entries), so
 // that count is refreshed at most once per `ct_sample_interval` and
 // reused in between; a zero interval leaves it out. Reasons are named as
-// yardctl names them (kernel/reason_names.h).
+// yardctl names them (names/reason_names.h).
 #ifndef SWITCHYARD_CONTROL_AGENT_DATAPATH_COLLECTOR_H_
 #define SWITCHYARD_CONTROL_AGENT_DATAPATH_COLLECTOR_H_
 

@@ -20,6 +20,8 @@
 #include "absl/time/clock.h"
 #include "control/common/errno_status.h"
 #include "control/common/log.h"
+#include "control/format/json.h"
+#include "control/format/value.h"
 #include "control/metrics/http_request.h"
 
 namespace switchyard::agent {
@@ -70,24 +72,19 @@ absl::StatusOr<ScopedFd> Listen(uint32_t address_be, uint16_t port) {
   return fd;
 }
 
-// A JSON string. Kubernetes names need no escaping; this keeps the body
-// valid JSON whatever the agent is given.
-std::string JsonQuote(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppend(
-          &out, "\\u00",
-          absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
+// kube-proxy's answer, laid out as Go's json.Marshal writes it: one line,
+// no spaces.
+std::string HealthBody(const HealthCheckService& service, uint32_t n) {
+  format::Value id = format::Value::Map();
+  id.Set("namespace", format::Value::String(service.namespace_name));
+  id.Set("name", format::Value::String(service.name));
+  format::Value body = format::Value::Map();
+  body.Set("service", std::move(id));
+  body.Set("localEndpoints", format::Value::Int(n));
+  // serviceProxyHealthy: the agent answering is its health; it has no
+  // state in which it serves ports but should not be trusted.
+  body.Set("serviceProxyHealthy", format::Value::Bool(true));
+  return format::WriteCompactJson(body);
 }
 
 std::string PlainResponse(int status, absl::string_view body) {
@@ -252,12 +249,7 @@ std::string HealthCheckServers::Answer(uint16_t port, const std::string& head) {
   // kube-proxy answers every method and path alike; so does this.
   const uint32_t n = service.local_endpoints;
   const int status = n > 0 ? 200 : 503;
-  // serviceProxyHealthy: the agent answering is its health; it has no state
-  // in which it serves ports but should not be trusted.
-  std::string body = absl::StrCat(
-      "{\"service\":{\"namespace\":", JsonQuote(service.namespace_name),
-      ",\"name\":", JsonQuote(service.name), "},\"localEndpoints\":", n,
-      ",\"serviceProxyHealthy\":true}");
+  std::string body = HealthBody(service, n);
   std::string out = absl::StrCat(
       "HTTP/1.1 ", status, " ", metrics::ReasonPhrase(status),
       "\r\nContent-Type: application/json"

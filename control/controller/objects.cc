@@ -2,6 +2,7 @@
 #include "control/controller/objects.h"
 
 #include "absl/strings/str_cat.h"
+#include "control/names/kind_names.h"
 
 namespace switchyard::controller {
 
@@ -38,24 +39,11 @@ v1::ObjectRef NormalizeRef(v1::ObjectRef ref) {
   return ref;
 }
 
-const char* KindName(v1::Kind kind) {
-  switch (kind) {
-    case v1::KIND_SERVICE:
-      return "Service";
-    case v1::KIND_ENDPOINT_SLICE:
-      return "EndpointSlice";
-    case v1::KIND_NODE:
-      return "Node";
-    default:
-      return "Object";
-  }
-}
-
 std::string Describe(const v1::ObjectRef& ref) {
   if (ref.kind() == v1::KIND_NODE) {
-    return absl::StrCat(KindName(ref.kind()), " ", ref.name());
+    return absl::StrCat(names::KindName(ref.kind()), " ", ref.name());
   }
-  return absl::StrCat(KindName(ref.kind()), " ", ref.namespace_(), "/",
+  return absl::StrCat(names::KindName(ref.kind()), " ", ref.namespace_(), "/",
                       ref.name());
 }
 

@@ -25,10 +25,8 @@ v1::ObjectRef RefOf(const v1::Object& object);
 // `ref` with the same defaulting as RefOf.
 v1::ObjectRef NormalizeRef(v1::ObjectRef ref);
 
-// "Service", "EndpointSlice", "Node" (Kubernetes' kind names).
-const char* KindName(v1::Kind kind);
-
-// "Service default/web", "Node worker-1": how messages name an object.
+// "Service default/web", "Node worker-1": how messages name an object
+// (kinds as names::KindName spells them).
 std::string Describe(const v1::ObjectRef& ref);
 
 // The store's key. Ordered by kind, then namespace, then name, which is

@@ -16,6 +16,7 @@
 #include "control/common/log.h"
 #include "control/common/scoped_fd.h"
 #include "control/controller/grpc_status.h"
+#include "control/names/kind_names.h"
 
 namespace switchyard::controller {
 
@@ -254,19 +255,19 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
 
 absl::Status ControllerServer::StartMetrics(const std::string& listen) {
   AddControllerCollector(
-      registry_, {.version = [this] { return store_->version(); },
-                  .objects_by_kind =
-                      [this] {
-                        std::map<std::string, size_t> counts;
-                        for (auto [kind, name] :
-                             {std::pair{v1::KIND_SERVICE, "Service"},
-                              {v1::KIND_ENDPOINT_SLICE, "EndpointSlice"},
-                              {v1::KIND_NODE, "Node"}}) {
-                          counts[name] = store_->List(kind, "").size();
-                        }
-                        return counts;
-                      },
-                  .nodes = [this] { return nodes_.List(); }});
+      registry_,
+      {.version = [this] { return store_->version(); },
+       .objects_by_kind =
+           [this] {
+             std::map<std::string, size_t> counts;
+             for (v1::Kind kind :
+                  {v1::KIND_SERVICE, v1::KIND_ENDPOINT_SLICE, v1::KIND_NODE}) {
+               counts[std::string(names::KindName(kind))] =
+                   store_->List(kind, "").size();
+             }
+             return counts;
+           },
+       .nodes = [this] { return nodes_.List(); }});
   if (absl::Status s = registry_.status(); !s.ok()) return s;
   if (listen.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<metrics::HttpServer>> server =

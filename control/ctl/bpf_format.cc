@@ -12,13 +12,15 @@
 #include "absl/time/time.h"
 #include "control/common/ipv4.h"
 #include "control/ctl/format.h"
-#include "control/kernel/reason_names.h"
-#include "control/manifest/value.h"
+#include "control/format/json.h"
+#include "control/format/value.h"
+#include "control/names/protocol_names.h"
+#include "control/names/reason_names.h"
 
 namespace switchyard::ctl {
 namespace {
 
-using manifest::Value;
+using format::Value;
 
 constexpr absl::string_view kDash = "-";
 
@@ -39,7 +41,7 @@ std::string Document(const std::string& node, const std::string& key,
   Value doc = Value::Map();
   doc.Set("node", Str(node));
   doc.Set(key, std::move(list));
-  return manifest::WriteJson(doc);
+  return format::WriteJson(doc);
 }
 
 // Frontends in address, then port, then protocol order (host order, so
@@ -92,7 +94,7 @@ std::string ScopeName(uint8_t scope) {
 }
 
 std::string ProtocolWord(const yard_svc4_key& key) {
-  return key.port == 0 && key.proto == 0 ? "any" : ProtoName(key.proto);
+  return key.port == 0 && key.proto == 0 ? "any" : names::ProtoName(key.proto);
 }
 
 // One backend of a frontend as the maps hold it.
@@ -336,7 +338,7 @@ std::string FormatCt(const CtView& view, InspectOutput output) {
     Value list = Value::List();
     for (const CtRow& r : rows) {
       Value v = Value::Map();
-      v.Set("protocol", Str(ProtoName(r.key->proto)));
+      v.Set("protocol", Str(names::ProtoName(r.key->proto)));
       v.Set("direction", Str(r.reply ? "reply" : "forward"));
       v.Set("src_address", Str(FormatIpv4(r.key->saddr)));
       v.Set("src_port", Int(Port(r.key->sport)));
@@ -363,7 +365,7 @@ std::string FormatCt(const CtView& view, InspectOutput output) {
     doc.Set("tcp_idle_timeout_s", Int(view.timeouts.tcp_idle_s));
     doc.Set("tcp_close_timeout_s", Int(view.timeouts.tcp_close_s));
     doc.Set("entries", std::move(list));
-    return manifest::WriteJson(doc);
+    return format::WriteJson(doc);
   }
   if (rows.empty()) return "";
   std::vector<std::vector<std::string>> table = {
@@ -371,7 +373,7 @@ std::string FormatCt(const CtView& view, InspectOutput output) {
        "TIME-LEFT", "PACKETS", "BYTES", "FLAGS"}};
   for (const CtRow& r : rows) {
     table.push_back(
-        {ProtoName(r.key->proto),
+        {names::ProtoName(r.key->proto),
          absl::StrCat(AddrPort(r.key->saddr, r.key->sport), " -> ",
                       AddrPort(r.key->daddr, r.key->dport)),
          r.reply ? "reply" : "forward",
@@ -441,7 +443,7 @@ std::string FormatNat(const NatView& view, InspectOutput output) {
     Value list = Value::List();
     for (const Row& r : rows) {
       Value v = Value::Map();
-      v.Set("protocol", Str(ProtoName(r.key->proto)));
+      v.Set("protocol", Str(names::ProtoName(r.key->proto)));
       v.Set("kind", Str(r.kind));
       v.Set("original_src", Str(AddrPort(r.key->saddr, r.key->sport)));
       v.Set("original_dst", Str(AddrPort(r.key->daddr, r.key->dport)));
@@ -453,13 +455,13 @@ std::string FormatNat(const NatView& view, InspectOutput output) {
     Value doc = Value::Map();
     doc.Set("node", Str(view.node));
     doc.Set("translations", std::move(list));
-    return manifest::WriteJson(doc);
+    return format::WriteJson(doc);
   }
   if (rows.empty()) return "";
   std::vector<std::vector<std::string>> table = {
       {"PROTO", "KIND", "ORIGINAL", "TRANSLATED", "PACKETS"}};
   for (const Row& r : rows) {
-    table.push_back({ProtoName(r.key->proto), r.kind,
+    table.push_back({names::ProtoName(r.key->proto), r.kind,
                      absl::StrCat(AddrPort(r.key->saddr, r.key->sport), " -> ",
                                   AddrPort(r.key->daddr, r.key->dport)),
                      absl::StrCat(AddrPort(r.to_saddr, r.to_sport), " -> ",
@@ -485,7 +487,7 @@ std::string FormatStats(const StatsView& view, InspectOutput output) {
       Value v = Value::Map();
       v.Set("address", Str(FormatIpv4(key.addr)));
       v.Set("port", Int(Port(key.port)));
-      v.Set("protocol", Str(ProtoName(key.proto)));
+      v.Set("protocol", Str(names::ProtoName(key.proto)));
       v.Set("rev_nat_id", Int(value.rev_nat_id));
       v.Set("forward_packets", Int(static_cast<int64_t>(s.forward.packets)));
       v.Set("forward_bytes", Int(static_cast<int64_t>(s.forward.bytes)));
@@ -495,7 +497,7 @@ std::string FormatStats(const StatsView& view, InspectOutput output) {
     }
     Value reasons = Value::List();
     for (uint32_t r = YARD_REASON_NONE + 1; r < YARD_REASON_MAX; ++r) {
-      const kernel::ReasonInfo& info = kernel::DescribeReason(r);
+      const names::ReasonInfo& info = names::DescribeReason(r);
       Value v = Value::Map();
       v.Set("reason", Str(std::string(info.name)));
       v.Set("action", Str(std::string(info.action)));
@@ -507,7 +509,7 @@ std::string FormatStats(const StatsView& view, InspectOutput output) {
     doc.Set("node", Str(view.node));
     doc.Set("frontends", std::move(fe_list));
     doc.Set("reasons", std::move(reasons));
-    return manifest::WriteJson(doc);
+    return format::WriteJson(doc);
   }
   std::string out;
   if (!frontends.empty()) {
@@ -527,7 +529,7 @@ std::string FormatStats(const StatsView& view, InspectOutput output) {
   std::vector<std::vector<std::string>> rows = {
       {"REASON", "ACTION", "PACKETS", "BYTES", "MEANING"}};
   for (uint32_t r = YARD_REASON_NONE + 1; r < YARD_REASON_MAX; ++r) {
-    const kernel::ReasonInfo& info = kernel::DescribeReason(r);
+    const names::ReasonInfo& info = names::DescribeReason(r);
     rows.push_back({std::string(info.name), std::string(info.action),
                     absl::StrCat(view.reasons[r].packets),
                     absl::StrCat(view.reasons[r].bytes),

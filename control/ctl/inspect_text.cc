@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "control/common/ipv4.h"
+#include "control/names/protocol_names.h"
 #include "yard_abi.h"
 
 namespace switchyard::ctl {
@@ -25,23 +26,10 @@ std::string AddrPort(uint32_t addr_be, uint16_t port_be) {
   return absl::StrCat(FormatIpv4(addr_be), ":", Port(port_be));
 }
 
-std::string ProtoName(uint8_t proto) {
-  switch (proto) {
-    case IPPROTO_TCP:
-      return "TCP";
-    case IPPROTO_UDP:
-      return "UDP";
-    case IPPROTO_ICMP:
-      return "ICMP";
-    default:
-      return absl::StrCat(proto);
-  }
-}
-
 std::string FrontendName(uint32_t addr_be, uint16_t port_be, uint8_t proto) {
   if (port_be == 0 && proto == 0)
     return absl::StrCat(FormatIpv4(addr_be), ":*/*");
-  return absl::StrCat(AddrPort(addr_be, port_be), "/", ProtoName(proto));
+  return absl::StrCat(AddrPort(addr_be, port_be), "/", names::ProtoName(proto));
 }
 
 std::string BackendStateName(uint8_t state) {

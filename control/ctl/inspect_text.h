@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Words and numbers for what the datapath's maps hold, shared by
-// `yardctl bpf`, `status` and `trace`: one spelling of a protocol, a
+// `yardctl bpf`, `status` and `trace`: one spelling of an address, a
 // backend state or a duration everywhere, in tables and JSON alike.
+// (Protocols and reasons are named by control/names, for every tool.)
 #ifndef SWITCHYARD_CONTROL_CTL_INSPECT_TEXT_H_
 #define SWITCHYARD_CONTROL_CTL_INSPECT_TEXT_H_
 
@@ -23,10 +24,8 @@ absl::StatusOr<InspectOutput> ParseInspectOutput(absl::string_view name);
 std::string AddrPort(uint32_t addr_be, uint16_t port_be);
 // Host-order port from a network-order one.
 uint16_t Port(uint16_t port_be);
-// "TCP", "UDP", "ICMP", or the number.
-std::string ProtoName(uint8_t proto);
-// "10.96.0.10:80/TCP"; a wildcard entry (port 0, protocol 0) is
-// "10.96.0.10:*/*".
+// "10.96.0.10:80/TCP" (protocol as names::ProtoName); a wildcard entry (port 0,
+// protocol 0) is "10.96.0.10:*/*".
 std::string FrontendName(uint32_t addr_be, uint16_t port_be, uint8_t proto);
 
 // enum yard_backend_state: "empty", "active", "terminating".

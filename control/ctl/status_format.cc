@@ -5,12 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/ctl/format.h"
-#include "control/manifest/value.h"
+#include "control/format/json.h"
+#include "control/format/value.h"
 
 namespace switchyard::ctl {
 namespace {
 
-using manifest::Value;
+using format::Value;
 
 Value Int(int64_t i) { return Value::Int(i); }
 Value Str(std::string s) { return Value::String(std::move(s)); }
@@ -159,7 +160,7 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
                      n ? NodeSyncJson(*n, view.sync->version()) : Value());
     }
     doc.Set("controller", std::move(controller));
-    return manifest::WriteJson(doc);
+    return format::WriteJson(doc);
   }
 
   std::string out =
@@ -243,7 +244,7 @@ std::string FormatClusterStatus(const ClusterStatusView& view,
     Value list = Value::List();
     for (const v1::NodeSync& n : nodes) list.Append(NodeSyncJson(n, version));
     doc.Set("nodes", std::move(list));
-    return manifest::WriteJson(doc);
+    return format::WriteJson(doc);
   }
   std::string out = absl::StrCat("Controller ", view.controller, " at version ",
                                  version, "\n");

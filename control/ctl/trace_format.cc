@@ -13,14 +13,16 @@
 #include "absl/strings/str_replace.h"
 #include "control/common/ipv4.h"
 #include "control/ctl/format.h"
-#include "control/kernel/reason_names.h"
-#include "control/manifest/value.h"
+#include "control/format/json.h"
+#include "control/format/value.h"
+#include "control/names/protocol_names.h"
+#include "control/names/reason_names.h"
 
 namespace switchyard::ctl {
 namespace {
 
+using format::Value;
 using kernel::TraceResult;
-using manifest::Value;
 using packet::FrameSummary;
 using packet::TraceHook;
 
@@ -59,9 +61,9 @@ std::string Headers(const FrameSummary& s) {
   if (!s.ipv4) return absl::StrCat("not IPv4 (", s.length, " bytes)");
   std::string out;
   if (s.proto == IPPROTO_TCP || s.proto == IPPROTO_UDP) {
-    out =
-        absl::StrCat(AddrPort(s.saddr_be, s.sport_be), " -> ",
-                     AddrPort(s.daddr_be, s.dport_be), " ", ProtoName(s.proto));
+    out = absl::StrCat(AddrPort(s.saddr_be, s.sport_be), " -> ",
+                       AddrPort(s.daddr_be, s.dport_be), " ",
+                       names::ProtoName(s.proto));
     if (s.proto == IPPROTO_TCP) {
       absl::StrAppend(&out, " [", absl::StrJoin(TcpFlagNames(s.tcp_flags), ","),
                       "]");
@@ -84,7 +86,7 @@ Value HeadersJson(const FrameSummary& s) {
   v.Set("ipv4", Value::Bool(s.ipv4));
   v.Set("src_address", Str(FormatIpv4(s.saddr_be)));
   v.Set("dst_address", Str(FormatIpv4(s.daddr_be)));
-  v.Set("protocol", Str(ProtoName(s.proto)));
+  v.Set("protocol", Str(names::ProtoName(s.proto)));
   v.Set("src_port", Int(Port(s.sport_be)));
   v.Set("dst_port", Int(Port(s.dport_be)));
   v.Set("tcp_flags",
@@ -182,7 +184,7 @@ std::string ProgramText(const TraceResult& r) {
 
 std::string OutcomeText(const TraceResult& r, const std::string& outcome) {
   if (r.reason) {
-    const kernel::ReasonInfo& info = kernel::DescribeReason(*r.reason);
+    const names::ReasonInfo& info = names::DescribeReason(*r.reason);
     return absl::StrCat(info.name, ": ", info.meaning);
   }
   if (outcome == "translated") return "translated to the flow's backend";
@@ -254,7 +256,7 @@ absl::StatusOr<packet::FlowTuple> ParseTraceTuple(absl::string_view src,
 
 std::string TraceOutcome(const TraceResult& r) {
   if (r.reason) {
-    absl::string_view action = kernel::DescribeReason(*r.reason).action;
+    absl::string_view action = names::DescribeReason(*r.reason).action;
     if (action == "reject") return "rejected";
     if (action == "pass") return "passed";
     return "dropped";
@@ -293,7 +295,7 @@ std::string FormatTrace(const std::string& node, const TraceResult& r,
     doc.Set("tc_action", Int(r.verdict));
     doc.Set("outcome", Str(outcome));
     doc.Set("reason",
-            r.reason ? Str(std::string(kernel::DescribeReason(*r.reason).name))
+            r.reason ? Str(std::string(names::DescribeReason(*r.reason).name))
                      : Value());
     Value program = Value::Map();
     program.Set("name", Str(r.program_name));
@@ -354,7 +356,7 @@ std::string FormatTrace(const std::string& node, const TraceResult& r,
     for (const auto& [key, value] : r.ct_written) {
       Value e = Value::Map();
       e.Set("direction", Str(key.dir == YARD_CT_FORWARD ? "forward" : "reply"));
-      e.Set("protocol", Str(ProtoName(key.proto)));
+      e.Set("protocol", Str(names::ProtoName(key.proto)));
       e.Set("src_address", Str(FormatIpv4(key.saddr)));
       e.Set("src_port", Int(Port(key.sport)));
       e.Set("dst_address", Str(FormatIpv4(key.daddr)));
@@ -365,7 +367,7 @@ std::string FormatTrace(const std::string& node, const TraceResult& r,
       written.Append(std::move(e));
     }
     doc.Set("ct_written", std::move(written));
-    return manifest::WriteJson(doc);
+    return format::WriteJson(doc);
   }
 
   std::string out;

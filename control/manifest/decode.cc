@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
@@ -17,12 +18,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "control/format/json.h"
 #include "control/manifest/manifest.h"
 #include "control/manifest/object.h"
-#include "control/manifest/value.h"
+#include "control/names/kind_names.h"
 
 namespace switchyard::manifest {
 namespace {
+
+using format::QuoteString;
 
 using FieldFn = absl::FunctionRef<absl::Status(
     const std::string& key, const YAML::Node& value, const std::string& path)>;
@@ -760,11 +764,8 @@ absl::Status DecodeObject(const YAML::Node& doc, Where where, bool in_list,
     return absl::OkStatus();
   }
 
-  v1::Kind known = v1::KIND_UNSPECIFIED;
-  if (kind == "Service") known = v1::KIND_SERVICE;
-  if (kind == "EndpointSlice") known = v1::KIND_ENDPOINT_SLICE;
-  if (kind == "Node") known = v1::KIND_NODE;
-  if (known == v1::KIND_UNSPECIFIED) {
+  const std::optional<v1::Kind> named = names::KindByName(kind);
+  if (!named.has_value()) {
     std::string name = Peek(doc["metadata"], "name");
     out->warnings.push_back(
         absl::StrCat(where.Prefix(), ": skipped ", api_version, " ", kind,
@@ -772,6 +773,7 @@ absl::Status DecodeObject(const YAML::Node& doc, Where where, bool in_list,
                      " (yardctl handles Service, EndpointSlice and Node)"));
     return absl::OkStatus();
   }
+  const v1::Kind known = *named;
   if (api_version != ApiVersionOf(known)) {
     return where.Error(FieldError(
         "apiVersion", doc["apiVersion"],

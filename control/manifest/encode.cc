@@ -6,12 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "control/format/json.h"
+#include "control/format/value.h"
+#include "control/format/yaml.h"
 #include "control/manifest/manifest.h"
 #include "control/manifest/object.h"
-#include "control/manifest/value.h"
+#include "control/names/kind_names.h"
 
 namespace switchyard::manifest {
 namespace {
+
+using format::Value;
 
 Value Str(const std::string& s) { return Value::String(s); }
 
@@ -47,7 +52,7 @@ Value Meta(const v1::ObjectMeta& meta) {
 Value Header(v1::Kind kind, const v1::ObjectMeta& meta) {
   Value v = Value::Map();
   v.Set("apiVersion", Value::String(std::string(ApiVersionOf(kind))));
-  v.Set("kind", Value::String(std::string(KindName(kind))));
+  v.Set("kind", Value::String(std::string(names::KindName(kind))));
   v.SetIfNotEmpty("metadata", Meta(meta));
   return v;
 }
@@ -247,21 +252,21 @@ Value ListValue(absl::Span<const v1::Object> objects,
 }  // namespace
 
 std::string ObjectToYaml(const v1::Object& object) {
-  return WriteYaml(ObjectValue(object));
+  return format::WriteYaml(ObjectValue(object));
 }
 
 std::string ObjectToJson(const v1::Object& object) {
-  return WriteJson(ObjectValue(object));
+  return format::WriteJson(ObjectValue(object));
 }
 
 std::string ObjectsToYaml(absl::Span<const v1::Object> objects,
                           absl::string_view resource_version) {
-  return WriteYaml(ListValue(objects, resource_version));
+  return format::WriteYaml(ListValue(objects, resource_version));
 }
 
 std::string ObjectsToJson(absl::Span<const v1::Object> objects,
                           absl::string_view resource_version) {
-  return WriteJson(ListValue(objects, resource_version));
+  return format::WriteJson(ListValue(objects, resource_version));
 }
 
 }  // namespace switchyard::manifest

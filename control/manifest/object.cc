@@ -2,6 +2,7 @@
 #include "control/manifest/object.h"
 
 #include "absl/strings/str_cat.h"
+#include "control/names/kind_names.h"
 
 namespace switchyard::manifest {
 
@@ -17,19 +18,6 @@ v1::Kind KindOf(const v1::Object& object) {
       break;
   }
   return v1::KIND_UNSPECIFIED;
-}
-
-absl::string_view KindName(v1::Kind kind) {
-  switch (kind) {
-    case v1::KIND_SERVICE:
-      return "Service";
-    case v1::KIND_ENDPOINT_SLICE:
-      return "EndpointSlice";
-    case v1::KIND_NODE:
-      return "Node";
-    default:
-      return "";
-  }
 }
 
 absl::string_view ApiVersionOf(v1::Kind kind) {
@@ -81,10 +69,10 @@ v1::ObjectRef RefOf(const v1::Object& object) {
 
 std::string Describe(const v1::ObjectRef& ref) {
   if (!IsNamespaced(ref.kind())) {
-    return absl::StrCat(KindName(ref.kind()), " ", ref.name());
+    return absl::StrCat(names::KindName(ref.kind()), " ", ref.name());
   }
   return absl::StrCat(
-      KindName(ref.kind()), " ",
+      names::KindName(ref.kind()), " ",
       ref.namespace_().empty() ? kDefaultNamespace : ref.namespace_(), "/",
       ref.name());
 }

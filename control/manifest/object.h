@@ -16,9 +16,6 @@ inline constexpr absl::string_view kDefaultNamespace = "default";
 
 v1::Kind KindOf(const v1::Object& object);
 
-// "Service", "EndpointSlice", "Node"; "" for KIND_UNSPECIFIED.
-absl::string_view KindName(v1::Kind kind);
-
 // "v1" or "discovery.k8s.io/v1".
 absl::string_view ApiVersionOf(v1::Kind kind);
 

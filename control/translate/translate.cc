@@ -411,10 +411,4 @@ std::vector<std::string> DesiredStateCache::skipped() const {
   return out;
 }
 
-DesiredState Translate(const ClusterState& state, const NodeContext& node) {
-  DesiredStateCache cache;
-  cache.Rebuild(state, node);
-  return cache.desired();
-}
-
 }  // namespace switchyard::translate

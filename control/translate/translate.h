@@ -89,9 +89,6 @@ std::optional<HealthCheck> HealthCheckOf(const ClusterState& state,
 std::vector<HealthCheck> HealthChecks(const ClusterState& state,
                                       const NodeContext& node);
 
-// The whole desired state at once (tests, tools).
-DesiredState Translate(const ClusterState& state, const NodeContext& node);
-
 }  // namespace switchyard::translate
 
 #endif  // SWITCHYARD_CONTROL_TRANSLATE_TRANSLATE_H_

@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "control/kernel/datapath_maps.h"
-#include "control/kernel/reason_names.h"
+#include "control/names/reason_names.h"
 #include "control/packet/packet_decoder.h"
 #include "control/packet/packet_types.h"
 #include "gtest/gtest.h"
@@ -59,7 +59,7 @@ inline void ExpectReasons(const kernel::DatapathMaps& maps,
     auto it = want.find(reason);
     const uint64_t expected = it == want.end() ? 0 : it->second;
     if (got->packets != expected) {
-      absl::StrAppend(&wrong, kernel::DescribeReason(r).name, ": expected ",
+      absl::StrAppend(&wrong, names::DescribeReason(r).name, ": expected ",
                       expected, " got ", got->packets, "\n");
     }
   }

@@ -31,7 +31,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "control/kernel/datapath_maps.h"
-#include "control/kernel/reason_names.h"
 #include "control/packet/icmp_quote.h"
 #include "control/packet/packet_builder.h"
 #include "control/packet/packet_decoder.h"

@@ -48,6 +48,7 @@
 #include "control/common/scoped_fd.h"
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
+#include "control/names/reason_names.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/pod_apps.h"
 #include "tests/e2e/support/assert_ok.h"
@@ -252,44 +253,6 @@ absl::Status InstallWildcard(kernel::DatapathMaps& maps, absl::string_view ip,
                      rev_nat_id, /*count=*/0, YARD_SVC_F_WILDCARD);
 }
 
-const char* ReasonName(yard_reason reason) {
-  switch (reason) {
-    case YARD_REASON_NONE:
-      return "none";
-    case YARD_REASON_NOT_IPV4:
-      return "not_ipv4";
-    case YARD_REASON_VLAN:
-      return "vlan";
-    case YARD_REASON_TRUNCATED:
-      return "truncated";
-    case YARD_REASON_BAD_IP_HEADER:
-      return "bad_ip_header";
-    case YARD_REASON_FRAGMENT:
-      return "fragment";
-    case YARD_REASON_UNSUPPORTED_L4:
-      return "unsupported_l4";
-    case YARD_REASON_REJECT_NO_ENDPOINT:
-      return "reject_no_endpoint";
-    case YARD_REASON_REJECT_NO_PORT:
-      return "reject_no_port";
-    case YARD_REASON_REJECT_FAILED:
-      return "reject_failed";
-    case YARD_REASON_BACKEND_GONE:
-      return "backend_gone";
-    case YARD_REASON_SLOT_MISSING:
-      return "slot_missing";
-    case YARD_REASON_CT_FULL:
-      return "ct_full";
-    case YARD_REASON_REVNAT_MISSING:
-      return "revnat_missing";
-    case YARD_REASON_REWRITE_FAILED:
-      return "rewrite_failed";
-    case YARD_REASON_MAX:
-      break;
-  }
-  return "?";
-}
-
 // ---------------------------------------------------------------------------
 
 struct Pod {
@@ -445,8 +408,8 @@ class ClusterIpTest : public ::testing::TestWithParam<bool> {
         absl::StrAppend(&out, "  reason ", r, ": ", c.status().ToString(),
                         "\n");
       } else if (c->packets != 0) {
-        absl::StrAppend(&out, "  ", ReasonName(static_cast<yard_reason>(r)),
-                        ": ", c->packets, " packets\n");
+        absl::StrAppend(&out, "  ", names::DescribeReason(r).name, ": ",
+                        c->packets, " packets\n");
       }
     }
     absl::StatusOr<std::vector<std::pair<yard_ct4_key, yard_ct4_value>>> ct =

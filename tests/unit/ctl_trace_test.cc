@@ -2,8 +2,9 @@
 // `yardctl trace` without a kernel: its arguments, the frame it sends (its
 // checksums recomputed whole by the packet decoder; its exact bytes are
 // pinned in trace_frame_test.cc), and the answer printed from made-up
-// results. Also the node commands' shared
-// pieces: durations, node folder resolution, reason names, flags.
+// results. Also the node commands' shared pieces: durations, node folder
+// resolution, flags. (Protocol and reason names have their own test:
+// names_test.cc.)
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -22,7 +23,6 @@
 #include "control/ctl/inspect_text.h"
 #include "control/ctl/node_pins.h"
 #include "control/ctl/trace_format.h"
-#include "control/kernel/reason_names.h"
 #include "control/packet/packet_builder.h"
 #include "control/packet/packet_decoder.h"
 #include "control/packet/trace_frame.h"
@@ -441,20 +441,9 @@ TEST(InspectText, Words) {
   EXPECT_EQ(FrontendName(Ip("10.96.0.10"), 0, 0), "10.96.0.10:*/*");
   EXPECT_EQ(FrontendName(Ip("10.96.0.10"), htons(53), IPPROTO_UDP),
             "10.96.0.10:53/UDP");
-  EXPECT_EQ(ProtoName(132), "132");
   EXPECT_EQ(BackendStateName(9), "state 9");
   EXPECT_EQ(CtFlagNames(YARD_CT_F_HAIRPIN | 0x1000),
             (std::vector<std::string>{"hairpin", "0x1000"}));
-}
-
-TEST(ReasonNames, EveryReasonNamedAndFoundByName) {
-  for (uint32_t r = 0; r < YARD_REASON_MAX; ++r) {
-    const kernel::ReasonInfo& info = kernel::DescribeReason(r);
-    EXPECT_FALSE(info.meaning.empty());
-    EXPECT_EQ(kernel::ReasonByName(info.name), static_cast<yard_reason>(r));
-  }
-  EXPECT_EQ(kernel::DescribeReason(YARD_REASON_MAX).name, "unknown");
-  EXPECT_FALSE(kernel::ReasonByName("unknown").has_value());
 }
 
 class NodePinsTest : public ::testing::Test {

@@ -15,7 +15,6 @@
 #include <string>
 
 #include "control/manifest/object.h"
-#include "control/manifest/value.h"
 
 namespace switchyard::manifest {
 namespace {
@@ -973,23 +972,6 @@ metadata:
     "kind": "List"
 }
 )");
-}
-
-TEST(IsSafePlainYaml, QuotesWhatReadersWouldMisread) {
-  for (const char* plain :
-       {"web", "10.96.0.1", "fd00::1", "app.kubernetes.io/name",
-        "unix:///run/x.sock", "http-web", "v1.29.2", "a b", "x:y"}) {
-    EXPECT_TRUE(IsSafePlainYaml(plain)) << plain;
-  }
-  for (const char* quoted :
-       {"",          "80",       "-1",          "1.5",     "1e3",  "0x1F",
-        "0777",      "1:20",     "true",        "False",   "yes",  "off",
-        "null",      "~",        "::1",         "- x",     "a: b", "a #b",
-        "trailing ", " leading", "*alias",      "&anchor", "!tag", "{x}",
-        "[x]",       "'q",       "\"q",         "%d",      "@x",   "`x",
-        "|",         ">",        "line\nbreak", "...",     ".inf", "<<"}) {
-    EXPECT_FALSE(IsSafePlainYaml(quoted)) << quoted;
-  }
 }
 
 // ---- Files and directories ----------------------------------------------

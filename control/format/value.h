@@ -1,28 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
-// A small ordered JSON-like tree: the one intermediate from which both the
-// YAML and the JSON forms of an object are written, so the two can never
+// A small ordered JSON-like tree: the one intermediate from which every
+// JSON and YAML document Switchyard prints is written (yardctl's output,
+// the bench results, the health-check answers), so escaping and layout
+// are decided once, and the YAML and JSON forms of one document can never
 // disagree about which fields exist or what type a value has. (yaml-cpp's
 // Node cannot serve: it keeps every scalar as text, and JSON must know
 // whether "80" is a number or a string.)
-#ifndef SWITCHYARD_CONTROL_MANIFEST_VALUE_H_
-#define SWITCHYARD_CONTROL_MANIFEST_VALUE_H_
+#ifndef SWITCHYARD_CONTROL_FORMAT_VALUE_H_
+#define SWITCHYARD_CONTROL_FORMAT_VALUE_H_
 
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/string_view.h"
-
-namespace switchyard::manifest {
+namespace switchyard::format {
 
 class Value {
  public:
-  enum class Type { kNull, kBool, kInt, kString, kList, kMap };
+  enum class Type { kNull, kBool, kInt, kFixed, kString, kList, kMap };
 
   Value() = default;
   static Value Bool(bool b);
   static Value Int(int64_t i);
+  // A measured number, written with `decimals` digits after the point
+  // ("0.439538", "2.80"): the precision is the measurement's, chosen by
+  // whoever measured, not whatever the double happens to hold. NaN and
+  // infinities, which JSON cannot hold, are written as null.
+  static Value Fixed(double value, int decimals);
   static Value String(std::string s);
   static Value List();
   static Value Map();
@@ -30,6 +35,8 @@ class Value {
   Type type() const { return type_; }
   bool bool_value() const { return bool_; }
   int64_t int_value() const { return int_; }
+  double fixed_value() const { return fixed_; }
+  int decimals() const { return decimals_; }
   const std::string& string_value() const { return string_; }
   const std::vector<Value>& items() const { return items_; }
   const std::vector<std::pair<std::string, Value>>& fields() const {
@@ -57,29 +64,17 @@ class Value {
   Type type_ = Type::kNull;
   bool bool_ = false;
   int64_t int_ = 0;
+  double fixed_ = 0;
+  int decimals_ = 0;
   std::string string_;
   std::vector<Value> items_;
   std::vector<std::pair<std::string, Value>> fields_;
 };
 
-// Kubernetes-style JSON as `kubectl get -o json` prints it: four-space
-// indent, fields in insertion order, trailing newline.
-std::string WriteJson(const Value& value);
+// The text of a kFixed value ("2.80"), or "null" when it is not finite;
+// both writers print numbers through it.
+std::string FixedText(const Value& v);
 
-// Block-style YAML as `kubectl get -o yaml` prints it: map keys sorted,
-// list items at their parent key's indent, strings quoted only where a
-// YAML 1.1 or 1.2 reader would otherwise take them for something else.
-std::string WriteYaml(const Value& value);
+}  // namespace switchyard::format
 
-// The JSON string literal for `s`, quotes included. JSON escapes are also
-// valid YAML double-quoted escapes, so both writers share it.
-std::string QuoteString(absl::string_view s);
-
-// True when `s` can be written as a plain (unquoted) YAML scalar and still
-// read back as the same string by YAML 1.1 (Go's yaml.v2, which kubectl
-// uses) and YAML 1.2 (yaml-cpp) readers alike.
-bool IsSafePlainYaml(absl::string_view s);
-
-}  // namespace switchyard::manifest
-
-#endif  // SWITCHYARD_CONTROL_MANIFEST_VALUE_H_
+#endif  // SWITCHYARD_CONTROL_FORMAT_VALUE_H_

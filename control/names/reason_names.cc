@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "control/kernel/reason_names.h"
+#include "control/names/reason_names.h"
 
 #include <array>
 
-namespace switchyard::kernel {
+namespace switchyard::names {
 namespace {
 
 // Indexed by enum yard_reason; the static_assert below catches a reason
@@ -56,4 +56,4 @@ std::optional<yard_reason> ReasonByName(absl::string_view name) {
   return std::nullopt;
 }
 
-}  // namespace switchyard::kernel
+}  // namespace switchyard::names

@@ -1,98 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "control/manifest/value.h"
+#include "control/format/yaml.h"
 
 #include <algorithm>
 #include <regex>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "control/format/json.h"
 
-namespace switchyard::manifest {
-
-Value Value::Bool(bool b) {
-  Value v;
-  v.type_ = Type::kBool;
-  v.bool_ = b;
-  return v;
-}
-
-Value Value::Int(int64_t i) {
-  Value v;
-  v.type_ = Type::kInt;
-  v.int_ = i;
-  return v;
-}
-
-Value Value::String(std::string s) {
-  Value v;
-  v.type_ = Type::kString;
-  v.string_ = std::move(s);
-  return v;
-}
-
-Value Value::List() {
-  Value v;
-  v.type_ = Type::kList;
-  return v;
-}
-
-Value Value::Map() {
-  Value v;
-  v.type_ = Type::kMap;
-  return v;
-}
-
-bool Value::IsEmpty() const {
-  switch (type_) {
-    case Type::kNull:
-      return true;
-    case Type::kString:
-      return string_.empty();
-    case Type::kList:
-      return items_.empty();
-    case Type::kMap:
-      return fields_.empty();
-    case Type::kBool:
-    case Type::kInt:
-      return false;
-  }
-  return false;
-}
-
-std::string QuoteString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        // Bytes >= 0x80 pass through: UTF-8 is valid in both formats.
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
+namespace switchyard::format {
 namespace {
 
 // Plain scalars a YAML reader resolves to something other than a string.
@@ -145,52 +63,6 @@ namespace {
 
 std::string Indent(int n) { return std::string(n, ' '); }
 
-void JsonTo(const Value& v, int indent, std::string* out) {
-  switch (v.type()) {
-    case Value::Type::kNull:
-      *out += "null";
-      return;
-    case Value::Type::kBool:
-      *out += v.bool_value() ? "true" : "false";
-      return;
-    case Value::Type::kInt:
-      absl::StrAppend(out, v.int_value());
-      return;
-    case Value::Type::kString:
-      *out += QuoteString(v.string_value());
-      return;
-    case Value::Type::kList: {
-      if (v.items().empty()) {
-        *out += "[]";
-        return;
-      }
-      *out += "[\n";
-      for (size_t i = 0; i < v.items().size(); ++i) {
-        *out += Indent(indent + 4);
-        JsonTo(v.items()[i], indent + 4, out);
-        *out += i + 1 < v.items().size() ? ",\n" : "\n";
-      }
-      *out += Indent(indent) + "]";
-      return;
-    }
-    case Value::Type::kMap: {
-      if (v.fields().empty()) {
-        *out += "{}";
-        return;
-      }
-      *out += "{\n";
-      for (size_t i = 0; i < v.fields().size(); ++i) {
-        const auto& [key, value] = v.fields()[i];
-        absl::StrAppend(out, Indent(indent + 4), QuoteString(key), ": ");
-        JsonTo(value, indent + 4, out);
-        *out += i + 1 < v.fields().size() ? ",\n" : "\n";
-      }
-      *out += Indent(indent) + "}";
-      return;
-    }
-  }
-}
-
 std::string YamlScalar(const Value& v) {
   switch (v.type()) {
     case Value::Type::kNull:
@@ -199,6 +71,8 @@ std::string YamlScalar(const Value& v) {
       return v.bool_value() ? "true" : "false";
     case Value::Type::kInt:
       return absl::StrCat(v.int_value());
+    case Value::Type::kFixed:
+      return FixedText(v);
     case Value::Type::kString:
       return IsSafePlainYaml(v.string_value()) ? v.string_value()
                                                : QuoteString(v.string_value());
@@ -260,13 +134,6 @@ void YamlList(const Value& v, int indent, std::string first, std::string* out) {
 
 }  // namespace
 
-std::string WriteJson(const Value& value) {
-  std::string out;
-  JsonTo(value, 0, &out);
-  out += "\n";
-  return out;
-}
-
 std::string WriteYaml(const Value& value) {
   std::string out;
   if (value.type() == Value::Type::kMap && !value.fields().empty()) {
@@ -279,4 +146,4 @@ std::string WriteYaml(const Value& value) {
   return out;
 }
 
-}  // namespace switchyard::manifest
+}  // namespace switchyard::format
