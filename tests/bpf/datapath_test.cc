@@ -181,11 +181,11 @@ class DatapathTest : public ::testing::Test {
 
   DatapathMaps& maps() { return dp_->maps(); }
 
-  void PutBackend(const BackendSpec& be) {
+  void PutBackend(const BackendSpec& be, uint8_t state = YARD_BACKEND_ACTIVE) {
     yard_backend4 value = {};
     value.addr = IpBe(be.addr);
     value.port = PortBe(be.port);
-    value.state = YARD_BACKEND_ACTIVE;
+    value.state = state;
     ASSERT_OK(maps().PutBackend(be.id, value));
   }
 
@@ -1481,6 +1481,67 @@ TEST_F(DatapathTest, UdpFlowWhoseBackendIsGoneChoosesAgain) {
                 .Udp(5200, kBeSpareUdp.port)
                 .Payload("q")
                 .Build());
+  ExpectReasons({});
+}
+
+// An endpoint no longer listed is retired by the agent, not cleared: its
+// TCP connections go on (it may be back in a moment, as after a relist),
+// while a new connection on the same tuple and its UDP flows choose an
+// endpoint that is listed.
+TEST_F(DatapathTest, RetiredBackendKeepsItsTcpFlowsOnly) {
+  using namespace packet;  // NOLINT
+  auto to_web = [](uint8_t flags) {
+    return FromPod()
+        .Ipv4(kClient, kWebIp)
+        .Tcp(44200, 80)
+        .Flags(flags)
+        .Seq(1)
+        .AckSeq(1);
+  };
+  auto at = [](const BackendSpec& be, uint8_t flags) {
+    return FromPod()
+        .Ipv4(kClient, be.addr)
+        .Tcp(44200, be.port)
+        .Flags(flags)
+        .Seq(1)
+        .AckSeq(1)
+        .Build();
+  };
+  auto query = [] {
+    return FromPod().Ipv4(kClient, kWebIp).Udp(5210, 53).Payload("q");
+  };
+  ExpectRun(Hook::kFromPod, to_web(kTcpSyn).Build(), kActOk,
+            at(kBeWeb, kTcpSyn));
+  ASSERT_EQ(Run(Hook::kFromPod, query().Build()).verdict, kActOk);
+
+  // Both endpoints leave the lists: others take their slots, they retire.
+  ASSERT_NO_FATAL_FAILURE(ReplaceOnlyBackend(kWebTcp80, kBeSpareTcp));
+  ASSERT_NO_FATAL_FAILURE(ReplaceOnlyBackend(kWebUdp53, kBeSpareUdp));
+  ASSERT_NO_FATAL_FAILURE(PutBackend(kBeWeb, YARD_BACKEND_RETIRED));
+  ASSERT_NO_FATAL_FAILURE(PutBackend(kBeDns, YARD_BACKEND_RETIRED));
+
+  // The connection keeps its endpoint, FIN included.
+  ExpectRun(Hook::kFromPod, to_web(kTcpAck).Build(), kActOk,
+            at(kBeWeb, kTcpAck));
+  ExpectRun(Hook::kFromPod, to_web(kTcpAck | kTcpPsh).Build(), kActOk,
+            at(kBeWeb, kTcpAck | kTcpPsh));
+  // The datagram flow chooses a listed endpoint.
+  ExpectRun(Hook::kFromPod, query().Build(), kActOk,
+            FromPod()
+                .Ipv4(kClient, kBeSpareUdp.addr)
+                .Udp(5210, kBeSpareUdp.port)
+                .Payload("q")
+                .Build());
+  // A new connection on the tuple goes to a listed endpoint too.
+  ExpectRun(Hook::kFromPod, to_web(kTcpSyn).Build(), kActOk,
+            at(kBeSpareTcp, kTcpSyn));
+  ExpectReasons({});
+
+  // The endpoint comes back under its id: flows to it are as they were.
+  ASSERT_NO_FATAL_FAILURE(PutBackend(kBeWeb));
+  ASSERT_NO_FATAL_FAILURE(ReplaceOnlyBackend(kWebTcp80, kBeWeb));
+  ExpectRun(Hook::kFromPod, to_web(kTcpAck).Build(), kActOk,
+            at(kBeSpareTcp, kTcpAck));
   ExpectReasons({});
 }
 

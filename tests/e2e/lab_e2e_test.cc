@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -790,6 +791,94 @@ endpoints:
         EchoOnce(fd->get(), absl::StrCat("round ", round, "\n"));
     ASSERT_TRUE(echo.ok()) << "after churn round " << round << ": " << echo;
   }
+}
+
+// batch's only endpoint (pod-2-3, echo on 7007) leaves its EndpointSlice
+// for three seconds and comes back unchanged, as after a relist of the
+// Kubernetes API or a slice re-created by its controller, under
+// connections from outside (NodePort on both nodes, one sent on to node-2
+// under node-1's address) and from pods on both nodes (ClusterIP). None
+// stalls: while the endpoint is unlisted its TCP connections keep it,
+// and when it is back it is the same backend.
+TEST_F(LabTest, ConnectionsSurviveTheirEndpointLeavingAndComingBack) {
+  const std::string slice = WriteManifest("batch-slice", R"(---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: batch-q2w7n
+  namespace: default
+  labels:
+    kubernetes.io/service-name: batch
+addressType: IPv4
+ports:
+  - name: http
+    protocol: TCP
+    port: 8080
+  - name: sink
+    protocol: TCP
+    port: 7000
+  - name: echo
+    protocol: TCP
+    port: 7007
+  - name: echo-udp
+    protocol: UDP
+    port: 7007
+endpoints:
+  - addresses: ["10.244.2.13"]
+    conditions:
+      ready: true
+      serving: true
+      terminating: false
+    nodeName: node-2
+)");
+  struct Client {
+    const char* ns;
+    std::string to;
+    uint16_t port;
+  };
+  const std::vector<Client> clients = {{"ext", kNode1, 30052},
+                                       {"ext", kNode2, 30052},
+                                       {"pod-1-1", "10.96.0.50", 7007},
+                                       {"pod-2-1", "10.96.0.50", 7007}};
+  std::vector<ScopedFd> fds;
+  for (const Client& c : clients) {
+    absl::StatusOr<ScopedFd> fd = RunInNs<ScopedFd>(c.ns, [&] {
+      return e2e::MustConnect(e2e::SockAddr(c.to.c_str(), c.port),
+                              absl::Seconds(2));
+    });
+    ASSERT_TRUE(fd.ok()) << c.ns << " -> " << c.to << ": " << fd.status();
+    // A stalled flow fails the test instead of hanging it.
+    timeval timeout = {.tv_sec = 5, .tv_usec = 0};
+    ASSERT_EQ(setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
+                         sizeof(timeout)),
+              0);
+    fds.push_back(*std::move(fd));
+  }
+  auto echo_all = [&](const std::string& when) {
+    for (size_t i = 0; i < fds.size(); ++i) {
+      absl::Status echo = EchoOnce(fds[i].get(), when + "\n");
+      EXPECT_TRUE(echo.ok())
+          << when << ": " << clients[i].ns << " -> " << clients[i].to << ":"
+          << clients[i].port << ": " << echo;
+    }
+  };
+  echo_all("before");
+  ASSERT_TRUE(Write("delete", slice).ok());
+  // Whatever happens below, the lab gets its endpoint back.
+  absl::Cleanup restore = [&] { Write("apply", slice).IgnoreError(); };
+  for (int i = 0; i < 3; ++i) {
+    echo_all(absl::StrCat("unlisted ", i));
+    absl::SleepFor(absl::Seconds(1));
+  }
+  ASSERT_TRUE(Write("apply", slice).ok());
+  std::move(restore).Cancel();
+  echo_all("back");
+  // New connections reach it as before.
+  absl::StatusOr<ScopedFd> fresh = RunInNs<ScopedFd>("pod-1-1", [] {
+    return e2e::MustConnect(e2e::SockAddr("10.96.0.50", 7007),
+                            absl::Seconds(2));
+  });
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
 }
 
 // The agent of the node the client talks to crashes and comes back, while
