@@ -90,79 +90,93 @@ std::string LayoutLine(const NodeStatusView& view) {
                       "that came with the node's agent)");
 }
 
-}  // namespace
-
-std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
-  if (output == InspectOutput::kJson) {
-    Value doc = Value::Map();
-    doc.Set("node", Str(view.node));
-    doc.Set("pin_dir", Str(view.pin_dir));
-    doc.Set("netns", Str(view.netns));
-    doc.Set("layout_version", view.layout ? Int(*view.layout) : Value());
-    Value maps = Value::List();
-    for (const kernel::MapUsage& m : view.maps) {
-      Value v = Value::Map();
-      v.Set("name", Str(m.name));
-      v.Set("type", Str(m.type));
-      v.Set("id", Int(m.id));
-      v.Set("entries",
-            m.entries ? Int(static_cast<int64_t>(*m.entries)) : Value());
-      v.Set("max_entries", Int(m.max_entries));
-      maps.Append(std::move(v));
-    }
-    doc.Set("maps", std::move(maps));
-    Value attachments = Value::List();
-    for (const kernel::TcAttachment& a : view.attachments) {
-      Value v = Value::Map();
-      v.Set("interface", Str(a.interface));
-      v.Set("ifindex", Int(a.ifindex));
-      v.Set("hook", Str(std::string(HookName(a))));
-      v.Set("program", Str(a.program.name));
-      v.Set("program_id", Int(a.program.id));
-      v.Set("tag", Str(a.program.tag));
-      v.Set("this_node", Value::Bool(a.this_node));
-      attachments.Append(std::move(v));
-    }
-    doc.Set("attachments", std::move(attachments));
-    Value programs = Value::List();
-    for (const kernel::ProgramInfo& p : view.programs) {
-      Value v = Value::Map();
-      v.Set("name", Str(p.name));
-      v.Set("id", Int(p.id));
-      v.Set("tag", Str(p.tag));
-      programs.Append(std::move(v));
-    }
-    doc.Set("programs", std::move(programs));
-    Value features = Value::List();
-    if (view.features.has_value()) {
-      for (kernel::Feature f : kernel::AllFeatures()) {
-        Value v = Value::Map();
-        v.Set("name", Str(std::string(kernel::FeatureName(f))));
-        v.Set("on", Value::Bool(view.features->state(f) == YARD_FEATURE_ON));
-        v.Set("state", Str(std::string(
-                           kernel::FeatureStateName(view.features->state(f)))));
-        v.Set("why", Str(view.features->why(f)));
-        features.Append(std::move(v));
-      }
-    }
-    doc.Set("features", std::move(features));
-    Value controller = Value::Map();
-    controller.Set("address", Str(view.controller));
-    controller.Set("reachable", Value::Bool(view.controller_status.ok()));
-    if (!view.controller_status.ok()) {
-      controller.Set("error",
-                     Str(std::string(view.controller_status.message())));
-    } else {
-      controller.Set("version",
-                     Int(static_cast<int64_t>(view.sync->version())));
-      const v1::NodeSync* n = FindNode(*view.sync, view.node);
-      controller.Set("sync",
-                     n ? NodeSyncJson(*n, view.sync->version()) : Value());
-    }
-    doc.Set("controller", std::move(controller));
-    return format::WriteJson(doc);
+Value MapsJson(const std::vector<kernel::MapUsage>& usage) {
+  Value maps = Value::List();
+  for (const kernel::MapUsage& m : usage) {
+    Value v = Value::Map();
+    v.Set("name", Str(m.name));
+    v.Set("type", Str(m.type));
+    v.Set("id", Int(m.id));
+    v.Set("entries",
+          m.entries ? Int(static_cast<int64_t>(*m.entries)) : Value());
+    v.Set("max_entries", Int(m.max_entries));
+    maps.Append(std::move(v));
   }
+  return maps;
+}
 
+Value AttachmentsJson(const std::vector<kernel::TcAttachment>& all) {
+  Value attachments = Value::List();
+  for (const kernel::TcAttachment& a : all) {
+    Value v = Value::Map();
+    v.Set("interface", Str(a.interface));
+    v.Set("ifindex", Int(a.ifindex));
+    v.Set("hook", Str(std::string(HookName(a))));
+    v.Set("program", Str(a.program.name));
+    v.Set("program_id", Int(a.program.id));
+    v.Set("tag", Str(a.program.tag));
+    v.Set("this_node", Value::Bool(a.this_node));
+    attachments.Append(std::move(v));
+  }
+  return attachments;
+}
+
+Value ProgramsJson(const std::vector<kernel::ProgramInfo>& all) {
+  Value programs = Value::List();
+  for (const kernel::ProgramInfo& p : all) {
+    Value v = Value::Map();
+    v.Set("name", Str(p.name));
+    v.Set("id", Int(p.id));
+    v.Set("tag", Str(p.tag));
+    programs.Append(std::move(v));
+  }
+  return programs;
+}
+
+Value FeaturesJson(const std::optional<kernel::FeatureSet>& set) {
+  Value features = Value::List();
+  if (!set.has_value()) return features;
+  for (kernel::Feature f : kernel::AllFeatures()) {
+    Value v = Value::Map();
+    v.Set("name", Str(std::string(kernel::FeatureName(f))));
+    v.Set("on", Value::Bool(set->state(f) == YARD_FEATURE_ON));
+    v.Set("state", Str(std::string(kernel::FeatureStateName(set->state(f)))));
+    v.Set("why", Str(set->why(f)));
+    features.Append(std::move(v));
+  }
+  return features;
+}
+
+Value ControllerJson(const NodeStatusView& view) {
+  Value controller = Value::Map();
+  controller.Set("address", Str(view.controller));
+  controller.Set("reachable", Value::Bool(view.controller_status.ok()));
+  if (!view.controller_status.ok()) {
+    controller.Set("error", Str(std::string(view.controller_status.message())));
+    return controller;
+  }
+  controller.Set("version", Int(static_cast<int64_t>(view.sync->version())));
+  const v1::NodeSync* n = FindNode(*view.sync, view.node);
+  controller.Set("sync", n ? NodeSyncJson(*n, view.sync->version()) : Value());
+  return controller;
+}
+
+std::string NodeStatusJson(const NodeStatusView& view) {
+  Value doc = Value::Map();
+  doc.Set("node", Str(view.node));
+  doc.Set("pin_dir", Str(view.pin_dir));
+  doc.Set("netns", Str(view.netns));
+  doc.Set("layout_version", view.layout ? Int(*view.layout) : Value());
+  doc.Set("maps", MapsJson(view.maps));
+  doc.Set("attachments", AttachmentsJson(view.attachments));
+  doc.Set("programs", ProgramsJson(view.programs));
+  doc.Set("features", FeaturesJson(view.features));
+  doc.Set("controller", ControllerJson(view));
+  return format::WriteJson(doc);
+}
+
+// Node, pins, layout, programs, controller.
+std::string NodeSummaryText(const NodeStatusView& view) {
   std::string out =
       absl::StrCat("Node:        ", view.node, "\nMaps pinned: ", view.pin_dir,
                    "\nLayout:      ", LayoutLine(view), "\n");
@@ -181,30 +195,33 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
           : "Features:    not recorded (the maps were loaded by an agent "
             "older than the record)\n",
       "\n");
+  return out;
+}
 
-  if (view.features.has_value()) {
-    std::vector<std::vector<std::string>> feature_rows = {
-        {"FEATURE", "STATE", "WHY"}};
-    for (kernel::Feature f : kernel::AllFeatures()) {
-      const std::string& why = view.features->why(f);
-      feature_rows.push_back(
-          {std::string(kernel::FeatureName(f)),
-           std::string(kernel::FeatureStateName(view.features->state(f))),
-           why.empty() ? "-" : why});
-    }
-    absl::StrAppend(&out, FormatColumns(feature_rows), "\n");
+std::string FeatureTable(const kernel::FeatureSet& set) {
+  std::vector<std::vector<std::string>> rows = {{"FEATURE", "STATE", "WHY"}};
+  for (kernel::Feature f : kernel::AllFeatures()) {
+    const std::string& why = set.why(f);
+    rows.push_back({std::string(kernel::FeatureName(f)),
+                    std::string(kernel::FeatureStateName(set.state(f))),
+                    why.empty() ? "-" : why});
   }
+  return FormatColumns(rows);
+}
 
+std::string MapTable(const std::vector<kernel::MapUsage>& maps) {
   std::vector<std::vector<std::string>> rows = {
       {"MAP", "TYPE", "ID", "ENTRIES", "MAX-ENTRIES", "USE"}};
-  for (const kernel::MapUsage& m : view.maps) {
+  for (const kernel::MapUsage& m : maps) {
     rows.push_back({m.name, m.type, absl::StrCat(m.id),
                     m.entries ? absl::StrCat(*m.entries) : "-",
                     absl::StrCat(m.max_entries),
                     m.entries ? Percent(*m.entries, m.max_entries) : "-"});
   }
-  absl::StrAppend(&out, FormatColumns(rows), "\n");
+  return FormatColumns(rows);
+}
 
+std::string AttachmentText(const NodeStatusView& view) {
   const std::string where =
       view.netns.empty()
           ? std::string(
@@ -212,11 +229,9 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
                 "node's own)")
           : absl::StrCat("network namespace ", view.netns);
   if (view.attachments.empty()) {
-    absl::StrAppend(&out, "No Switchyard programs attached in ", where, ".\n");
-    return out;
+    return absl::StrCat("No Switchyard programs attached in ", where, ".\n");
   }
-  absl::StrAppend(&out, "Attached in ", where, ":\n");
-  rows = {
+  std::vector<std::vector<std::string>> rows = {
       {"INTERFACE", "IFINDEX", "HOOK", "PROGRAM", "PROG-ID", "TAG", "MAPS"}};
   for (const kernel::TcAttachment& a : view.attachments) {
     rows.push_back({a.interface, absl::StrCat(a.ifindex),
@@ -224,7 +239,18 @@ std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
                     absl::StrCat(a.program.id), a.program.tag,
                     a.this_node ? "this node" : "another node"});
   }
-  absl::StrAppend(&out, FormatColumns(rows));
+  return absl::StrCat("Attached in ", where, ":\n", FormatColumns(rows));
+}
+
+}  // namespace
+
+std::string FormatNodeStatus(const NodeStatusView& view, InspectOutput output) {
+  if (output == InspectOutput::kJson) return NodeStatusJson(view);
+  std::string out = NodeSummaryText(view);
+  if (view.features.has_value()) {
+    absl::StrAppend(&out, FeatureTable(*view.features), "\n");
+  }
+  absl::StrAppend(&out, MapTable(view.maps), "\n", AttachmentText(view));
   return out;
 }
 
