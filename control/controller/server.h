@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "control/common/message_limits.h"
 #include "control/controller/cluster_store.h"
 #include "control/controller/controller_metrics.h"
 #include "control/controller/node_sync_table.h"
@@ -24,8 +25,8 @@
 namespace switchyard::controller {
 
 // The largest message either side accepts: room for a snapshot of about
-// 100,000 services with their endpoints.
-inline constexpr int kMaxMessageBytes = 512 << 20;
+// 100,000 services with their endpoints (the same number yardctl uses).
+inline constexpr int kMaxMessageBytes = kMaxControlMessageBytes;
 
 struct ServerConfig {
   std::string listen_tcp;   // "host:port"; "" for none

@@ -3,6 +3,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "control/common/message_limits.h"
 
 namespace switchyard::ctl {
 
@@ -11,6 +12,14 @@ std::string ChannelTarget(absl::string_view controller) {
     return absl::StrCat("unix:", controller);
   }
   return std::string(controller);
+}
+
+std::shared_ptr<grpc::Channel> ControllerChannel(absl::string_view controller) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxControlMessageBytes);
+  args.SetMaxSendMessageSize(kMaxControlMessageBytes);
+  return grpc::CreateCustomChannel(ChannelTarget(controller),
+                                   grpc::InsecureChannelCredentials(), args);
 }
 
 absl::Status StatusFromGrpc(const grpc::Status& status,

@@ -26,6 +26,12 @@ inline constexpr absl::string_view kDefaultController =
 // gRPC would otherwise read it as a DNS name.
 std::string ChannelTarget(absl::string_view controller);
 
+// A channel to the controller at `controller` (the flag as given) that
+// sends and receives messages as large as the controller does: gRPC's
+// default 4 MiB receive limit would fail a `get` of a large namespace
+// that the controller answers willingly.
+std::shared_ptr<grpc::Channel> ControllerChannel(absl::string_view controller);
+
 // A failed call as a Status with the same code. UNAVAILABLE and
 // DEADLINE_EXCEEDED say where yardctl was trying to reach; the
 // controller's own refusals (INVALID_ARGUMENT, NOT_FOUND, ...) pass its

@@ -26,10 +26,8 @@ int main(int argc, char** argv) {
     return line->help ? 0 : 1;
   }
   // The channel connects on first use, so `help` costs nothing here.
-  ClusterClient client(
-      grpc::CreateChannel(ChannelTarget(line->global.controller),
-                          grpc::InsecureChannelCredentials()),
-      line->global.controller, line->global.timeout);
+  ClusterClient client(ControllerChannel(line->global.controller),
+                       line->global.controller, line->global.timeout);
   Context context{
       .client = &client, .in = &std::cin, .out = &std::cout, .err = &std::cerr};
   absl::Status status = RunCommand(*line, context);
