@@ -61,7 +61,8 @@ Agent::Agent(AgentConfig config, std::unique_ptr<kernel::Datapath> datapath)
       datapath_(std::move(datapath)),
       writer_(&datapath_->maps()),
       reconciler_(&writer_, CapacityOf(config_.datapath),
-                  {config_.node_name, config_.node_port_addrs_be}),
+                  {config_.node_name, config_.node_port_addrs_be},
+                  /*health_checks=*/!config_.external_devices.empty()),
       interfaces_(datapath_.get(), config_.pod_interfaces,
                   config_.external_devices),
       metrics_(AgentMetrics::Register(registry_)) {}

@@ -364,7 +364,27 @@ absl::Status Programmer::Retire(
   it->second.state = YARD_BACKEND_RETIRED;
   retired_.push_back(it->first);
   ++retired_count_;
+  // An endpoint that flaps leaves a stale place in the queue each time it
+  // comes back; keep the queue within twice what is retired.
+  if (retired_.size() > 2 * retired_count_ + 64) CompactRetired();
   return absl::OkStatus();
+}
+
+void Programmer::CompactRetired() {
+  // Each retired backend keeps its latest place only: that is when it
+  // retired.
+  std::map<BackendAddr, size_t> last;
+  for (size_t i = 0; i < retired_.size(); ++i) last[retired_[i]] = i;
+  std::deque<BackendAddr> kept;
+  for (size_t i = 0; i < retired_.size(); ++i) {
+    const BackendAddr& addr = retired_[i];
+    auto it = backends_.find(addr);
+    if (last[addr] == i && it != backends_.end() &&
+        it->second.state == YARD_BACKEND_RETIRED) {
+      kept.push_back(addr);
+    }
+  }
+  retired_ = std::move(kept);
 }
 
 void Programmer::Unref(const BackendAddr& addr, bool draining, Work& work) {

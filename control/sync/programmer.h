@@ -160,6 +160,9 @@ class Programmer {
   // flows go on; it keeps its id, so if its endpoint comes back its flows
   // find it again), until its id is needed.
   absl::Status Retire(std::map<BackendAddr, BackendEntry>::iterator it);
+  // Drops the queue's places of backends revived since, and all but the
+  // latest of any backend's.
+  void CompactRetired();
   // A backend id: a free one, else the longest-retired backend's.
   absl::StatusOr<uint32_t> AllocateBackendId();
   absl::Status Count(absl::Status status);
@@ -171,7 +174,7 @@ class Programmer {
   IdAllocator rev_nat_ids_;
   std::map<BackendAddr, BackendEntry> backends_;
   // Retired backends, longest-retired first; an address revived since is
-  // skipped when its turn comes.
+  // skipped when its turn comes (and dropped by CompactRetired).
   std::deque<BackendAddr> retired_;
   size_t retired_count_ = 0;
   std::map<std::string, SetEntry> sets_;

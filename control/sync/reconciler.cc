@@ -7,8 +7,10 @@
 namespace switchyard::sync {
 
 Reconciler::Reconciler(MapWriter* writer, Capacity capacity,
-                       translate::NodeContext node)
-    : node_(std::move(node)), programmer_(writer, capacity) {}
+                       translate::NodeContext node, bool health_checks)
+    : node_(std::move(node)),
+      serve_health_checks_(health_checks),
+      programmer_(writer, capacity) {}
 
 void Reconciler::Adopt(const ProgrammedEntries& entries) {
   absl::MutexLock lock(&mu_);
@@ -41,9 +43,11 @@ ReconcileOutcome Reconciler::Apply(const v1::WatchResponse& update) {
     return out;
   }
   applied_version_ = update.version();
-  out.health_checks_changed =
-      RefreshHealthChecks(out.full, affected) || !checks_handed_out_;
-  checks_handed_out_ = true;
+  if (serve_health_checks_) {
+    out.health_checks_changed =
+        RefreshHealthChecks(out.full, affected) || !checks_handed_out_;
+    checks_handed_out_ = true;
+  }
   if (out.full) out.skipped = desired_.skipped();
   return out;
 }

@@ -48,7 +48,10 @@ struct ReconcileOutcome {
 
 class Reconciler {
  public:
-  Reconciler(MapWriter* writer, Capacity capacity, translate::NodeContext node);
+  // `health_checks`: whether this node serves health-check node ports (it
+  // has external devices); without, no update spends work on them.
+  Reconciler(MapWriter* writer, Capacity capacity, translate::NodeContext node,
+             bool health_checks = true);
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
 
@@ -83,6 +86,7 @@ class Reconciler {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const translate::NodeContext node_;
+  const bool serve_health_checks_;
   absl::Mutex mu_;
   translate::ClusterState state_ ABSL_GUARDED_BY(mu_);
   translate::DesiredStateCache desired_ ABSL_GUARDED_BY(mu_);

@@ -70,7 +70,7 @@ class ClientLimitsTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // 16,000 slices of 10 endpoints: about 6.7 MB, past gRPC's default 4 MiB.
+  // 16,000 slices of 10 endpoints: 6.8 MB, past gRPC's default 4 MiB.
   LargeListController controller_{16000};
   std::string dir_;
   std::string socket_;

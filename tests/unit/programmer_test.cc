@@ -454,6 +454,26 @@ TEST_F(ProgrammerTest, RetiredBackendsMakeRoomOldestFirst) {
   EXPECT_EQ(fake.writes(), before);
 }
 
+// An endpoint that flaps goes to the back of the queue each time it
+// retires: the backend retired longest ago still gives its id up first.
+TEST_F(ProgrammerTest, FlappingEndpointDoesNotJumpTheRetiredQueue) {
+  FakeMapWriter fake;
+  Programmer p(&fake, Capacity{.frontends = 16, .slots = 64, .backends = 4});
+  ASSERT_TRUE(p.Apply(Desired({{Be(1), Be(2), Be(3)}})).ok());  // ids 1-3
+  ASSERT_TRUE(p.Apply(Desired({{Be(2), Be(3)}})).ok());         // 1 retires
+  ASSERT_TRUE(p.Apply(Desired({{Be(3)}})).ok());                // then 2
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(p.Apply(Desired({{Be(1), Be(3)}})).ok());  // 1 is back
+    ASSERT_TRUE(p.Apply(Desired({{Be(3)}})).ok());         // and retires
+  }
+  ASSERT_TRUE(p.Apply(Desired({{Be(3), Be(4)}})).ok());
+  EXPECT_EQ(fake.violation(), "");
+  // Backend 2 (id 2) retired longest ago: its id went to backend 4.
+  EXPECT_EQ(ntohl(fake.entries().backends.at(2).addr) & 0xff, 4u);
+  EXPECT_EQ(fake.entries().backends.at(1).state, YARD_BACKEND_RETIRED);
+  EXPECT_EQ(ntohl(fake.entries().backends.at(1).addr) & 0xff, 1u);
+}
+
 // A restarted agent adopts retired backends as retired: still theirs to
 // give back, still no endpoint's.
 TEST_F(ProgrammerTest, RetiredBackendsAreAdoptedAsRetired) {

@@ -344,6 +344,19 @@ TEST_F(ReconcilerTest, HealthChecksFollowLocalEndpoints) {
   EXPECT_TRUE(retry.health_checks_changed);
 }
 
+TEST_F(ReconcilerTest, NodeWithoutHealthChecksSpendsNothingOnThem) {
+  reconciler_ = std::make_unique<Reconciler>(
+      &writer_, kRoomy, translate::NodeContext{"node-a", {}},
+      /*health_checks=*/false);
+  ReconcileOutcome out =
+      Apply(Update(1, true)
+                .Put(LocalLoadBalancer("web", "10.96.0.10", 31000))
+                .Put(Slice("web", {"10.244.1.2"})));
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  EXPECT_FALSE(out.health_checks_changed);
+  EXPECT_TRUE(reconciler_->health_checks().empty());
+}
+
 TEST_F(ReconcilerTest, ServiceNamesNameEveryProgrammedFrontend) {
   ASSERT_TRUE(Apply(Update(1, true)
                         .Put(Service("web", "10.96.0.10"))
