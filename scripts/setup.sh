@@ -10,8 +10,13 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev
   # Control plane (gRPC + protobuf, YAML manifests)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libyaml-cpp-dev
+  # Kubernetes API client (HTTPS with verified TLS)
+  libcurl4-openssl-dev
   # Tests and the lab: namespaces, veth, tc, real clients and servers
   iproute2 ethtool iperf3 curl netcat-openbsd socat iptables nftables util-linux
+  # The Kubernetes API-server stand-in's tests: certificates, and the official Python client
+  # (Debian's python3 at /usr/bin/python3, whatever python3 is first on PATH)
+  openssl python3 python3-kubernetes python3-yaml
   # Format
   clang-format
 )
