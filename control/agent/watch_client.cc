@@ -4,7 +4,7 @@
 #include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
-#include "control/agent/backoff.h"
+#include "control/common/backoff.h"
 #include "control/common/log.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 

@@ -422,6 +422,11 @@ absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
   rules.node_port_min = config.node_port_min;
   rules.node_port_max = config.node_port_max;
 
+  if (!config.mirror_of.empty() && !config.state_dir.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a store mirroring ", config.mirror_of,
+                     " keeps no state on disk; state_dir must be empty"));
+  }
   std::unique_ptr<StateFiles> files;
   std::optional<StateFiles::Contents> contents;
   if (!config.state_dir.empty()) {
@@ -437,6 +442,7 @@ absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
   }
   std::unique_ptr<ClusterStore> store(
       new ClusterStore(std::move(config), std::move(rules), std::move(files)));
+  if (store->config_.mirror_of.empty()) store->MarkSynced();
   if (contents.has_value()) {
     absl::MutexLock lock(&store->mu_);
     // Recovery always rewrites, so the next start is clean.
@@ -581,6 +587,7 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
 
 absl::StatusOr<ApplyResult> ClusterStore::Apply(
     std::vector<v1::Object>&& objects) {
+  if (!config_.mirror_of.empty()) return MirrorRefusesWrites();
   // Per-object checks need no lock, so readers are not held up by them.
   std::vector<Write::Item> items(objects.size());
   absl::flat_hash_map<ObjectKey, size_t> index;
@@ -588,23 +595,12 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
   for (size_t i = 0; i < objects.size(); ++i) {
     Write::Item& item = items[i];
     item.object = std::move(objects[i]);
-    absl::Status status;
-    switch (item.object.kind_case()) {
-      case v1::Object::kService:
-        status = NormalizeService(rules_, *item.object.mutable_service());
-        break;
-      case v1::Object::kEndpointSlice:
-        status = NormalizeEndpointSlice(*item.object.mutable_endpoint_slice());
-        break;
-      case v1::Object::kNode:
-        status = NormalizeNode(*item.object.mutable_node());
-        break;
-      case v1::Object::KIND_NOT_SET:
-        status =
-            absl::InvalidArgumentError(NoObjectMessage(static_cast<int>(i)));
-        break;
+    if (item.object.kind_case() == v1::Object::KIND_NOT_SET) {
+      return absl::InvalidArgumentError(NoObjectMessage(static_cast<int>(i)));
     }
-    if (!status.ok()) return status;
+    if (absl::Status s = NormalizeObject(rules_, item.object); !s.ok()) {
+      return s;
+    }
     item.key = ObjectKey::Of(RefOf(item.object));
     auto [it, inserted] = index.try_emplace(item.key, i);
     if (!inserted) {
@@ -659,6 +655,7 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
 
 absl::StatusOr<uint64_t> ClusterStore::Delete(
     const std::vector<v1::ObjectRef>& refs, bool ignore_not_found) {
+  if (!config_.mirror_of.empty()) return MirrorRefusesWrites();
   std::vector<v1::ObjectRef> normalized;
   normalized.reserve(refs.size());
   absl::flat_hash_map<ObjectKey, size_t> seen;

@@ -91,6 +91,34 @@ struct StoreConfig {
   // and rewrites the files so the next start is clean. For an operator who
   // has decided the lost writes are gone.
   bool recover_readable_state = false;
+  // Mirror mode: set to the source of truth (the Kubernetes API server's
+  // URL), the store holds what that source says and nothing else. It
+  // allocates nothing (the source did), keeps nothing on disk (the source
+  // is durable; state_dir must be empty), accepts any clusterIP and
+  // nodePort the source assigned, takes EndpointSlices whose Service it
+  // has not seen (the watches of the two kinds are not ordered), and
+  // refuses Apply and Delete with FailedPrecondition naming kubectl.
+  // Changes arrive through Mirror(); agents are served once MarkSynced().
+  std::string mirror_of;
+};
+
+// One change from the source of truth. Objects are checked one by one: an
+// object Switchyard cannot serve is left out (and any earlier version of it
+// removed) without holding up the rest, since the source has accepted it
+// and will not take it back.
+struct MirrorWrite {
+  // Set: `upserts` are the whole of this kind, and stored objects of the
+  // kind not among them are deleted (a list after a watch gap).
+  v1::Kind replace_kind = v1::KIND_UNSPECIFIED;
+  std::vector<v1::Object> upserts;
+  std::vector<v1::ObjectRef> deletes;
+};
+
+struct MirrorResult {
+  uint64_t version = 0;
+  size_t changed = 0;  // objects added, replaced or removed
+  // "Service default/web: spec.ports[0].port: ..." for each object left out.
+  std::vector<std::string> rejected;
 };
 
 struct ApplyResult {
@@ -123,6 +151,21 @@ class ClusterStore {
   // ignored for nodes), sorted by kind, namespace, name.
   std::vector<v1::Object> List(v1::Kind kind, const std::string& ns) const;
   uint64_t version() const;
+
+  // Mirror mode only (StoreConfig::mirror_of): applies one change from the
+  // source as one version, or none when nothing differs, so a relist that
+  // finds the same objects costs agents nothing.
+  absl::StatusOr<MirrorResult> Mirror(MirrorWrite write);
+  // The URL mirrored; "" for a store that is written through Apply.
+  const std::string& mirror_of() const { return config_.mirror_of; }
+  // A mirror is synced once every kind has been read from the source:
+  // before that its state is partial (Services without their endpoints),
+  // and an agent given it would drop working frontends. Written stores are
+  // synced from Open.
+  void MarkSynced();
+  bool synced() const;
+  // Waits up to `timeout` for MarkSynced; returns synced().
+  bool WaitSynced(absl::Duration timeout) const;
 
   // Every object at the current version, with snapshot = true.
   v1::WatchResponse Snapshot() const;
@@ -161,6 +204,7 @@ class ClusterStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordDelta(Delta delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeCompact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MirrorRefusesWrites() const;
 
   const StoreConfig config_;
   const ServiceRules rules_;
@@ -178,6 +222,7 @@ class ClusterStore {
   std::unique_ptr<StateFiles> files_ ABSL_GUARDED_BY(mu_);
   // Set when the disk failed a write; every later write answers it.
   absl::Status disk_error_ ABSL_GUARDED_BY(mu_);
+  bool synced_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace switchyard::controller

@@ -19,6 +19,13 @@
 #include "control/names/kind_names.h"
 
 namespace switchyard::controller {
+namespace {
+
+// How long a watch waits for a mirror's first lists before it is refused:
+// short, so an agent with another controller to try moves on.
+constexpr absl::Duration kWaitForSync = absl::Seconds(5);
+
+}  // namespace
 
 void ClusterStateService::Record(const char* op, absl::Time start,
                                  const absl::Status& status) {
@@ -106,6 +113,15 @@ grpc::Status AgentSyncService::Watch(
                         "the first message must be a hello naming the node");
   }
   const std::string node = first.hello().node_name();
+  // A mirror that has not read the whole cluster yet would hand the agent
+  // Services without their endpoints. Refusing sends the agent on to
+  // another controller, or back after its backoff.
+  if (!store_->WaitSynced(kWaitForSync)) {
+    return grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        absl::StrCat("this controller is still reading the cluster from ",
+                     store_->mirror_of(), "; try again shortly"));
+  }
   nodes_->Connected(node);
   metrics_->watch_streams->With({node}).Increment();
   metrics_->node_rejections->With({node});  // shown as 0 until one comes
@@ -197,10 +213,19 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   }
   std::unique_ptr<ControllerServer> server(new ControllerServer());
   server->metrics_ = ControllerMetrics::Register(server->registry_);
+  StoreConfig store_config = config.store;
+  if (config.kube_api != nullptr) {
+    store_config.mirror_of = config.kube_api->server();
+    store_config.state_dir.clear();  // the API server keeps the state
+  }
   absl::StatusOr<std::unique_ptr<ClusterStore>> store =
-      ClusterStore::Open(config.store);
+      ClusterStore::Open(store_config);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
+  if (config.kube_api != nullptr) {
+    server->kube_source_ = std::make_unique<KubeSource>(
+        server->store_.get(), config.kube_api, config.kube);
+  }
   server->cluster_state_ = std::make_unique<ClusterStateService>(
       server->store_.get(), &server->nodes_, &server->metrics_);
   server->agent_sync_ =
@@ -287,6 +312,7 @@ void ControllerServer::Shutdown() {
   // Watch streams never end on their own; tell them to, so shutdown does
   // not wait out its deadline.
   if (!stopping_.HasBeenNotified()) stopping_.Notify();
+  if (kube_source_) kube_source_->Stop();
   if (server_) {
     // NOT_SERVING to health checkers, and their Watch streams end, so
     // they do not hold the shutdown up.

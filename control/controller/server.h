@@ -17,6 +17,7 @@
 #include "control/common/message_limits.h"
 #include "control/controller/cluster_store.h"
 #include "control/controller/controller_metrics.h"
+#include "control/controller/kube_source.h"
 #include "control/controller/node_sync_table.h"
 #include "control/metrics/http_server.h"
 #include "control/metrics/registry.h"
@@ -34,6 +35,11 @@ struct ServerConfig {
   // Prometheus /metrics and /healthz ("host:port"); "" serves neither.
   std::string metrics_listen;
   StoreConfig store;
+  // Set: the cluster's state comes from this Kubernetes API server (the
+  // store mirrors it; yardctl's writes are refused). Unset: standalone,
+  // yardctl writes and the store keeps the state on disk.
+  std::shared_ptr<kube::ApiTransport> kube_api;
+  KubeSourceOptions kube;
 };
 
 class ClusterStateService final : public v1::ClusterState::Service {
@@ -99,6 +105,8 @@ class ControllerServer {
   metrics::Registry registry_;
   ControllerMetrics metrics_;
   std::unique_ptr<ClusterStore> store_;
+  // After the store, which it writes: destroyed (stopped) first.
+  std::unique_ptr<KubeSource> kube_source_;
   NodeSyncTable nodes_;
   absl::Notification stopping_;
   std::unique_ptr<ClusterStateService> cluster_state_;

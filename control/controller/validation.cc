@@ -718,4 +718,19 @@ absl::Status NormalizeNode(v1::Node& node) {
   return absl::OkStatus();
 }
 
+absl::Status NormalizeObject(const ServiceRules& rules, v1::Object& object) {
+  switch (object.kind_case()) {
+    case v1::Object::kService:
+      return NormalizeService(rules, *object.mutable_service());
+    case v1::Object::kEndpointSlice:
+      return NormalizeEndpointSlice(*object.mutable_endpoint_slice());
+    case v1::Object::kNode:
+      return NormalizeNode(*object.mutable_node());
+    case v1::Object::KIND_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "no object set (service, endpoint_slice or node)");
+}
+
 }  // namespace switchyard::controller

@@ -61,6 +61,8 @@ absl::Status FieldError(const v1::ObjectRef& ref, absl::string_view field,
 absl::Status NormalizeService(const ServiceRules& rules, v1::Service& service);
 absl::Status NormalizeEndpointSlice(v1::EndpointSlice& slice);
 absl::Status NormalizeNode(v1::Node& node);
+// Whichever of the three `object` holds; InvalidArgument when none.
+absl::Status NormalizeObject(const ServiceRules& rules, v1::Object& object);
 
 }  // namespace switchyard::controller
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The agent's reconnect backoff: delays double up to the cap, each spread
 // by at most +-20%, and Reset starts over. Seeded, so a failure repeats.
-#include "control/agent/backoff.h"
+#include "control/common/backoff.h"
 
 #include <gtest/gtest.h>
 

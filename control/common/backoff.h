@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Jittered exponential backoff for reconnecting to the controller.
-#ifndef SWITCHYARD_CONTROL_AGENT_BACKOFF_H_
-#define SWITCHYARD_CONTROL_AGENT_BACKOFF_H_
+// Jittered exponential backoff for reconnecting: an agent to its
+// controller, the controller to the Kubernetes API server.
+#ifndef SWITCHYARD_CONTROL_COMMON_BACKOFF_H_
+#define SWITCHYARD_CONTROL_COMMON_BACKOFF_H_
 
 #include <algorithm>
 #include <cstdint>
@@ -9,7 +10,7 @@
 
 #include "absl/time/time.h"
 
-namespace switchyard::agent {
+namespace switchyard {
 
 // Each delay doubles up to `max`, and is spread by +-20% so that agents
 // cut off together by a controller restart do not reconnect in lockstep.
@@ -38,6 +39,6 @@ class Backoff {
   std::mt19937 rng_;
 };
 
-}  // namespace switchyard::agent
+}  // namespace switchyard
 
-#endif  // SWITCHYARD_CONTROL_AGENT_BACKOFF_H_
+#endif  // SWITCHYARD_CONTROL_COMMON_BACKOFF_H_
