@@ -39,6 +39,8 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! mountpoint -q /sys/fs/bpf; then
+# An image build (deploy/container) may not mount anything and needs no
+# bpffs: it sets YARD_SETUP_NO_BPFFS=1.
+if [[ -z ${YARD_SETUP_NO_BPFFS:-} ]] && ! mountpoint -q /sys/fs/bpf; then
   mount -t bpf bpf /sys/fs/bpf
 fi
