@@ -16,6 +16,7 @@
 #include "control/common/log.h"
 #include "control/common/scoped_fd.h"
 #include "control/controller/grpc_status.h"
+#include "control/controller/kube_source_metrics.h"
 #include "control/names/kind_names.h"
 
 namespace switchyard::controller {
@@ -293,6 +294,9 @@ absl::Status ControllerServer::StartMetrics(const std::string& listen) {
              return counts;
            },
        .nodes = [this] { return nodes_.List(); }});
+  if (kube_source_ != nullptr) {
+    AddKubeSourceCollector(registry_, kube_source_.get());
+  }
   if (absl::Status s = registry_.status(); !s.ok()) return s;
   if (listen.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<metrics::HttpServer>> server =
