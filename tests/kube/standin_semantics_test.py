@@ -135,6 +135,33 @@ class WireTest(_Base):
                          str(deleted))
         self.assertNotIn("name", bookmark["metadata"])
 
+    def open_watch(self, path):
+        connection = self.connect()
+        connection.request("GET", path + "?watch=true", headers={
+            "Authorization": f"Bearer {self.token}"})
+        response = connection.getresponse()
+        self.assertEqual(response.status, 200)
+        return response
+
+    def open_watches(self, resource):
+        return self.ok("GET", "/standin/stats")["resources"][resource][
+            "openWatches"]
+
+    def test_drop_watches_of_one_resource(self):
+        services = self.open_watch("/api/v1/services")
+        nodes = self.open_watch("/api/v1/nodes")
+        body = self.ok("POST", "/standin/drop-watches?resource=nodes")
+        self.assertEqual(body["dropped"], 1)
+        with self.assertRaises(http.client.IncompleteRead):
+            nodes.read()
+        self.assertEqual(self.open_watches("services"), 1)
+        self.ok("POST", "/standin/drop-watches")
+        with self.assertRaises(http.client.IncompleteRead):
+            services.read()
+        status, _, _ = self.request("POST",
+                                    "/standin/drop-watches?resource=pods")
+        self.assertEqual(status, 400)
+
     def test_list_resource_version_semantics(self):
         path = SERVICES.format(ns="rv")
         for name in ("a", "b", "c"):
@@ -249,6 +276,14 @@ class WireTest(_Base):
                              externalTrafficPolicy="Local",
                              healthCheckNodePort=health)
         self.ok("POST", path, reuse)
+
+        dns = self.ok("POST", path, {
+            "metadata": {"name": "dns"},
+            "spec": {"type": "NodePort", "ports": [
+                {"name": "dns", "port": 53, "protocol": "UDP"},
+                {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]}})
+        udp, tcp = (p["nodePort"] for p in dns["spec"]["ports"])
+        self.assertEqual(udp, tcp, "one node port for both protocols")
 
         self.ok("DELETE", path + "/taker")
         again = self.service("again", type="NodePort")

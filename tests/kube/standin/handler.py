@@ -317,10 +317,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "POST":
             raise errors.method_not_allowed(self.command)
         if action == "compact":
+            rv = query.get("resourceVersion")
+            rv = api_verbs._resource_version(rv) if rv else None
             return self._send_json(200, {"compactedResourceVersion":
-                                         str(standin.compact())})
+                                         str(standin.compact(rv))})
         if action == "drop-watches":
-            return self._send_json(200, {"dropped": standin.drop_watches()})
+            resource = query.get("resource")
+            if resource is not None and resource not in kinds.BY_RESOURCE:
+                raise errors.bad_request(f"unknown resource {resource!r}")
+            return self._send_json(
+                200, {"dropped": standin.drop_watches(resource)})
         if action == "bookmark":
             return self._send_json(200,
                                    {"bookmarked": standin.bookmark_watches()})

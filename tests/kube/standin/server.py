@@ -129,9 +129,11 @@ class StandIn:
 
     # --- test control -------------------------------------------------------
 
-    def drop_watches(self):
+    def drop_watches(self, resource=None):
+        """Cuts every watch (of `resource` only, if given)."""
         with self.api.store.cond:
-            watchers = list(self.watchers)
+            watchers = [w for w in self.watchers
+                        if resource in (None, w.resource)]
             for watcher in watchers:
                 watcher.dropped = True
             self.api.store.cond.notify_all()
@@ -146,9 +148,10 @@ class StandIn:
             self.api.store.cond.notify_all()
             return len(self.watchers)
 
-    def compact(self):
+    def compact(self, rv=None):
+        """Forgets history up to `rv` (default: now)."""
         with self.api.store.cond:
-            self.api.store.compact()
+            self.api.store.compact(rv)
             return self.api.store.compacted_rv
 
     def stats(self):
@@ -195,6 +198,8 @@ def _abort(connection):
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Benchmarks open many connections at once; the default backlog is 5.
+    request_queue_size = 128
 
     def __init__(self, address, handler, standin):
         self.standin = standin

@@ -238,19 +238,26 @@ def _allocate_ports(spec, allocator, name, taken, keep=None):
     needs_node_ports = spec["type"] == "NodePort" or (
         spec["type"] == "LoadBalancer" and
         spec.get("allocateLoadBalancerNodePorts", True))
+    # Ports with one number and two protocols (DNS's 53/UDP and 53/TCP)
+    # share one node port, as on the real server.
+    by_number = {}
     for i, port in enumerate(spec.get("ports") or []):
         ident = (port.get("port"), port.get("protocol"))
         wanted = port.get("nodePort")
+        shared = by_number.get(port.get("port"))
         if wanted and keep.get(ident) == wanted:
             keep.pop(ident)
-            continue
-        if wanted:
+        elif wanted and wanted == shared:
+            pass
+        elif wanted:
             allocator.take_port(wanted, f"spec.ports[{i}].nodePort", name,
                                 taken)
         elif ident in keep and spec["type"] in ("NodePort", "LoadBalancer"):
             port["nodePort"] = keep.pop(ident)
         elif needs_node_ports:
-            port["nodePort"] = allocator.next_port(taken)
+            port["nodePort"] = shared or allocator.next_port(taken)
+        if port.get("nodePort"):
+            by_number.setdefault(port.get("port"), port["nodePort"])
     needs_health = (spec["type"] == "LoadBalancer" and
                     spec.get("externalTrafficPolicy") == "Local")
     wanted = spec.get("healthCheckNodePort")
