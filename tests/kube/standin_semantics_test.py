@@ -231,6 +231,12 @@ class WireTest(_Base):
             "PATCH", path + "/x", {"spec": {}},
             content_type="application/apply-patch+yaml")
         self.assertEqual(status, 415)
+        status, _, body = self.request("POST", path, self.service("s", "x"))
+        self.assertEqual((status, body["reason"]), (400, "BadRequest"))
+        status, _, body = self.request("POST", path, self.service("s", 70000))
+        self.assertEqual((status, body["reason"]), (422, "Invalid"))
+        status, _, body = self.request("POST", path, {"metadata": "x"})
+        self.assertEqual((status, body["reason"]), (400, "BadRequest"))
         generated = self.ok("POST", path, {
             "metadata": {"generateName": "gen-"},
             "spec": {"ports": [{"port": 1}]}})

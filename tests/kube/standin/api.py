@@ -181,6 +181,10 @@ class Api:
         metadata = obj.setdefault("metadata", {})
         if metadata is None:
             obj["metadata"] = metadata = {}
+        if not isinstance(metadata, dict):
+            raise errors.bad_request(
+                "json: cannot unmarshal into Go struct field "
+                f"{kind.kind}.metadata of type v1.ObjectMeta")
         if kind.namespaced:
             if metadata.get("namespace") and \
                     metadata["namespace"] != namespace:

@@ -14,6 +14,7 @@ import http.server
 import json
 import socket
 import time
+import traceback
 import urllib.parse
 import uuid
 
@@ -135,6 +136,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                             keep_blank_values=True))
         body = self._read_body()
         self.user = "-"
+        self._streaming = False
         with standin._lock:
             standin.counters.requests += 1
         try:
@@ -155,6 +157,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._resource(route, query, body)
         except errors.ApiError as error:
             self._send_error(error)
+        except Exception as error:  # noqa: BLE001 (a bug here, not a crash)
+            traceback.print_exc(file=standin.log)
+            if self._streaming:
+                self.close_connection = True
+                return
+            self._send_error(errors.ApiError(
+                500, "InternalError",
+                f"Internal error occurred: {error!r}"))
 
     def _authenticate(self):
         """The user's name, or None when the request proves nothing."""
@@ -272,6 +282,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            if start_rv < store.compacted_rv else None)
             if expired is None:
                 standin.watchers.add(watcher)
+        self._streaming = True
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")

@@ -122,7 +122,24 @@ def _default_ports(spec, name):
     causes = []
     seen_names, seen_ports = set(), set()
     for i, port in enumerate(ports):
+        for field in ("port", "nodePort"):
+            if not isinstance(port.get(field, 0), int) or \
+                    isinstance(port.get(field), bool):
+                # What Go's decoder says of a string where an int32 goes.
+                raise errors.bad_request(
+                    f"json: cannot unmarshal {type(port[field]).__name__} "
+                    f"into Go struct field ServicePort.spec.ports.{field} of "
+                    "type int32")
         port.setdefault("protocol", "TCP")
+        if port.get("protocol") not in ("TCP", "UDP", "SCTP"):
+            causes.append((f"spec.ports[{i}].protocol",
+                           f'Unsupported value: "{port.get("protocol")}": '
+                           'supported values: "SCTP", "TCP", "UDP"'))
+        if port.get("port") and not 1 <= port["port"] <= 65535:
+            causes.append((f"spec.ports[{i}].port",
+                           f"Invalid value: {port['port']}: must be between "
+                           "1 and 65535, inclusive"))
+            continue
         if not port.get("port"):
             causes.append((f"spec.ports[{i}].port",
                            "Required value"))
