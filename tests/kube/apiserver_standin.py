@@ -31,6 +31,7 @@ import threading
 
 # Run from the source tree by tests: leave no __pycache__ there.
 sys.dont_write_bytecode = True
+from standin.errors import ApiError  # noqa: E402
 from standin.server import Config, StandIn  # noqa: E402,F401 (re-exported)
 
 
@@ -90,7 +91,12 @@ def main(argv=None):
                bookmark_interval=args.bookmark_interval,
                history_limit=args.history_limit, seed=args.seed,
                quiet=args.quiet))
-    server.load(args.load)
+    try:
+        server.load(args.load)
+    except (OSError, ValueError, ApiError) as error:
+        print(f"standin: cannot load {' '.join(args.load)}: {error}",
+              file=sys.stderr)
+        return 2
 
     stopper = threading.Thread(target=server.stop, daemon=True)
 
