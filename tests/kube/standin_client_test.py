@@ -545,10 +545,13 @@ class StandInClientTest(unittest.TestCase):
     def test_watch_live_events_and_selector_transitions(self):
         ns = "t-watch-live"
         self.core.create_namespaced_service(ns, self._service("before"))
+        start = self.core.list_namespaced_service(ns).metadata.resource_version
+        # From a resourceVersion, so it does not matter whether the stream
+        # is open before the writes below or only after them.
         events = self._watch_in_thread(self.core.list_namespaced_service, ns,
                                        label_selector="tier=front",
+                                       resource_version=start,
                                        timeout_seconds=10)
-        # No resourceVersion: the current state first (nothing matches).
         self.core.create_namespaced_service(ns, self._service("w"))
         self.core.patch_namespaced_service(
             "w", ns, {"metadata": {"labels": {"tier": "front"}}})
@@ -560,6 +563,7 @@ class StandInClientTest(unittest.TestCase):
         self.assertEqual((kind, obj["metadata"]["labels"]["tier"]),
                          ("DELETED", "back"))
 
+        # No resourceVersion: the current state first, as ADDED events.
         initial = self._watch_in_thread(self.core.list_namespaced_service, ns,
                                         timeout_seconds=2)
         added = set()
