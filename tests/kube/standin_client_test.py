@@ -420,6 +420,17 @@ class StandInClientTest(unittest.TestCase):
             "web-abc12", ns, created)
         self.assertEqual(replaced.metadata.generation, 2)
         self.assertEqual(replaced.endpoints[0].addresses, ["10.244.1.10"])
+        patched = self.discovery.patch_namespaced_endpoint_slice(
+            "web-abc12", ns,
+            {"endpoints": [{"addresses": ["10.244.1.11"],
+                            "conditions": {"ready": False,
+                                           "terminating": True}}]})
+        self.assertEqual(patched.metadata.generation, 3)
+        self.assertTrue(patched.endpoints[0].conditions.terminating)
+        self.assertEqual(
+            self.discovery.read_namespaced_endpoint_slice(
+                "web-abc12", ns).metadata.resource_version,
+            patched.metadata.resource_version)
         self.discovery.delete_namespaced_endpoint_slice("web-abc12", ns)
         self.assertEqual(
             self.discovery.list_namespaced_endpoint_slice(ns).items, [])
@@ -446,6 +457,10 @@ class StandInClientTest(unittest.TestCase):
         self.assertEqual(relabelled.metadata.labels["extra"], "yes")
         self.assertEqual(relabelled.status.addresses[0].address,
                          "192.168.1.92")
+        unschedulable = self.core.patch_node(
+            "t-node-1", {"spec": {"unschedulable": True}})
+        self.assertTrue(unschedulable.spec.unschedulable)
+        self.assertEqual(unschedulable.spec.pod_cidr, "10.244.9.0/24")
         by_name = self.core.list_node(field_selector="metadata.name=t-node-1")
         self.assertEqual([n.metadata.name for n in by_name.items],
                          ["t-node-1"])
