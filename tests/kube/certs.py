@@ -2,17 +2,22 @@
 # SPDX-License-Identifier: Apache-2.0
 """Throwaway TLS material for tests that talk to the API-server stand-in.
 
-  certs.py DIR [--ip 10.0.0.1 ...] [--dns name ...]
+  certs.py DIR [--ip 10.0.0.1 ...] [--dns name ...] [--server URL]
 
 writes, with the openssl command line: ca.crt/ca.key (a fresh CA),
 server.crt/server.key (SAN IP:127.0.0.1, IP:::1, DNS:localhost and
 DNS:kubernetes..., plus every --ip/--dns), client.crt/client.key (CN
 switchyard-controller, O system:masters: an admin, as kubeadm's), and
 token (a random bearer token). Keys are EC P-256, certificates last a
-year. Importable: make_all(dir, extra_ips, extra_dns) returns the paths.
+year. With --server (the stand-in's URL), also kubeconfig-token and
+kubeconfig-cert: kubeconfigs as kubeadm writes them (CA and client
+certificate inline, base64), one with the bearer token, one with the
+client certificate. Importable: make_all(dir, extra_ips, extra_dns)
+returns the paths; write_kubeconfig(dir, server, use_token) writes one.
 """
 
 import argparse
+import base64
 import os
 import secrets
 import subprocess
@@ -87,6 +92,49 @@ def make_all(directory, extra_ips=(), extra_dns=()):
     }
 
 
+def _base64_of(path):
+    with open(path, "rb") as f:
+        return base64.b64encode(f.read()).decode()
+
+
+def write_kubeconfig(directory, server, use_token):
+    """kubeconfig-token or kubeconfig-cert for `server`; returns its path."""
+    if use_token:
+        with open(os.path.join(directory, "token")) as f:
+            user = f"    token: {f.read().strip()}\n"
+    else:
+        user = (
+            "    client-certificate-data: "
+            f"{_base64_of(os.path.join(directory, 'client.crt'))}\n"
+            "    client-key-data: "
+            f"{_base64_of(os.path.join(directory, 'client.key'))}\n")
+    text = (
+        "apiVersion: v1\n"
+        "kind: Config\n"
+        "clusters:\n"
+        "- name: standin\n"
+        "  cluster:\n"
+        "    certificate-authority-data: "
+        f"{_base64_of(os.path.join(directory, 'ca.crt'))}\n"
+        f"    server: {server}\n"
+        "users:\n"
+        "- name: switchyard-controller\n"
+        "  user:\n" + user +
+        "contexts:\n"
+        "- name: standin\n"
+        "  context:\n"
+        "    cluster: standin\n"
+        "    user: switchyard-controller\n"
+        "current-context: standin\n"
+        "preferences: {}\n")
+    path = os.path.join(directory,
+                        "kubeconfig-token" if use_token else "kubeconfig-cert")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dir")
@@ -94,8 +142,16 @@ def main(argv=None):
                         help="another IP SAN of the server certificate")
     parser.add_argument("--dns", action="append", default=[],
                         help="another DNS SAN of the server certificate")
+    parser.add_argument("--server",
+                        help="also write kubeconfigs for this URL "
+                        "(https://127.0.0.1:PORT)")
     args = parser.parse_args(argv)
-    for name, path in make_all(args.dir, args.ip, args.dns).items():
+    paths = make_all(args.dir, args.ip, args.dns)
+    if args.server:
+        for use_token in (True, False):
+            path = write_kubeconfig(args.dir, args.server, use_token)
+            paths[os.path.basename(path)] = path
+    for name, path in paths.items():
         print(f"{name}: {path}")
     return 0
 

@@ -28,6 +28,7 @@ import unittest
 
 try:
     import kubernetes.client
+    import kubernetes.config
     import kubernetes.watch
     import urllib3
     from kubernetes.client.rest import ApiException
@@ -258,6 +259,15 @@ class StandInClientTest(unittest.TestCase):
         self.addCleanup(self._close, client)
         nodes = kubernetes.client.CoreV1Api(client).list_node()
         self.assertGreaterEqual(len(nodes.items), 2)
+
+    def test_kubeconfigs_from_certs_py(self):
+        for use_token in (True, False):
+            with self.subTest(token=use_token):
+                path = certs.write_kubeconfig(self.tmp, self.url, use_token)
+                client = kubernetes.config.new_client_from_config(path)
+                self.addCleanup(self._close, client)
+                nodes = kubernetes.client.CoreV1Api(client).list_node()
+                self.assertGreaterEqual(len(nodes.items), 2)
 
     def test_wrong_ca_fails_verification(self):
         client = self._client(ca=os.path.join(self.tmp, "other-ca.crt"))
