@@ -15,6 +15,7 @@ Usage:
       [--client-ca ca.crt] [--token-file token] [--listen 127.0.0.1] \\
       [--port 0] [--port-file F] [--service-cidr 10.96.0.0/16] \\
       [--node-port-range 30000-32767] [--bookmark-interval 5] \\
+      [--watch-timeout 0] [--history-limit 0] [--seed 1] [--quiet] \\
       [--load DIR_OR_FILE ...]
 
 As a module (tests/kube on sys.path):
@@ -57,6 +58,10 @@ def _parse_args(argv):
     parser.add_argument("--node-port-range", default="30000-32767")
     parser.add_argument("--bookmark-interval", type=float, default=5.0,
                         help="seconds between BOOKMARK events")
+    parser.add_argument("--watch-timeout", type=float, default=0,
+                        help="end watches without timeoutSeconds cleanly "
+                        "after this many seconds, as the real server does "
+                        "after 30-60 minutes (0: never)")
     parser.add_argument("--history-limit", type=int, default=0,
                         help="compact automatically past this many events "
                         "(0: keep all until /standin/compact)")
@@ -90,7 +95,7 @@ def main(argv=None):
                node_port_range=args.node_port_range,
                bookmark_interval=args.bookmark_interval,
                history_limit=args.history_limit, seed=args.seed,
-               quiet=args.quiet))
+               quiet=args.quiet, watch_timeout=args.watch_timeout))
     try:
         server.load(args.load)
     except (OSError, ValueError, ApiError) as error:

@@ -147,7 +147,7 @@ class WireTest(_Base):
         return self.ok("GET", "/standin/stats")["resources"][resource][
             "openWatches"]
 
-    def test_drop_watches_of_one_resource(self):
+    def test_drop_and_end_watches(self):
         services = self.open_watch("/api/v1/services")
         nodes = self.open_watch("/api/v1/nodes")
         body = self.ok("POST", "/standin/drop-watches?resource=nodes")
@@ -158,6 +158,9 @@ class WireTest(_Base):
         self.ok("POST", "/standin/drop-watches")
         with self.assertRaises(http.client.IncompleteRead):
             services.read()
+        ended = self.open_watch("/api/v1/services")
+        self.assertEqual(self.ok("POST", "/standin/end-watches")["ended"], 1)
+        self.assertEqual(ended.read(), b"", "a clean chunked end")
         status, _, _ = self.request("POST",
                                     "/standin/drop-watches?resource=pods")
         self.assertEqual(status, 400)

@@ -266,6 +266,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         matches = standin.api.matcher(kind, query)
         timeout = api_verbs._non_negative_int(query.get("timeoutSeconds"),
                                               "timeoutSeconds")
+        if not timeout:
+            timeout = standin.config.watch_timeout
         bookmarks = _flag(query, "allowWatchBookmarks")
         asked = query.get("resourceVersion") or ""
         prefix = f"{namespace}/" if namespace else ""
@@ -297,7 +299,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             line += b"\n"
             self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
 
-        ended = "timeout"
+        ended = "clean end"
         try:
             if expired is not None:
                 # The real server answers 200 and says it in the stream.
@@ -312,14 +314,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                          bookmarks)
                 if not stream.run(write):
                     ended = "dropped" if watcher.dropped else "client gone"
-            if ended in ("timeout", "expired"):
+            if ended in ("clean end", "expired"):
                 self.wfile.write(b"0\r\n\r\n")
         except (OSError, ValueError, AttributeError) as error:
             ended = f"write failed ({error.__class__.__name__})"
         finally:
             with store.cond:
                 standin.watchers.discard(watcher)
-        if ended not in ("timeout", "expired"):
+        if ended not in ("clean end", "expired"):
             self.close_connection = True
         self.log_message('watch ended "%s": %s', self.requestline, ended)
 
@@ -337,10 +339,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rv = api_verbs._resource_version(rv) if rv else None
             return self._send_json(200, {"compactedResourceVersion":
                                          str(standin.compact(rv))})
-        if action == "drop-watches":
+        if action in ("drop-watches", "end-watches"):
             resource = query.get("resource")
             if resource is not None and resource not in kinds.BY_RESOURCE:
                 raise errors.bad_request(f"unknown resource {resource!r}")
+            if action == "end-watches":
+                return self._send_json(
+                    200, {"ended": standin.end_watches(resource)})
             return self._send_json(
                 200, {"dropped": standin.drop_watches(resource)})
         if action == "bookmark":

@@ -29,7 +29,7 @@ class Config:
                  listen="127.0.0.1", port=0,
                  service_cidr="10.96.0.0/16",
                  node_port_range="30000-32767", bookmark_interval=5.0,
-                 history_limit=0, seed=1, quiet=False):
+                 history_limit=0, seed=1, quiet=False, watch_timeout=0):
         self.cert = cert
         self.key = key
         self.client_ca = client_ca
@@ -42,6 +42,9 @@ class Config:
         self.history_limit = history_limit
         self.seed = seed
         self.quiet = quiet
+        # Seconds after which a watch without timeoutSeconds ends cleanly
+        # (the real server: 30 to 60 minutes); 0 is never.
+        self.watch_timeout = watch_timeout
 
 
 class _Counters:
@@ -139,6 +142,16 @@ class StandIn:
             self.api.store.cond.notify_all()
         for watcher in watchers:
             _abort(watcher.connection)
+        return len(watchers)
+
+    def end_watches(self, resource=None):
+        """Ends every watch (of `resource` only) cleanly, as a timeout."""
+        with self.api.store.cond:
+            watchers = [w for w in self.watchers
+                        if resource in (None, w.resource)]
+            for watcher in watchers:
+                watcher.ended = True
+            self.api.store.cond.notify_all()
         return len(watchers)
 
     def bookmark_watches(self):

@@ -20,6 +20,7 @@ class Watcher:
         self.resource = resource
         self.connection = connection
         self.dropped = False
+        self.ended = False
         self.bookmark_now = False
 
 
@@ -80,7 +81,8 @@ class Stream:
         self.bookmarks = bookmarks
 
     def run(self, write):
-        """Sends events until timeout (True), drop or a gone client (False)."""
+        """Sends events until a clean end (True: timeout, end-watches) or
+        an abrupt one (False: drop-watches, the client gone)."""
         next_bookmark = time.monotonic() + self.interval
         while True:
             now = time.monotonic()
@@ -89,11 +91,12 @@ class Stream:
                 wait = min(wait, max(0.0, self.deadline - now))
             with self.store.cond:
                 if not (self.store.rv > self.cursor or self.watcher.dropped or
-                        self.watcher.bookmark_now):
+                        self.watcher.ended or self.watcher.bookmark_now):
                     self.store.cond.wait(wait)
                 events = self.store.events_after(self.cursor)
                 self.cursor = max(self.cursor, self.store.rv)
                 dropped = self.watcher.dropped
+                ended = self.watcher.ended
                 bookmark_now = self.watcher.bookmark_now
                 self.watcher.bookmark_now = False
             if dropped:
@@ -103,7 +106,7 @@ class Stream:
                 if seen is not None:
                     write(*seen)
             now = time.monotonic()
-            if self.deadline is not None and now >= self.deadline:
+            if ended or (self.deadline is not None and now >= self.deadline):
                 return True
             if self.bookmarks and (bookmark_now or now >= next_bookmark):
                 write("BOOKMARK", self.kind.bookmark(self.cursor))
