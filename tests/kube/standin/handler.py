@@ -285,12 +285,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if expired is None:
                 standin.watchers.add(watcher)
         self._streaming = True
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Cache-Control", "no-cache, private")
-        self.send_header("Audit-Id", str(uuid.uuid4()))
-        self.end_headers()
 
         def write(event_type, obj):
             if event_type in ("ADDED", "MODIFIED", "DELETED"):
@@ -301,6 +295,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         ended = "clean end"
         try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Cache-Control", "no-cache, private")
+            self.send_header("Audit-Id", str(uuid.uuid4()))
+            self.end_headers()
             if expired is not None:
                 # The real server answers 200 and says it in the stream.
                 write("ERROR", expired.status())
