@@ -276,6 +276,12 @@ absl::Status CurlTransport::Configure(Handles& handles, const std::string& url,
   if (!ca.file.empty()) {
     check(curl_easy_setopt(easy, CURLOPT_CAINFO, ca.file.c_str()));
     check(curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr));
+#if LIBCURL_VERSION_NUM >= 0x075700
+    // libcurl 7.87 keeps a parsed CA file for 24 h per multi handle, and
+    // pooled handles live that long: read it at each new connection
+    // instead, so a CA bundle replaced on disk is trusted from then on.
+    check(curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L));
+#endif
   } else if (!ca.pem.empty()) {
     curl_blob blob = Blob(ca.pem);
     check(curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob));

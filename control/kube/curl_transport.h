@@ -18,7 +18,8 @@
 // Threads. One CurlTransport may be used from several threads at once
 // (a list on one while watches run on others): every request runs on its
 // own curl handles, taken from a small pool of idle ones so that a list's
-// pages reuse one connection. Cancel() may be called from any thread.
+// pages reuse one connection. Cancel() may be called from any thread;
+// the transport may be destroyed once every request has returned.
 //
 // Proxies from the environment (https_proxy) are not used: the API server
 // is reached directly, as the node's other components reach it, and a
