@@ -223,7 +223,9 @@ void Agent::SweepFlows() {
 
 void Agent::Run() {
   watch_ = std::make_unique<WatchClient>(
-      WatchClientConfig{config_.controllers, config_.node_name},
+      WatchClientConfig{.controllers = config_.controllers,
+                        .node_name = config_.node_name,
+                        .tls = config_.controller_tls},
       [this](const v1::WatchResponse& u) { return HandleUpdate(u); },
       [this] { return reconciler_.Resume(); },
       WatchClientMetrics{metrics_.stream_connects,

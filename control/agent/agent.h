@@ -27,6 +27,7 @@
 #include "control/metrics/http_server.h"
 #include "control/metrics/registry.h"
 #include "control/sync/reconciler.h"
+#include "control/tls/tls_files.h"
 
 namespace switchyard::agent {
 
@@ -35,6 +36,7 @@ struct AgentConfig {
   // Controllers to watch, each "unix:///path" or "host:port"; the agent
   // fails over between them in this order (watch_client.h).
   std::vector<std::string> controllers;
+  tls::TlsFiles controller_tls;  // see WatchClientConfig::tls
   // Maps are pinned in <pin_root>/<node_name>.
   std::string pin_root = "/sys/fs/bpf/switchyard";
   // Shell patterns (fnmatch) of pod-facing interfaces; any match attaches.

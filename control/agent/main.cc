@@ -27,6 +27,13 @@ ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
           "yard-controller address: unix:///path or host:port. Several, "
           "comma-separated, for failover: the agent watches one and moves "
           "to the next when it fails, resyncing without flushing its maps.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "Mutual TLS to TCP controllers: this agent's certificate (PEM), "
+          "CN=yard-node:<--node_name>. Read again every minute (rotate by "
+          "replacing the files). Unset: TCP controllers are plaintext.");
+ABSL_FLAG(std::string, tls_key, "", "Its private key (PEM).");
+ABSL_FLAG(std::string, tls_ca, "",
+          "The CA that signs the controllers' certificates.");
 ABSL_FLAG(std::string, pod_interfaces, "veth*",
           "Comma-separated shell patterns of pod-facing interfaces; the "
           "datapath is attached to every match, including later ones.");
@@ -162,6 +169,16 @@ absl::StatusOr<AgentConfig> ConfigFromFlags() {
       switchyard::agent::ParseControllerList(absl::GetFlag(FLAGS_controller));
   if (!controllers.ok()) return controllers.status();
   config.controllers = *std::move(controllers);
+  config.controller_tls = {.cert = absl::GetFlag(FLAGS_tls_cert),
+                           .key = absl::GetFlag(FLAGS_tls_key),
+                           .ca = absl::GetFlag(FLAGS_tls_ca)};
+  if (!config.controller_tls.empty()) {
+    if (absl::Status s = switchyard::tls::CheckTlsFiles(
+            config.controller_tls, "--tls_cert, --tls_key and --tls_ca");
+        !s.ok()) {
+      return s;
+    }
+  }
   config.pin_root = absl::GetFlag(FLAGS_bpffs_root);
   config.pod_interfaces = absl::StrSplit(absl::GetFlag(FLAGS_pod_interfaces),
                                          ',', absl::SkipEmpty());

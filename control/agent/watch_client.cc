@@ -4,6 +4,7 @@
 #include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "control/common/backoff.h"
 #include "control/common/log.h"
@@ -70,8 +71,12 @@ grpc::Status WatchClient::Session(const std::string& address) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  auto channel = grpc::CreateCustomChannel(
-      address, grpc::InsecureChannelCredentials(), args);
+  const bool tls = !config_.tls.empty() && !absl::StartsWith(address, "unix:");
+  auto channel =
+      grpc::CreateCustomChannel(address,
+                                tls ? tls::ChannelCredentials(config_.tls)
+                                    : grpc::InsecureChannelCredentials(),
+                                args);
   auto stub = v1::AgentSync::NewStub(channel);
   grpc::ClientContext context;
   {

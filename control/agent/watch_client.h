@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "control/metrics/registry.h"
 #include "control/sync/resume_point.h"
+#include "control/tls/tls_files.h"
 #include "switchyard/v1/controller.pb.h"
 
 namespace grpc {
@@ -42,6 +43,10 @@ struct WatchClientConfig {
   // Each "unix:///path" or "host:port"; at least one.
   std::vector<std::string> controllers;
   std::string node_name;
+  // Set: TCP controllers are reached with mutual TLS, this agent's
+  // certificate naming it (CN=yard-node:<node_name>); unix sockets stay
+  // plain. Unset: TCP is plaintext (a controller's --insecure_listen).
+  tls::TlsFiles tls;
   absl::Duration backoff_initial = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(5);
 };

@@ -37,8 +37,24 @@ ABSL_FLAG(std::string, service_proxy_name, "",
           "--source=kubernetes: serve the Services labelled "
           "service.kubernetes.io/service-proxy-name=<this>; empty: serve "
           "those without the label, as kube-proxy does.");
-ABSL_FLAG(std::string, listen, "127.0.0.1:7800",
-          "TCP address to serve on; empty for none.");
+ABSL_FLAG(std::string, listen, "",
+          "TCP address (host:port) served with mutual TLS: needs --tls_cert, "
+          "--tls_key and --tls_client_ca. Clients' certificates name their "
+          "role in the Common Name: yard-writer:<who> (apply, delete, get) "
+          "or yard-node:<node> (watch as that node only). Empty for none.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "--listen: this controller's certificate chain (PEM). The files "
+          "are read again every minute, so certificates rotate by replacing "
+          "them, without a restart.");
+ABSL_FLAG(std::string, tls_key, "", "--listen: its private key (PEM).");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "--listen: the CA that signs writers' and nodes' certificates.");
+ABSL_FLAG(std::string, insecure_listen, "",
+          "TCP address served in PLAINTEXT, every client trusted with "
+          "everything: for labs and tests only. Empty for none.");
+ABSL_FLAG(std::string, socket_mode, "0600",
+          "Permissions of --socket (octal): owner-only, or e.g. 0660 to let "
+          "the socket's group in.");
 ABSL_FLAG(std::string, socket, "/run/switchyard/controller.sock",
           "Unix socket to serve on (agents in other network namespaces of "
           "this machine reach it); empty for none.");
@@ -99,6 +115,20 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.listen_tcp = absl::GetFlag(FLAGS_listen);
+  config.tls = {.cert = absl::GetFlag(FLAGS_tls_cert),
+                .key = absl::GetFlag(FLAGS_tls_key),
+                .ca = absl::GetFlag(FLAGS_tls_client_ca)};
+  config.insecure_listen_tcp = absl::GetFlag(FLAGS_insecure_listen);
+  {
+    const std::string mode = absl::GetFlag(FLAGS_socket_mode);
+    char* end = nullptr;
+    long value = strtol(mode.c_str(), &end, 8);
+    if (mode.empty() || *end != '\0' || value < 0 || value > 0777) {
+      LOG(ERROR) << "--socket_mode: '" << mode << "' is not octal permissions";
+      return 2;
+    }
+    config.socket_mode = static_cast<int>(value);
+  }
   config.listen_unix = absl::GetFlag(FLAGS_socket);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.store.state_dir = absl::GetFlag(FLAGS_state_dir);

@@ -2,6 +2,7 @@
 #include "control/controller/server.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "control/common/errno_status.h"
 #include "control/common/log.h"
@@ -21,6 +23,16 @@
 
 namespace switchyard::controller {
 namespace {
+
+// Checks the caller may call `method`; a refusal is logged with who, what
+// and why, and returned as PERMISSION_DENIED.
+grpc::Status Allow(const grpc::ServerContext& context, absl::string_view method,
+                   absl::string_view node = "") {
+  absl::Status allowed = Authorize(IdentifyPeer(context), method, node);
+  if (allowed.ok()) return grpc::Status::OK;
+  LOG(WARNING) << "refused: " << allowed.message();
+  return ToGrpc(allowed);
+}
 
 // How long a watch waits for a mirror's first lists before it is refused:
 // short, so an agent with another controller to try moves on.
@@ -40,9 +52,12 @@ void ClusterStateService::Record(const char* op, absl::Time start,
   }
 }
 
-grpc::Status ClusterStateService::Apply(grpc::ServerContext*,
+grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
                                         const v1::ApplyRequest* request,
                                         v1::ApplyResponse* response) {
+  if (grpc::Status denied = Allow(*context, "Apply"); !denied.ok()) {
+    return denied;
+  }
   const absl::Time start = absl::Now();
   std::vector<v1::Object> objects(request->objects().begin(),
                                   request->objects().end());
@@ -56,9 +71,12 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ClusterStateService::Delete(grpc::ServerContext*,
+grpc::Status ClusterStateService::Delete(grpc::ServerContext* context,
                                          const v1::DeleteRequest* request,
                                          v1::DeleteResponse* response) {
+  if (grpc::Status denied = Allow(*context, "Delete"); !denied.ok()) {
+    return denied;
+  }
   const absl::Time start = absl::Now();
   std::vector<v1::ObjectRef> refs(request->refs().begin(),
                                   request->refs().end());
@@ -70,9 +88,12 @@ grpc::Status ClusterStateService::Delete(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ClusterStateService::Get(grpc::ServerContext*,
+grpc::Status ClusterStateService::Get(grpc::ServerContext* context,
                                       const v1::GetRequest* request,
                                       v1::GetResponse* response) {
+  if (grpc::Status denied = Allow(*context, "Get"); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<v1::Object> object = store_->Get(request->ref());
   if (!object.ok()) return ToGrpc(object.status());
   *response->mutable_object() = std::move(*object);
@@ -80,9 +101,12 @@ grpc::Status ClusterStateService::Get(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ClusterStateService::List(grpc::ServerContext*,
+grpc::Status ClusterStateService::List(grpc::ServerContext* context,
                                        const v1::ListRequest* request,
                                        v1::ListResponse* response) {
+  if (grpc::Status denied = Allow(*context, "List"); !denied.ok()) {
+    return denied;
+  }
   response->set_version(store_->version());
   for (v1::Object& object :
        store_->List(request->kind(), request->namespace_())) {
@@ -92,8 +116,11 @@ grpc::Status ClusterStateService::List(grpc::ServerContext*,
 }
 
 grpc::Status ClusterStateService::ListNodeSync(
-    grpc::ServerContext*, const v1::ListNodeSyncRequest*,
+    grpc::ServerContext* context, const v1::ListNodeSyncRequest*,
     v1::ListNodeSyncResponse* response) {
+  if (grpc::Status denied = Allow(*context, "ListNodeSync"); !denied.ok()) {
+    return denied;
+  }
   response->set_version(store_->version());
   for (v1::NodeSync& node : nodes_->List()) {
     *response->add_nodes() = std::move(node);
@@ -114,6 +141,9 @@ grpc::Status AgentSyncService::Watch(
                         "the first message must be a hello naming the node");
   }
   const std::string node = first.hello().node_name();
+  if (grpc::Status denied = Allow(*context, "Watch", node); !denied.ok()) {
+    return denied;
+  }
   // A mirror that has not read the whole cluster yet would hand the agent
   // Services without their endpoints. Refusing sends the agent on to
   // another controller, or back after its backoff.
@@ -222,8 +252,18 @@ absl::Status RemoveStaleSocket(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     const ServerConfig& config) {
-  if (config.listen_tcp.empty() && config.listen_unix.empty()) {
+  if (config.listen_tcp.empty() && config.insecure_listen_tcp.empty() &&
+      config.listen_unix.empty()) {
     return absl::InvalidArgumentError("nothing to listen on");
+  }
+  if (!config.listen_tcp.empty()) {
+    if (absl::Status s = tls::CheckTlsFiles(
+            config.tls, "--tls_cert, --tls_key and --tls_client_ca");
+        !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--listen=", config.listen_tcp, " is served with mutual TLS: ",
+          s.message(), " (a plaintext port is --insecure_listen, for labs)"));
+    }
   }
   std::unique_ptr<ControllerServer> server(new ControllerServer());
   server->metrics_ = ControllerMetrics::Register(server->registry_);
@@ -250,10 +290,20 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   // orchestrators. Must be switched on before the builder exists.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
+  // Reserved up front: AddListeningPort keeps a pointer to each element.
   std::vector<int> ports;
+  ports.reserve(2);
+  std::vector<std::string> tcp;
   if (!config.listen_tcp.empty()) {
     ports.push_back(0);
+    tcp.push_back(config.listen_tcp);
     builder.AddListeningPort(config.listen_tcp,
+                             tls::ServerCredentials(config.tls), &ports.back());
+  }
+  if (!config.insecure_listen_tcp.empty()) {
+    ports.push_back(0);
+    tcp.push_back(config.insecure_listen_tcp);
+    builder.AddListeningPort(config.insecure_listen_tcp,
                              grpc::InsecureServerCredentials(), &ports.back());
   }
   if (!config.listen_unix.empty()) {
@@ -283,10 +333,16 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   builder.RegisterService(server->cluster_state_.get());
   builder.RegisterService(server->agent_sync_.get());
   server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr ||
-      (!config.listen_tcp.empty() && ports[0] == 0)) {
+  bool bound = server->server_ != nullptr;
+  for (int port : ports) bound &= port != 0;
+  if (!bound) {
     return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", config.listen_tcp, " ", config.listen_unix));
+        "cannot listen on ", absl::StrJoin(tcp, " "), " ", config.listen_unix));
+  }
+  server->tcp_ports_ = ports;
+  if (!config.listen_unix.empty() &&
+      chmod(config.listen_unix.c_str(), config.socket_mode) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("chmod ", config.listen_unix));
   }
   // The store is open (state loaded from disk) by now: every RPC can be
   // answered, so the server as a whole ("" service) is SERVING.
@@ -298,7 +354,17 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     return s;
   }
   LOG(INFO) << "yard-controller serving version " << server->store_->version()
-            << " on " << config.listen_tcp << " " << config.listen_unix;
+            << " on"
+            << (config.listen_tcp.empty()
+                    ? ""
+                    : absl::StrCat(" ", config.listen_tcp, " (mutual TLS)"))
+            << (config.insecure_listen_tcp.empty()
+                    ? ""
+                    : absl::StrCat(" ", config.insecure_listen_tcp,
+                                   " (plaintext, trusted)"))
+            << (config.listen_unix.empty()
+                    ? ""
+                    : absl::StrCat(" ", config.listen_unix));
   return server;
 }
 

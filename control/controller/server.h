@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -19,8 +20,10 @@
 #include "control/controller/controller_metrics.h"
 #include "control/controller/kube_source.h"
 #include "control/controller/node_sync_table.h"
+#include "control/controller/peer_identity.h"
 #include "control/metrics/http_server.h"
 #include "control/metrics/registry.h"
+#include "control/tls/tls_files.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
 namespace switchyard::controller {
@@ -30,8 +33,15 @@ namespace switchyard::controller {
 inline constexpr int kMaxMessageBytes = kMaxControlMessageBytes;
 
 struct ServerConfig {
-  std::string listen_tcp;   // "host:port"; "" for none
+  // "host:port" served with mutual TLS (`tls` must be set); "" for none.
+  std::string listen_tcp;
+  tls::TlsFiles tls;
+  // "host:port" served in plaintext, trusted with everything: only when
+  // asked for by name (labs, tests); "" for none.
+  std::string insecure_listen_tcp;
   std::string listen_unix;  // socket path; "" for none
+  // The socket's permissions: owner-only unless a group is let in (0660).
+  int socket_mode = 0600;
   // Prometheus /metrics and /healthz ("host:port"); "" serves neither.
   std::string metrics_listen;
   StoreConfig store;
@@ -95,6 +105,8 @@ class ControllerServer {
   void Wait();
   // Stops accepting, ends watch streams, returns once handlers are done.
   void Shutdown();
+  // The TCP ports bound (TLS first, then plaintext), for ":0" listeners.
+  const std::vector<int>& tcp_ports() const { return tcp_ports_; }
 
  private:
   ControllerServer() = default;
@@ -112,6 +124,7 @@ class ControllerServer {
   std::unique_ptr<ClusterStateService> cluster_state_;
   std::unique_ptr<AgentSyncService> agent_sync_;
   std::unique_ptr<grpc::Server> server_;
+  std::vector<int> tcp_ports_;
   // Last: its thread reads the store and the node table, so it stops
   // before they go.
   std::unique_ptr<metrics::HttpServer> metrics_server_;

@@ -24,6 +24,9 @@ enum class FlagId {
   kCluster,
   kFromPod,
   kToPod,
+  kTlsCert,
+  kTlsKey,
+  kTlsCa,
   kHelp,
 };
 
@@ -37,6 +40,9 @@ struct FlagSpec {
 constexpr FlagSpec kFlags[] = {
     {"controller", 0, true, FlagId::kController},
     {"timeout", 0, true, FlagId::kTimeout},
+    {"tls-cert", 0, true, FlagId::kTlsCert},
+    {"tls-key", 0, true, FlagId::kTlsKey},
+    {"tls-ca", 0, true, FlagId::kTlsCa},
     {"filename", 'f', true, FlagId::kFilename},
     {"namespace", 'n', true, FlagId::kNamespace},
     {"all-namespaces", 'A', false, FlagId::kAllNamespaces},
@@ -87,6 +93,15 @@ absl::Status Apply(const FlagSpec& flag, absl::string_view shown,
         return absl::InvalidArgumentError("--controller needs an address");
       }
       line->global.controller = *value;
+      break;
+    case FlagId::kTlsCert:
+      line->global.tls.cert = *value;
+      break;
+    case FlagId::kTlsKey:
+      line->global.tls.key = *value;
+      break;
+    case FlagId::kTlsCa:
+      line->global.tls.ca = *value;
       break;
     case FlagId::kTimeout: {
       absl::StatusOr<absl::Duration> timeout = ParseTimeout(*value);

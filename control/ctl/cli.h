@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "control/ctl/client.h"
+#include "control/tls/tls_files.h"
 
 namespace switchyard::ctl {
 
@@ -35,6 +36,9 @@ enum CommandFlag : uint32_t {
 struct GlobalConfig {
   std::string controller = std::string(kDefaultController);
   absl::Duration timeout = absl::Seconds(10);  // zero: no deadline
+  // --tls-cert/--tls-key/--tls-ca: a writer's certificate for a TCP
+  // controller served with mutual TLS.
+  tls::TlsFiles tls;
 };
 
 struct CommandOptions {

@@ -14,12 +14,17 @@ std::string ChannelTarget(absl::string_view controller) {
   return std::string(controller);
 }
 
-std::shared_ptr<grpc::Channel> ControllerChannel(absl::string_view controller) {
+std::shared_ptr<grpc::Channel> ControllerChannel(absl::string_view controller,
+                                                 const tls::TlsFiles& tls) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxControlMessageBytes);
   args.SetMaxSendMessageSize(kMaxControlMessageBytes);
-  return grpc::CreateCustomChannel(ChannelTarget(controller),
-                                   grpc::InsecureChannelCredentials(), args);
+  std::string target = ChannelTarget(controller);
+  const bool use_tls = !tls.empty() && !absl::StartsWith(target, "unix:");
+  return grpc::CreateCustomChannel(target,
+                                   use_tls ? tls::ChannelCredentials(tls)
+                                           : grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 absl::Status StatusFromGrpc(const grpc::Status& status,

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "control/tls/tls_files.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
 namespace switchyard::ctl {
@@ -30,7 +31,10 @@ std::string ChannelTarget(absl::string_view controller);
 // sends and receives messages as large as the controller does: gRPC's
 // default 4 MiB receive limit would fail a `get` of a large namespace
 // that the controller answers willingly.
-std::shared_ptr<grpc::Channel> ControllerChannel(absl::string_view controller);
+// With `tls` set, a TCP controller is reached with mutual TLS (a writer's
+// certificate: CN=yard-writer:<who>); unix sockets stay plain.
+std::shared_ptr<grpc::Channel> ControllerChannel(absl::string_view controller,
+                                                 const tls::TlsFiles& tls = {});
 
 // A failed call as a Status with the same code. UNAVAILABLE and
 // DEADLINE_EXCEEDED say where yardctl was trying to reach; the

@@ -389,7 +389,10 @@ std::string Usage() {
       ")\n"
       "  --timeout DURATION  deadline for each call, e.g. 10s, 500ms; 0 for "
       "none\n"
-      "                      (default 10s)\n");
+      "                      (default 10s)\n"
+      "  --tls-cert FILE     mutual TLS to a host:port controller: a writer's\n"
+      "  --tls-key FILE      certificate (CN=yard-writer:<who>), its key and\n"
+      "  --tls-ca FILE       the CA that signed the controller's\n");
   return out;
 }
 
