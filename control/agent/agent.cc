@@ -223,9 +223,9 @@ void Agent::SweepFlows() {
 
 void Agent::Run() {
   watch_ = std::make_unique<WatchClient>(
-      WatchClientConfig{config_.controller, config_.node_name},
+      WatchClientConfig{config_.controllers, config_.node_name},
       [this](const v1::WatchResponse& u) { return HandleUpdate(u); },
-      [this] { return reconciler_.ResumeVersion(); },
+      [this] { return reconciler_.Resume(); },
       WatchClientMetrics{metrics_.stream_connects,
                          metrics_.controller_connected});
   std::thread interfaces([this] {

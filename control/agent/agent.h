@@ -32,7 +32,9 @@ namespace switchyard::agent {
 
 struct AgentConfig {
   std::string node_name;
-  std::string controller;  // "unix:///path" or "host:port"
+  // Controllers to watch, each "unix:///path" or "host:port"; the agent
+  // fails over between them in this order (watch_client.h).
+  std::vector<std::string> controllers;
   // Maps are pinned in <pin_root>/<node_name>.
   std::string pin_root = "/sys/fs/bpf/switchyard";
   // Shell patterns (fnmatch) of pod-facing interfaces; any match attaches.

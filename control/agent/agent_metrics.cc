@@ -51,12 +51,11 @@ AgentMetrics AgentMetrics::Register(metrics::Registry& registry) {
                                        "controller: the first, then every "
                                        "reconnect.")
                            .Get();
-  m.controller_connected =
-      &registry
-           .AddGauge("switchyard_agent_controller_connected",
-                     "1 while the watch stream is up (the controller has "
-                     "answered on it), else 0.")
-           .Get();
+  m.controller_connected = &registry.AddGauge(
+      "switchyard_agent_controller_connected",
+      "1 while the watch stream to this controller is up (it has answered "
+      "on it), else 0; one series per configured controller address.",
+      {"address"});
   m.interfaces_attached =
       &registry
            .AddGauge("switchyard_agent_interfaces_attached",

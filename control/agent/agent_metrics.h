@@ -25,7 +25,9 @@ struct AgentMetrics {
   metrics::Gauge* slots = nullptr;
   metrics::Gauge* backends = nullptr;
   metrics::Counter* stream_connects = nullptr;
-  metrics::Gauge* controller_connected = nullptr;
+  // Label `address`: each configured controller, 1 for the one whose
+  // watch stream is up.
+  metrics::Family<metrics::Gauge>* controller_connected = nullptr;
   metrics::Gauge* interfaces_attached = nullptr;
   // Label `feature` (xdp, coarse_clock, north_south): 1 while the
   // datapath uses it (on every device, for xdp), else 0.

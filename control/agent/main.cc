@@ -18,12 +18,15 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "control/agent/agent.h"
+#include "control/agent/controller_list.h"
 #include "control/common/ipv4.h"
 #include "control/common/log.h"
 
 ABSL_FLAG(std::string, node_name, "", "This node's name, as in its v1 Node.");
 ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
-          "yard-controller address: unix:///path or host:port.");
+          "yard-controller address: unix:///path or host:port. Several, "
+          "comma-separated, for failover: the agent watches one and moves "
+          "to the next when it fails, resyncing without flushing its maps.");
 ABSL_FLAG(std::string, pod_interfaces, "veth*",
           "Comma-separated shell patterns of pod-facing interfaces; the "
           "datapath is attached to every match, including later ones.");
@@ -155,7 +158,10 @@ absl::Status FlowTimeouts(switchyard::kernel::DatapathConfig& datapath) {
 absl::StatusOr<AgentConfig> ConfigFromFlags() {
   AgentConfig config;
   config.node_name = absl::GetFlag(FLAGS_node_name);
-  config.controller = absl::GetFlag(FLAGS_controller);
+  absl::StatusOr<std::vector<std::string>> controllers =
+      switchyard::agent::ParseControllerList(absl::GetFlag(FLAGS_controller));
+  if (!controllers.ok()) return controllers.status();
+  config.controllers = *std::move(controllers);
   config.pin_root = absl::GetFlag(FLAGS_bpffs_root);
   config.pod_interfaces = absl::StrSplit(absl::GetFlag(FLAGS_pod_interfaces),
                                          ',', absl::SkipEmpty());

@@ -4,6 +4,7 @@
 #include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/str_cat.h"
 #include "control/common/backoff.h"
 #include "control/common/log.h"
 #include "switchyard/v1/controller.grpc.pb.h"
@@ -15,15 +16,39 @@ WatchClient::WatchClient(WatchClientConfig config, Handler handler,
     : config_(std::move(config)),
       handler_(std::move(handler)),
       resume_(std::move(resume)),
-      metrics_(metrics) {}
+      metrics_(metrics) {
+  for (const std::string& address : config_.controllers) {
+    SetConnected(address, false);
+  }
+}
 
 void WatchClient::Run() {
+  if (config_.controllers.empty()) {
+    LOG(ERROR) << "no controller to watch";
+    return;
+  }
+  const size_t n = config_.controllers.size();
   Backoff backoff(config_.backoff_initial, config_.backoff_max);
-  while (!stop_.HasBeenNotified()) {
+  // Streams ended since the last pause or good stream. The backoff is
+  // waited once this covers every address: a failed controller is
+  // followed at once by the next one, which may well be up.
+  size_t failed = 0;
+  for (size_t i = 0; !stop_.HasBeenNotified(); i = (i + 1) % n) {
     got_message_ = false;
-    Session();
-    if (got_message_) backoff.Reset();
-    stop_.WaitForNotificationWithTimeout(backoff.Next());
+    grpc::Status ended = Session(config_.controllers[i]);
+    if (stop_.HasBeenNotified()) break;
+    if (got_message_) {
+      backoff.Reset();
+      failed = 0;
+    }
+    absl::Duration pause = absl::ZeroDuration();
+    if (++failed >= n) {
+      failed = 0;
+      pause = backoff.Next();
+    }
+    LogEnd(config_.controllers[i], ended, config_.controllers[(i + 1) % n],
+           pause);
+    stop_.WaitForNotificationWithTimeout(pause);
   }
 }
 
@@ -33,17 +58,17 @@ void WatchClient::Stop() {
   if (active_ != nullptr) active_->TryCancel();
 }
 
-void WatchClient::Session() {
+grpc::Status WatchClient::Session(const std::string& address) {
   grpc::ChannelArguments args;
   // Snapshots of large clusters exceed gRPC's 4 MiB default.
   args.SetMaxReceiveMessageSize(-1);
   auto channel = grpc::CreateCustomChannel(
-      config_.controller, grpc::InsecureChannelCredentials(), args);
+      address, grpc::InsecureChannelCredentials(), args);
   auto stub = v1::AgentSync::NewStub(channel);
   grpc::ClientContext context;
   {
     absl::MutexLock lock(&mu_);
-    if (stop_.HasBeenNotified()) return;
+    if (stop_.HasBeenNotified()) return grpc::Status::CANCELLED;
     active_ = &context;
   }
   auto stream = stub->Watch(&context);
@@ -52,8 +77,9 @@ void WatchClient::Session() {
 
   v1::WatchRequest hello;
   hello.mutable_hello()->set_node_name(config_.node_name);
-  uint64_t resume = resume_();
-  hello.mutable_hello()->set_last_applied_version(resume);
+  sync::ResumePoint resume = resume_();
+  hello.mutable_hello()->set_last_applied_version(resume.version);
+  hello.mutable_hello()->set_state_id(resume.state_id);
   if (stream->Write(hello)) {
     for (;;) {
       // Each message lives in an arena of large blocks: a snapshot parses
@@ -68,10 +94,11 @@ void WatchClient::Session() {
           *google::protobuf::Arena::CreateMessage<v1::WatchResponse>(&arena);
       if (!stream->Read(&update)) break;
       if (!got_message_) {
-        LOG(INFO) << "connected to controller " << config_.controller
+        LOG(INFO) << "connected to controller " << address
                   << (update.snapshot() ? ": snapshot" : ": resumed")
-                  << " at version " << update.version();
-        if (metrics_.connected != nullptr) metrics_.connected->Set(1);
+                  << " at version " << update.version() << " (state "
+                  << update.state_id() << ")";
+        SetConnected(address, true);
       }
       got_message_ = true;
       absl::Status applied = handler_(update);
@@ -86,28 +113,48 @@ void WatchClient::Session() {
       if (!stream->Write(ack)) break;
     }
   }
-  if (metrics_.connected != nullptr) metrics_.connected->Set(0);
+  SetConnected(address, false);
   stream->WritesDone();
   grpc::Status status = stream->Finish();
   {
     absl::MutexLock lock(&mu_);
     active_ = nullptr;
   }
-  if (stop_.HasBeenNotified()) return;
-  // The controller being away is expected (restarts, upgrades): say so
-  // once per attempt at INFO, not as an error.
-  if (status.ok()) {
-    // The controller ends its streams itself when it shuts down.
-    LOG(INFO) << "controller " << config_.controller
-              << " closed the watch stream; dataplane unchanged, reconnecting";
-  } else if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-             status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    LOG(INFO) << "controller " << config_.controller << " unavailable ("
-              << status.error_message() << "); dataplane unchanged, retrying";
-  } else {
-    LOG(WARNING) << "watch stream ended: " << status.error_code() << " "
-                 << status.error_message();
+  return status;
+}
+
+void WatchClient::LogEnd(const std::string& from, const grpc::Status& status,
+                         const std::string& next, absl::Duration pause) const {
+  // The controller being away is expected (restarts, upgrades, failover):
+  // said once per attempt at INFO, not as an error. The controller ends
+  // its streams itself (OK) when it shuts down.
+  const bool away = status.ok() ||
+                    status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                    status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  std::string why =
+      status.ok() ? "closed the watch stream"
+      : away      ? absl::StrCat("unavailable (", status.error_message(), ")")
+                  : absl::StrCat("ended the watch stream (code ",
+                                 static_cast<int>(status.error_code()), ": ",
+                                 status.error_message(), ")");
+  std::string then = next == from ? "dataplane unchanged, reconnecting"
+                                  : absl::StrCat("watching ", next);
+  if (pause > absl::ZeroDuration()) {
+    // Milliseconds are enough; FormatDuration's full precision is noise.
+    absl::StrAppend(
+        &then, " in ",
+        absl::FormatDuration(absl::Trunc(pause, absl::Milliseconds(1))));
   }
+  if (away) {
+    LOG(INFO) << "controller " << from << " " << why << "; " << then;
+  } else {
+    LOG(WARNING) << "controller " << from << " " << why << "; " << then;
+  }
+}
+
+void WatchClient::SetConnected(const std::string& address, bool up) {
+  if (metrics_.connected == nullptr) return;
+  metrics_.connected->With({address}).Set(up ? 1 : 0);
 }
 
 }  // namespace switchyard::agent

@@ -1,21 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
 // The agent's end of the controller's watch stream: connects, says which
-// version it has, hands every update to a handler and acknowledges (or
-// rejects) it, and reconnects with backoff for as long as it runs. While
-// the controller is away the dataplane simply stays as it is.
+// version it has (and from which controller state), hands every update to
+// a handler and acknowledges (or rejects) it, and reconnects for as long
+// as it runs. While no controller answers the dataplane simply stays as
+// it is.
+//
+// Failover. Given several controllers, it watches one; when that stream
+// ends or cannot be opened it moves straight on to the next in the list,
+// round robin. The backoff is waited only once every address has been
+// tried since the last pause or good stream, so a dead controller never
+// delays reaching a live one, and a cluster with none is not hammered.
+// The new controller sends a delta only if the agent's version is from
+// its own history (same state id), else a snapshot; either way the
+// reconciler writes only differences, so failover never flushes maps.
 #ifndef SWITCHYARD_CONTROL_AGENT_WATCH_CLIENT_H_
 #define SWITCHYARD_CONTROL_AGENT_WATCH_CLIENT_H_
+
+#include <grpcpp/support/status.h>
 
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "control/metrics/registry.h"
+#include "control/sync/resume_point.h"
 #include "switchyard/v1/controller.pb.h"
 
 namespace grpc {
@@ -25,7 +39,8 @@ class ClientContext;
 namespace switchyard::agent {
 
 struct WatchClientConfig {
-  std::string controller;  // "unix:///path" or "host:port"
+  // Each "unix:///path" or "host:port"; at least one.
+  std::vector<std::string> controllers;
   std::string node_name;
   absl::Duration backoff_initial = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(5);
@@ -34,15 +49,18 @@ struct WatchClientConfig {
 // Where the stream reports itself; either may be null.
 struct WatchClientMetrics {
   metrics::Counter* connects = nullptr;  // every stream opened
-  metrics::Gauge* connected = nullptr;   // 1 once the controller answered
+  // Label `address` (as configured): 1 for the controller whose stream is
+  // up (it has answered), 0 for the others. Every address is shown from
+  // the start.
+  metrics::Family<metrics::Gauge>* connected = nullptr;
 };
 
 class WatchClient {
  public:
   // Applies one update; its status becomes the ack (or the rejection).
   using Handler = std::function<absl::Status(const v1::WatchResponse&)>;
-  // The version to resume from on (re)connect; 0 asks for a snapshot.
-  using ResumeFrom = std::function<uint64_t()>;
+  // Where to resume from on (re)connect; version 0 asks for a snapshot.
+  using ResumeFrom = std::function<sync::ResumePoint()>;
 
   WatchClient(WatchClientConfig config, Handler handler, ResumeFrom resume,
               WatchClientMetrics metrics = {});
@@ -54,8 +72,13 @@ class WatchClient {
   int connects() const { return connects_.load(); }
 
  private:
-  // One connection: returns when the stream ends.
-  void Session();
+  // One connection to `address`: returns how the stream ended.
+  grpc::Status Session(const std::string& address);
+  // Says why the stream to `from` ended and where the client goes next,
+  // after `pause` (zero: at once).
+  void LogEnd(const std::string& from, const grpc::Status& status,
+              const std::string& next, absl::Duration pause) const;
+  void SetConnected(const std::string& address, bool up);
 
   WatchClientConfig config_;
   Handler handler_;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/common/ipv4.h"
 #include "control/common/log.h"
+#include "control/controller/state_id.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace switchyard::controller {
@@ -443,7 +444,10 @@ absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
   std::unique_ptr<ClusterStore> store(
       new ClusterStore(std::move(config), std::move(rules), std::move(files)));
   if (store->config_.mirror_of.empty()) store->MarkSynced();
-  if (contents.has_value()) {
+  if (!contents.has_value()) {
+    // Nothing outlives this store: its history starts and ends with it.
+    store->state_id_ = NewStateId();
+  } else {
     absl::MutexLock lock(&store->mu_);
     // Recovery always rewrites, so the next start is clean.
     bool rewrite = contents->rewrite || store->config_.recover_readable_state;
@@ -457,8 +461,27 @@ absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
     } else {
       store->MaybeCompact();
     }
+    if (absl::Status s =
+            store->AdoptStateId(store->config_.recover_readable_state);
+        !s.ok()) {
+      return s;
+    }
   }
   return store;
+}
+
+absl::Status ClusterStore::AdoptStateId(bool renew) {
+  if (!renew) {
+    absl::StatusOr<std::string> kept = files_->ReadStateId();
+    if (!kept.ok()) return kept.status();
+    state_id_ = *std::move(kept);
+  }
+  if (!state_id_.empty()) return absl::OkStatus();
+  state_id_ = NewStateId();
+  LOG(INFO) << "new state id " << state_id_ << " for " << config_.state_dir
+            << " at version " << version_
+            << (renew ? " (recovered state: agents get a snapshot)" : "");
+  return files_->WriteStateId(state_id_);
 }
 
 absl::Status ClusterStore::Restore(StateFiles::Contents contents) {
@@ -748,6 +771,7 @@ uint64_t ClusterStore::version() const {
 v1::WatchResponse ClusterStore::Snapshot() const {
   v1::WatchResponse response;
   response.set_snapshot(true);
+  response.set_state_id(state_id_);
   absl::ReaderMutexLock lock(&mu_);
   response.set_version(version_);
   response.mutable_upserts()->Reserve(static_cast<int>(objects_.size()));
@@ -765,6 +789,7 @@ std::optional<v1::WatchResponse> ClusterStore::ChangesSince(
   }
   v1::WatchResponse response;
   response.set_version(version_);
+  response.set_state_id(state_id_);
   // First sighting wins: it says whether the object existed at `version`.
   absl::btree_map<ObjectKey, bool> existed;
   size_t first = deltas_.size() - (version_ - version);

@@ -33,6 +33,14 @@
 // and a Service update is not checked against existing slices' port names
 // (slices follow services, not the other way round).
 //
+// Identity. Versions mean something only within one history, named by
+// state_id() (state_id.h) and sent on every watch response. With a
+// state_dir the id is kept there, so a restarted controller continues its
+// history; without one (memory only, or state rebuilt from elsewhere at
+// each start) every Open begins a new history with a new id. Recovery
+// (recover_readable_state) also takes a new id: the writes it drops could
+// otherwise be reissued under the same versions with other contents.
+//
 // Durability. With StoreConfig::state_dir set, each write is appended to a
 // journal and fdatasync()ed before Apply/Delete return; the journal is
 // folded into a snapshot when it grows large (state_files.h). If the disk
@@ -151,6 +159,8 @@ class ClusterStore {
   // ignored for nodes), sorted by kind, namespace, name.
   std::vector<v1::Object> List(v1::Kind kind, const std::string& ns) const;
   uint64_t version() const;
+  // The id of this store's history (see Identity above); fixed from Open.
+  const std::string& state_id() const { return state_id_; }
 
   // Mirror mode only (StoreConfig::mirror_of): applies one change from the
   // source as one version, or none when nothing differs, so a relist that
@@ -167,7 +177,8 @@ class ClusterStore {
   // Waits up to `timeout` for MarkSynced; returns synced().
   bool WaitSynced(absl::Duration timeout) const;
 
-  // Every object at the current version, with snapshot = true.
+  // Every object at the current version, with snapshot = true. Both this
+  // and ChangesSince set the response's state_id.
   v1::WatchResponse Snapshot() const;
   // What changed after `version` up to now, merged: each changed object
   // once, as it is now (upserts), or its ref if it is gone (deletes), in
@@ -206,8 +217,13 @@ class ClusterStore {
   void MaybeCompact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MirrorRefusesWrites() const;
 
+  // Takes the id kept in the state dir, or makes (and keeps) a new one.
+  absl::Status AdoptStateId(bool renew) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const StoreConfig config_;
   const ServiceRules rules_;
+  // Set by Open before the store is shared, then only read: no lock.
+  std::string state_id_;
 
   mutable absl::Mutex mu_;
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;

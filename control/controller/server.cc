@@ -142,7 +142,20 @@ grpc::Status AgentSyncService::Watch(
 
   uint64_t sent = first.hello().last_applied_version();
   std::optional<v1::WatchResponse> resume;
-  if (sent != 0) resume = store_->ChangesSince(sent);
+  // A version is resumed only within the history it came from: from
+  // another controller's (or this one's before its state was rebuilt) the
+  // same number may mean other contents. The snapshot costs the agent a
+  // full reconcile, which still writes only what differs.
+  if (sent != 0 && first.hello().state_id() != store_->state_id()) {
+    LOG(INFO) << "node " << node << " resumes from another controller's state"
+              << " (id "
+              << (first.hello().state_id().empty() ? "none"
+                                                   : first.hello().state_id())
+              << ", this one's is " << store_->state_id()
+              << "): sending a snapshot";
+  } else if (sent != 0) {
+    resume = store_->ChangesSince(sent);
+  }
   v1::WatchResponse update = resume ? std::move(*resume) : store_->Snapshot();
   LOG(INFO) << "node " << node << " watching from version " << sent << ": "
             << (update.snapshot() ? "snapshot" : "resumed") << " at "

@@ -14,10 +14,12 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "control/common/errno_status.h"
 #include "control/common/log.h"
+#include "control/controller/state_id.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -30,6 +32,8 @@ constexpr char kSnapshotTempFile[] = "snapshot.tmp";
 constexpr char kJournalFile[] = "journal";
 constexpr char kJournalTempFile[] = "journal.tmp";
 constexpr char kAcknowledgedFile[] = "acknowledged";
+constexpr char kStateIdFile[] = "state_id";
+constexpr char kStateIdTempFile[] = "state_id.tmp";
 // Format 2's first bytes. "yard" as a format-1 length is 0x64726179, beyond
 // kMaxRecordBytes, so no format-1 file starts like this.
 constexpr absl::string_view kJournalMagic = "yardJNL2";
@@ -529,6 +533,41 @@ absl::Status StateFiles::Append(absl::string_view payload) {
   ++journal_records_;
   journal_bytes_ += record.size();
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> StateFiles::ReadStateId() const {
+  std::string path = Path(kStateIdFile);
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (absl::IsNotFound(text.status())) return std::string();
+  if (!text.ok()) return text.status();
+  absl::string_view id = absl::StripTrailingAsciiWhitespace(*text);
+  if (!IsStateId(id)) {
+    LOG(WARNING) << path << " does not hold a state id; making a new one";
+    return std::string();
+  }
+  return std::string(id);
+}
+
+absl::Status StateFiles::WriteStateId(absl::string_view id) {
+  std::string temp_path = Path(kStateIdTempFile);
+  std::string final_path = Path(kStateIdFile);
+  ScopedFd fd(
+      open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("open ", temp_path));
+  absl::Status s = WriteAll(fd.get(), absl::StrCat(id, "\n"),
+                            absl::StrCat("write ", temp_path));
+  if (s.ok() && fsync(fd.get()) != 0) {
+    s = ErrnoStatus(errno, absl::StrCat("fsync ", temp_path));
+  }
+  fd.Reset();
+  if (s.ok() && rename(temp_path.c_str(), final_path.c_str()) != 0) {
+    s = ErrnoStatus(errno, absl::StrCat("rename ", temp_path));
+  }
+  if (!s.ok()) {
+    unlink(temp_path.c_str());
+    return s;
+  }
+  return SyncDir();
 }
 
 absl::Status StateFiles::WriteSnapshot(

@@ -11,6 +11,10 @@
 //   acknowledged  an empty file created (and made durable) once the first
 //                 write is: from then on a missing or emptied journal, or
 //                 no record anywhere, is lost data, not a fresh start.
+//   state_id      the id of this state's history (state_id.h), one line;
+//                 replaced whole (temp file, fsync, rename, fsync of the
+//                 directory). Missing, a new one is made: that only costs
+//                 every agent a snapshot.
 //
 // Format 2 (written since issue 13). Each file starts with 8 magic bytes
 // ("yardJNL2" / "yardSNP2"), then records: a 12-byte header (payload
@@ -98,6 +102,12 @@ class StateFiles {
   // skips them by version.
   absl::Status WriteSnapshot(uint64_t version,
                              absl::Span<const v1::Object* const> objects);
+
+  // The state_id file's id; "" when there is none or it does not hold
+  // one (a new id is then in order, not an error).
+  absl::StatusOr<std::string> ReadStateId() const;
+  // Replaces the state_id file durably.
+  absl::Status WriteStateId(absl::string_view id);
 
   size_t journal_records() const { return journal_records_; }
   uint64_t journal_bytes() const { return journal_bytes_; }

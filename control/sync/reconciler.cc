@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace switchyard::sync {
 
 Reconciler::Reconciler(MapWriter* writer, Capacity capacity,
@@ -22,10 +24,23 @@ ReconcileOutcome Reconciler::Apply(const v1::WatchResponse& update) {
   ReconcileOutcome out;
   out.version = update.version();
   absl::MutexLock lock(&mu_);
+  // Controllers only send deltas to agents resuming from their own
+  // history; one that does not fit what is applied is a fault, and
+  // applying it could silently program the wrong state.
+  if (!update.snapshot() && applied_version_ != 0 &&
+      update.state_id() != applied_state_id_) {
+    out.status = absl::FailedPreconditionError(absl::StrCat(
+        "delta to version ", update.version(), " is for controller state ",
+        update.state_id(), ", but version ", applied_version_,
+        " applied is from state ", applied_state_id_));
+  }
   // What the update touches is read before it is applied: a deleted
   // service is named only by the state it leaves.
-  std::set<std::string> affected = state_.AffectedServices(update);
-  out.status = state_.Apply(update);
+  std::set<std::string> affected;
+  if (out.status.ok()) {
+    affected = state_.AffectedServices(update);
+    out.status = state_.Apply(update);
+  }
   if (out.status.ok()) {
     out.full = update.snapshot() || !reconciled_;
     translate::DesiredChange change =
@@ -40,9 +55,11 @@ ReconcileOutcome Reconciler::Apply(const v1::WatchResponse& update) {
   reconciled_ = out.status.ok();
   if (!out.status.ok()) {
     applied_version_ = 0;
+    applied_state_id_.clear();
     return out;
   }
   applied_version_ = update.version();
+  applied_state_id_ = update.state_id();
   if (serve_health_checks_) {
     out.health_checks_changed =
         RefreshHealthChecks(out.full, affected) || !checks_handed_out_;
@@ -80,9 +97,9 @@ bool Reconciler::RefreshHealthChecks(bool full,
   return changed;
 }
 
-uint64_t Reconciler::ResumeVersion() {
+ResumePoint Reconciler::Resume() {
   absl::MutexLock lock(&mu_);
-  return applied_version_;
+  return {applied_version_, applied_state_id_};
 }
 
 ProgrammedCounts Reconciler::counts() {

@@ -4,8 +4,11 @@
 // it into desired map entries and has the programmer write the difference
 // through a MapWriter. It decides what an update means: a snapshot, or any
 // update after a failure, reconciles every entry; a delta only the services
-// it touches. It keeps the version to resume from, and adopts what a
-// restarted agent finds in the maps.
+// it touches. It keeps the version to resume from (with the id of the
+// controller state it belongs to), and adopts what a restarted agent finds
+// in the maps. A snapshot from another controller is no different from
+// any other: reconciled against what the maps hold, so moving between
+// controllers writes only what differs, never flushes.
 //
 // Pure C++: the real agent hands it a writer over the pinned maps, tests a
 // fake one. Thread-safe: the watch stream applies updates while a metrics
@@ -24,6 +27,7 @@
 #include "absl/time/time.h"
 #include "control/sync/map_writer.h"
 #include "control/sync/programmer.h"
+#include "control/sync/resume_point.h"
 #include "control/translate/cluster_state.h"
 #include "control/translate/translate.h"
 #include "switchyard/v1/controller.pb.h"
@@ -60,12 +64,17 @@ class Reconciler {
   // still desired and removes only what went stale.
   void Adopt(const ProgrammedEntries& entries);
 
-  // Applies one update from the controller; its status is the ack.
+  // Applies one update from the controller; its status is the ack. A
+  // delta must come from the state the last update came from (its
+  // state_id): one from another history is rejected, which asks for a
+  // snapshot at the next connect.
   ReconcileOutcome Apply(const v1::WatchResponse& update);
 
-  // The version to resume from: 0 until a snapshot has been programmed,
-  // and after a failed update (so the next connect asks for a snapshot).
-  uint64_t ResumeVersion();
+  // Where to resume from: version 0 (and no state id) until a snapshot
+  // has been programmed, and after a failed update (so the next connect
+  // asks for a snapshot); else the last update's version and state id.
+  ResumePoint Resume();
+  uint64_t ResumeVersion() { return Resume().version; }
   ProgrammedCounts counts();
 
   // The health-check node ports this node serves, by service.
@@ -95,6 +104,7 @@ class Reconciler {
   // the next update reconciles everything rather than trusting a scope.
   bool reconciled_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t applied_version_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string applied_state_id_ ABSL_GUARDED_BY(mu_);
   // Kept per update like the desired state, so an endpoint change costs
   // work for its service only.
   std::map<std::string, translate::HealthCheck> checks_ ABSL_GUARDED_BY(mu_);

@@ -403,15 +403,23 @@ class ControlPlaneTest : public ::testing::Test {
   }
 
   // Starts yard-agent in the node's namespace and waits until the
-  // controller sees its watch stream.
-  absl::Status StartAgent() {
+  // controller sees its watch stream. `controllers`, if given, replaces
+  // the --controller flag's value (a failover list).
+  absl::Status StartAgent(const std::string& controllers = "") {
     ++agent_starts_;
+    std::vector<std::string> argv =
+        e2e::AgentArgv({.node_name = kNodeName,
+                        .socket = socket_,
+                        .bpffs_root = pin_root_,
+                        .pod_interfaces = kPodInterfaces});
+    for (std::string& arg : argv) {
+      if (!controllers.empty() && absl::StartsWith(arg, "--controller=")) {
+        arg = absl::StrCat("--controller=", controllers);
+      }
+    }
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
-            .argv = e2e::AgentArgv({.node_name = kNodeName,
-                                    .socket = socket_,
-                                    .bpffs_root = pin_root_,
-                                    .pod_interfaces = kPodInterfaces}),
+            .argv = std::move(argv),
             .log_path = AgentLog(),
             .netns = node_->name(),
         });
@@ -1039,6 +1047,102 @@ TEST_F(ControlPlaneTest, RejectedWriteChangesNothing) {
   absl::StatusOr<Hits> hits = TcpHits(*ip, 20);
   ASSERT_TRUE(hits.ok()) << hits.status();
   EXPECT_EQ(hits->size(), 2u);
+}
+
+// 7. Two controllers with their own state dirs hold the same objects (as
+// two replicas would); the agent watches A and A is killed. The agent
+// moves to B at once; B, with another state id, sends a snapshot, which
+// is reconciled without a single map write: nothing is flushed, the
+// frontend never looks wrong, connections carry on. B's next change is
+// programmed: no update is lost across the move.
+TEST_F(ControlPlaneTest, FailoverToASecondControllerKeepsMapsAndConnections) {
+  absl::StatusOr<std::string> ip = ApplyWeb({0, 1});
+  ASSERT_TRUE(ip.ok()) << ip.status();
+
+  // Controller B, given the same objects (the same ClusterIP).
+  const std::string socket_b = absl::StrCat(work_dir_, "/b.sock");
+  absl::StatusOr<std::unique_ptr<netns::ChildProcess>> b =
+      netns::ChildProcess::Start({
+          .argv = e2e::ControllerArgv(socket_b,
+                                      absl::StrCat(work_dir_, "/state-b")),
+          .log_path = LogPath("controller-b"),
+      });
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_OK(e2e::WaitForControllerSocket(socket_b, **b,
+                                         absl::Now() + kStartTimeout, kPoll));
+  std::unique_ptr<v1::ClusterState::Stub> stub_b =
+      v1::ClusterState::NewStub(e2e::ControllerChannel(socket_b));
+  ASSERT_OK(e2e::FirstCall(*stub_b, absl::Now() + kStartTimeout));
+  std::swap(stub_, stub_b);  // Apply() goes to B for now
+  absl::StatusOr<v1::ApplyResponse> on_b =
+      Apply({WebService(*ip), WebSlice({0, 1})});
+  std::swap(stub_, stub_b);
+  ASSERT_TRUE(on_b.ok()) << on_b.status();
+
+  // The agent, restarted to watch A then B, adopts its maps and resyncs
+  // from A.
+  ASSERT_OK(agent_->Stop(SIGTERM, absl::Seconds(5)).status());
+  ASSERT_OK(StartAgent(absl::StrCat("unix://", socket_, ",unix://", socket_b)));
+  ASSERT_OK(WaitForLog(AgentLog(), "applied version", kProgramTimeout));
+  absl::StatusOr<MapContents> before = Maps();
+  ASSERT_TRUE(before.ok()) << before.status();
+  absl::StatusOr<kernel::DatapathMaps> handle =
+      kernel::DatapathMaps::OpenPinned(pin_dir_);
+  ASSERT_TRUE(handle.ok()) << handle.status();
+  absl::StatusOr<uint32_t> map_id = MapId(handle->svc4_fd());
+  ASSERT_TRUE(map_id.ok()) << map_id.status();
+  absl::StatusOr<ScopedFd> conn = OpenConnection(*ip);
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  absl::StatusOr<Reply> first = Exchange(conn->get(), "hello\n");
+  ASSERT_TRUE(first.ok()) << first.status();
+  const int kept = first->identity == Identity(0) ? 0 : 1;
+
+  FrontendWatcher watcher(pin_dir_, *ip, *map_id, 2);
+  const absl::Time killed = absl::Now();
+  absl::StatusOr<int> status = controller_->Stop(SIGKILL, absl::Seconds(5));
+  ASSERT_TRUE(status.ok()) << status.status();
+  controller_ = *std::move(b);
+  stub_ = std::move(stub_b);
+  ASSERT_OK(WaitAcked(on_b->version(), kReconnectTimeout));
+  const absl::Duration took = absl::Now() - killed;
+  ASSERT_OK(watcher.WaitForChecks(3));
+  watcher.Stop();
+  std::cout << "[ timing ] controller A SIGKILL -> agent acked B's snapshot "
+            << took << "\n";
+  EXPECT_EQ(watcher.bad(), 0) << "first problem: " << watcher.first_problem();
+
+  // What the agent did once it moved: B's snapshot, fully reconciled,
+  // with no map write at all.
+  const std::string agent_log = ReadFile(AgentLog());
+  const size_t moved =
+      agent_log.find(absl::StrCat("; watching unix://", socket_b));
+  ASSERT_NE(moved, std::string::npos) << agent_log;
+  const size_t applied_at = agent_log.find("applied version", moved);
+  ASSERT_NE(applied_at, std::string::npos) << agent_log;
+  const std::string applied_line = agent_log.substr(
+      applied_at, agent_log.find('\n', applied_at) - applied_at);
+  EXPECT_TRUE(absl::StartsWith(
+      applied_line,
+      absl::StrCat("applied version ", on_b->version(), " (full)")))
+      << applied_line;
+  EXPECT_TRUE(absl::StrContains(applied_line, ": 0 map writes;"))
+      << applied_line;
+  EXPECT_TRUE(absl::StrContains(ReadFile(LogPath("controller-b")),
+                                "resumes from another controller's state"));
+  absl::StatusOr<MapContents> after = Maps();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, *before) << "before:\n" << *before << "after:\n" << *after;
+  absl::StatusOr<Reply> again = Exchange(conn->get(), "again\n");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->identity, Identity(kept));
+
+  // B's changes reach the maps.
+  absl::StatusOr<v1::ApplyResponse> applied = Apply({WebSlice({kept})});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_OK(WaitAcked(applied->version(), kProgramTimeout));
+  absl::StatusOr<Hits> hits = TcpHits(*ip, 10);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_EQ(*hits, (Hits{{Identity(kept), 10}}));
 }
 
 }  // namespace

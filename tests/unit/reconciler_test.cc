@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,11 @@ class Update {
   }
   Update& Put(const v1::EndpointSlice& e) {
     *msg_.add_upserts()->mutable_endpoint_slice() = e;
+    return *this;
+  }
+  // The controller state (history) the update comes from.
+  Update& From(const std::string& state_id) {
+    msg_.set_state_id(state_id);
     return *this;
   }
   Update& DeleteService(const std::string& name) {
@@ -261,6 +267,103 @@ TEST_F(ReconcilerTest, RejectedUpdateWritesNothingAndAsksForASnapshot) {
   EXPECT_FALSE(stale.status.ok());
   EXPECT_EQ(writer_.writes(), before);
   EXPECT_EQ(reconciler_->ResumeVersion(), 0u);
+}
+
+// Failover: the agent moves to a controller with another state id, which
+// sends a snapshot (its versions mean nothing against the first one's).
+// That snapshot is reconciled against what the maps hold, like any other:
+// nothing is flushed, and only real differences are written.
+constexpr char kStateA[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+constexpr char kStateB[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+Update TwoServices(uint64_t version, bool with_db = true) {
+  Update u(version, /*snapshot=*/true);
+  u.Put(Service("web", "10.96.0.10")).Put(Slice("web", {"10.244.1.2"}));
+  if (with_db) {
+    u.Put(Service("db", "10.96.0.20", 5432)).Put(Slice("db", {"10.244.2.2"}));
+  }
+  return u;
+}
+
+TEST_F(ReconcilerTest, ResumePointNamesTheStateOfTheLastUpdate) {
+  EXPECT_EQ(reconciler_->Resume().version, 0u);
+  EXPECT_EQ(reconciler_->Resume().state_id, "");
+  ASSERT_TRUE(Apply(TwoServices(10).From(kStateA)).status.ok());
+  EXPECT_EQ(reconciler_->Resume().version, 10u);
+  EXPECT_EQ(reconciler_->Resume().state_id, kStateA);
+  ASSERT_TRUE(
+      Apply(Update(11, false).Put(Slice("web", {"10.244.1.3"})).From(kStateA))
+          .status.ok());
+  EXPECT_EQ(reconciler_->Resume().version, 11u);
+  EXPECT_EQ(reconciler_->Resume().state_id, kStateA);
+
+  // A failure forgets both: the next hello asks for a snapshot and names
+  // no state.
+  writer_.FailWriteAt(0);
+  EXPECT_FALSE(
+      Apply(Update(12, false).Put(Slice("web", {"10.244.1.4"})).From(kStateA))
+          .status.ok());
+  EXPECT_EQ(reconciler_->Resume().version, 0u);
+  EXPECT_EQ(reconciler_->Resume().state_id, "");
+}
+
+TEST_F(ReconcilerTest, FailoverSnapshotWithTheSameObjectsWritesNothing) {
+  ASSERT_TRUE(Apply(TwoServices(10).From(kStateA)).status.ok());
+  const size_t writes_before = writer_.writes();
+  const ProgrammedCounts counts_before = reconciler_->counts();
+
+  // Controller B numbers its own versions: lower than A's here.
+  ReconcileOutcome out = Apply(TwoServices(3).From(kStateB));
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  EXPECT_TRUE(out.full);
+  EXPECT_EQ(out.writes, 0u);
+  EXPECT_EQ(writer_.writes(), writes_before);
+  EXPECT_EQ(out.counts.frontends, counts_before.frontends);
+  EXPECT_EQ(out.counts.backends, counts_before.backends);
+  EXPECT_EQ(reconciler_->Resume().version, 3u);
+  EXPECT_EQ(reconciler_->Resume().state_id, kStateB);
+}
+
+TEST_F(ReconcilerTest, FailoverSnapshotLackingAServiceRemovesOnlyThatOne) {
+  ASSERT_TRUE(Apply(TwoServices(10).From(kStateA)).status.ok());
+  const sync::ProgrammedEntries before = writer_.entries();
+  const size_t writes_before = writer_.writes();
+
+  ReconcileOutcome out = Apply(TwoServices(3, /*with_db=*/false).From(kStateB));
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  EXPECT_GT(out.writes, 0u);
+  EXPECT_TRUE(HasFrontend("10.96.0.10", 80));
+  EXPECT_FALSE(HasFrontend("10.96.0.20", 5432));
+  EXPECT_EQ(BackendsAt("10.244.1.2"), 1);
+  EXPECT_EQ(BackendsAt("10.244.2.2"), 0);
+  // Nothing was added or rewritten: every write takes something of db's
+  // away (a retired backend is marked so with a put, its flows still
+  // using it), and web's frontend is as it was.
+  for (size_t i = writes_before; i < writer_.log().size(); ++i) {
+    const std::string& write = writer_.log()[i];
+    EXPECT_FALSE(
+        write.starts_with("put-frontend") || write.starts_with("put-slot") ||
+        write.starts_with("put-revnat") || write.starts_with("put-range"))
+        << "write " << write << " adds rather than removes";
+  }
+  const yard_svc4_key web = Frontend("10.96.0.10", 80);
+  ASSERT_TRUE(before.frontends.contains(web));
+  EXPECT_EQ(std::memcmp(&writer_.entries().frontends.at(web),
+                        &before.frontends.at(web), sizeof(yard_svc_value)),
+            0);
+}
+
+TEST_F(ReconcilerTest, DeltaFromAnotherStateIsRejectedAndAsksForASnapshot) {
+  ASSERT_TRUE(Apply(TwoServices(10).From(kStateA)).status.ok());
+  const size_t writes_before = writer_.writes();
+  ReconcileOutcome out =
+      Apply(Update(11, false).Put(Slice("web", {"10.244.1.9"})).From(kStateB));
+  EXPECT_EQ(out.status.code(), absl::StatusCode::kFailedPrecondition)
+      << out.status;
+  EXPECT_EQ(writer_.writes(), writes_before);
+  EXPECT_EQ(BackendsAt("10.244.1.9"), 0);
+  EXPECT_EQ(reconciler_->Resume().version, 0u);
+  EXPECT_EQ(reconciler_->Resume().state_id, "");
 }
 
 TEST_F(ReconcilerTest, FailedWriteMakesTheNextUpdateReconcileEverything) {

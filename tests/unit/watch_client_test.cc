@@ -29,212 +29,18 @@
 #include "absl/time/time.h"
 #include "control/metrics/registry.h"
 #include "switchyard/v1/controller.grpc.pb.h"
+#include "tests/unit/watch_client_fakes.h"
 
 namespace switchyard::agent {
 namespace {
 
-// Every wait for something the client or the fake does. Events take
-// milliseconds; this only bounds a broken run.
-constexpr absl::Duration kWait = absl::Seconds(2);
-// How soon after Stop() Run() must return. A connected stream is
-// cancelled, a backoff wait is interrupted: both take milliseconds.
-constexpr absl::Duration kPromptStop = absl::Milliseconds(500);
-
-// What the fake controller saw on one stream.
-struct SeenStream {
-  v1::WatchHello hello;
-  absl::Time opened;  // when the hello arrived
-  std::vector<v1::WatchAck> acks;
-  bool ended = false;  // the handler has returned
-};
-
-// The controller's AgentSync service, scripted by the test: updates are
-// sent one at a time, each followed by reading the agent's answer (the
-// client acks before it reads on, so lock-step is enough), and a stream
-// can be dropped the way a restarting controller drops it.
-class FakeController final : public v1::AgentSync::Service {
- public:
-  // Queues an update for the current stream, or the next one.
-  void Send(v1::WatchResponse update) {
-    absl::MutexLock lock(&mu_);
-    pending_.push_back(std::move(update));
-  }
-  // Ends the current stream (status OK, as the real controller's handler
-  // returns) once what is queued has been sent and answered.
-  void DropStream() {
-    absl::MutexLock lock(&mu_);
-    drop_ = true;
-  }
-  // The next `n` streams end as soon as their hello is read, before any
-  // update: a controller that accepts and then fails.
-  void DropNextStreamsAtOnce(int n) {
-    absl::MutexLock lock(&mu_);
-    drop_at_once_ = n;
-  }
-  // Ends every stream, for shutting the server down.
-  void Close() {
-    absl::MutexLock lock(&mu_);
-    closing_ = true;
-  }
-
-  // Waits until `done` holds for the streams seen so far.
-  bool WaitUntil(std::function<bool(const std::vector<SeenStream>&)> done) {
-    absl::MutexLock lock(&mu_);
-    auto ready = [&] { return done(streams_); };
-    return mu_.AwaitWithTimeout(absl::Condition(&ready), kWait);
-  }
-  bool WaitForStreams(size_t n) {
-    return WaitUntil([n](const auto& s) { return s.size() >= n; });
-  }
-  bool WaitForAcks(size_t stream, size_t n) {
-    return WaitUntil([=](const auto& s) {
-      return s.size() > stream && s[stream].acks.size() >= n;
-    });
-  }
-  bool WaitForEnd(size_t stream) {
-    return WaitUntil(
-        [=](const auto& s) { return s.size() > stream && s[stream].ended; });
-  }
-
-  std::vector<SeenStream> streams() {
-    absl::MutexLock lock(&mu_);
-    return streams_;
-  }
-
-  grpc::Status Watch(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::WatchResponse, v1::WatchRequest>* stream)
-      override {
-    v1::WatchRequest first;
-    if (!stream->Read(&first) || !first.has_hello()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no hello");
-    }
-    size_t index;
-    {
-      absl::MutexLock lock(&mu_);
-      index = streams_.size();
-      streams_.push_back({.hello = first.hello(), .opened = absl::Now()});
-      if (drop_at_once_ > 0) {
-        --drop_at_once_;
-        streams_[index].ended = true;
-        return grpc::Status::OK;
-      }
-    }
-    Serve(context, stream, index);
-    absl::MutexLock lock(&mu_);
-    streams_[index].ended = true;
-    return grpc::Status::OK;
-  }
-
- private:
-  void Serve(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::WatchResponse, v1::WatchRequest>* stream,
-      size_t index) {
-    for (;;) {
-      v1::WatchResponse update;
-      {
-        absl::MutexLock lock(&mu_);
-        auto ready = [this] { return !pending_.empty() || drop_ || closing_; };
-        // Short waits: a cancelled call (the agent stopping) only shows
-        // in IsCancelled().
-        while (!mu_.AwaitWithTimeout(absl::Condition(&ready),
-                                     absl::Milliseconds(5))) {
-          if (context->IsCancelled()) return;
-        }
-        if (closing_) return;
-        if (pending_.empty()) {  // drop_, with nothing left to send
-          drop_ = false;
-          return;
-        }
-        update = std::move(pending_.front());
-        pending_.pop_front();
-      }
-      if (!stream->Write(update)) return;
-      v1::WatchRequest answer;
-      if (!stream->Read(&answer)) return;
-      absl::MutexLock lock(&mu_);
-      streams_[index].acks.push_back(answer.ack());
-    }
-  }
-
-  absl::Mutex mu_;
-  std::deque<v1::WatchResponse> pending_ ABSL_GUARDED_BY(mu_);
-  bool drop_ ABSL_GUARDED_BY(mu_) = false;
-  int drop_at_once_ ABSL_GUARDED_BY(mu_) = 0;
-  bool closing_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<SeenStream> streams_ ABSL_GUARDED_BY(mu_);
-};
-
-// The agent's side: applies updates (failing the versions it is told to),
-// remembers what it was handed, and resumes from the last version applied,
-// as the agent does.
-class FakeAgent {
- public:
-  void FailVersion(uint64_t version, absl::Status status) {
-    absl::MutexLock lock(&mu_);
-    failures_[version] = std::move(status);
-  }
-  void SetResumeVersion(uint64_t version) {
-    absl::MutexLock lock(&mu_);
-    applied_version_ = version;
-  }
-
-  absl::Status Apply(const v1::WatchResponse& update) {
-    absl::MutexLock lock(&mu_);
-    handed_.push_back(update);
-    auto failure = failures_.find(update.version());
-    if (failure != failures_.end()) return failure->second;
-    applied_version_ = update.version();
-    return absl::OkStatus();
-  }
-  uint64_t ResumeFrom() {
-    absl::MutexLock lock(&mu_);
-    ++resume_calls_;
-    return applied_version_;
-  }
-
-  std::vector<v1::WatchResponse> handed() {
-    absl::MutexLock lock(&mu_);
-    return handed_;
-  }
-  int resume_calls() {
-    absl::MutexLock lock(&mu_);
-    return resume_calls_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::map<uint64_t, absl::Status> failures_ ABSL_GUARDED_BY(mu_);
-  std::vector<v1::WatchResponse> handed_ ABSL_GUARDED_BY(mu_);
-  uint64_t applied_version_ ABSL_GUARDED_BY(mu_) = 0;
-  int resume_calls_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-v1::WatchResponse Update(uint64_t version, bool snapshot = false,
-                         const std::string& service = "") {
-  v1::WatchResponse update;
-  update.set_version(version);
-  update.set_snapshot(snapshot);
-  if (!service.empty()) {
-    v1::ObjectMeta* meta =
-        update.add_upserts()->mutable_service()->mutable_metadata();
-    meta->set_namespace_("default");
-    meta->set_name(service);
-  }
-  return update;
-}
-
-// Polls `done` until it holds or kWait passes; for client-side state that
-// has no event to wait on (the counter, the gauge).
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + kWait;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return true;
-}
+using testing::Eventually;
+using testing::FakeAgent;
+using testing::FakeController;
+using testing::kPromptStop;
+using testing::kWait;
+using testing::SeenStream;
+using testing::Update;
 
 class WatchClientTest : public ::testing::Test {
  protected:
@@ -243,6 +49,7 @@ class WatchClientTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = dir;
     socket_ = dir_ + "/controller.sock";
+    connected_gauge_ = &connected_.With({"unix://" + socket_});
   }
 
   void TearDown() override {
@@ -272,7 +79,7 @@ class WatchClientTest : public ::testing::Test {
   void StartClient(absl::Duration backoff_initial = absl::Milliseconds(5),
                    absl::Duration backoff_max = absl::Milliseconds(50)) {
     client_ = std::make_unique<WatchClient>(
-        WatchClientConfig{.controller = "unix://" + socket_,
+        WatchClientConfig{.controllers = {"unix://" + socket_},
                           .node_name = "node-a",
                           .backoff_initial = backoff_initial,
                           .backoff_max = backoff_max},
@@ -305,20 +112,25 @@ class WatchClientTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> server_;
   FakeAgent agent_;
   metrics::Counter connects_;
-  metrics::Gauge connected_;
+  metrics::Registry registry_;
+  metrics::Family<metrics::Gauge>& connected_ =
+      registry_.AddGauge("test_connected", "", {"address"});
+  // connected_'s one series, for the socket's address.
+  metrics::Gauge* connected_gauge_ = nullptr;
   std::unique_ptr<WatchClient> client_;
   std::thread client_thread_;
   absl::Notification run_returned_;
 };
 
-TEST_F(WatchClientTest, HelloNamesTheNodeAndTheResumeVersion) {
+TEST_F(WatchClientTest, HelloNamesTheNodeTheResumeVersionAndItsState) {
   StartServer();
-  agent_.SetResumeVersion(42);
+  agent_.SetResumeVersion(42, "0123456789abcdef0123456789abcdef");
   StartClient();
   ASSERT_TRUE(controller_.WaitForStreams(1));
   const v1::WatchHello hello = controller_.streams()[0].hello;
   EXPECT_EQ(hello.node_name(), "node-a");
   EXPECT_EQ(hello.last_applied_version(), 42u);
+  EXPECT_EQ(hello.state_id(), "0123456789abcdef0123456789abcdef");
   EXPECT_EQ(agent_.resume_calls(), 1);
 }
 
@@ -451,7 +263,7 @@ TEST_F(WatchClientTest, KeepsRetryingUntilTheControllerIsThere) {
   // backoff; once the controller is up the next attempt connects.
   StartClient();
   ASSERT_TRUE(Eventually([&] { return client_->connects() >= 3; }));
-  EXPECT_EQ(connected_.value(), 0);
+  EXPECT_EQ(connected_gauge_->value(), 0);
   StartServer();
   ASSERT_TRUE(controller_.WaitForStreams(1));
   controller_.Send(Update(1, /*snapshot=*/true));
@@ -497,7 +309,7 @@ TEST_F(WatchClientTest, StopEndsRunPromptlyWhileBackingOff) {
 TEST_F(WatchClientTest, StopBeforeRunMeansRunReturnsAtOnce) {
   StartServer();
   client_ = std::make_unique<WatchClient>(
-      WatchClientConfig{.controller = "unix://" + socket_,
+      WatchClientConfig{.controllers = {"unix://" + socket_},
                         .node_name = "node-a"},
       [this](const v1::WatchResponse& u) { return agent_.Apply(u); },
       [this] { return agent_.ResumeFrom(); });
@@ -512,18 +324,18 @@ TEST_F(WatchClientTest, StopBeforeRunMeansRunReturnsAtOnce) {
 TEST_F(WatchClientTest, ConnectsCounterAndConnectedGaugeFollowTheStream) {
   StartServer();
   EXPECT_EQ(connects_.value(), 0);
-  EXPECT_EQ(connected_.value(), 0);
+  EXPECT_EQ(connected_gauge_->value(), 0);
   StartClient();
 
   // Stream open, nothing received: counted, not yet "connected" (the
   // gauge means the controller has answered).
   ASSERT_TRUE(controller_.WaitForStreams(1));
   EXPECT_EQ(connects_.value(), 1);
-  EXPECT_EQ(connected_.value(), 0);
+  EXPECT_EQ(connected_gauge_->value(), 0);
 
   controller_.Send(Update(1, /*snapshot=*/true));
   ASSERT_TRUE(controller_.WaitForAcks(0, 1));
-  EXPECT_EQ(connected_.value(), 1);
+  EXPECT_EQ(connected_gauge_->value(), 1);
 
   // Dropped: back to 0 before the next stream opens, and the reconnect
   // counted.
@@ -531,14 +343,14 @@ TEST_F(WatchClientTest, ConnectsCounterAndConnectedGaugeFollowTheStream) {
   ASSERT_TRUE(controller_.WaitForStreams(2));
   EXPECT_EQ(connects_.value(), 2);
   EXPECT_EQ(client_->connects(), 2);
-  EXPECT_EQ(connected_.value(), 0);
+  EXPECT_EQ(connected_gauge_->value(), 0);
 
   controller_.Send(Update(2));
   ASSERT_TRUE(controller_.WaitForAcks(1, 1));
-  EXPECT_EQ(connected_.value(), 1);
+  EXPECT_EQ(connected_gauge_->value(), 1);
 
   EXPECT_LT(StopClient(), kPromptStop);
-  EXPECT_EQ(connected_.value(), 0);
+  EXPECT_EQ(connected_gauge_->value(), 0);
   EXPECT_EQ(connects_.value(), 2);
 }
 
