@@ -46,6 +46,14 @@ ABSL_FLAG(int, changes, 200, "timed API-server changes (0: none)");
 ABSL_FLAG(int, connect_batch, 0,
           "open streams this many at a time, each batch's snapshots "
           "received before the next (0: all at once)");
+ABSL_FLAG(int, max_controller_rss_mib, 0,
+          "stop opening streams once the controller's VmRSS passes this "
+          "(0: no limit); the results say where it stopped. Keeps a "
+          "controller that grows per stream from taking a shared machine's "
+          "memory.");
+ABSL_FLAG(int, connect_timeout_s, 180,
+          "stop opening streams after this long; an error when --changes "
+          "are to be timed, else recorded");
 ABSL_FLAG(std::string, marker_slice, "bench/marker-x7k2p",
           "NAMESPACE/NAME of the EndpointSlice the changes rewrite");
 ABSL_FLAG(std::string, marker_service, "marker",
@@ -67,7 +75,6 @@ using switchyard::bench::WatchStreams;
 namespace {
 
 constexpr absl::Duration kChangeWait = absl::Seconds(30);
-constexpr absl::Duration kSnapshotWait = absl::Seconds(180);
 
 [[noreturn]] void Fail(const std::string& why) {
   fprintf(stderr, "yard-bench-kube-fanout: %s\n", why.c_str());
@@ -151,6 +158,32 @@ format::Value KubeMetrics(HttpClient* metrics) {
   return lines;
 }
 
+// The controller's count of open agent streams; -1 when unknown.
+int WatchingAgents(HttpClient* metrics) {
+  absl::StatusOr<std::string> text =
+      metrics == nullptr ? absl::NotFoundError("") : metrics->Get("/metrics");
+  if (!text.ok()) return -1;
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    if (!absl::ConsumePrefix(&line, "switchyard_controller_watching_agents "))
+      continue;
+    double value = 0;
+    if (absl::SimpleAtod(line, &value)) return static_cast<int>(value);
+  }
+  return -1;
+}
+
+// Waits (bounded) until the controller counts `want` streams: an earlier
+// run's cancelled streams are noticed asynchronously.
+int AwaitWatchingAgents(HttpClient* metrics, int want) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  int now = WatchingAgents(metrics);
+  while (now >= 0 && now != want && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+    now = WatchingAgents(metrics);
+  }
+  return now;
+}
+
 // The API server's own counters, verbatim JSON text.
 format::Value StandInStats(HttpClient* api) {
   absl::StatusOr<std::string> stats = api->Get("/standin/stats");
@@ -208,6 +241,8 @@ int main(int argc, char** argv) {
   doc.Set("streams", format::Value::Int(streams));
   doc.Set("changes", format::Value::Int(changes));
   doc.Set("connect_batch", format::Value::Int(batch));
+  doc.Set("watching_agents_before",
+          format::Value::Int(AwaitWatchingAgents(metrics.get(), 0)));
   doc.Set("memory_before_streams", Json(ReadMemory(pid)));
   doc.Set("standin_before", StandInStats(api->get()));
 
@@ -218,23 +253,57 @@ int main(int argc, char** argv) {
                         .marker_slice = marker_slice},
                        &hub);
     const absl::Time connect_start = absl::Now();
-    for (int opened = 0; opened < streams;) {
+    const absl::Time connect_deadline =
+        connect_start + absl::Seconds(absl::GetFlag(FLAGS_connect_timeout_s));
+    const int64_t rss_limit_kib =
+        int64_t{absl::GetFlag(FLAGS_max_controller_rss_mib)} * 1024;
+    std::string stopped;  // why fewer than `streams` were opened
+    // The controller's VmRSS after each batch: its cost per stream.
+    format::Value rss_by_streams = format::Value::List();
+    int opened = 0;
+    while (opened < streams && stopped.empty()) {
       for (int b = 0; b < batch && opened < streams; ++b, ++opened) {
         watch.Open(opened,
                    absl::StrCat(absl::GetFlag(FLAGS_node_prefix), opened));
       }
-      if (!hub.WaitSnapshots(opened, connect_start + kSnapshotWait, &why)) {
-        Fail(absl::StrCat("first snapshots: ", why));
+      if (!hub.WaitSnapshots(opened, connect_deadline, &why)) {
+        if (changes > 0 || hub.Failed()) {
+          Fail(absl::StrCat("first snapshots: ", why));
+        }
+        stopped = absl::StrCat("connect timeout: ", why);
+      }
+      const Memory now = ReadMemory(pid);
+      format::Value point = format::Value::Map();
+      point.Set("streams", format::Value::Int(hub.Snapshots()));
+      point.Set("vm_rss_kib", format::Value::Int(now.rss_kib));
+      rss_by_streams.Append(std::move(point));
+      fprintf(stderr,
+              "yard-bench-kube-fanout: %d streams snapshotted, "
+              "controller VmRSS %.0f MiB\n",
+              hub.Snapshots(), now.rss_kib / 1024.0);
+      if (rss_limit_kib > 0 && now.rss_kib > rss_limit_kib &&
+          opened < streams) {
+        if (changes > 0) Fail("the controller passed --max_controller_rss_mib");
+        stopped = absl::StrCat("controller VmRSS ", now.rss_kib / 1024,
+                               " MiB passed the limit of ",
+                               rss_limit_kib / 1024, " MiB");
       }
     }
     const absl::Duration connect = absl::Now() - connect_start;
+    doc.Set("streams_opened", format::Value::Int(opened));
+    doc.Set("streams_snapshotted", format::Value::Int(hub.Snapshots()));
+    doc.Set("connect_stopped", format::Value::String(stopped));
+    doc.Set("controller_rss_by_streams", std::move(rss_by_streams));
     fprintf(stderr,
             "yard-bench-kube-fanout: %d streams have their snapshot after "
-            "%.0f ms (%.1f MB of snapshots, version %lu)\n",
-            streams, Ms(connect), hub.SnapshotBytes() / 1e6,
-            static_cast<unsigned long>(hub.LatestVersion()));
+            "%.0f ms (%.1f MB of snapshots, version %lu)%s%s\n",
+            hub.Snapshots(), Ms(connect), hub.SnapshotBytes() / 1e6,
+            static_cast<unsigned long>(hub.LatestVersion()),
+            stopped.empty() ? "" : "; stopped: ", stopped.c_str());
     doc.Set("snapshots_ms", format::Value::Fixed(Ms(connect), 1));
     doc.Set("snapshot_bytes_total", format::Value::Int(hub.SnapshotBytes()));
+    doc.Set("watching_agents_with_streams",
+            format::Value::Int(AwaitWatchingAgents(metrics.get(), opened)));
     doc.Set("memory_with_streams", Json(ReadMemory(pid)));
     doc.Set("standin_with_streams", StandInStats(api->get()));
     doc.Set("metrics_with_streams", KubeMetrics(metrics.get()));

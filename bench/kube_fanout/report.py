@@ -104,8 +104,8 @@ def build(args):
             "first_stream_after_response": run.get("first_stream_after_response"),
             "api_write": run.get("api_write"),
             "api_server": api_load(run),
-            "controller_watching_agents": m.get(
-                "switchyard_controller_watching_agents"),
+            "controller_watching_agents": run.get(
+                "watching_agents_with_streams"),
             "controller_kube_watch_requests": {
                 k: v for k, v in m.items()
                 if k.startswith("switchyard_controller_kube_watch_requests_total")},
@@ -119,10 +119,16 @@ def build(args):
             "after_sync_kib": memory["memory_before_streams"],
             "with_streams_kib": memory["memory_with_streams"],
             "streams": memory["streams"],
+            "streams_snapshotted": memory.get("streams_snapshotted",
+                                              memory["streams"]),
+            "connect_stopped": memory.get("connect_stopped", ""),
+            "rss_by_streams": memory.get("controller_rss_by_streams", []),
             "connect_batch": memory["connect_batch"],
             "snapshots_ms": memory["snapshots_ms"],
             "snapshot_bytes_total": memory["snapshot_bytes_total"],
             "api_server": api_load(memory),
+            "controller_watching_agents": memory.get(
+                "watching_agents_with_streams"),
         }
     at_goal = [r for r in result["fanout"] if r["streams"] == GOAL_STREAMS]
     if at_goal and at_goal[0]["last_stream_after_response"]:
@@ -156,7 +162,9 @@ def markdown(r):
         "",
         "One EndpointSlice PATCHed through the API server's REST API, one "
         "change at a time; time from the write's HTTP response to the moment "
-        "the last stream received the new slice (ms).",
+        "the last stream received the new slice (ms). A negative time: the "
+        "streams had the change before the write's HTTP response reached the "
+        "bench (the API server sends the watch event first).",
         "",
         "| streams | changes | p50 | p99 | max | first stream p50 | "
         "from the request, p99 | API write p50 | all snapshots |",
@@ -187,8 +195,10 @@ def markdown(r):
     rows = [(f["streams"], f["api_server"], f["controller_watching_agents"])
             for f in r["fanout"]]
     if "memory" in r:
-        rows.append((f"{r['memory']['streams']:,} (big cluster)",
-                     r["memory"]["api_server"], None))
+        rows.append((f"{r['memory']['streams_snapshotted']:,} "
+                     f"({r['memory']['services']:,}-service cluster)",
+                     r["memory"]["api_server"],
+                     r["memory"]["controller_watching_agents"]))
     for n, a, agents in rows:
         w = a["open_watches"]
         lines.append(
@@ -208,16 +218,24 @@ def markdown(r):
             "|---|---|---|",
             f"| after the first sync | {fmt(mib(m['after_sync_kib']['vm_rss_kib']))} "
             f"| {fmt(mib(m['after_sync_kib']['vm_hwm_kib']))} |",
-            f"| with {m['streams']:,} streams (opened {m['connect_batch']} at a "
-            f"time) | {fmt(mib(m['with_streams_kib']['vm_rss_kib']))} | "
+            f"| with {m['streams_snapshotted']:,} streams (opened "
+            f"{m['connect_batch']} at a time) | {fmt(mib(m['with_streams_kib']['vm_rss_kib']))} | "
             f"{fmt(mib(m['with_streams_kib']['vm_hwm_kib']))} |",
             "",
             f"Cold sync (controller start → \"serving agents at version\"): "
-            f"{m['controller_start_to_synced_ms']:,} ms. {m['streams']:,} "
+            f"{m['controller_start_to_synced_ms']:,} ms. "
+            f"{m['streams_snapshotted']:,} "
             f"snapshots ({m['snapshot_bytes_total'] / 1e6:,.0f} MB in all) "
             f"delivered in {m['snapshots_ms']:,.0f} ms. (The stand-in itself "
             f"took {m['standin_load_ms']:,} ms to load the objects.)",
         ]
+        if m["rss_by_streams"]:
+            lines += ["", "VmRSS (MiB) after each batch of streams: " + ", ".join(
+                f"{p['streams']:,} → {mib(p['vm_rss_kib']):,.0f}"
+                for p in m["rss_by_streams"]) + "."]
+        if m["connect_stopped"]:
+            lines += ["", f"**Stopped at {m['streams_snapshotted']:,} of "
+                      f"{m['streams']:,} streams: {m['connect_stopped']}.**"]
     return "\n".join(lines) + "\n"
 
 

@@ -66,7 +66,10 @@ int MarkerOf(const std::string& address) {
   return hi * 256 + lo;
 }
 
-Hub::Hub(int streams) : marker_(streams, -1), snapshotted_(streams, false) {}
+Hub::Hub(int streams)
+    : marker_(streams, -1),
+      marker_at_(streams, absl::InfinitePast()),
+      snapshotted_(streams, false) {}
 
 void Hub::Received(int stream, bool snapshot, uint64_t version, int marker,
                    absl::Time at) {
@@ -78,12 +81,10 @@ void Hub::Received(int stream, bool snapshot, uint64_t version, int marker,
     ++snapshots_;
   }
   if (marker < 0) return;
-  if (marker_[stream] < target_ && marker >= target_) {
-    if (reached_ == 0) first_ = at;
-    ++reached_;
-    last_ = std::max(last_, at);
-  }
-  marker_[stream] = std::max(marker_[stream], marker);
+  if (marker <= marker_[stream]) return;
+  if (marker_[stream] < target_ && marker >= target_) ++reached_;
+  marker_[stream] = marker;
+  marker_at_[stream] = at;
 }
 
 void Hub::Ended(int stream, const std::string& why) {
@@ -95,10 +96,10 @@ bool Hub::WaitSnapshots(int count, absl::Time deadline, std::string* why) {
   absl::MutexLock lock(&mu_);
   auto done = [&] {
     mu_.AssertHeld();
-    return snapshots_ >= count || Failed();
+    return snapshots_ >= count || FailedLocked();
   };
   bool ok = mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
-  if (Failed()) {
+  if (FailedLocked()) {
     *why = ended_;
     return false;
   }
@@ -111,15 +112,14 @@ bool Hub::WaitMarker(int marker, absl::Time deadline, absl::Time* last_arrival,
   absl::MutexLock lock(&mu_);
   target_ = marker;
   reached_ = 0;
-  first_ = last_ = absl::InfinitePast();
   for (int m : marker_) reached_ += m >= marker;
   const int all = static_cast<int>(marker_.size());
   auto done = [&] {
     mu_.AssertHeld();
-    return reached_ == all || Failed();
+    return reached_ == all || FailedLocked();
   };
   bool ok = mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
-  if (Failed()) {
+  if (FailedLocked()) {
     *why = ended_;
     return false;
   }
@@ -127,9 +127,19 @@ bool Hub::WaitMarker(int marker, absl::Time deadline, absl::Time* last_arrival,
     *why = absl::StrCat(reached_, " of ", all, " streams have marker ", marker);
     return false;
   }
-  *last_arrival = last_;
-  *first_arrival = first_;
+  *first_arrival = *std::min_element(marker_at_.begin(), marker_at_.end());
+  *last_arrival = *std::max_element(marker_at_.begin(), marker_at_.end());
   return true;
+}
+
+int Hub::Snapshots() {
+  absl::MutexLock lock(&mu_);
+  return snapshots_;
+}
+
+bool Hub::Failed() {
+  absl::MutexLock lock(&mu_);
+  return FailedLocked();
 }
 
 int Hub::MaxMarker() {

@@ -54,6 +54,8 @@ class Hub {
   // stream ended.
   bool WaitMarker(int marker, absl::Time deadline, absl::Time* last_arrival,
                   absl::Time* first_arrival, std::string* why);
+  int Snapshots();
+  bool Failed();
   // The highest marker any stream has seen (-1: none).
   int MaxMarker();
   uint64_t LatestVersion();
@@ -62,20 +64,21 @@ class Hub {
   void AddSnapshotBytes(int64_t bytes);
 
  private:
-  bool Failed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  bool FailedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !ended_.empty();
   }
 
   absl::Mutex mu_;
   std::vector<int> marker_ ABSL_GUARDED_BY(mu_);
+  // When each stream's marker last rose: a change is written only once
+  // every stream has the one before, so this is when it received the
+  // current one, also when that was before the write's response came back.
+  std::vector<absl::Time> marker_at_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> snapshotted_ ABSL_GUARDED_BY(mu_);
   int snapshots_ ABSL_GUARDED_BY(mu_) = 0;
-  // The change being waited for: how many streams have it, and when the
-  // first and the last of them received it.
+  // The change being waited for, and how many streams have it.
   int target_ ABSL_GUARDED_BY(mu_) = 0;
   int reached_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Time first_ ABSL_GUARDED_BY(mu_);
-  absl::Time last_ ABSL_GUARDED_BY(mu_);
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t responses_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t snapshot_bytes_ ABSL_GUARDED_BY(mu_) = 0;
