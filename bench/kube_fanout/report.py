@@ -103,6 +103,9 @@ def build(args):
             "last_stream_after_request": run.get("last_stream_after_request"),
             "first_stream_after_response": run.get("first_stream_after_response"),
             "api_write": run.get("api_write"),
+            "controller_cpu_ms_per_change": run.get(
+                "controller_cpu_ms_per_change"),
+            "bench_cpu_ms_per_change": run.get("bench_cpu_ms_per_change"),
             "api_server": api_load(run),
             "controller_watching_agents": run.get(
                 "watching_agents_with_streams"),
@@ -167,8 +170,9 @@ def markdown(r):
         "bench (the API server sends the watch event first).",
         "",
         "| streams | changes | p50 | p99 | max | first stream p50 | "
-        "from the request, p99 | API write p50 | all snapshots |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "from the request, p99 | API write p50 | all snapshots | CPU ms per "
+        "change: controller / bench |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for f in r["fanout"]:
         last = f["last_stream_after_response"] or {}
@@ -179,7 +183,9 @@ def markdown(r):
             f"| {f['streams']:,} | {f['changes']} | {fmt(last.get('p50_ms'))} | "
             f"{fmt(last.get('p99_ms'))} | {fmt(last.get('max_ms'))} | "
             f"{fmt(first.get('p50_ms'))} | {fmt(req.get('p99_ms'))} | "
-            f"{fmt(write.get('p50_ms'))} | {fmt(f['snapshots_ms'], 0)} |")
+            f"{fmt(write.get('p50_ms'))} | {fmt(f['snapshots_ms'], 0)} | "
+            f"{fmt(f['controller_cpu_ms_per_change'])} / "
+            f"{fmt(f['bench_cpu_ms_per_change'])} |")
     lines += [
         "",
         "## API-server load",

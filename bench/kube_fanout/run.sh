@@ -185,7 +185,7 @@ log "controller synced in $sync_ms ms"
 sleep 1  # let the list's garbage settle before reading memory
 largest=$(echo $streams | tr ' ' '\n' | sort -n | tail -1)
 run_bench --streams="$largest" --changes=0 --connect_batch="$memory_batch" \
-  --max_controller_rss_mib="$max_rss_mib" --connect_timeout_s=120 \
+  --max_controller_rss_mib="$max_rss_mib" --connect_timeout_s=60 \
   --json="$raw/memory.json"
 cat >"$raw/cold_sync.json" <<EOJ
 {"services": $services, "endpoints_per_service": 10, "standin_load_ms": $load_ms,
