@@ -270,6 +270,16 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   // gRPC's 4 MiB default is about 8,000 services.
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // Agents ping every 10 s on quiet streams so that they notice a dead
+  // controller (watch_client.cc); gRPC's default policy would call that
+  // abuse and close the connection. The controller pings too, so a
+  // vanished agent's stream (and its node's "connected") ends as well.
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   builder.RegisterService(server->cluster_state_.get());
   builder.RegisterService(server->agent_sync_.get());
   server->server_ = builder.BuildAndStart();
@@ -313,7 +323,12 @@ absl::Status ControllerServer::StartMetrics(const std::string& listen) {
   if (absl::Status s = registry_.status(); !s.ok()) return s;
   if (listen.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<metrics::HttpServer>> server =
-      metrics::StartMetricsServer({.listen = listen}, &registry_);
+      metrics::StartMetricsServer(
+          {.listen = listen}, &registry_, [this]() -> absl::Status {
+            if (store_->synced()) return absl::OkStatus();
+            return absl::UnavailableError(absl::StrCat(
+                "still reading the cluster from ", store_->mirror_of()));
+          });
   if (!server.ok()) return server.status();
   metrics_server_ = std::move(*server);
   return absl::OkStatus();

@@ -276,7 +276,8 @@ HttpResponse HttpServer::Answer(absl::string_view head, bool& head_only) {
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> StartMetricsServer(
-    HttpServerConfig config, const Registry* registry) {
+    HttpServerConfig config, const Registry* registry,
+    std::function<absl::Status()> ready) {
   std::map<std::string, HttpServer::Handler> routes;
   routes["/metrics"] = [registry] {
     return HttpResponse{200, kExpositionContentType, registry->Render()};
@@ -285,6 +286,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> StartMetricsServer(
   // in which they run but should not be scraped.
   routes["/healthz"] = [] {
     return HttpResponse{200, "text/plain; charset=utf-8", "ok"};
+  };
+  routes["/readyz"] = [ready = std::move(ready)] {
+    absl::Status status = ready ? ready() : absl::OkStatus();
+    if (status.ok())
+      return HttpResponse{200, "text/plain; charset=utf-8", "ok"};
+    return HttpResponse{503, "text/plain; charset=utf-8",
+                        absl::StrCat(status.message(), "\n")};
   };
   return HttpServer::Start(std::move(config), std::move(routes));
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// A tiny HTTP/1.1 server for /metrics and /healthz, so the daemons need no
-// web framework. One thread serves one connection at a time and closes it
-// after the response: a scrape every few seconds needs nothing more.
+// A tiny HTTP/1.1 server for /metrics, /healthz and /readyz, so the daemons
+// need no web framework. One thread serves one connection at a time and closes
+// it after the response: a scrape every few seconds needs nothing more.
 //
 // A slow or hostile client cannot wedge it: a request head is bounded in
 // size, reading it and writing the answer each have a deadline, and Stop()
@@ -80,9 +80,13 @@ class HttpServer {
   std::thread thread_;
 };
 
-// /metrics (the registry, rendered per request) and /healthz ("ok").
+// /metrics (the registry, rendered per request), /healthz ("ok": the
+// process answers) and /readyz: 200 while
+// `ready` returns OK (always, when unset), else 503 with its message, for
+// orchestrators that should not count a daemon still starting up.
 absl::StatusOr<std::unique_ptr<HttpServer>> StartMetricsServer(
-    HttpServerConfig config, const Registry* registry);
+    HttpServerConfig config, const Registry* registry,
+    std::function<absl::Status()> ready = nullptr);
 
 }  // namespace switchyard::metrics
 

@@ -40,6 +40,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -1143,6 +1144,60 @@ TEST_F(ControlPlaneTest, FailoverToASecondControllerKeepsMapsAndConnections) {
   absl::StatusOr<Hits> hits = TcpHits(*ip, 10);
   ASSERT_TRUE(hits.ok()) << hits.status();
   EXPECT_EQ(*hits, (Hits{{Identity(kept), 10}}));
+}
+
+// A controller that stops answering without closing anything (its machine
+// hung or cut off: here SIGSTOP, so the socket stays open and silent) is
+// noticed by the agent's keepalive pings, and the agent moves to the other
+// controller within about 15 s, connections untouched.
+TEST_F(ControlPlaneTest, FailoverFromAControllerThatHangsSilently) {
+  absl::StatusOr<std::string> ip = ApplyWeb({0, 1});
+  ASSERT_TRUE(ip.ok()) << ip.status();
+  const std::string socket_b = absl::StrCat(work_dir_, "/b.sock");
+  absl::StatusOr<std::unique_ptr<netns::ChildProcess>> b =
+      netns::ChildProcess::Start({
+          .argv = e2e::ControllerArgv(socket_b,
+                                      absl::StrCat(work_dir_, "/state-b")),
+          .log_path = LogPath("controller-b"),
+      });
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_OK(e2e::WaitForControllerSocket(socket_b, **b,
+                                         absl::Now() + kStartTimeout, kPoll));
+  std::unique_ptr<v1::ClusterState::Stub> stub_b =
+      v1::ClusterState::NewStub(e2e::ControllerChannel(socket_b));
+  ASSERT_OK(e2e::FirstCall(*stub_b, absl::Now() + kStartTimeout));
+  std::swap(stub_, stub_b);
+  absl::StatusOr<v1::ApplyResponse> on_b =
+      Apply({WebService(*ip), WebSlice({0, 1})});
+  std::swap(stub_, stub_b);
+  ASSERT_TRUE(on_b.ok()) << on_b.status();
+
+  ASSERT_OK(agent_->Stop(SIGTERM, absl::Seconds(5)).status());
+  ASSERT_OK(StartAgent(absl::StrCat("unix://", socket_, ",unix://", socket_b)));
+  ASSERT_OK(WaitForLog(AgentLog(), "applied version", kProgramTimeout));
+  absl::StatusOr<ScopedFd> conn = OpenConnection(*ip);
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  absl::StatusOr<Reply> first = Exchange(conn->get(), "hello\n");
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  const absl::Time hung = absl::Now();
+  const pid_t a = controller_->pid();
+  ASSERT_EQ(kill(a, SIGSTOP), 0);
+  // Whatever happens below, the stopped controller is let go (and killed
+  // with `b`, which holds it after the swap).
+  absl::Cleanup resume = [a] { kill(a, SIGCONT); };
+  std::swap(controller_, *b);
+  stub_ = std::move(stub_b);
+  ASSERT_OK(WaitAcked(on_b->version(), absl::Seconds(30)));
+  const absl::Duration took = absl::Now() - hung;
+  std::cout << "[ timing ] controller A stopped (SIGSTOP) -> agent acked B's "
+               "snapshot "
+            << took << "\n";
+  EXPECT_TRUE(absl::StrContains(ReadFile(AgentLog()),
+                                absl::StrCat("; watching unix://", socket_b)));
+  absl::StatusOr<Reply> again = Exchange(conn->get(), "again\n");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->identity, first->identity);
 }
 
 }  // namespace

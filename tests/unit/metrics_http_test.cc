@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -227,6 +228,33 @@ TEST_F(MetricsServerTest, ServesHealthz) {
   ASSERT_TRUE(answer.ok()) << answer.status();
   EXPECT_EQ(answer->status, 200);
   EXPECT_EQ(answer->body, "ok");
+}
+
+TEST_F(MetricsServerTest, ReadyzFollowsTheReadinessCheck) {
+  absl::StatusOr<Answer> answer = Get(port(), "/readyz");
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->status, 200) << "no check: ready";
+
+  std::atomic<bool> ready{false};  // read on the server's thread
+  server_.reset();
+  absl::StatusOr<std::unique_ptr<HttpServer>> server = StartMetricsServer(
+      {.listen = "127.0.0.1:0"}, &registry_, [&ready]() -> absl::Status {
+        if (ready) return absl::OkStatus();
+        return absl::UnavailableError("still reading the cluster");
+      });
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  answer = Get(port(), "/readyz");
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->status, 503);
+  EXPECT_EQ(answer->body, "still reading the cluster\n");
+  answer = Get(port(), "/healthz");
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->status, 200) << "alive while not ready";
+  ready = true;
+  answer = Get(port(), "/readyz");
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->status, 200);
 }
 
 TEST_F(MetricsServerTest, UnknownPathIs404) {
