@@ -142,7 +142,7 @@ EOC
 start_controller() {
   start_ns=$(date +%s%N)
   "$controller_bin" --source=kubernetes --kubeconfig="$kube/kubeconfig" \
-    --listen=127.0.0.1:50151 --socket= --metrics_listen=127.0.0.1:9464 \
+    --insecure_listen=127.0.0.1:50151 --socket= --metrics_listen=127.0.0.1:9464 \
     2>"$1" &
   controller_pid=$!
   pids+=("$controller_pid")
