@@ -454,6 +454,7 @@ absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
     if (absl::Status s = store->Restore(*std::move(contents)); !s.ok()) {
       return s;
     }
+    store->PublishVersion();
     if (rewrite) {
       // Format-1 files are converted, and recovered ones made whole, before
       // the first write, so appends go to sound format-2 files.
@@ -670,6 +671,7 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
     objects_.insert_or_assign(std::move(item.key), std::move(item.object));
   }
   ++version_;
+  PublishVersion();
   result.version = version_;
   RecordDelta(std::move(delta));
   MaybeCompact();
@@ -725,6 +727,7 @@ absl::StatusOr<uint64_t> ClusterStore::Delete(
     delta.changes.emplace_back(std::move(key), true);
   }
   ++version_;
+  PublishVersion();
   RecordDelta(std::move(delta));
   MaybeCompact();
   return version_;
@@ -813,17 +816,21 @@ std::optional<v1::WatchResponse> ClusterStore::ChangesSince(
 
 uint64_t ClusterStore::WaitForChange(uint64_t seen,
                                      absl::Duration timeout) const {
-  struct Args {
-    const ClusterStore* store;
-    uint64_t seen;
-  } args{this, seen};
-  mu_.ReaderLockWhenWithTimeout(
-      absl::Condition(
-          +[](Args* a) { return a->store->version_ > a->seen; }, &args),
-      timeout);
-  uint64_t version = version_;
-  mu_.ReaderUnlock();
-  return version;
+  // A condition variable on a mutex of its own, not an absl::Condition on
+  // mu_: with a thousand streams waiting, every release of mu_ (each
+  // stream's own read included) would evaluate every waiter's condition.
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::MutexLock lock(&published_mu_);
+  while (published_version_ <= seen) {
+    if (published_cv_.WaitWithDeadline(&published_mu_, deadline)) break;
+  }
+  return published_version_;
+}
+
+void ClusterStore::PublishVersion() {
+  absl::MutexLock lock(&published_mu_);
+  published_version_ = version_;
+  published_cv_.SignalAll();
 }
 
 }  // namespace switchyard::controller

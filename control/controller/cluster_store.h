@@ -215,6 +215,8 @@ class ClusterStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordDelta(Delta delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeCompact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes WaitForChange callers: version_ is now visible to them.
+  void PublishVersion() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MirrorRefusesWrites() const;
 
   // Takes the id kept in the state dir, or makes (and keeps) a new one.
@@ -239,6 +241,10 @@ class ClusterStore {
   // Set when the disk failed a write; every later write answers it.
   absl::Status disk_error_ ABSL_GUARDED_BY(mu_);
   bool synced_ ABSL_GUARDED_BY(mu_) = false;
+  // version_ as WaitForChange sees it; taken after mu_, never before.
+  mutable absl::Mutex published_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  mutable absl::CondVar published_cv_;
+  uint64_t published_version_ ABSL_GUARDED_BY(published_mu_) = 0;
 };
 
 }  // namespace switchyard::controller

@@ -86,6 +86,7 @@ absl::StatusOr<MirrorResult> ClusterStore::Mirror(MirrorWrite write) {
   result.changed = delta.changes.size();
   if (!delta.changes.empty()) {
     ++version_;
+    PublishVersion();
     RecordDelta(std::move(delta));
   }
   result.version = version_;

@@ -171,7 +171,7 @@ grpc::Status AgentSyncService::Watch(
   });
 
   uint64_t sent = first.hello().last_applied_version();
-  std::optional<v1::WatchResponse> resume;
+  bool snapshot = sent == 0;
   // A version is resumed only within the history it came from: from
   // another controller's (or this one's before its state was rebuilt) the
   // same number may mean other contents. The snapshot costs the agent a
@@ -183,29 +183,29 @@ grpc::Status AgentSyncService::Watch(
                                                    : first.hello().state_id())
               << ", this one's is " << store_->state_id()
               << "): sending a snapshot";
-  } else if (sent != 0) {
-    resume = store_->ChangesSince(sent);
+    snapshot = true;
   }
-  v1::WatchResponse update = resume ? std::move(*resume) : store_->Snapshot();
+  // Shared with every stream asking the same (update_cache.h).
+  std::shared_ptr<const v1::WatchResponse> update =
+      updates_->Update(sent, snapshot);
   LOG(INFO) << "node " << node << " watching from version " << sent << ": "
-            << (update.snapshot() ? "snapshot" : "resumed") << " at "
-            << update.version();
-  bool ok = stream->Write(update);
-  sent = update.version();
-  update = v1::WatchResponse();  // see below: free it off the next path
+            << (update->snapshot() ? "snapshot" : "resumed") << " at "
+            << update->version();
+  bool ok = stream->Write(*update);
+  sent = update->version();
+  update.reset();  // see below: free it off the next path
   while (ok && !reader_done && !context->IsCancelled() &&
          !stopping_->HasBeenNotified()) {
     // Short waits so a vanished agent or a shutdown is noticed promptly.
     if (store_->WaitForChange(sent, absl::Milliseconds(500)) <= sent) continue;
-    std::optional<v1::WatchResponse> changes = store_->ChangesSince(sent);
-    update = changes ? std::move(*changes) : store_->Snapshot();
-    if (update.version() <= sent) continue;
-    ok = stream->Write(update);
-    sent = update.version();
-    // Free a large message now, while the agent applies it, rather than
-    // when the next update is assigned: tearing down a 10,000-service
+    update = updates_->Update(sent, /*snapshot=*/false);
+    if (update->version() <= sent) continue;
+    ok = stream->Write(*update);
+    sent = update->version();
+    // Let go of a large message now, while the agent applies it, rather
+    // than when the next update is assigned: tearing down a 10,000-service
     // message took ~170 ms on the path of the following change.
-    update = v1::WatchResponse();
+    update.reset();
   }
   context->TryCancel();  // unblocks the reader if the writer ended first
   reader.join();

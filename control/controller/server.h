@@ -21,6 +21,7 @@
 #include "control/controller/kube_source.h"
 #include "control/controller/node_sync_table.h"
 #include "control/controller/peer_identity.h"
+#include "control/controller/update_cache.h"
 #include "control/metrics/http_server.h"
 #include "control/metrics/registry.h"
 #include "control/tls/tls_files.h"
@@ -83,7 +84,11 @@ class AgentSyncService final : public v1::AgentSync::Service {
   AgentSyncService(ClusterStore* store, NodeSyncTable* nodes,
                    const absl::Notification* stopping,
                    const ControllerMetrics* metrics)
-      : store_(store), nodes_(nodes), stopping_(stopping), metrics_(metrics) {}
+      : store_(store),
+        nodes_(nodes),
+        stopping_(stopping),
+        metrics_(metrics),
+        updates_(std::make_unique<UpdateCache>(store)) {}
   grpc::Status Watch(
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::WatchResponse, v1::WatchRequest>* stream)
@@ -94,6 +99,7 @@ class AgentSyncService final : public v1::AgentSync::Service {
   NodeSyncTable* nodes_;
   const absl::Notification* stopping_;
   const ControllerMetrics* metrics_;
+  std::unique_ptr<UpdateCache> updates_;
 };
 
 class ControllerServer {
