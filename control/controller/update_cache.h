@@ -31,7 +31,8 @@ class UpdateCache {
 
  private:
   struct Entry {
-    uint64_t from;  // 0 for snapshots
+    bool snapshot;
+    uint64_t from;  // deltas only: a snapshot fits every watcher
     uint64_t to;
     std::shared_ptr<const v1::WatchResponse> response;
   };
