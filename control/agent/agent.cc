@@ -12,6 +12,7 @@
 #include "control/agent/datapath_collector.h"
 #include "control/common/ipv4.h"
 #include "control/common/log.h"
+#include "control/kernel/pod_program_pins.h"
 
 namespace switchyard::agent {
 namespace {
@@ -81,6 +82,22 @@ absl::Status Agent::Start() {
   LOG(INFO) << "datapath loaded, maps in " << config_.datapath.pin_dir
             << "; adopted " << programmed->frontends.size() << " frontends, "
             << programmed->backends.size() << " backends";
+  // yard-cni attaches these to a pod's interface before the pod runs;
+  // pinned at every start so it always finds this agent's build.
+  if (!config_.datapath.pin_dir.empty()) {
+    if (absl::Status s = kernel::PinPodPrograms(config_.datapath.pin_dir,
+                                                datapath_->from_pod_fd(),
+                                                datapath_->to_pod_fd());
+        !s.ok()) {
+      return s;
+    }
+  }
+  // Subscribed before the first pass: an interface created meanwhile is
+  // announced, not missed until the next rescan.
+  absl::StatusOr<kernel::LinkEventSocket> link_events =
+      kernel::LinkEventSocket::Open();
+  if (!link_events.ok()) return link_events.status();
+  link_events_ = std::move(*link_events);
   // An interface that fails to attach now (it may be vanishing) is retried
   // by the interface watcher; it must not keep the agent from serving the
   // others.
@@ -198,10 +215,35 @@ void Agent::PublishFeatures() {
 }
 
 absl::Status Agent::AttachNewInterfaces() {
-  AttachResult result = interfaces_.AttachNew();
+  return Report(interfaces_.AttachNew());
+}
+
+absl::Status Agent::Report(const AttachResult& result) {
   if (result.external_changed) PublishFeatures();
   metrics_.interfaces_attached->Set(interfaces_.pod_interfaces());
   return result.status;
+}
+
+void Agent::WatchInterfaces() {
+  // How long one wait for link events lasts: also how soon Stop() is
+  // noticed.
+  constexpr absl::Duration kWait = absl::Milliseconds(200);
+  absl::Time next_rescan = absl::Now() + config_.interface_rescan;
+  while (!stop_.HasBeenNotified()) {
+    absl::StatusOr<kernel::LinkEvents> events = link_events_->Read(kWait);
+    if (!events.ok()) {
+      // Not expected of a netlink socket; the rescan still finds
+      // interfaces, only later.
+      LOG(WARNING) << "link events: " << events.status();
+      stop_.WaitForNotificationWithTimeout(kWait);
+    } else if (events->overrun || !events->events.empty()) {
+      Report(interfaces_.OnLinkEvents(*events)).IgnoreError();
+    }
+    if (absl::Now() >= next_rescan) {
+      AttachNewInterfaces().IgnoreError();
+      next_rescan = absl::Now() + config_.interface_rescan;
+    }
+  }
 }
 
 void Agent::SweepFlows() {
@@ -230,11 +272,7 @@ void Agent::Run() {
       [this] { return reconciler_.Resume(); },
       WatchClientMetrics{metrics_.stream_connects,
                          metrics_.controller_connected});
-  std::thread interfaces([this] {
-    while (!stop_.WaitForNotificationWithTimeout(config_.interface_poll)) {
-      AttachNewInterfaces().IgnoreError();
-    }
-  });
+  std::thread interfaces([this] { WatchInterfaces(); });
   std::thread sweeper([this] { SweepFlows(); });
   watch_->Run();
   interfaces.join();

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,11 @@ struct AgentConfig {
   // address of the external devices at start.
   std::vector<uint32_t> node_port_addrs_be;
   kernel::DatapathConfig datapath;  // sizes; pin_dir is derived
-  absl::Duration interface_poll = absl::Seconds(1);
+  // Interfaces are attached as the kernel announces them (link events);
+  // this full pass is the safety net for an announcement that was missed
+  // (an overrun of the receive queue is caught at once; this catches
+  // anything else, e.g. an attach that failed).
+  absl::Duration interface_rescan = absl::Seconds(30);
   // Prometheus /metrics and /healthz ("host:port"); "" serves neither.
   // The agent is a gRPC client, not a server, so /healthz is its health
   // endpoint.
@@ -84,6 +89,11 @@ class Agent {
   absl::Status HandleUpdate(const v1::WatchResponse& update);
   // Attaches to matching interfaces not attached yet.
   absl::Status AttachNewInterfaces();
+  // The interface watcher's loop: link events as they come, a full pass
+  // every interface_rescan, until Stop().
+  void WatchInterfaces();
+  // Publishes what an attach pass changed.
+  absl::Status Report(const AttachResult& result);
   // Writes the datapath's features, with XDP's per-device failures, to
   // yard_features and the metrics.
   void PublishFeatures();
@@ -101,6 +111,8 @@ class Agent {
   sync::Reconciler reconciler_;
   // Touched by start-up, then by the interface watcher thread only.
   InterfaceAttacher interfaces_;
+  // Opened before the first pass so nothing appears unseen in between.
+  std::optional<kernel::LinkEventSocket> link_events_;
   std::unique_ptr<HealthCheckServers> health_checks_;
   std::unique_ptr<WatchClient> watch_;
   absl::Notification stop_;

@@ -109,20 +109,62 @@ void InterfaceAttacher::AttachPods(const std::map<int, std::string>& present,
     if (!MatchesAny(pod_patterns_, name)) continue;
     auto it = attached_.find(ifindex);
     if (it != attached_.end() && it->second == name) continue;
-    absl::Status s = datapath_->AttachPodInterface(ifindex);
-    if (s.ok()) {
-      attached_[ifindex] = name;
-      LOG(INFO) << "attached to " << name << " (ifindex " << ifindex << ")";
-    } else {
-      // An interface that vanished between listing and attaching is not
-      // an error worth more than a line; keep going with the others.
-      LOG(WARNING) << "attach to " << name << ": " << s;
-      result.Update(s);
-    }
+    AttachPod(ifindex, name, result);
   }
   std::erase_if(attached_, [&](const auto& entry) {
     return !present.contains(entry.first);
   });
+}
+
+void InterfaceAttacher::AttachPod(int ifindex, const std::string& name,
+                                  absl::Status& result) {
+  absl::Status s = datapath_->AttachPodInterface(ifindex);
+  if (s.ok()) {
+    attached_[ifindex] = name;
+    LOG(INFO) << "attached to " << name << " (ifindex " << ifindex << ")";
+    return;
+  }
+  // An interface that vanished between its announcement (or listing) and
+  // the attach is not an error worth more than a line; keep going with
+  // the others.
+  LOG(WARNING) << "attach to " << name << ": " << s;
+  result.Update(s);
+}
+
+AttachResult InterfaceAttacher::OnLinkEvents(const kernel::LinkEvents& events) {
+  if (events.overrun) {
+    LOG(WARNING) << "link notifications were lost (receive queue overrun); "
+                    "looking at every interface";
+    return AttachNew();
+  }
+  AttachResult out;
+  bool rescan = false;
+  for (const kernel::LinkEvent& event : events.events) {
+    if (event.removed) {
+      // Forgotten, so an interface that comes back with the same index is
+      // attached again; an external device's removal changes what XDP
+      // covers, which the full pass works out.
+      attached_.erase(event.ifindex);
+      rescan |= external_attached_.contains(event.ifindex);
+      continue;
+    }
+    if (MatchesAny(external_patterns_, event.name)) {
+      rescan = true;
+      continue;
+    }
+    if (!MatchesAny(pod_patterns_, event.name)) continue;
+    // Every change of a link (up, carrier, address) is announced again:
+    // only a new one (or a renamed one at a known index) needs work.
+    auto it = attached_.find(event.ifindex);
+    if (it != attached_.end() && it->second == event.name) continue;
+    AttachPod(event.ifindex, event.name, out.status);
+  }
+  if (rescan) {
+    AttachResult full = AttachNew();
+    full.status.Update(out.status);
+    return full;
+  }
+  return out;
 }
 
 }  // namespace switchyard::agent

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Finds the node's pod-facing interfaces and external devices by name and
-// attaches the datapath to those not attached yet: tc on pod interfaces;
+// attaches the datapath to those not attached yet, as the kernel announces
+// them (link events) and at a full rescan: tc on pod interfaces;
 // XDP (where it attaches) and tc on external devices. Remembers on which
 // external devices XDP failed, which is what the agent reports as the xdp
 // feature being "partly" in use.
@@ -14,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "control/kernel/datapath.h"
+#include "control/kernel/link_events.h"
 
 namespace switchyard::agent {
 
@@ -48,6 +50,12 @@ class InterfaceAttacher {
   // forgets those that went away.
   AttachResult AttachNew();
 
+  // What the kernel announced: a new pod interface is attached at once,
+  // on its own (no listing of every interface, so the delay stays the same
+  // on a node with hundreds of pods); anything else that concerns us (an
+  // external device, a removal, lost notifications) takes a full AttachNew.
+  AttachResult OnLinkEvents(const kernel::LinkEvents& events);
+
   size_t pod_interfaces() const { return attached_.size(); }
   // External devices on which XDP could not attach (tc serves them): name
   // -> why.
@@ -62,6 +70,7 @@ class InterfaceAttacher {
                       absl::Status& result);
   void AttachPods(const std::map<int, std::string>& present,
                   absl::Status& result);
+  void AttachPod(int ifindex, const std::string& name, absl::Status& result);
 
   kernel::Datapath* datapath_;
   std::vector<std::string> pod_patterns_;

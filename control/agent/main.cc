@@ -36,7 +36,12 @@ ABSL_FLAG(std::string, tls_ca, "",
           "The CA that signs the controllers' certificates.");
 ABSL_FLAG(std::string, pod_interfaces, "veth*",
           "Comma-separated shell patterns of pod-facing interfaces; the "
-          "datapath is attached to every match, including later ones.");
+          "datapath is attached to every match, including later ones "
+          "(as the kernel announces them).");
+ABSL_FLAG(absl::Duration, interface_rescan, absl::Seconds(30),
+          "How often every interface is looked at again, in case a link "
+          "notification was missed; new interfaces are attached as the "
+          "kernel announces them, not at this pace.");
 ABSL_FLAG(std::string, external_devices, "",
           "Comma-separated shell patterns of external devices, where outside "
           "clients' NodePort, load-balancer and external-IP traffic arrives: "
@@ -202,6 +207,7 @@ absl::StatusOr<AgentConfig> ConfigFromFlags() {
   config.datapath.features_off = *std::move(off);
   if (absl::Status s = FlowTimeouts(config.datapath); !s.ok()) return s;
   config.ct_sweep_interval = absl::GetFlag(FLAGS_ct_sweep_interval);
+  config.interface_rescan = absl::GetFlag(FLAGS_interface_rescan);
   config.datapath.max_frontends = absl::GetFlag(FLAGS_max_frontends);
   config.datapath.max_slots = absl::GetFlag(FLAGS_max_slots);
   config.datapath.max_backends = absl::GetFlag(FLAGS_max_backends);
