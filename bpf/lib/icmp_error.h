@@ -142,47 +142,58 @@ yard_icmp4_rewrite(const struct yard_icmp_error4 *e,
 	ip->daddr = w->daddr;
 }
 
-/* An ICMP error on its way to the client of a translated flow (at tc): an
- * endpoint's port unreachable, or a router's fragmentation needed, about
- * a packet the client sent through a frontend. It quotes the packet as
- * translated (to the endpoint), which matches none of the client's
- * sockets: the quote gets the frontend back, and so does the error's own
- * source when the endpoint sent it (a router keeps its address). For
- * outside clients' flows (external) at the external device's egress, or
- * pods' flows at the pod's interface. */
-static __always_inline int yard_icmp_to_client(struct __sk_buff *skb,
-					       const struct yard_pkt4 *p,
-					       bool external)
+/* Gives an ICMP error on its way to the client of a translated flow (at
+ * tc) what the client sent back: an endpoint's port unreachable, or a
+ * router's fragmentation needed, about a packet the client sent through
+ * a frontend. It quotes the packet as translated (to the endpoint), which
+ * matches none of the client's sockets: the quote gets the frontend back,
+ * and so does the error's own source when the endpoint sent it (a router
+ * keeps its address); the error goes to the client's own address. Only
+ * for flows whose flags, under `mask`, are `want`. Whether it did. */
+static __always_inline bool yard_icmp_client_rewrite(struct __sk_buff *skb,
+						     const struct yard_pkt4 *p,
+						     __u16 mask, __u16 want)
 {
 	struct yard_icmp_error4 e;
 	struct yard_icmp_rewrite4 w;
 	struct yard_ct4_key key;
 	struct yard_ct4_value *ct;
 	struct yard_rnat4 *fe;
-	__u16 others;
 
 	if (!yard_icmp4_locate(skb, YARD_HOOK_TC, p, &e))
-		return TC_ACT_OK;
+		return false;
 	/* The quoted packet went client -> endpoint: the flow's reply entry
-	 * is keyed endpoint -> client. */
+	 * is keyed endpoint -> client (as the endpoint saw the client). */
 	yard_icmp4_flow_key(e.q, YARD_CT_REPLY, &key);
 	ct = bpf_map_lookup_elem(&yard_ct4, &key);
-	if (!ct)
-		return TC_ACT_OK;
-	others = external ? 0 : YARD_CT_F_HAIRPIN | YARD_CT_F_DIRECT;
-	if (!!(ct->flags & YARD_CT_F_EXTERNAL) != external ||
-	    (ct->flags & others))
-		return TC_ACT_OK;
+	if (!ct || (ct->flags & mask) != want)
+		return false;
 	fe = yard_rnat_lookup(ct);
 	if (!fe)
-		return TC_ACT_OK;
-	w.quote_saddr = e.q->ip.saddr;
-	w.quote_sport = e.q->sport;
+		return false;
+	w.quote_saddr = ct->addr;
+	w.quote_sport = ct->port;
 	w.quote_daddr = fe->addr;
 	w.quote_dport = fe->port;
 	w.saddr = e.ip->saddr == e.q->ip.daddr ? fe->addr : e.ip->saddr;
-	w.daddr = e.ip->daddr;
+	w.daddr = ct->addr;
 	yard_icmp4_rewrite(&e, &w);
+	return true;
+}
+
+/* At the egress towards clients: outside clients' flows (external) at
+ * the external device, or pods' flows at the pod's interface (hairpin
+ * flows are turned around in yard_from_pod, direct ones are no
+ * service's). */
+static __always_inline int yard_icmp_to_client(struct __sk_buff *skb,
+					       const struct yard_pkt4 *p,
+					       bool external)
+{
+	const __u16 mask =
+	    YARD_CT_F_EXTERNAL | YARD_CT_F_HAIRPIN | YARD_CT_F_DIRECT;
+
+	yard_icmp_client_rewrite(skb, p, mask,
+				 external ? YARD_CT_F_EXTERNAL : 0);
 	return TC_ACT_OK;
 }
 

@@ -2132,6 +2132,56 @@ TEST_F(EastWestIcmpTest, ErrorToAServiceAboutNoFlowIsDropped) {
   ExpectReasons({{YARD_REASON_UNSUPPORTED_L4, 1}});
 }
 
+// A pod reaching a port of its own service it does not listen on
+// (hairpin): its port unreachable, sent to the hairpin address it got the
+// datagram from, is turned around into the pod, from the service, quoting
+// the datagram as the pod sent it.
+TEST_F(EastWestIcmpTest, HairpinPortUnreachableComesBackFromTheService) {
+  using namespace packet;  // NOLINT
+  const Bytes hairpinned = ToPod()
+                               .Ipv4(kHairpin, kClient)
+                               .Udp(kSport, kBeSelfUdp.port)
+                               .Payload("q")
+                               .Build();
+  ExpectRun(
+      Hook::kFromPod,
+      FromPod().Ipv4(kClient, kSelfIp).Udp(kSport, 53).Payload("q").Build(),
+      kActRedirect, hairpinned);
+  const Bytes error = FromPod()
+                          .Ipv4(kClient, kHairpin)
+                          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                          .Payload(Quote(hairpinned))
+                          .Build();
+  const Bytes want =
+      ToPod()
+          .Ipv4(kSelfIp, kClient)
+          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+          .Payload(EditQuote(Quote(hairpinned),
+                             {.saddr = kClient, .daddr = kSelfIp, .dport = 53}))
+          .Build();
+  ExpectRun(Hook::kFromPod, error, kActRedirect, want);
+  EXPECT_TRUE(QuoteHeaderChecksumRight(want));
+  ExpectReasons({});
+}
+
+// An error to the hairpin address about no hairpin flow is left to the
+// stack as it is.
+TEST_F(EastWestIcmpTest, ErrorToTheHairpinAddressAboutNoFlowPassesUnchanged) {
+  using namespace packet;  // NOLINT
+  const Bytes sent = ToPod()
+                         .Ipv4(kHairpin, kClient)
+                         .Udp(kSport + 1, kBeSelfUdp.port)
+                         .Payload("q")
+                         .Build();
+  const Bytes error = FromPod()
+                          .Ipv4(kClient, kHairpin)
+                          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                          .Payload(Quote(sent))
+                          .Build();
+  ExpectRun(Hook::kFromPod, error, kActOk, error);
+  ExpectReasons({});
+}
+
 TEST_F(DatapathTest, HairpinBothDirections) {
   using namespace packet;  // NOLINT
   // The pod reaches itself through its service: it must see the hairpin
