@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
 /* The datapath's maps. Capacities here are defaults: the loader sets the
  * real ones before load (bpf_map__set_max_entries) and pins every map
- * under the node's bpffs folder so the maps outlive the agent. */
+ * (but yard_snat_claims, whose entries last an instant) under the node's
+ * bpffs folder so the maps outlive the agent. */
 #ifndef SWITCHYARD_BPF_LIB_MAPS_H_
 #define SWITCHYARD_BPF_LIB_MAPS_H_
 
@@ -48,6 +49,20 @@ struct {
 	__type(value, struct yard_ct4_value);
 	__uint(max_entries, YARD_DEFAULT_CT_ENTRIES);
 } yard_ct4 SEC(".maps");
+
+/* SNAT ports being decided (lib/snat.h): a reply key here is claimed by
+ * one CPU, for the few instructions it takes to record its flow on that
+ * port or take the port over. A CPU holds one claim at a time, so the
+ * size only has to exceed the CPU count. Not pinned: a claim never
+ * outlives the program run that made it. A plain hash, not LRU: a claim
+ * must never be evicted. */
+#define YARD_SNAT_CLAIMS 1024
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct yard_ct4_key);
+	__type(value, __u8);
+	__uint(max_entries, YARD_SNAT_CLAIMS);
+} yard_snat_claims SEC(".maps");
 
 /* Traffic per frontend (rev_nat_id), per CPU so counting never contends. */
 struct {

@@ -211,6 +211,23 @@ static __always_inline int yard_icmp_from_pod(struct __sk_buff *skb,
 	return TC_ACT_OK;
 }
 
+/* A pod's error about a packet that reached it through its own service
+ * (hairpin: a datagram to a port it does not listen on), sent to the
+ * hairpin address it came from. Turned around as the hairpin's answers
+ * are: back into the pod, from the service, quoting the packet as the pod
+ * sent it (to the service). Anything else to that address is left to
+ * the stack. */
+static __always_inline int yard_icmp_hairpin(struct __sk_buff *skb,
+					     const struct yard_pkt4 *p)
+{
+	if (!yard_icmp_client_rewrite(skb, p, YARD_CT_F_HAIRPIN,
+				      YARD_CT_F_HAIRPIN))
+		return TC_ACT_OK;
+	if (yard_swap_macs(skb))
+		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
+	return bpf_redirect(skb->ifindex, 0);
+}
+
 SEC("tc")
 int yard_from_pod(struct __sk_buff *skb)
 {
@@ -226,6 +243,8 @@ int yard_from_pod(struct __sk_buff *skb)
 	yard_frag4_resolve(&p);
 
 	if (unlikely(!yard_is_tcp_udp(&p))) {
+		if (p.daddr == yard_cfg.hairpin_addr && yard_icmp_is_error(&p))
+			return yard_icmp_hairpin(skb, &p);
 		if (!yard_is_service_addr4(p.daddr, YARD_SCOPE_INTERNAL))
 			return TC_ACT_OK;
 		if (yard_icmp_is_error(&p))

@@ -40,7 +40,10 @@ inline constexpr uint8_t kTcpUrg = 0x20;
 inline constexpr uint8_t kIcmpEchoReply = 0;
 inline constexpr uint8_t kIcmpDestUnreach = 3;
 inline constexpr uint8_t kIcmpPortUnreach = 3;  // code under kIcmpDestUnreach
+inline constexpr uint8_t kIcmpFragNeeded = 4;   // code under kIcmpDestUnreach
 inline constexpr uint8_t kIcmpEcho = 8;
+inline constexpr uint8_t kIcmpTimeExceeded = 11;
+inline constexpr uint8_t kIcmpParameterProblem = 12;
 
 // "10.96.0.10" -> host-order address, for literals written in a test or a
 // bench: those are constants of the program itself, so a malformed one

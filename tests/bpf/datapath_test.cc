@@ -1973,16 +1973,113 @@ TEST_F(EastWestIcmpTest, FragmentationNeededFromARouterNamesTheService) {
                             .Build();
   const Bytes error = ToPod()
                           .Ipv4("10.244.0.1", kClient)
-                          .Icmp(kIcmpDestUnreach, 4, 1280)
+                          .Icmp(kIcmpDestUnreach, kIcmpFragNeeded, 1280)
                           .Payload(Quote(segment))
                           .Build();
   const Bytes want =
       ToPod()
           .Ipv4("10.244.0.1", kClient)
-          .Icmp(kIcmpDestUnreach, 4, 1280)
+          .Icmp(kIcmpDestUnreach, kIcmpFragNeeded, 1280)
           .Payload(EditQuote(Quote(segment), {.daddr = kWebIp, .dport = 80}))
           .Build();
   ExpectRun(Hook::kToPod, error, kActOk, want);
+  ExpectReasons({});
+}
+
+// A router's "time exceeded" (a traceroute through the service, or a
+// routing loop) about a UDP datagram to the endpoint: the quote names the
+// service, the error keeps the router's address.
+TEST_F(EastWestIcmpTest, TimeExceededFromARouterNamesTheService) {
+  using namespace packet;  // NOLINT
+  ASSERT_NO_FATAL_FAILURE(Query());
+  const Bytes sent = FromPod()
+                         .Ipv4(kClient, kBeDns.addr)
+                         .Ttl(1)
+                         .Udp(kSport, kBeDns.port)
+                         .Payload("q")
+                         .Build();
+  const Bytes error = ToPod()
+                          .Ipv4("10.244.0.1", kClient)
+                          .Icmp(kIcmpTimeExceeded, 0, 0)
+                          .Payload(Quote(sent))
+                          .Build();
+  const Bytes want =
+      ToPod()
+          .Ipv4("10.244.0.1", kClient)
+          .Icmp(kIcmpTimeExceeded, 0, 0)
+          .Payload(EditQuote(Quote(sent), {.daddr = kWebIp, .dport = 53}))
+          .Build();
+  ExpectRun(Hook::kToPod, error, kActOk, want);
+  EXPECT_TRUE(QuoteHeaderChecksumRight(want));
+  ExpectReasons({});
+}
+
+// The endpoint's "parameter problem": its pointer counts bytes into the
+// quote, which the rewrite does not move, so it is kept as it is.
+TEST_F(EastWestIcmpTest, EndpointsParameterProblemReachesThePodFromTheService) {
+  using namespace packet;  // NOLINT
+  ASSERT_NO_FATAL_FAILURE(Query());
+  const Bytes sent = FromPod()
+                         .Ipv4(kClient, kBeDns.addr)
+                         .Udp(kSport, kBeDns.port)
+                         .Payload("q")
+                         .Build();
+  const uint32_t pointer = 20u << 24;  // the quoted UDP header
+  const Bytes error = ToPod()
+                          .Ipv4(kBeDns.addr, kClient)
+                          .Icmp(kIcmpParameterProblem, 0, pointer)
+                          .Payload(Quote(sent))
+                          .Build();
+  const Bytes want =
+      ToPod()
+          .Ipv4(kWebIp, kClient)
+          .Icmp(kIcmpParameterProblem, 0, pointer)
+          .Payload(EditQuote(Quote(sent), {.daddr = kWebIp, .dport = 53}))
+          .Build();
+  ExpectRun(Hook::kToPod, error, kActOk, want);
+  ExpectReasons({});
+}
+
+// A quote cut short of its 8 L4 bytes (the ports, then nothing), in a
+// frame with bytes after the datagram that would make up the rest. The
+// receiving kernel drops an error whose quote is short of 8 L4 bytes, and
+// a rewrite reaching past the datagram would change bytes the ICMP
+// checksum does not cover: it passes as it came.
+TEST_F(EastWestIcmpTest, TruncatedQuotePassesUnchanged) {
+  using namespace packet;  // NOLINT
+  ASSERT_NO_FATAL_FAILURE(Query());
+  const Bytes sent = FromPod()
+                         .Ipv4(kClient, kBeDns.addr)
+                         .Udp(kSport, kBeDns.port)
+                         .Payload("q")
+                         .Build();
+  Bytes error = ToPod()
+                    .Ipv4(kBeDns.addr, kClient)
+                    .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                    .Payload(Quote(sent, 4))
+                    .Build();
+  error.insert(error.end(), 4, 0);  // a trailer past the datagram
+  ExpectRun(Hook::kToPod, error, kActOk, error);
+  ExpectReasons({});
+}
+
+// A quote of a later fragment: its 8 bytes are payload that happens to
+// read as the flow's ports. Not a flow's header: passed as it came.
+TEST_F(EastWestIcmpTest, QuoteOfALaterFragmentPassesUnchanged) {
+  using namespace packet;  // NOLINT
+  ASSERT_NO_FATAL_FAILURE(Query());
+  const Bytes sent = FromPod()
+                         .Ipv4(kClient, kBeDns.addr)
+                         .FragmentOffset(185)
+                         .Udp(kSport, kBeDns.port)
+                         .Payload("q")
+                         .Build();
+  const Bytes error = ToPod()
+                          .Ipv4("10.244.0.1", kClient)
+                          .Icmp(kIcmpTimeExceeded, 1, 0)
+                          .Payload(Quote(sent))
+                          .Build();
+  ExpectRun(Hook::kToPod, error, kActOk, error);
   ExpectReasons({});
 }
 
@@ -2033,6 +2130,56 @@ TEST_F(EastWestIcmpTest, ErrorToAServiceAboutNoFlowIsDropped) {
                           .Build();
   EXPECT_EQ(Run(Hook::kFromPod, error).verdict, kActShot);
   ExpectReasons({{YARD_REASON_UNSUPPORTED_L4, 1}});
+}
+
+// A pod reaching a port of its own service it does not listen on
+// (hairpin): its port unreachable, sent to the hairpin address it got the
+// datagram from, is turned around into the pod, from the service, quoting
+// the datagram as the pod sent it.
+TEST_F(EastWestIcmpTest, HairpinPortUnreachableComesBackFromTheService) {
+  using namespace packet;  // NOLINT
+  const Bytes hairpinned = ToPod()
+                               .Ipv4(kHairpin, kClient)
+                               .Udp(kSport, kBeSelfUdp.port)
+                               .Payload("q")
+                               .Build();
+  ExpectRun(
+      Hook::kFromPod,
+      FromPod().Ipv4(kClient, kSelfIp).Udp(kSport, 53).Payload("q").Build(),
+      kActRedirect, hairpinned);
+  const Bytes error = FromPod()
+                          .Ipv4(kClient, kHairpin)
+                          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                          .Payload(Quote(hairpinned))
+                          .Build();
+  const Bytes want =
+      ToPod()
+          .Ipv4(kSelfIp, kClient)
+          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+          .Payload(EditQuote(Quote(hairpinned),
+                             {.saddr = kClient, .daddr = kSelfIp, .dport = 53}))
+          .Build();
+  ExpectRun(Hook::kFromPod, error, kActRedirect, want);
+  EXPECT_TRUE(QuoteHeaderChecksumRight(want));
+  ExpectReasons({});
+}
+
+// An error to the hairpin address about no hairpin flow is left to the
+// stack as it is.
+TEST_F(EastWestIcmpTest, ErrorToTheHairpinAddressAboutNoFlowPassesUnchanged) {
+  using namespace packet;  // NOLINT
+  const Bytes sent = ToPod()
+                         .Ipv4(kHairpin, kClient)
+                         .Udp(kSport + 1, kBeSelfUdp.port)
+                         .Payload("q")
+                         .Build();
+  const Bytes error = FromPod()
+                          .Ipv4(kClient, kHairpin)
+                          .Icmp(kIcmpDestUnreach, kIcmpPortUnreach, 0)
+                          .Payload(Quote(sent))
+                          .Build();
+  ExpectRun(Hook::kFromPod, error, kActOk, error);
+  ExpectReasons({});
 }
 
 TEST_F(DatapathTest, HairpinBothDirections) {

@@ -488,6 +488,43 @@ TEST_F(CrossNodeTest, EndpointsOnBothNodesServeClientsOnBothNodes) {
   }
 }
 
+// A pod on node-a uploads 10 MB through the service to its endpoint on
+// node-b, whose veth to the endpoint has a smaller MTU (1400) than the
+// path so far (1500). Node-b, a router on that path, answers the first
+// full-size segments with "fragmentation needed" from its own address,
+// quoting them as translated (to the endpoint); the error crosses the
+// fabric to node-a. Only once node-a gives the quote the service's
+// address back does the pod's socket learn the path MTU; otherwise the
+// upload stalls (a PMTU black hole).
+TEST_F(CrossNodeTest,
+       UploadToARemoteEndpointBehindASmallerMtuLearnsThePathMtu) {
+  absl::StatusOr<std::string> ip = ApplyService("on-node-b", {1});
+  ASSERT_TRUE(ip.ok()) << ip.status();
+  ASSERT_OK(nodes_[1].ns->ExecOk("ip link set dev yxbackend mtu 1400"));
+  constexpr size_t kRoundBytes = 1 << 20;
+  const sockaddr_in service = SockAddr(*ip, kTcpPort);
+  absl::Status status = nodes_[0].client->Run([&]() -> absl::Status {
+    absl::StatusOr<ScopedFd> fd = e2e::MustConnect(service, kConnectTimeout);
+    if (!fd.ok()) return fd.status();
+    std::string upload(kRoundBytes, 'x');
+    upload.back() = '\n';
+    for (int round = 0; round < 10; ++round) {
+      absl::StatusOr<Reply> reply = e2e::Exchange(fd->get(), upload);
+      if (!reply.ok()) {
+        return absl::Status(
+            reply.status().code(),
+            absl::StrCat("megabyte ", round, ": ", reply.status().message()));
+      }
+      if (reply->identity != BackendIdentity(1)) {
+        return absl::InternalError(absl::StrCat(
+            "megabyte ", round, ": answered by ", reply->identity));
+      }
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(status.ok()) << status;
+}
+
 // A pod on node-a reaches the endpoint on node-b through the service,
 // closes, then connects to that endpoint directly from the same source
 // port: the direct connection's answers cross back to node-a and must
