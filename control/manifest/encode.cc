@@ -149,7 +149,10 @@ Value TargetRef(const google::protobuf::Map<std::string, std::string>& ref) {
     if (auto it = ref.find(key); it != ref.end()) v.Set(key, Str(it->second));
   }
   std::vector<std::string> rest;
-  for (const auto& [key, value] : ref) {
+  for (const auto& entry : ref) {
+    // A named reference, not a structured binding: clang before 16 (the
+    // fuzz build's compiler) cannot capture bindings in a lambda.
+    const std::string& key = entry.first;
     if (std::find_if(std::begin(kOrder), std::end(kOrder), [&](const char* k) {
           return key == k;
         }) == std::end(kOrder)) {
