@@ -2,12 +2,14 @@
 // Kubernetes YAML/JSON -> v1::Object. yaml-cpp parses; everything here is
 // the mapping of camelCase fields onto the messages and the type checks
 // Kubernetes' own decoder would make, with messages that name the field.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
@@ -813,51 +815,152 @@ absl::Status DecodeObject(const YAML::Node& doc, Where where, bool in_list,
   return absl::OkStatus();
 }
 
-// yaml-cpp reports a syntax error by line only; people think in documents
-// too. Counts `---` markers up to `line` (0-based) the way LoadAll splits
-// documents: content before the first marker is document 1.
-int DocumentAtLine(absl::string_view text, int line) {
-  int document = 0;
-  int current = 0;
-  for (absl::string_view l : absl::StrSplit(text, '\n')) {
-    if (current++ > line) break;
-    bool marker = absl::StartsWith(l, "---") && (l.size() == 3 || l[3] == ' ' ||
-                                                 l[3] == '\t' || l[3] == '\r');
-    absl::string_view content = absl::StripLeadingAsciiWhitespace(l);
-    if (marker) {
-      ++document;
-    } else if (document == 0 && !content.empty() && content[0] != '#' &&
-               content[0] != '%') {
-      document = 1;
+// One YAML document of a stream, and the line (0-based) it starts on.
+struct Document {
+  std::string text;
+  int first_line;
+};
+
+bool IsBlankOrComment(absl::string_view line) {
+  absl::string_view content = absl::StripLeadingAsciiWhitespace(line);
+  return content.empty() || content[0] == '#' || content[0] == '%';
+}
+
+// Splits a YAML stream at `---` lines (and `...` ends), as kubectl's reader
+// does, rather than with YAML::LoadAll: Debian's yaml-cpp 0.7 LoadAll never
+// returns on some malformed documents (it keeps producing empty ones until
+// memory runs out; found by tests/fuzz), while Load of one document does.
+// Content before the first marker is document 1 unless it is only blank
+// lines and comments.
+std::vector<Document> SplitDocuments(absl::string_view text) {
+  std::vector<Document> docs;
+  Document current{"", 0};
+  bool has_content = false;
+  bool seen_marker = false;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    const bool start =
+        absl::StartsWith(line, "---") && (line.size() == 3 || line[3] == ' ' ||
+                                          line[3] == '\t' || line[3] == '\r');
+    const bool end = absl::StartsWith(line, "...") &&
+                     absl::StripAsciiWhitespace(line.substr(3)).empty();
+    if (start || end) {
+      if (seen_marker || has_content) docs.push_back(std::move(current));
+      seen_marker = true;
+      current = Document{"", line_number + 1};
+      has_content = false;
+      // "--- {a: 1}": content on the marker's own line stays in the
+      // document, which then starts on that line.
+      if (start && line.size() > 4 && !IsBlankOrComment(line.substr(4))) {
+        current.first_line = line_number;
+        absl::StrAppend(&current.text, line.substr(4), "\n");
+        has_content = true;
+      }
+    } else {
+      absl::StrAppend(&current.text, line, "\n");
+      has_content |= !IsBlankOrComment(line);
     }
+    ++line_number;
   }
-  return document == 0 ? 1 : document;
+  if (has_content) docs.push_back(std::move(current));
+  return docs;
+}
+
+// Receives parse events and keeps only where each document starts.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  YAML::Mark start = YAML::Mark::null_mark();
+};
+
+// YAML::Load reads one document and ignores whatever follows it; within
+// one of our documents anything after it is a mistake (a stray word or
+// bracket), which must not be dropped silently. Its line (0-based, within
+// the document), or nullopt when the document is all there is.
+std::optional<int> TrailingContentLine(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  if (!parser.HandleNextDocument(starts)) return std::nullopt;
+  if (!parser.HandleNextDocument(starts)) return std::nullopt;
+  return starts.start.is_null() ? 0 : starts.start.line;
+}
+
+// A field error says " (line N)" within its document; the stream's line is
+// what a person opens the file at.
+absl::Status ShiftLines(const absl::Status& status, int offset) {
+  if (status.ok() || offset == 0) return status;
+  std::string message(status.message());
+  std::string out;
+  const std::string kLine = "(line ";
+  size_t at = 0;
+  for (size_t found; (found = message.find(kLine, at)) != std::string::npos;) {
+    size_t digits = found + kLine.size();
+    size_t end = digits;
+    while (end < message.size() && absl::ascii_isdigit(message[end])) ++end;
+    int line = 0;
+    absl::StrAppend(&out, message.substr(at, digits - at));
+    if (end > digits &&
+        absl::SimpleAtoi(message.substr(digits, end - digits), &line)) {
+      absl::StrAppend(&out, line + offset);
+    } else {
+      absl::StrAppend(&out, message.substr(digits, end - digits));
+    }
+    at = end;
+  }
+  absl::StrAppend(&out, message.substr(at));
+  return absl::Status(status.code(), out);
 }
 
 }  // namespace
 
 absl::StatusOr<ManifestSet> ParseManifests(absl::string_view text,
                                            absl::string_view source) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": document ", DocumentAtLine(text, e.mark.line),
-                     ": line ", e.mark.line + 1, ", column ", e.mark.column + 1,
-                     ": YAML syntax error: ", e.msg));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": YAML error: ", e.what()));
-  }
+  std::vector<Document> docs = SplitDocuments(text);
   ManifestSet set;
   for (size_t i = 0; i < docs.size(); ++i) {
-    Where where{.source = source, .document = static_cast<int>(i + 1)};
+    const int document = static_cast<int>(i + 1);
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(docs[i].text);
+    } catch (const YAML::ParserException& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": document ", document, ": line ",
+                       e.mark.line + docs[i].first_line + 1, ", column ",
+                       e.mark.column + 1, ": YAML syntax error: ", e.msg));
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": document ", document, ": YAML error: ", e.what()));
+    }
+    try {
+      if (std::optional<int> line = TrailingContentLine(docs[i].text)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            source, ": document ", document, ": line ",
+            *line + docs[i].first_line + 1,
+            ": YAML syntax error: more content after the document's end "
+            "(a stray word or bracket?)"));
+      }
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": document ", document, ": YAML error: ", e.what()));
+    }
+    Where where{.source = source, .document = document};
     // yaml-cpp throws on a few shapes it cannot walk; no exception leaves
     // this module.
     try {
-      if (absl::Status s = DecodeObject(docs[i], where, false, &set); !s.ok()) {
-        return s;
+      if (absl::Status s = DecodeObject(doc, where, false, &set); !s.ok()) {
+        return ShiftLines(s, docs[i].first_line);
       }
     } catch (const YAML::Exception& e) {
       return absl::InvalidArgumentError(

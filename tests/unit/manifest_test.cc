@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "control/manifest/object.h"
@@ -1050,6 +1051,34 @@ TEST(Object, RefsAndDescriptions) {
   v1::Object node = FromText(R"pb(node { metadata { name: "n1" } })pb");
   EXPECT_EQ(RefOf(node).namespace_(), "");
   EXPECT_EQ(Describe(node), "Node n1");
+}
+
+// Found by tests/fuzz (manifest_fuzz): a stray word in a flow mapping
+// made yaml-cpp's LoadAll loop for ever, allocating; the stream is now
+// split into documents before parsing, and this answers at once.
+TEST(ParseManifests, MalformedFlowMappingIsRefusedNotHung) {
+  std::ifstream in(YARD_MANIFEST_HANG_INPUT);
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSERT_FALSE(text.str().empty()) << YARD_MANIFEST_HANG_INPUT;
+  absl::StatusOr<ManifestSet> set = ParseManifests(text.str(), "hang.json");
+  EXPECT_FALSE(set.ok());
+  EXPECT_NE(set.status().message().find("hang.json: document 1: line"),
+            std::string::npos)
+      << set.status();
+}
+
+TEST(ParseManifests, LinesCountFromTheStreamNotTheDocument) {
+  absl::StatusOr<ManifestSet> set = ParseManifests(
+      "apiVersion: v1\nkind: Node\nmetadata: {name: a}\n---\n"
+      "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec:\n"
+      "  ports:\n  - port: http\n",
+      "two.yaml");
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.status().message().find("document 2"), std::string::npos)
+      << set.status();
+  EXPECT_NE(set.status().message().find("(line 10)"), std::string::npos)
+      << set.status();
 }
 
 }  // namespace
