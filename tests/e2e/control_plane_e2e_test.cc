@@ -302,6 +302,10 @@ using Hits = std::map<std::string, int>;  // backend identity -> connections
 // Established once per test, process by process: with gtest_discover_tests
 // every test is its own process, so each gets a fresh controller, agent,
 // state and pins.
+// Defined below, with the tests that use it.
+absl::Status WaitForLog(const std::string& path, absl::string_view needle,
+                        absl::Duration timeout);
+
 class ControlPlaneTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -493,6 +497,60 @@ class ControlPlaneTest : public ::testing::Test {
         "node-a did not ack version ", version, " within ",
         absl::FormatDuration(timeout), "; last: ",
         node.ok() ? node->ShortDebugString() : node.status().ToString()));
+  }
+
+  // A second controller B (socket b.sock, its own state) holding web at
+  // `ip` with backends 0 and 1, as A does; then the agent restarted to
+  // watch A, then B, and in sync with A.
+  struct SecondController {
+    std::unique_ptr<netns::ChildProcess> process;
+    std::unique_ptr<v1::ClusterState::Stub> stub;
+    std::string socket;
+    v1::ApplyResponse applied;  // B's answer to the write
+  };
+  absl::StatusOr<SecondController> StartSecondController(
+      const std::string& ip) {
+    SecondController b;
+    b.socket = absl::StrCat(work_dir_, "/b.sock");
+    absl::StatusOr<std::unique_ptr<netns::ChildProcess>> process =
+        netns::ChildProcess::Start({
+            .argv = e2e::ControllerArgv(b.socket,
+                                        absl::StrCat(work_dir_, "/state-b")),
+            .log_path = LogPath("controller-b"),
+        });
+    if (!process.ok()) return process.status();
+    b.process = *std::move(process);
+    if (absl::Status s = e2e::WaitForControllerSocket(
+            b.socket, *b.process, absl::Now() + kStartTimeout, kPoll);
+        !s.ok()) {
+      return s;
+    }
+    b.stub = v1::ClusterState::NewStub(e2e::ControllerChannel(b.socket));
+    if (absl::Status s = e2e::FirstCall(*b.stub, absl::Now() + kStartTimeout);
+        !s.ok()) {
+      return s;
+    }
+    std::swap(stub_, b.stub);  // Apply() goes to B for now
+    absl::StatusOr<v1::ApplyResponse> applied =
+        Apply({WebService(ip), WebSlice({0, 1})});
+    std::swap(stub_, b.stub);
+    if (!applied.ok()) return applied.status();
+    b.applied = *std::move(applied);
+    if (absl::Status s = agent_->Stop(SIGTERM, absl::Seconds(5)).status();
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s =
+            StartAgent(absl::StrCat("unix://", socket_, ",unix://", b.socket));
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s =
+            WaitForLog(AgentLog(), "applied version", kProgramTimeout);
+        !s.ok()) {
+      return s;
+    }
+    return b;
   }
 
   // Applies web (allocating its ClusterIP) with the given backends, waits
@@ -1060,31 +1118,14 @@ TEST_F(ControlPlaneTest, FailoverToASecondControllerKeepsMapsAndConnections) {
   absl::StatusOr<std::string> ip = ApplyWeb({0, 1});
   ASSERT_TRUE(ip.ok()) << ip.status();
 
-  // Controller B, given the same objects (the same ClusterIP).
-  const std::string socket_b = absl::StrCat(work_dir_, "/b.sock");
-  absl::StatusOr<std::unique_ptr<netns::ChildProcess>> b =
-      netns::ChildProcess::Start({
-          .argv = e2e::ControllerArgv(socket_b,
-                                      absl::StrCat(work_dir_, "/state-b")),
-          .log_path = LogPath("controller-b"),
-      });
-  ASSERT_TRUE(b.ok()) << b.status();
-  ASSERT_OK(e2e::WaitForControllerSocket(socket_b, **b,
-                                         absl::Now() + kStartTimeout, kPoll));
-  std::unique_ptr<v1::ClusterState::Stub> stub_b =
-      v1::ClusterState::NewStub(e2e::ControllerChannel(socket_b));
-  ASSERT_OK(e2e::FirstCall(*stub_b, absl::Now() + kStartTimeout));
-  std::swap(stub_, stub_b);  // Apply() goes to B for now
-  absl::StatusOr<v1::ApplyResponse> on_b =
-      Apply({WebService(*ip), WebSlice({0, 1})});
-  std::swap(stub_, stub_b);
-  ASSERT_TRUE(on_b.ok()) << on_b.status();
-
-  // The agent, restarted to watch A then B, adopts its maps and resyncs
-  // from A.
-  ASSERT_OK(agent_->Stop(SIGTERM, absl::Seconds(5)).status());
-  ASSERT_OK(StartAgent(absl::StrCat("unix://", socket_, ",unix://", socket_b)));
-  ASSERT_OK(WaitForLog(AgentLog(), "applied version", kProgramTimeout));
+  // Controller B, given the same objects (the same ClusterIP); the agent,
+  // restarted to watch A then B, adopts its maps and resyncs from A.
+  absl::StatusOr<SecondController> second = StartSecondController(*ip);
+  ASSERT_TRUE(second.ok()) << second.status();
+  const std::string socket_b = second->socket;
+  std::unique_ptr<netns::ChildProcess>& b = second->process;
+  std::unique_ptr<v1::ClusterState::Stub>& stub_b = second->stub;
+  const v1::ApplyResponse* on_b = &second->applied;
   absl::StatusOr<MapContents> before = Maps();
   ASSERT_TRUE(before.ok()) << before.status();
   absl::StatusOr<kernel::DatapathMaps> handle =
@@ -1102,7 +1143,7 @@ TEST_F(ControlPlaneTest, FailoverToASecondControllerKeepsMapsAndConnections) {
   const absl::Time killed = absl::Now();
   absl::StatusOr<int> status = controller_->Stop(SIGKILL, absl::Seconds(5));
   ASSERT_TRUE(status.ok()) << status.status();
-  controller_ = *std::move(b);
+  controller_ = std::move(b);
   stub_ = std::move(stub_b);
   ASSERT_OK(WaitAcked(on_b->version(), kReconnectTimeout));
   const absl::Duration took = absl::Now() - killed;
@@ -1153,28 +1194,14 @@ TEST_F(ControlPlaneTest, FailoverToASecondControllerKeepsMapsAndConnections) {
 TEST_F(ControlPlaneTest, FailoverFromAControllerThatHangsSilently) {
   absl::StatusOr<std::string> ip = ApplyWeb({0, 1});
   ASSERT_TRUE(ip.ok()) << ip.status();
-  const std::string socket_b = absl::StrCat(work_dir_, "/b.sock");
-  absl::StatusOr<std::unique_ptr<netns::ChildProcess>> b =
-      netns::ChildProcess::Start({
-          .argv = e2e::ControllerArgv(socket_b,
-                                      absl::StrCat(work_dir_, "/state-b")),
-          .log_path = LogPath("controller-b"),
-      });
-  ASSERT_TRUE(b.ok()) << b.status();
-  ASSERT_OK(e2e::WaitForControllerSocket(socket_b, **b,
-                                         absl::Now() + kStartTimeout, kPoll));
-  std::unique_ptr<v1::ClusterState::Stub> stub_b =
-      v1::ClusterState::NewStub(e2e::ControllerChannel(socket_b));
-  ASSERT_OK(e2e::FirstCall(*stub_b, absl::Now() + kStartTimeout));
-  std::swap(stub_, stub_b);
-  absl::StatusOr<v1::ApplyResponse> on_b =
-      Apply({WebService(*ip), WebSlice({0, 1})});
-  std::swap(stub_, stub_b);
-  ASSERT_TRUE(on_b.ok()) << on_b.status();
-
-  ASSERT_OK(agent_->Stop(SIGTERM, absl::Seconds(5)).status());
-  ASSERT_OK(StartAgent(absl::StrCat("unix://", socket_, ",unix://", socket_b)));
-  ASSERT_OK(WaitForLog(AgentLog(), "applied version", kProgramTimeout));
+  // Controller B, given the same objects (the same ClusterIP); the agent,
+  // restarted to watch A then B, adopts its maps and resyncs from A.
+  absl::StatusOr<SecondController> second = StartSecondController(*ip);
+  ASSERT_TRUE(second.ok()) << second.status();
+  const std::string socket_b = second->socket;
+  std::unique_ptr<netns::ChildProcess>& b = second->process;
+  std::unique_ptr<v1::ClusterState::Stub>& stub_b = second->stub;
+  const v1::ApplyResponse* on_b = &second->applied;
   absl::StatusOr<ScopedFd> conn = OpenConnection(*ip);
   ASSERT_TRUE(conn.ok()) << conn.status();
   absl::StatusOr<Reply> first = Exchange(conn->get(), "hello\n");
@@ -1186,7 +1213,7 @@ TEST_F(ControlPlaneTest, FailoverFromAControllerThatHangsSilently) {
   // Whatever happens below, the stopped controller is let go (and killed
   // with `b`, which holds it after the swap).
   absl::Cleanup resume = [a] { kill(a, SIGCONT); };
-  std::swap(controller_, *b);
+  std::swap(controller_, b);
   stub_ = std::move(stub_b);
   ASSERT_OK(WaitAcked(on_b->version(), absl::Seconds(30)));
   const absl::Duration took = absl::Now() - hung;

@@ -273,7 +273,8 @@ endpoints:
   const std::string before_1 = ControllerMetrics(1);
   ASSERT_FALSE(before_1.empty()) << "controller 1 serves no metrics";
   const double relists_before = Sample(
-      before_1, R"(switchyard_controller_kube_relists_total{resource="services"})");
+      before_1,
+      R"(switchyard_controller_kube_relists_total{resource="services"})");
   const double version_before =
       Sample(before_1, "switchyard_controller_version");
   const std::vector<int> applied_before = AppliedCounts();
@@ -320,35 +321,14 @@ metadata:
 }
 
 TEST_F(KubeLabTest, ControllerKilledUnderTrafficLosesNoConnection) {
-  struct Client {
-    const char* ns;
-    std::string to;
-    uint16_t port;
-  };
-  const std::vector<Client> clients = {{"ext", kNode1, 30052},
-                                       {"ext", kNode2, 30052},
-                                       {"pod-1-1", "10.96.0.50", 7007},
-                                       {"pod-2-1", "10.96.0.50", 7007}};
-  std::vector<ScopedFd> fds;
-  for (const Client& c : clients) {
-    absl::StatusOr<ScopedFd> fd = RunInNs<ScopedFd>(c.ns, [&] {
-      return e2e::MustConnect(e2e::SockAddr(c.to.c_str(), c.port),
-                              absl::Seconds(2));
-    });
-    ASSERT_TRUE(fd.ok()) << c.ns << " -> " << c.to << ": " << fd.status();
-    timeval timeout = {.tv_sec = 5, .tv_usec = 0};
-    ASSERT_EQ(setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
-                         sizeof(timeout)),
-              0);
-    fds.push_back(*std::move(fd));
-  }
+  absl::StatusOr<EchoClients> clients =
+      EchoClients::Open({{"ext", kNode1, 30052},
+                         {"ext", kNode2, 30052},
+                         {"pod-1-1", "10.96.0.50", 7007},
+                         {"pod-2-1", "10.96.0.50", 7007}});
+  ASSERT_TRUE(clients.ok()) << clients.status();
   auto echo_all = [&](const std::string& when) {
-    for (size_t i = 0; i < fds.size(); ++i) {
-      absl::Status echo = EchoOnce(fds[i].get(), when + "\n");
-      EXPECT_TRUE(echo.ok())
-          << when << ": " << clients[i].ns << " -> " << clients[i].to << ":"
-          << clients[i].port << ": " << echo;
-    }
+    EXPECT_EQ(clients->EchoAll(when), "");
   };
   echo_all("before");
 

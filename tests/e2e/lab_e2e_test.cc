@@ -558,36 +558,14 @@ endpoints:
       terminating: false
     nodeName: node-2
 )");
-  struct Client {
-    const char* ns;
-    std::string to;
-    uint16_t port;
-  };
-  const std::vector<Client> clients = {{"ext", kNode1, 30052},
-                                       {"ext", kNode2, 30052},
-                                       {"pod-1-1", "10.96.0.50", 7007},
-                                       {"pod-2-1", "10.96.0.50", 7007}};
-  std::vector<ScopedFd> fds;
-  for (const Client& c : clients) {
-    absl::StatusOr<ScopedFd> fd = RunInNs<ScopedFd>(c.ns, [&] {
-      return e2e::MustConnect(e2e::SockAddr(c.to.c_str(), c.port),
-                              absl::Seconds(2));
-    });
-    ASSERT_TRUE(fd.ok()) << c.ns << " -> " << c.to << ": " << fd.status();
-    // A stalled flow fails the test instead of hanging it.
-    timeval timeout = {.tv_sec = 5, .tv_usec = 0};
-    ASSERT_EQ(setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
-                         sizeof(timeout)),
-              0);
-    fds.push_back(*std::move(fd));
-  }
+  absl::StatusOr<EchoClients> clients =
+      EchoClients::Open({{"ext", kNode1, 30052},
+                         {"ext", kNode2, 30052},
+                         {"pod-1-1", "10.96.0.50", 7007},
+                         {"pod-2-1", "10.96.0.50", 7007}});
+  ASSERT_TRUE(clients.ok()) << clients.status();
   auto echo_all = [&](const std::string& when) {
-    for (size_t i = 0; i < fds.size(); ++i) {
-      absl::Status echo = EchoOnce(fds[i].get(), when + "\n");
-      EXPECT_TRUE(echo.ok())
-          << when << ": " << clients[i].ns << " -> " << clients[i].to << ":"
-          << clients[i].port << ": " << echo;
-    }
+    EXPECT_EQ(clients->EchoAll(when), "");
   };
   echo_all("before");
   ASSERT_TRUE(Write("delete", slice).ok());

@@ -19,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "control/common/scoped_fd.h"
+#include "tests/e2e/pod_apps.h"
 
 namespace switchyard::lab {
 
@@ -246,6 +247,42 @@ absl::Status EchoOnce(int fd, const std::string& text) {
         absl::StrCat("sent \"", text, "\", got \"", back, "\""));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<EchoClients> EchoClients::Open(std::vector<EchoTarget> targets) {
+  EchoClients clients;
+  for (const EchoTarget& t : targets) {
+    absl::StatusOr<ScopedFd> fd = RunInNs<ScopedFd>(t.ns, [&] {
+      return e2e::MustConnect(e2e::SockAddr(t.to.c_str(), t.port),
+                              absl::Seconds(2));
+    });
+    if (!fd.ok()) {
+      return absl::Status(fd.status().code(),
+                          absl::StrCat(t.ns, " -> ", t.to, ":", t.port, ": ",
+                                       fd.status().message()));
+    }
+    timeval timeout = {.tv_sec = 5, .tv_usec = 0};
+    if (setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
+                   sizeof(timeout)) != 0) {
+      return absl::InternalError(
+          absl::StrCat("SO_RCVTIMEO: ", std::strerror(errno)));
+    }
+    clients.fds_.push_back(*std::move(fd));
+  }
+  clients.targets_ = std::move(targets);
+  return clients;
+}
+
+std::string EchoClients::EchoAll(const std::string& when) {
+  std::string failures;
+  for (size_t i = 0; i < fds_.size(); ++i) {
+    absl::Status echo = EchoOnce(fds_[i].get(), when + "\n");
+    if (echo.ok()) continue;
+    absl::StrAppend(&failures, when, ": ", targets_[i].ns, " -> ",
+                    targets_[i].to, ":", targets_[i].port, ": ", echo.message(),
+                    "\n");
+  }
+  return failures;
 }
 
 }  // namespace switchyard::lab

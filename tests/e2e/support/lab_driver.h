@@ -137,6 +137,28 @@ absl::StatusOr<T> RunInNs(absl::string_view name,
 // within the socket's receive timeout.
 absl::Status EchoOnce(int fd, const std::string& text);
 
+// Long-lived TCP connections to echo ports, each opened inside the lab's
+// namespace `ns`, kept across whatever a test does to the cluster.
+struct EchoTarget {
+  const char* ns;
+  std::string to;
+  uint16_t port;
+};
+
+class EchoClients {
+ public:
+  // Connects to every target (2 s each); a stalled echo later fails within
+  // its 5 s receive timeout instead of hanging the test.
+  static absl::StatusOr<EchoClients> Open(std::vector<EchoTarget> targets);
+  // One line through every connection; "" when all came back, else one
+  // line per connection that failed, naming it and `when`.
+  std::string EchoAll(const std::string& when);
+
+ private:
+  std::vector<EchoTarget> targets_;
+  std::vector<ScopedFd> fds_;
+};
+
 }  // namespace switchyard::lab
 
 #endif  // SWITCHYARD_TESTS_E2E_SUPPORT_LAB_DRIVER_H_
