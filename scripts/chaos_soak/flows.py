@@ -6,12 +6,11 @@
 # connection, a UDP echo missing for UDP_TIMEOUT is lost, a new
 # connection has PROBE_TIMEOUT to connect and echo.
 import errno
-import os
 import selectors
 import socket
 import time
 
-STALL = 10.0
+STALL = 5.0  # as the lab suites' echo clients: SO_RCVTIMEO 5 s
 UDP_TIMEOUT = 5.0
 PROBE_TIMEOUT = 3.0
 CONNECT_TIMEOUT = 5.0
