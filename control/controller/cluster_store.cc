@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/common/ipv4.h"
 #include "control/common/log.h"
+#include "control/controller/slice_relations.h"
 #include "control/controller/state_id.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -63,6 +64,28 @@ const v1::ServicePort* MatchOldPort(const v1::ServiceSpec& old_spec,
     }
   }
   return nullptr;
+}
+
+bool SamePortNames(const v1::Service& a, const v1::Service& b) {
+  const auto& x = a.spec().ports();
+  const auto& y = b.spec().ports();
+  return std::equal(x.begin(), x.end(), y.begin(), y.end(),
+                    [](const v1::ServicePort& p, const v1::ServicePort& q) {
+                      return p.name() == q.name();
+                    });
+}
+
+// Logs what a write left unused, a few lines at most: a write of thousands
+// of slices ahead of their Services would otherwise flood the log.
+void LogUnusedSliceParts(const std::vector<std::string>& lines) {
+  constexpr size_t kMaxLines = 5;
+  for (size_t i = 0; i < lines.size() && i < kMaxLines; ++i) {
+    LOG(WARNING) << "cluster store: " << lines[i];
+  }
+  if (lines.size() > kMaxLines) {
+    LOG(WARNING) << "cluster store: ... and " << lines.size() - kMaxLines
+                 << " more unused EndpointSlice parts in this write";
+  }
 }
 
 std::string NoObjectMessage(int index) {
@@ -130,49 +153,61 @@ class ClusterStore::Write {
     return absl::OkStatus();
   }
 
-  // Each EndpointSlice's Service must exist once the write is done, and
-  // have every port name the slice uses: the dataplane joins slice ports
-  // to service ports by name, so an unknown name is a silent black hole.
-  absl::Status CheckEndpointSlices() ABSL_SHARED_LOCKS_REQUIRED(store_.mu_) {
-    for (Item& item : items_) {
-      if (item.key.kind != v1::KIND_ENDPOINT_SLICE) continue;
+  // The parts of EndpointSlices this write leaves unused (slice_relations.h),
+  // judged against the state it produces: those of each slice in the
+  // write, and those of stored slices whose Service changes its port names
+  // (a renamed port orphans the slice ports that used the old name). Not
+  // refused, as Kubernetes does not refuse them: told, so a typo does not
+  // go unnoticed.
+  std::vector<std::string> UnusedSliceParts() const
+      ABSL_SHARED_LOCKS_REQUIRED(store_.mu_) {
+    std::vector<std::string> out;
+    auto append = [&out](std::vector<std::string> lines) {
+      for (std::string& line : lines) out.push_back(std::move(line));
+    };
+    for (const Item& item : items_) {
+      if (item.key.kind != v1::KIND_ENDPOINT_SLICE || !item.changed) continue;
       const v1::EndpointSlice& slice = item.object.endpoint_slice();
-      ObjectKey service_key{v1::KIND_SERVICE, item.key.ns,
-                            slice.metadata().labels().at(kServiceNameLabel)};
-      const v1::Service* service = nullptr;
-      if (auto in_batch = index_.find(service_key); in_batch != index_.end()) {
-        service = &items_[in_batch->second].object.service();
-      } else if (auto stored = store_.objects_.find(service_key);
-                 stored != store_.objects_.end()) {
-        service = &stored->second.service();
+      append(controller::UnusedSliceParts(
+          item.key, slice, ServiceAfter(ServiceKeyOf(item.key, slice))));
+    }
+    for (const Item& item : items_) {
+      if (item.key.kind != v1::KIND_SERVICE || item.stored == nullptr ||
+          SamePortNames(item.stored->service(), item.object.service())) {
+        continue;
       }
-      v1::ObjectRef ref = item.key.ToRef();
-      if (service == nullptr) {
-        return FieldError(
-            ref, absl::StrCat("metadata.labels[", kServiceNameLabel, "]"),
-            absl::StrCat(Describe(service_key.ToRef()),
-                         " does not exist (apply it first or in the same "
-                         "write)"));
-      }
-      for (int i = 0; i < slice.ports_size(); ++i) {
-        const std::string& name = slice.ports(i).name();
-        bool found = std::any_of(
-            service->spec().ports().begin(), service->spec().ports().end(),
-            [&](const v1::ServicePort& p) { return p.name() == name; });
-        if (!found) {
-          return FieldError(
-              ref, absl::StrCat("ports[", i, "].name"),
-              absl::StrCat(Describe(service_key.ToRef()), " has no ",
-                           name.empty()
-                               ? "unnamed port"
-                               : absl::StrCat("port named \"", name, "\"")));
+      for (auto it = store_.objects_.lower_bound(
+               ObjectKey{v1::KIND_ENDPOINT_SLICE, item.key.ns, ""});
+           it != store_.objects_.end() &&
+           it->first.kind == v1::KIND_ENDPOINT_SLICE &&
+           it->first.ns == item.key.ns;
+           ++it) {
+        const v1::EndpointSlice& slice = it->second.endpoint_slice();
+        if (index_.contains(it->first) ||
+            ServiceKeyOf(it->first, slice) != item.key) {
+          continue;  // a slice in the write was looked at above
         }
+        append(controller::UnusedSliceParts(it->first, slice,
+                                            &item.object.service()));
       }
     }
-    return absl::OkStatus();
+    return out;
   }
 
  private:
+  // The Service stored under `key` once this write is done, or null.
+  const v1::Service* ServiceAfter(const ObjectKey& key) const
+      ABSL_SHARED_LOCKS_REQUIRED(store_.mu_) {
+    if (auto in_batch = index_.find(key); in_batch != index_.end()) {
+      return &items_[in_batch->second].object.service();
+    }
+    if (auto stored = store_.objects_.find(key);
+        stored != store_.objects_.end()) {
+      return &stored->second.service();
+    }
+    return nullptr;
+  }
+
   struct Undo {
     RangeAllocator* allocator;
     uint32_t value;
@@ -638,7 +673,6 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
   if (!disk_error_.ok()) return disk_error_;
   Write write(*this, items, index);
   if (absl::Status s = write.AllocateServices(); !s.ok()) return s;
-  if (absl::Status s = write.CheckEndpointSlices(); !s.ok()) return s;
 
   std::vector<const v1::Object*> upserts;
   upserts.reserve(items.size());
@@ -656,8 +690,10 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
     for (Write::Item& item : items) result.objects.push_back(item.object);
     return result;
   }
+  std::vector<std::string> unused = write.UnusedSliceParts();
   if (absl::Status s = Journal(version_ + 1, upserts, {}); !s.ok()) return s;
   write.Commit();
+  LogUnusedSliceParts(unused);
   Delta delta{version_ + 1, {}};
   delta.changes.reserve(upserts.size());
   for (Write::Item& item : items) {
@@ -715,6 +751,7 @@ absl::StatusOr<uint64_t> ClusterStore::Delete(
     }
   }
   if (deletes.empty()) return version_;
+  AddSlicesOfDeletedServices(deletes);
   if (absl::Status s = Journal(version_ + 1, {}, deletes); !s.ok()) return s;
 
   Delta delta{version_ + 1, {}};
@@ -731,6 +768,32 @@ absl::StatusOr<uint64_t> ClusterStore::Delete(
   RecordDelta(std::move(delta));
   MaybeCompact();
   return version_;
+}
+
+void ClusterStore::AddSlicesOfDeletedServices(
+    std::vector<v1::ObjectRef>& deletes) const {
+  // Per namespace, the Services going; then one pass over each such
+  // namespace's slices, so deleting many Services costs one scan, not one
+  // per Service.
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> gone;
+  absl::flat_hash_set<ObjectKey> listed;
+  for (const v1::ObjectRef& ref : deletes) {
+    ObjectKey key = ObjectKey::Of(ref);
+    if (key.kind == v1::KIND_SERVICE) gone[key.ns].insert(key.name);
+    listed.insert(std::move(key));
+  }
+  for (const auto& [ns, services] : gone) {
+    for (auto it =
+             objects_.lower_bound(ObjectKey{v1::KIND_ENDPOINT_SLICE, ns, ""});
+         it != objects_.end() && it->first.kind == v1::KIND_ENDPOINT_SLICE &&
+         it->first.ns == ns;
+         ++it) {
+      ObjectKey service = ServiceKeyOf(it->first, it->second.endpoint_slice());
+      if (services.contains(service.name) && !listed.contains(it->first)) {
+        deletes.push_back(it->first.ToRef());
+      }
+    }
+  }
 }
 
 absl::StatusOr<v1::Object> ClusterStore::Get(const v1::ObjectRef& ref) const {

@@ -4,10 +4,9 @@
 // allocated, versioned so agents can resume a watch, and durable.
 //
 // Writes. Apply and Delete take a batch and apply it all or nothing: the
-// whole batch is validated against the state it would produce (an
-// EndpointSlice may name a Service in the same batch; two services may
-// trade nodePorts) before anything changes. A rejected write answers
-// InvalidArgument "<Kind> <ns>/<name>: <field>: <problem>", e.g.
+// whole batch is validated against the state it would produce (two
+// services may trade nodePorts) before anything changes. A rejected write
+// answers InvalidArgument "<Kind> <ns>/<name>: <field>: <problem>", e.g.
 // "Service default/web: spec.ports[1].port: 70000 is outside 1-65535".
 //
 // Versions. An empty store is at version 0; every write that changes
@@ -28,10 +27,22 @@
 // spec.allocateLoadBalancerNodePorts is ignored: proto3 cannot tell "false"
 // from unset, and Kubernetes' default is to allocate.
 //
-// Not done (by design): deleting a Service leaves its EndpointSlices (in
-// Kubernetes the garbage collector removes them; here the writer does),
-// and a Service update is not checked against existing slices' port names
-// (slices follow services, not the other way round).
+// EndpointSlices and their Service (the kubernetes.io/service-name label,
+// same namespace), as in Kubernetes:
+// - A slice may be written before its Service, or without one: it is
+//   stored and not used (no Service, no frontend) until the Service
+//   exists. Writes in any order thus reach the same state.
+// - A slice port whose name matches no port of its Service is stored and
+//   not used; a Service update may rename or drop ports that slices still
+//   name. Kubernetes refuses neither (its EndpointSlice controller rewrites
+//   the slices it owns, and kube-proxy skips ports it cannot match). Each
+//   write that leaves such parts logs them (slice_relations.h).
+// - Deleting a Service deletes its slices in the same write and version
+//   (Kubernetes' garbage collector does it for the slices the Service
+//   owns; here the label is the owner), so a Service created again under
+//   the same name starts with no endpoints, never the old ones.
+// - Mirror mode holds whatever the source says: the source's own
+//   collector deletes the slices, and the mirror follows.
 //
 // Identity. Versions mean something only within one history, named by
 // state_id() (state_id.h) and sent on every watch response. With a
@@ -218,6 +229,10 @@ class ClusterStore {
   // Wakes WaitForChange callers: version_ is now visible to them.
   void PublishVersion() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MirrorRefusesWrites() const;
+  // Adds to `deletes` every stored slice whose Service `deletes` names and
+  // that it does not name itself: a Service's slices go with it.
+  void AddSlicesOfDeletedServices(std::vector<v1::ObjectRef>& deletes) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Takes the id kept in the state dir, or makes (and keeps) a new one.
   absl::Status AdoptStateId(bool renew) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -100,9 +100,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   if (!address.ok()) return address.status();
   ScopedFd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake.valid()) return ErrnoStatus(errno, "eventfd");
+  if (config.workers < 1) {
+    return absl::InvalidArgumentError("metrics server: workers must be >= 1");
+  }
   std::unique_ptr<HttpServer> server(
       new HttpServer(std::move(config), std::move(routes), std::move(wake)));
   server->Bind(/*first_attempt=*/true);
+  for (int i = 0; i < server->config_.workers; ++i) {
+    server->workers_.emplace_back([s = server.get()] { s->Work(); });
+  }
   server->thread_ = std::thread([s = server.get()] { s->Loop(); });
   return server;
 }
@@ -115,12 +121,21 @@ HttpServer::HttpServer(HttpServerConfig config,
 
 HttpServer::~HttpServer() {
   stopping_ = true;
+  // Nothing reads the eventfd, so it stays readable: every wait on it, in
+  // the accept loop and in each worker's Serve, ends now and stays ended.
   uint64_t one = 1;
   if (write(wake_.get(), &one, sizeof(one)) < 0) {
-    LOG(ERROR) << "metrics server: cannot wake its thread: "
+    LOG(ERROR) << "metrics server: cannot wake its threads: "
                << std::strerror(errno);
   }
   if (thread_.joinable()) thread_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    stop_workers_ = true;
+    waiting_.clear();  // closes them: no answer is coming
+    queued_.SignalAll();
+  }
+  for (std::thread& worker : workers_) worker.join();
 }
 
 bool HttpServer::Bind(bool first_attempt) {
@@ -135,7 +150,7 @@ bool HttpServer::Bind(bool first_attempt) {
       setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
       bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.addr),
            address.len) != 0 ||
-      listen(fd.get(), 16) != 0) {
+      listen(fd.get(), 64) != 0) {
     if (first_attempt) {
       LOG(ERROR) << "metrics: cannot listen on " << config_.listen << ": "
                  << std::strerror(errno) << "; retrying every "
@@ -147,7 +162,8 @@ bool HttpServer::Bind(bool first_attempt) {
   listen_fd_ = std::move(fd);
   LOG(INFO) << "metrics: serving /metrics and /healthz on " << config_.listen
             << (first_attempt ? "" : " (after retrying)") << ", port "
-            << port_.load();
+            << port_.load() << ", " << config_.workers
+            << " connections at once";
   return true;
 }
 
@@ -175,6 +191,48 @@ void HttpServer::Loop() {
     // EAGAIN (the client gave up before accept) and the like: nothing to
     // do; running out of fds shows in the daemon's other logs first.
     if (!client.valid()) continue;
+    Enqueue(std::move(client));
+  }
+}
+
+void HttpServer::Enqueue(ScopedFd client) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (waiting_.size() < config_.max_waiting) {
+      waiting_.push_back(std::move(client));
+      queued_.Signal();
+      return;
+    }
+  }
+  // Every worker is busy and the queue is full: say so rather than let the
+  // connection sit unanswered. The answer fits the socket's send buffer, so
+  // this one non-blocking send does not hold up the accept loop.
+  const std::string busy = FormatResponse(
+      {503, "text/plain; charset=utf-8", "busy, try again\n"}, false);
+  if (send(client.get(), busy.data(), busy.size(), MSG_NOSIGNAL) < 0) {
+    return;  // the client went away: nothing to tell it
+  }
+  shutdown(client.get(), SHUT_WR);
+  // Take what request already arrived, so the close is not a reset that
+  // could destroy the answer (best effort: no waiting here).
+  char buffer[4096];
+  for (int i = 0; i < 4; ++i) {
+    if (recv(client.get(), buffer, sizeof(buffer), MSG_DONTWAIT) <= 0) break;
+  }
+}
+
+void HttpServer::Work() {
+  for (;;) {
+    ScopedFd client;
+    {
+      absl::MutexLock lock(&mu_);
+      while (waiting_.empty() && !stop_workers_) queued_.Wait(&mu_);
+      if (stop_workers_) return;
+      client = std::move(waiting_.front());
+      waiting_.pop_front();
+    }
+    // A connection that waited in the queue is still served: its deadline
+    // starts now, and a stop ends it at once anyway.
     Serve(client.get());
   }
 }

@@ -1,13 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
-// A tiny HTTP/1.1 server for /metrics, /healthz and /readyz, so the daemons
-// need no web framework. One thread serves one connection at a time and closes
-// it after the response: a scrape every few seconds needs nothing more.
+// A small HTTP/1.1 server for /metrics, /healthz and /readyz, so the
+// daemons need no web framework. Connections are served at once by a fixed
+// pool of threads, one request each, closed after the response (no
+// keep-alive: a scrape every few seconds needs none, and an idle kept-alive
+// connection would hold a thread).
 //
 // A slow or hostile client cannot wedge it: a request head is bounded in
-// size, reading it and writing the answer each have a deadline, and Stop()
-// interrupts any wait at once. Paths are exact ("/metrics?x" is
-// "/metrics"); GET and HEAD are served, other methods get 405, unknown
-// paths 404, malformed requests 400.
+// size, reading it and writing the answer each have a deadline for the
+// whole request (not per read, so trickling a byte at a time does not
+// extend it), and Stop() interrupts any wait at once. While fewer than
+// `workers` such clients are connected, /healthz is answered at once; past
+// that, the next client waits for a free thread, at most io_timeout.
+// Accepted connections waiting for a thread are bounded too; beyond
+// `max_waiting` a connection is answered 503 and closed.
+//
+// Paths are exact ("/metrics?x" is "/metrics"); GET and HEAD are served,
+// other methods get 405, unknown paths 404, malformed requests 400.
+// Handlers may run on several threads at once.
+//
+// Why not cpp-httplib (Debian's 0.11.4): its read timeout restarts with
+// every read, so a client sending a byte every few seconds holds a pool
+// thread indefinitely, and a few such clients starve /healthz, the very
+// failure this server must not have; its stop waits out each connection's
+// timeouts.
 //
 // Binding: the address is numeric ("127.0.0.1:9750", "[::1]:9750"). If it
 // is taken when the server starts (another daemon, a restart racing the old
@@ -18,13 +33,17 @@
 
 #include <atomic>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "control/common/scoped_fd.h"
 #include "control/metrics/http_request.h"
@@ -39,6 +58,10 @@ struct HttpServerConfig {
   absl::Duration io_timeout = absl::Seconds(5);
   size_t max_request_bytes = 8192;
   absl::Duration rebind_interval = absl::Seconds(5);
+  // Threads serving connections, so connections served at once.
+  int workers = 8;
+  // Accepted connections waiting for a thread; more are answered 503.
+  size_t max_waiting = 64;
 };
 
 class HttpServer {
@@ -50,7 +73,7 @@ class HttpServer {
   // bind, and starts serving.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       HttpServerConfig config, std::map<std::string, Handler> routes);
-  // Stops and joins the thread.
+  // Stops and joins the threads; connections not yet answered are closed.
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -64,7 +87,12 @@ class HttpServer {
 
   // Binds and listens; logs and returns false on failure.
   bool Bind(bool first_attempt);
+  // Accepts connections and queues them for the workers.
   void Loop();
+  // Hands `client` to a worker, or answers 503 when too many wait.
+  void Enqueue(ScopedFd client);
+  // A worker: serves queued connections until the server stops.
+  void Work();
   void Serve(int fd);
   HttpResponse Answer(absl::string_view head, bool& head_only);
   // Waits for `events` on fd, or the wake-up; false on timeout or stop.
@@ -77,7 +105,12 @@ class HttpServer {
   ScopedFd listen_fd_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> port_{0};
-  std::thread thread_;
+  absl::Mutex mu_;
+  absl::CondVar queued_;  // signalled on each connection queued, and on stop
+  std::deque<ScopedFd> waiting_ ABSL_GUARDED_BY(mu_);
+  bool stop_workers_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // Loop
+  std::vector<std::thread> workers_;
 };
 
 // /metrics (the registry, rendered per request), /healthz ("ok": the

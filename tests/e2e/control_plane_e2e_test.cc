@@ -771,8 +771,9 @@ TEST_F(ControlPlaneTest, EndpointChurnAndServiceDelete) {
   EXPECT_GE((*hits)[Identity(0)], 1);
   EXPECT_GE((*hits)[Identity(1)], 1);
 
-  // The service goes (its slice is the writer's to remove, as in
-  // Kubernetes, and stays: it must not keep anything programmed).
+  // The service goes, and its slice with it (the store deletes a Service's
+  // slices, as Kubernetes' garbage collector does): nothing stays
+  // programmed.
   v1::DeleteRequest request;
   *request.add_refs() = WebRef();
   v1::DeleteResponse deleted;

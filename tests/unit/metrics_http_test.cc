@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // The metrics HTTP server over real loopback sockets (127.0.0.1, a port
 // the kernel picks), and its request parsing on its own: answers, errors,
-// and that no client can hold it up.
+// concurrent clients, and that no client can hold it up.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -315,8 +318,10 @@ TEST_F(MetricsServerTest, OversizedHeadIs431) {
 }
 
 TEST_F(MetricsServerTest, SilentClientTimesOutAndDoesNotBlockOthers) {
-  Start({.listen = "127.0.0.1:0", .io_timeout = absl::Milliseconds(300)});
-  // Connects and says nothing, holding the one serving thread...
+  // One thread, so the silent client holds it...
+  Start({.listen = "127.0.0.1:0",
+         .io_timeout = absl::Milliseconds(300),
+         .workers = 1});
   absl::StatusOr<ScopedFd> silent = Connect(port());
   ASSERT_TRUE(silent.ok()) << silent.status();
   // ... until its read deadline: then the next client is served.
@@ -331,6 +336,131 @@ TEST_F(MetricsServerTest, SilentClientTimesOutAndDoesNotBlockOthers) {
   absl::StatusOr<Answer> timed_out = ParseAnswer(*raw);
   ASSERT_TRUE(timed_out.ok()) << timed_out.status();
   EXPECT_EQ(timed_out->status, 408);
+}
+
+// Held open for longer than any bound below, so a server that served one
+// connection at a time could not answer /healthz in time.
+constexpr absl::Duration kSlowClientHold = absl::Seconds(10);
+// Generous for a loaded two-core machine, and far below kSlowClientHold.
+constexpr absl::Duration kHealthzDeadline = absl::Seconds(2);
+
+TEST_F(MetricsServerTest, SlowClientsDoNotDelayHealthz) {
+  Start({.listen = "127.0.0.1:0", .io_timeout = kSlowClientHold});
+  // Five clients hold connections: two say nothing, three send half a
+  // request and stop there.
+  std::vector<ScopedFd> slow;
+  for (const char* sent : {"", "", "GET /met", "GET /healthz HTTP/1.1\r\n",
+                           "GET /metrics HTTP/1.1\r\nHost: x"}) {
+    absl::StatusOr<ScopedFd> fd = Connect(port());
+    ASSERT_TRUE(fd.ok()) << fd.status();
+    const size_t length = strlen(sent);
+    ASSERT_EQ(send(fd->get(), sent, length, MSG_NOSIGNAL),
+              static_cast<ssize_t>(length));
+    slow.push_back(*std::move(fd));
+  }
+  for (const char* path : {"/healthz", "/readyz", "/metrics", "/healthz"}) {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<Answer> answer = Get(port(), path);
+    ASSERT_TRUE(answer.ok()) << path << ": " << answer.status();
+    EXPECT_EQ(answer->status, 200) << path;
+    EXPECT_LT(absl::Now() - start, kHealthzDeadline) << path;
+  }
+  // The slow clients were really held, not answered and dropped: each
+  // still waits for its answer.
+  for (const ScopedFd& fd : slow) {
+    char byte;
+    EXPECT_EQ(recv(fd.get(), &byte, 1, MSG_DONTWAIT), -1);
+    EXPECT_EQ(errno, EAGAIN);
+  }
+}
+
+TEST_F(MetricsServerTest, TricklingClientGetsNoMoreThanItsDeadline) {
+  // A deadline per read would let a byte every 200 ms hold the thread for
+  // as long as the client likes; the deadline is for the whole head.
+  Start({.listen = "127.0.0.1:0",
+         .io_timeout = absl::Milliseconds(800),
+         .workers = 1});
+  absl::StatusOr<ScopedFd> fd = Connect(port());
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  const std::string request = "GET /metrics HTTP/1.1\r\nX-Slow: abcdefgh";
+  const absl::Time start = absl::Now();
+  for (char c : request) {
+    // The server closes after its 408; later sends may fail, which is the
+    // point.
+    if (send(fd->get(), &c, 1, MSG_NOSIGNAL) != 1) break;
+    absl::SleepFor(absl::Milliseconds(200));
+    char byte;
+    if (recv(fd->get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1) break;
+  }
+  absl::StatusOr<std::string> raw = ReadAll(fd->get());
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  absl::StatusOr<Answer> answer = ParseAnswer(*raw);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->status, 408);
+  // Sending it all would take 200 ms x 40 bytes = 8 s.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST_F(MetricsServerTest, ConcurrentScrapesAllAnswered) {
+  constexpr int kClients = 8;
+  constexpr int kRequestsEach = 20;
+  const std::string expected = registry_.Render();
+  std::atomic<int> ok{0};
+  std::vector<std::string> failures(kClients);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < kRequestsEach; ++i) {
+        const char* path = i % 2 == 0 ? "/metrics" : "/healthz";
+        absl::StatusOr<Answer> answer = Get(port(), path);
+        if (!answer.ok()) {
+          failures[c] = std::string(answer.status().message());
+          return;
+        }
+        if (answer->status != 200 ||
+            answer->body != (i % 2 == 0 ? expected : "ok")) {
+          failures[c] = absl::StrCat(path, ": ", answer->status);
+          return;
+        }
+        ++ok;
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  for (const std::string& failure : failures) EXPECT_EQ(failure, "");
+  EXPECT_EQ(ok.load(), kClients * kRequestsEach);
+}
+
+TEST_F(MetricsServerTest, FullQueueIsToldBusy) {
+  Start({.listen = "127.0.0.1:0",
+         .io_timeout = kSlowClientHold,
+         .workers = 1,
+         .max_waiting = 1});
+  // One silent client holds the one thread and another the one queue
+  // place, so one of three is told busy at once: which one depends on when
+  // the thread takes the first, so all three are watched. They send nothing:
+  // closing on an unread request could reset the connection before the answer
+  // is read.
+  std::vector<ScopedFd> clients;
+  std::vector<pollfd> fds;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<ScopedFd> fd = Connect(port());
+    ASSERT_TRUE(fd.ok()) << fd.status();
+    fds.push_back({fd->get(), POLLIN, 0});
+    clients.push_back(*std::move(fd));
+  }
+  ASSERT_GT(poll(fds.data(), fds.size(),
+                 static_cast<int>(absl::ToInt64Milliseconds(kClientTimeout))),
+            0);
+  int answered = 0;
+  for (const pollfd& fd : fds) {
+    if (fd.revents != 0) answered = fd.fd;
+  }
+  absl::StatusOr<std::string> raw = ReadAll(answered);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  absl::StatusOr<Answer> answer = ParseAnswer(*raw);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->status, 503);
 }
 
 TEST_F(MetricsServerTest, ConnectAndCloseWithoutARequestIsHarmless) {

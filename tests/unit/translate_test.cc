@@ -155,6 +155,40 @@ TEST_F(TranslateTest, NamedTargetPortResolvedPerSlice) {
                                       Be("10.244.2.2", 9090)}));
 }
 
+// The store keeps slices whose Service is missing and slice ports whose
+// name the Service lacks (cluster_store.h); translation leaves them unused.
+TEST_F(TranslateTest, SlicesOfMissingServicesAndUnmatchedPortsAreNotUsed) {
+  v1::Service svc = MakeService("web", "10.96.0.10");
+  AddPort(svc, "http", 80)->mutable_target_port()->set_name("web-port");
+  Put(svc);
+  v1::EndpointSlice used = MakeSlice("web-1", "web");
+  AddSlicePort(used, "http", 8080);
+  AddEndpoint(used, "10.244.1.2");
+  Put(used);
+  // Its port was renamed in the Service: the old name matches nothing.
+  v1::EndpointSlice stale = MakeSlice("web-2", "web");
+  AddSlicePort(stale, "old-http", 8080);
+  AddEndpoint(stale, "10.244.1.3");
+  Put(stale);
+  // Its Service does not exist (yet, or any more).
+  v1::EndpointSlice orphan = MakeSlice("gone-1", "gone");
+  AddSlicePort(orphan, "http", 8080);
+  AddEndpoint(orphan, "10.244.9.9");
+  Put(orphan);
+
+  Result t = Run();
+  EXPECT_EQ(t.desired.frontends.size(), 2u);  // web's port and wildcard
+  const Frontend& fe =
+      t.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
+  EXPECT_EQ(t.desired.sets.at(fe.set).eligible,
+            (std::vector<BackendAddr>{Be("10.244.1.2", 8080)}));
+  for (const auto& [name, set] : t.desired.sets) {
+    for (const BackendAddr& addr : set.eligible) {
+      EXPECT_NE(addr.addr_be, Ip("10.244.9.9")) << name;
+    }
+  }
+}
+
 TEST_F(TranslateTest, TcpAndUdpOnOnePortAreSeparate) {
   v1::Service svc = MakeService("dns", "10.96.0.53");
   AddPort(svc, "dns-tcp", 53, "TCP");
