@@ -31,6 +31,7 @@
 #define YARD_MAP_FRAG4 "yard_frag4"
 #define YARD_MAP_FEATURES "yard_features"
 #define YARD_MAP_LAYOUT "yard_layout"
+#define YARD_MAP_MAGLEV "yard_maglev"
 
 /*
  * The layout of the pinned maps, as one number. Bump it with any change a
@@ -41,7 +42,7 @@
  * agent records it in yard_layout; an agent of another layout refuses the
  * pins with both numbers instead of failing on the first map that differs.
  */
-#define YARD_LAYOUT_VERSION 1
+#define YARD_LAYOUT_VERSION 2
 
 /*
  * Default capacities, overridable at load time. The services map holds one
@@ -54,6 +55,13 @@
 #define YARD_DEFAULT_CT_ENTRIES 1048576
 #define YARD_DEFAULT_SOURCE_RANGES 16384
 #define YARD_DEFAULT_FRAGMENTS 8192
+/* Maglev lookup tables a node can hold at once (one per backend set of a
+ * Maglev service, two for a moment while one is replaced), and the entries
+ * of a table: a prime, as the Maglev paper's permutations need, large
+ * enough that 100 endpoints share it to within about 1%. 16381 entries of
+ * 4 bytes are 64 KiB a table, allocated only for the tables in use. */
+#define YARD_DEFAULT_MAGLEV_TABLES 1024
+#define YARD_DEFAULT_MAGLEV_TABLE_SIZE 16381
 
 /*
  * Load-time constants of the datapath programs (read-only data: the verifier
@@ -152,7 +160,10 @@ enum yard_scope {
 
 /* Selection policy of a service port; the BPF side switches on it. */
 enum yard_policy {
-	YARD_POLICY_RANDOM = 0, /* uniform over slots 1..count */
+	YARD_POLICY_RANDOM = 0,	    /* uniform over slots 1..count */
+	YARD_POLICY_MAGLEV = 1,	    /* the flow's hash indexes the backend
+				     * set's table in yard_maglev */
+	YARD_POLICY_LEAST_CONN = 2, /* fewest active flows on this node */
 };
 
 enum yard_svc_flags {
@@ -177,6 +188,17 @@ struct yard_svc_value {
 	__u8 policy; /* enum yard_policy */
 	__u32 pad;   /* zero */
 };
+
+/*
+ * yard_maglev (hash of maps, keyed by yard_svc_value.svc_id): the Maglev
+ * lookup table of a backend set whose frontends use YARD_POLICY_MAGLEV.
+ * Each table is an array of __u32 of its own size: entry 0 holds the
+ * table's size M (a prime), entries 1..M the backend id (index into
+ * yard_be4) each hash value modulo M chooses. The size travels inside the
+ * table so a table and its size are replaced together. User space builds
+ * a new table whole in a fresh array and swaps it in with one update of
+ * yard_maglev, so a packet sees the old table or the new, never a mix.
+ */
 
 /* yard_slots: the backends of one backend set, numbered from 1. */
 struct yard_slot_key {

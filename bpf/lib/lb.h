@@ -5,6 +5,7 @@
 #ifndef SWITCHYARD_BPF_LIB_LB_H_
 #define SWITCHYARD_BPF_LIB_LB_H_
 
+#include "maglev.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -46,6 +47,9 @@ static __always_inline __u32 yard_select_slot(const struct yard_svc_value *svc,
 {
 	switch (svc->policy) {
 	case YARD_POLICY_RANDOM:
+	/* YARD_POLICY_LEAST_CONN until its case lands: random. Maglev
+	 * chooses a backend, not a slot (yard_select_backend4); it comes here
+	 * only when its table is missing. */
 	default:
 		return bpf_get_prandom_u32() % svc->count + 1;
 	}
@@ -57,12 +61,17 @@ static __always_inline struct yard_backend4 *
 yard_select_backend4(const struct yard_svc_value *svc,
 		     const struct yard_pkt4 *p, __u32 *backend_id)
 {
-	struct yard_slot_key key = {
-	    .svc_id = svc->svc_id,
-	    .slot = yard_select_slot(svc, p),
-	};
-	struct yard_slot_value *slot = bpf_map_lookup_elem(&yard_slots, &key);
+	struct yard_slot_key key = {.svc_id = svc->svc_id};
+	struct yard_slot_value *slot;
 
+	/* Maglev's table names backends directly: no slot lookup. */
+	if (svc->policy == YARD_POLICY_MAGLEV) {
+		*backend_id = yard_maglev_backend_id(svc->svc_id, p);
+		if (*backend_id)
+			return yard_lookup_backend4(*backend_id);
+	}
+	key.slot = yard_select_slot(svc, p);
+	slot = bpf_map_lookup_elem(&yard_slots, &key);
 	if (!slot)
 		return NULL;
 	*backend_id = slot->backend_id;

@@ -24,6 +24,26 @@ struct {
 	__uint(max_entries, YARD_DEFAULT_SLOTS);
 } yard_slots SEC(".maps");
 
+/* Maglev lookup tables by backend set (yard_abi.h says what a table
+ * holds). The template's size is only a default: BPF_F_INNER_MAP lets
+ * each table have its own. BPF_F_NO_PREALLOC: a replaced element is freed
+ * after an RCU grace period, never reused under a reader still on it. */
+struct yard_maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, YARD_DEFAULT_MAGLEV_TABLE_SIZE + 1);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__uint(max_entries, YARD_DEFAULT_MAGLEV_TABLES);
+	__array(values, struct yard_maglev_table);
+} yard_maglev SEC(".maps");
+
 /* Backends by id: an array, so the per-packet lookup is an index, not a
  * hash. Id 0 stays empty. */
 struct {

@@ -18,7 +18,8 @@ namespace switchyard::agent {
 namespace {
 
 sync::Capacity CapacityOf(const kernel::DatapathConfig& c) {
-  return {c.max_frontends, c.max_slots, c.max_backends, c.max_source_ranges};
+  return {c.max_frontends, c.max_slots, c.max_backends, c.max_source_ranges,
+          c.max_maglev_tables};
 }
 
 }  // namespace
@@ -62,7 +63,8 @@ Agent::Agent(AgentConfig config, std::unique_ptr<kernel::Datapath> datapath)
       datapath_(std::move(datapath)),
       writer_(&datapath_->maps()),
       reconciler_(&writer_, CapacityOf(config_.datapath),
-                  {config_.node_name, config_.node_port_addrs_be},
+                  {config_.node_name, config_.node_port_addrs_be,
+                   config_.default_lb_policy, config_.maglev_table_size},
                   /*health_checks=*/!config_.external_devices.empty()),
       interfaces_(datapath_.get(), config_.pod_interfaces,
                   config_.external_devices),

@@ -48,6 +48,11 @@ struct AgentConfig {
   // Addresses (network order) NodePorts are served on; empty: every IPv4
   // address of the external devices at start.
   std::vector<uint32_t> node_port_addrs_be;
+  // Endpoint selection of Services without switchyard.io/lb-policy (enum
+  // yard_policy), and the Maglev table size of those without
+  // switchyard.io/maglev-table-size (a prime).
+  uint8_t default_lb_policy = YARD_POLICY_RANDOM;
+  uint32_t maglev_table_size = YARD_DEFAULT_MAGLEV_TABLE_SIZE;
   kernel::DatapathConfig datapath;  // sizes; pin_dir is derived
   // Interfaces are attached as the kernel announces them (link events);
   // this full pass is the safety net for an announcement that was missed

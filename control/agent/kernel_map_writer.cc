@@ -21,6 +21,9 @@ absl::StatusOr<sync::ProgrammedEntries> ReadProgrammed(
   auto ranges = maps.DumpSourceRanges();
   if (!ranges.ok()) return ranges.status();
   out.source_ranges = std::move(*ranges);
+  auto tables = maps.MaglevTableIds();
+  if (!tables.ok()) return tables.status();
+  for (uint32_t id : *tables) out.maglev_tables[id] = {};
   return out;
 }
 

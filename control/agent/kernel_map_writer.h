@@ -45,6 +45,13 @@ class KernelMapWriter : public sync::MapWriter {
   absl::Status DeleteSourceRange(const yard_lb_src4_key& key) override {
     return maps_->DeleteSourceRange(key);
   }
+  absl::Status PutMaglevTable(uint32_t svc_id,
+                              const std::vector<uint32_t>& table) override {
+    return maps_->PutMaglevTable(svc_id, table);
+  }
+  absl::Status DeleteMaglevTable(uint32_t svc_id) override {
+    return maps_->DeleteMaglevTable(svc_id);
+  }
 
  private:
   kernel::DatapathMaps* maps_;

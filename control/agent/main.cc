@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -21,6 +22,7 @@
 #include "control/agent/controller_list.h"
 #include "control/common/ipv4.h"
 #include "control/common/log.h"
+#include "control/translate/lb_policy.h"
 
 ABSL_FLAG(std::string, node_name, "", "This node's name, as in its v1 Node.");
 ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
@@ -67,6 +69,16 @@ ABSL_FLAG(uint32_t, max_slots, YARD_DEFAULT_SLOTS, "Endpoint slots.");
 ABSL_FLAG(uint32_t, max_backends, YARD_DEFAULT_BACKENDS, "Distinct endpoints.");
 ABSL_FLAG(uint32_t, max_flows, YARD_DEFAULT_CT_ENTRIES / 2,
           "Tracked connections (two map entries each).");
+ABSL_FLAG(uint32_t, max_maglev_tables, YARD_DEFAULT_MAGLEV_TABLES,
+          "Maglev lookup tables (one per backend set of a Maglev service; "
+          "table_size * 4 bytes of kernel memory each, allocated in use).");
+ABSL_FLAG(std::string, default_lb_policy, "random",
+          "How new flows choose an endpoint when a Service has no "
+          "switchyard.io/lb-policy annotation: random, least-conn, maglev.");
+ABSL_FLAG(uint32_t, maglev_table_size, YARD_DEFAULT_MAGLEV_TABLE_SIZE,
+          "Maglev lookup table entries (a prime, well above the endpoints "
+          "of any service: 100 per endpoint keeps shares within ~1%), when "
+          "a Service has no switchyard.io/maglev-table-size annotation.");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9750",
           "Address (numeric host:port) serving Prometheus /metrics and "
           "/healthz, the agent's health endpoint; empty for none.");
@@ -166,6 +178,30 @@ absl::Status FlowTimeouts(switchyard::kernel::DatapathConfig& datapath) {
   return absl::OkStatus();
 }
 
+// --default_lb_policy and --maglev_table_size, checked as the annotations
+// they stand in for are.
+absl::Status LbDefaults(AgentConfig& config) {
+  std::string policy = absl::GetFlag(FLAGS_default_lb_policy);
+  std::optional<uint8_t> parsed = switchyard::translate::ParseLbPolicy(policy);
+  if (!parsed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--default_lb_policy: unknown policy \"", policy,
+                     "\"; one of random, least-conn, maglev"));
+  }
+  config.default_lb_policy = *parsed;
+  uint32_t size = absl::GetFlag(FLAGS_maglev_table_size);
+  if (!switchyard::translate::IsPrime(size) ||
+      size < switchyard::translate::kMinMaglevTableSize ||
+      size > switchyard::translate::kMaxMaglevTableSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--maglev_table_size: ", size, " is not a prime from ",
+        switchyard::translate::kMinMaglevTableSize, " to ",
+        switchyard::translate::kMaxMaglevTableSize, " (e.g. 16381)"));
+  }
+  config.maglev_table_size = size;
+  return absl::OkStatus();
+}
+
 // The agent's configuration from its flags, or what is wrong with them.
 absl::StatusOr<AgentConfig> ConfigFromFlags() {
   AgentConfig config;
@@ -212,6 +248,8 @@ absl::StatusOr<AgentConfig> ConfigFromFlags() {
   config.datapath.max_slots = absl::GetFlag(FLAGS_max_slots);
   config.datapath.max_backends = absl::GetFlag(FLAGS_max_backends);
   config.datapath.max_ct_entries = 2 * absl::GetFlag(FLAGS_max_flows);
+  config.datapath.max_maglev_tables = absl::GetFlag(FLAGS_max_maglev_tables);
+  if (absl::Status s = LbDefaults(config); !s.ok()) return s;
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.ct_sample_interval = absl::GetFlag(FLAGS_metrics_ct_interval);
   return config;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/common/ipv4.h"
 #include "control/common/log.h"
+#include "control/controller/lb_annotations.h"
 #include "control/controller/slice_relations.h"
 #include "control/controller/state_id.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -660,6 +661,7 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
     if (absl::Status s = NormalizeObject(rules_, item.object); !s.ok()) {
       return s;
     }
+    if (absl::Status s = CheckLbAnnotations(item.object); !s.ok()) return s;
     item.key = ObjectKey::Of(RefOf(item.object));
     auto [it, inserted] = index.try_emplace(item.key, i);
     if (!inserted) {

@@ -30,6 +30,9 @@ struct DatapathConfig {
   uint32_t max_backends = YARD_DEFAULT_BACKENDS;
   uint32_t max_ct_entries = YARD_DEFAULT_CT_ENTRIES;
   uint32_t max_source_ranges = YARD_DEFAULT_SOURCE_RANGES;
+  // Maglev lookup tables held at once (yard_maglev); each is allocated
+  // when written, so only the tables in use cost memory.
+  uint32_t max_maglev_tables = YARD_DEFAULT_MAGLEV_TABLES;
   uint32_t hairpin_addr_be = 0;  // 0: YARD_DEFAULT_HAIRPIN_ADDR_HOST
   // Flow lifetimes: how long a flow's entries hold its tuple without a
   // packet (bpf/lib/conntrack.h, ct_lifetime.h).

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/kernel/datapath_maps.h"
 
+#include <bpf/bpf.h>
+
+#include <cerrno>
+
 #include "absl/strings/str_cat.h"
+#include "control/common/errno_status.h"
+#include "control/common/scoped_fd.h"
 #include "control/kernel/pinned_layout.h"
 
 namespace switchyard::kernel {
@@ -45,7 +51,8 @@ absl::StatusOr<DatapathMaps> DatapathMaps::OpenPinned(
                             {YARD_MAP_CT4, &maps.ct4},
                             {YARD_MAP_SVC_STATS, &maps.svc_stats},
                             {YARD_MAP_REASONS, &maps.reasons},
-                            {YARD_MAP_LB_SRC4, &maps.lb_src4}}) {
+                            {YARD_MAP_LB_SRC4, &maps.lb_src4},
+                            {YARD_MAP_MAGLEV, &maps.maglev}}) {
     absl::StatusOr<BpfMap> map = BpfMap::OpenPinnedIn(pin_dir, name);
     if (!map.ok()) return map.status();
     *slot = *std::move(map);
@@ -59,7 +66,8 @@ absl::StatusOr<MapCapacity> DatapathMaps::Capacity() const {
                           {&maps_.slots, &c.slots},
                           {&maps_.be4, &c.backends},
                           {&maps_.ct4, &c.ct_entries},
-                          {&maps_.lb_src4, &c.source_ranges}}) {
+                          {&maps_.lb_src4, &c.source_ranges},
+                          {&maps_.maglev, &c.maglev_tables}}) {
     absl::StatusOr<uint32_t> n = map->MaxEntries();
     if (!n.ok()) return n.status();
     *out = *n;
@@ -241,6 +249,71 @@ yard_svc4_key ServiceKey(uint32_t addr_be, uint16_t port_be, uint8_t proto,
 
 yard_svc4_key WildcardKey(uint32_t addr_be, uint8_t scope) {
   return ServiceKey(addr_be, 0, 0, scope);
+}
+
+absl::Status DatapathMaps::PutMaglevTable(uint32_t svc_id,
+                                          const std::vector<uint32_t>& table) {
+  if (table.size() < 2 || table[0] != table.size() - 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "maglev table of set ", svc_id, ": entry 0 must hold the size"));
+  }
+  // The flags must equal the template's (yard_maglev_table in maps.h):
+  // the kernel refuses an inner map that differs in anything but size.
+  DECLARE_LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+  ScopedFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, "yard_mglv_tbl",
+                                sizeof(uint32_t), sizeof(uint32_t),
+                                static_cast<uint32_t>(table.size()), &opts));
+  if (!inner.valid()) {
+    return ErrnoStatus(errno,
+                       absl::StrCat("create maglev table of set ", svc_id, " (",
+                                    table.size(), " entries)"));
+  }
+  std::vector<uint32_t> keys(table.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
+  uint32_t count = static_cast<uint32_t>(table.size());
+  if (bpf_map_update_batch(inner.get(), keys.data(), table.data(), &count,
+                           nullptr) != 0) {
+    // Kernels without batch updates of arrays: one entry at a time. The
+    // array is nobody's yet, so the order does not matter.
+    for (uint32_t i = 0; i < table.size(); ++i) {
+      if (bpf_map_update_elem(inner.get(), &i, &table[i], BPF_ANY) != 0) {
+        return ErrnoStatus(errno,
+                           absl::StrCat("fill maglev table of set ", svc_id));
+      }
+    }
+  }
+  // The swap: yard_maglev now holds the new array (and a reference to
+  // it); the old one is freed once no program can be reading it.
+  int inner_fd = inner.get();
+  return maps_.maglev.Update(svc_id, inner_fd);
+}
+
+absl::Status DatapathMaps::DeleteMaglevTable(uint32_t svc_id) {
+  return maps_.maglev.Delete(svc_id);
+}
+
+absl::StatusOr<std::vector<uint32_t>> DatapathMaps::MaglevTableIds() const {
+  return maps_.maglev.Keys<uint32_t>();
+}
+
+absl::StatusOr<std::vector<uint32_t>> DatapathMaps::ReadMaglevTable(
+    uint32_t svc_id) const {
+  // User space reads a map-in-map's value as the inner map's id.
+  absl::StatusOr<std::optional<uint32_t>> id =
+      maps_.maglev.Lookup<uint32_t>(svc_id);
+  if (!id.ok()) return id.status();
+  if (!id->has_value()) return std::vector<uint32_t>{};
+  absl::StatusOr<BpfMap> inner = BpfMap::OpenById(**id);
+  if (!inner.ok()) return inner.status();
+  absl::StatusOr<std::optional<uint32_t>> size = inner->Lookup<uint32_t>(0u);
+  if (!size.ok()) return size.status();
+  std::vector<uint32_t> table(1, size->value_or(0));
+  for (uint32_t i = 1; i <= table[0]; ++i) {
+    absl::StatusOr<std::optional<uint32_t>> v = inner->Lookup<uint32_t>(i);
+    if (!v.ok()) return v.status();
+    table.push_back(v->value_or(0));
+  }
+  return table;
 }
 
 }  // namespace switchyard::kernel

@@ -26,13 +26,14 @@ struct MapCapacity {
   uint32_t backends = 0;
   uint32_t ct_entries = 0;
   uint32_t source_ranges = 0;
+  uint32_t maglev_tables = 0;
 };
 
 class DatapathMaps {
  public:
   // One handle per map of the datapath.
   struct Handles {
-    BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, reasons, lb_src4;
+    BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, reasons, lb_src4, maglev;
   };
   explicit DatapathMaps(Handles maps);
   DatapathMaps(DatapathMaps&&) = default;
@@ -77,6 +78,17 @@ class DatapathMaps {
   absl::Status PutSourceRange(const yard_lb_src4_key& key);
   absl::Status DeleteSourceRange(const yard_lb_src4_key& key);
   absl::StatusOr<std::vector<yard_lb_src4_key>> DumpSourceRanges() const;
+
+  // Maglev lookup tables (yard_maglev), by backend set id. `table` is the
+  // table's array as the datapath reads it: [0] the size M, [1..M] backend
+  // ids. Put builds it in a new array and swaps that in with one update,
+  // so packets see the old table or the new one, never a mix.
+  absl::Status PutMaglevTable(uint32_t svc_id,
+                              const std::vector<uint32_t>& table);
+  absl::Status DeleteMaglevTable(uint32_t svc_id);
+  absl::StatusOr<std::vector<uint32_t>> MaglevTableIds() const;
+  // The table as the datapath reads it; empty when the set has none.
+  absl::StatusOr<std::vector<uint32_t>> ReadMaglevTable(uint32_t svc_id) const;
 
   absl::StatusOr<std::optional<yard_ct4_value>> LookupCt(
       const yard_ct4_key& key) const;

@@ -38,7 +38,7 @@ using Skel = std::unique_ptr<yard_datapath, SkelDeleter>;
 
 // The node's maps the trace reads, or lends to its copy of the programs.
 struct LiveMaps {
-  BpfMap svc4, slots, be4, rnat4, ct4, svc_stats;
+  BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, maglev;
 };
 
 // The tuple's two connection-tracking keys: what the program looks up.
@@ -54,7 +54,8 @@ absl::StatusOr<LiveMaps> OpenLive(absl::string_view pin_dir) {
                            {YARD_MAP_BACKEND4, &live.be4},
                            {YARD_MAP_RNAT4, &live.rnat4},
                            {YARD_MAP_CT4, &live.ct4},
-                           {YARD_MAP_SVC_STATS, &live.svc_stats}}) {
+                           {YARD_MAP_SVC_STATS, &live.svc_stats},
+                           {YARD_MAP_MAGLEV, &live.maglev}}) {
     absl::StatusOr<BpfMap> opened = BpfMap::OpenPinnedIn(pin_dir, name);
     if (!opened.ok()) return opened.status();
     *map = *std::move(opened);
@@ -145,7 +146,8 @@ absl::StatusOr<Skel> LoadCopy(const LiveMaps& live,
   for (auto [map, fd] : {std::pair{skel->maps.yard_svc4, live.svc4.fd()},
                          {skel->maps.yard_slots, live.slots.fd()},
                          {skel->maps.yard_be4, live.be4.fd()},
-                         {skel->maps.yard_rnat4, live.rnat4.fd()}}) {
+                         {skel->maps.yard_rnat4, live.rnat4.fd()},
+                         {skel->maps.yard_maglev, live.maglev.fd()}}) {
     if (int err = bpf_map__reuse_fd(map, fd); err != 0) {
       return ErrnoStatus(err, absl::StrCat("reuse ", bpf_map__name(map)));
     }

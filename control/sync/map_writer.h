@@ -32,6 +32,11 @@ class MapWriter {
   // loadBalancerSourceRanges entries (yard_lb_src4).
   virtual absl::Status PutSourceRange(const yard_lb_src4_key& key) = 0;
   virtual absl::Status DeleteSourceRange(const yard_lb_src4_key& key) = 0;
+  // A backend set's Maglev lookup table (yard_maglev), replaced whole in
+  // one step: table[0] is its size M, table[1..M] backend ids.
+  virtual absl::Status PutMaglevTable(uint32_t svc_id,
+                                      const std::vector<uint32_t>& table) = 0;
+  virtual absl::Status DeleteMaglevTable(uint32_t svc_id) = 0;
 };
 
 // Orderable forms of the C keys, for maps on the C++ side.
@@ -60,6 +65,9 @@ struct ProgrammedEntries {
   std::map<yard_svc4_key, yard_svc_value, Svc4KeyLess> frontends;
   std::map<uint32_t, yard_rnat4> rev_nat;
   std::vector<yard_lb_src4_key> source_ranges;
+  // Maglev tables by backend set id. Adoption needs only the ids: a
+  // restarted agent writes every table it keeps once more.
+  std::map<uint32_t, std::vector<uint32_t>> maglev_tables;
 };
 
 }  // namespace switchyard::sync

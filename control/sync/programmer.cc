@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/translate/frontend_key_abi.h"
+#include "control/translate/maglev_table.h"
 
 namespace switchyard::sync {
 namespace {
@@ -55,8 +56,12 @@ absl::Status Programmer::Count(absl::Status status) {
 }
 
 ProgrammedCounts Programmer::counts() const {
-  return {frontends_.size(), total_slots_, backends_.size() - retired_count_,
-          retired_count_, sets_.size() + adopted_sets_.size()};
+  return {frontends_.size(),
+          total_slots_,
+          backends_.size() - retired_count_,
+          retired_count_,
+          sets_.size() + adopted_sets_.size(),
+          written_tables_ + adopted_tables_.size()};
 }
 
 void Programmer::Adopt(const ProgrammedEntries& entries) {
@@ -111,6 +116,9 @@ void Programmer::Adopt(const ProgrammedEntries& entries) {
   }
   for (auto& [rev_nat, entry] : by_rev_nat) {
     std::sort(entry->ranges.begin(), entry->ranges.end());
+  }
+  for (const auto& [id, table] : entries.maglev_tables) {
+    adopted_tables_.insert(id);
   }
   for (const auto& [id, rnat] : entries.rev_nat) {
     // No frontend names it: stays claimed until cleared, so no new
@@ -290,6 +298,27 @@ absl::Status Programmer::CheckCapacity(
                        capacity_.source_ranges));
     }
   }
+  if (capacity_.maglev_tables != 0) {
+    // New tables are written before unwanted ones go: the peak is every
+    // table now plus every set that gets its first.
+    size_t peak = written_tables_ + adopted_tables_.size();
+    for (const auto& [name, slots] : work.new_slots) {
+      const translate::BackendSet& want = desired.sets.at(name);
+      if (want.maglev_table_size == 0 || want.eligible.empty()) continue;
+      auto it = sets_.find(name);
+      if (it != sets_.end() &&
+          (it->second.maglev || adopted_tables_.contains(it->second.svc_id))) {
+        continue;  // replaced in place
+      }
+      ++peak;
+    }
+    if (peak > capacity_.maglev_tables) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("Maglev table map full: ", peak,
+                       " tables needed at the peak, the map holds ",
+                       capacity_.maglev_tables));
+    }
+  }
   if (new_rev_nat > rev_nat_ids_.available()) {
     return absl::ResourceExhaustedError(
         absl::StrCat("reverse NAT ids exhausted: ", new_rev_nat, " needed, ",
@@ -433,7 +462,56 @@ absl::Status Programmer::WriteSlots(const DesiredState& desired, Work& work) {
     for (const BackendAddr& a : draining) ++backends_.at(a).draining_refs;
     for (const BackendAddr& a : set.draining) Unref(a, true, work);
     set.draining = draining;
+    if (absl::Status s = WriteMaglevTable(desired.sets.at(name), set);
+        !s.ok()) {
+      return s;
+    }
   }
+  return absl::OkStatus();
+}
+
+absl::Status Programmer::WriteMaglevTable(const translate::BackendSet& want,
+                                          SetEntry& set) {
+  if (want.maglev_table_size == 0 || want.eligible.empty()) {
+    return absl::OkStatus();
+  }
+  MaglevInput input{want.maglev_table_size, want.eligible, want.weights};
+  if (set.maglev == input) return absl::OkStatus();
+  // Keyed by endpoint, not backend id: every node builds the same table.
+  std::vector<translate::MaglevBackend> backends;
+  backends.reserve(want.eligible.size());
+  for (size_t i = 0; i < want.eligible.size(); ++i) {
+    const BackendAddr& a = want.eligible[i];
+    backends.push_back({uint64_t{ntohl(a.addr_be)} << 16 | ntohs(a.port_be),
+                        want.weights.empty() ? 1u : want.weights[i]});
+  }
+  std::vector<uint32_t> picks =
+      translate::BuildMaglevTable(backends, want.maglev_table_size);
+  std::vector<uint32_t> table;
+  table.reserve(picks.size() + 1);
+  table.push_back(static_cast<uint32_t>(picks.size()));
+  for (uint32_t pick : picks) {
+    table.push_back(backends_.at(want.eligible[pick]).id);
+  }
+  if (absl::Status s = Count(writer_->PutMaglevTable(set.svc_id, table));
+      !s.ok()) {
+    return s;
+  }
+  if (!set.maglev) ++written_tables_;
+  set.maglev = std::move(input);
+  adopted_tables_.erase(set.svc_id);
+  return absl::OkStatus();
+}
+
+absl::Status Programmer::RemoveMaglevTable(SetEntry& set) {
+  if (!set.maglev) return absl::OkStatus();
+  if (absl::Status s =
+          Count(IgnoreNotFound(writer_->DeleteMaglevTable(set.svc_id)));
+      !s.ok()) {
+    return s;
+  }
+  set.maglev.reset();
+  --written_tables_;
   return absl::OkStatus();
 }
 
@@ -583,12 +661,19 @@ absl::Status Programmer::DeleteLastSlot(uint32_t svc_id,
   return absl::OkStatus();
 }
 
-absl::Status Programmer::TrimSlots(Work& work) {
+absl::Status Programmer::TrimSlots(const DesiredState& desired, Work& work) {
   for (const std::string& name : work.sets) {
     auto it = sets_.find(name);
     if (it == sets_.end()) continue;
     auto want = work.new_slots.find(name);
     size_t keep = want == work.new_slots.end() ? 0 : want->second.size();
+    // Frontends that read the table stopped doing so in step 3.
+    if (auto desired_set = desired.sets.find(name);
+        desired_set == desired.sets.end() ||
+        desired_set->second.maglev_table_size == 0 ||
+        desired_set->second.eligible.empty()) {
+      if (absl::Status s = RemoveMaglevTable(it->second); !s.ok()) return s;
+    }
     while (it->second.slots.size() > keep) {
       if (absl::Status s =
               DeleteLastSlot(it->second.svc_id, it->second.slots, work);
@@ -612,6 +697,15 @@ absl::Status Programmer::TrimSlots(Work& work) {
       }
       set_ids_.Free(it->first);
       it = adopted_sets_.erase(it);
+    }
+    while (!adopted_tables_.empty()) {
+      uint32_t id = *adopted_tables_.begin();
+      if (absl::Status s =
+              Count(IgnoreNotFound(writer_->DeleteMaglevTable(id)));
+          !s.ok()) {
+        return s;
+      }
+      adopted_tables_.erase(adopted_tables_.begin());
     }
   }
   return absl::OkStatus();
@@ -752,7 +846,7 @@ absl::Status Programmer::Apply(const DesiredState& desired,
   if (s.ok()) s = WriteSlots(desired, work);
   if (s.ok()) s = WriteFrontends(desired, work);
   if (s.ok()) s = RemoveFrontends(desired, work, freed_rev_nat);
-  if (s.ok()) s = TrimSlots(work);
+  if (s.ok()) s = TrimSlots(desired, work);
   if (s.ok()) s = RemoveBackends(work);
   // Freed reverse-NAT ids are cleared even after a failure above: their
   // frontends are gone already.

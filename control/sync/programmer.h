@@ -9,12 +9,17 @@
 //                      slots exist, and shrink here, before the slots
 //                      beyond them go
 //   4. frontends       removed (port entries before wildcard entries)
-//   5. slots           beyond each new count; sets nobody uses
+//   2b. Maglev tables  of sets whose endpoints, weights or size changed:
+//                      built whole and swapped in (backends exist by now)
+//   5. slots           beyond each new count; sets nobody uses, and the
+//                      Maglev tables of sets that no longer want one
 //   6. backends        no longer in any slot nor draining
 //   7. reverse NAT     of removed frontends
 //
 // So at every single write: a frontend's slots 1..count exist, every slot
-// names an existing backend, and every frontend's reverse NAT exists.
+// and every Maglev table entry names an existing backend, a Maglev
+// frontend with endpoints has its set's table, and every frontend's
+// reverse NAT exists.
 //
 // Work is proportional to the change: Apply reconciles only the frontends
 // and sets a DesiredChange names (backends are reference-counted across
@@ -31,6 +36,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,6 +55,7 @@ struct Capacity {
   uint32_t slots = 0;
   uint32_t backends = 0;
   uint32_t source_ranges = 0;  // 0: unchecked
+  uint32_t maglev_tables = 0;  // 0: unchecked
 };
 
 struct ProgrammedCounts {
@@ -57,6 +64,7 @@ struct ProgrammedCounts {
   size_t backends = 0;  // listed: active or terminating
   size_t retired_backends = 0;
   size_t sets = 0;
+  size_t maglev_tables = 0;
 };
 
 class Programmer {
@@ -90,10 +98,19 @@ class Programmer {
     uint32_t slot_refs = 0;      // slots naming it, over all sets
     uint32_t draining_refs = 0;  // sets keeping it for its flows
   };
+  // What a written Maglev table was built from: equal inputs, equal table
+  // (backend ids do not change while a slot names the backend).
+  struct MaglevInput {
+    uint32_t size = 0;
+    std::vector<BackendAddr> backends;
+    std::vector<uint32_t> weights;
+    bool operator==(const MaglevInput&) const = default;
+  };
   struct SetEntry {
     uint32_t svc_id = 0;
     std::vector<BackendAddr> slots;  // slot i + 1; {0, 0} marks a gap
     std::vector<BackendAddr> draining;
+    std::optional<MaglevInput> maglev;  // the table written, if any
   };
   struct FrontendEntry {
     yard_svc_value value = {};
@@ -125,6 +142,11 @@ class Programmer {
   // Writing, in the order above.
   absl::Status WriteBackends(const std::map<BackendAddr, uint8_t>& states);
   absl::Status WriteSlots(const translate::DesiredState& desired, Work& work);
+  // The set's Maglev table, when it wants one that differs from what was
+  // written; removal waits for TrimSlots (RemoveMaglevTable).
+  absl::Status WriteMaglevTable(const translate::BackendSet& want,
+                                SetEntry& set);
+  absl::Status RemoveMaglevTable(SetEntry& set);
   absl::Status WriteFrontends(const translate::DesiredState& desired,
                               const Work& work);
   absl::Status WriteFrontend(const translate::DesiredState& desired,
@@ -140,7 +162,7 @@ class Programmer {
   absl::Status RemoveFrontends(const translate::DesiredState& desired,
                                const Work& work,
                                std::vector<uint32_t>& freed_rev_nat);
-  absl::Status TrimSlots(Work& work);
+  absl::Status TrimSlots(const translate::DesiredState& desired, Work& work);
   absl::Status RemoveBackends(const Work& work);
   absl::Status RemoveRevNat(const std::vector<uint32_t>& ids);
   // Makes the ranges under rev_nat_id go from `from` to `to`: additions
@@ -179,6 +201,10 @@ class Programmer {
   size_t retired_count_ = 0;
   std::map<std::string, SetEntry> sets_;
   std::map<uint32_t, std::vector<BackendAddr>> adopted_sets_;  // by svc_id
+  // Maglev tables found on adoption that no set has rewritten yet (by
+  // set id): removed by the next full Apply.
+  std::set<uint32_t> adopted_tables_;
+  size_t written_tables_ = 0;  // sets_ entries with a table
   std::map<FrontendKey, FrontendEntry> frontends_;
   std::vector<uint32_t> stale_backend_ids_;
   std::vector<uint32_t> stale_rev_nat_ids_;

@@ -55,6 +55,7 @@ ServiceSpec ClusterState::Compact(const v1::Service& in) {
   out.health_check_node_port = spec.health_check_node_port();
   out.internal_traffic_policy = spec.internal_traffic_policy();
   out.publish_not_ready_addresses = spec.publish_not_ready_addresses();
+  out.lb = LbAnnotationTextsOf(in.metadata().annotations());
   for (const v1::ServicePort& p : spec.ports()) {
     ServicePortSpec port;
     port.name = p.name();

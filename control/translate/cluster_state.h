@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "control/translate/lb_policy.h"
 #include "switchyard/v1/cluster.pb.h"
 #include "switchyard/v1/controller.pb.h"
 
@@ -66,6 +67,9 @@ struct ServiceSpec {
   std::string internal_traffic_policy;
   bool publish_not_ready_addresses = false;
   std::vector<ServicePortSpec> ports;
+  // The switchyard.io annotations that choose endpoint selection, raw:
+  // translation parses them (lb_policy.h) and reports a bad one.
+  LbAnnotationTexts lb;
 };
 
 class ClusterState {

@@ -38,6 +38,12 @@ struct BackendSet {
   // Terminating endpoints that are not eligible: kept in the backend map so
   // connections already on them finish, never chosen for new flows.
   std::vector<BackendAddr> draining;
+  // Maglev (the set's frontends use YARD_POLICY_MAGLEV): the size of its
+  // lookup table, a prime; 0 for every other policy. The table itself is
+  // built when the set is programmed, from `eligible` and `weights`.
+  uint32_t maglev_table_size = 0;
+  // Maglev weights, one per entry of `eligible`; empty: all 1.
+  std::vector<uint32_t> weights;
   bool operator==(const BackendSet&) const = default;
 };
 

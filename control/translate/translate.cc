@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/common/ipv4.h"
+#include "control/translate/lb_policy.h"
 #include "yard_abi.h"
 
 namespace switchyard::translate {
@@ -136,12 +137,47 @@ std::vector<SourceRange> SourceRanges(const std::string& service_key,
   return {ranges.begin(), ranges.end()};
 }
 
-Frontend Translating(const std::string& set, const std::string& port_name) {
+Frontend Translating(const std::string& set, const std::string& port_name,
+                     uint8_t policy) {
   Frontend fe;
   fe.set = set;
-  fe.policy = YARD_POLICY_RANDOM;
+  fe.policy = policy;
   fe.service = port_name;
   return fe;
+}
+
+// How the service's new flows choose: its annotations over the node's
+// defaults. A bad annotation (the controller refuses one at apply, but a
+// Service mirrored from Kubernetes cannot be refused) is reported, and the
+// Service served with the defaults.
+LbOptions SelectionOf(const std::string& key, const ServiceSpec& spec,
+                      const NodeContext& node,
+                      std::vector<std::string>& skipped) {
+  absl::StatusOr<LbOptions> parsed = ParseLbAnnotations(spec.lb);
+  LbOptions out;
+  if (parsed.ok()) {
+    out = *std::move(parsed);
+  } else {
+    skipped.push_back(absl::StrCat(key, ": ", parsed.status().message(),
+                                   "; served with the node's default (",
+                                   LbPolicyName(node.default_policy), ")"));
+  }
+  if (!out.policy) out.policy = node.default_policy;
+  if (out.maglev_table_size == 0)
+    out.maglev_table_size = node.maglev_table_size;
+  return out;
+}
+
+// What a Maglev set needs besides its endpoints: the table size, and the
+// weights of its endpoints (by address; 1 when not listed).
+void AddMaglev(const LbOptions& lb, BackendSet& set) {
+  if (lb.policy != YARD_POLICY_MAGLEV) return;
+  set.maglev_table_size = lb.maglev_table_size;
+  if (lb.weights.empty()) return;
+  for (const BackendAddr& addr : set.eligible) {
+    auto it = lb.weights.find(addr.addr_be);
+    set.weights.push_back(it == lb.weights.end() ? 1 : it->second);
+  }
 }
 
 // Where a service is reached, and which of its policies apply there.
@@ -182,7 +218,8 @@ void TranslatePort(const ClusterState& state,
                    const std::vector<const Slice*>& slices,
                    const ServiceSpec& spec, const ServicePortSpec& port,
                    const std::string& key, const ServiceAddresses& at,
-                   const NodeContext& node, ServiceEntries& out) {
+                   const LbOptions& lb, const NodeContext& node,
+                   ServiceEntries& out) {
   std::optional<uint8_t> proto = ProtocolNumber(port.protocol);
   std::string port_name = absl::StrCat(key, ":", port.port, "/", port.protocol);
   if (!proto) {
@@ -197,12 +234,14 @@ void TranslatePort(const ClusterState& state,
     if (!out.sets.contains(name)) {
       out.sets[name] =
           MakeSet(candidates, spec.publish_not_ready_addresses, local_only);
+      AddMaglev(lb, out.sets[name]);
     }
     return name;
   };
   auto serve = [&](uint32_t addr, uint16_t port_be, uint8_t scope,
                    const std::string& set) {
-    out.frontends[{addr, port_be, *proto, scope}] = Translating(set, port_name);
+    out.frontends[{addr, port_be, *proto, scope}] =
+        Translating(set, port_name, *lb.policy);
   };
 
   // Pods' view. Pods reaching an external, load-balancer or node address
@@ -242,7 +281,7 @@ void TranslatePort(const ClusterState& state,
     serve(addr, port_be, YARD_SCOPE_EXTERNAL, external_set);
   }
   for (uint32_t addr : at.lb_ips) {
-    Frontend fe = Translating(external_set, port_name);
+    Frontend fe = Translating(external_set, port_name, *lb.policy);
     if (!at.ranges.empty()) {
       fe.flags |= YARD_SVC_F_SOURCE_RANGES;
       fe.source_ranges = at.ranges;
@@ -265,6 +304,7 @@ ServiceEntries TranslateService(const ClusterState& state,
   if (spec.type == "ExternalName") return out;  // DNS only
   if (spec.headless) return out;                // DNS only
   ServiceAddresses at = AddressesOf(key, spec, out.skipped);
+  LbOptions lb = SelectionOf(key, spec, node, out.skipped);
   if (spec.session_affinity == "ClientIP") {
     out.skipped.push_back(absl::StrCat(
         key,
@@ -273,7 +313,7 @@ ServiceEntries TranslateService(const ClusterState& state,
   }
   std::vector<const Slice*> slices = state.SlicesOf(key);
   for (const ServicePortSpec& port : spec.ports) {
-    TranslatePort(state, slices, spec, port, key, at, node, out);
+    TranslatePort(state, slices, spec, port, key, at, lb, node, out);
   }
   // Service addresses reject ports they do not define. Node addresses get
   // no wildcard: the node's own ports are not a service's.

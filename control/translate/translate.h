@@ -12,6 +12,7 @@
 
 #include "control/translate/cluster_state.h"
 #include "control/translate/desired_state.h"
+#include "yard_abi.h"
 
 namespace switchyard::translate {
 
@@ -19,6 +20,11 @@ struct NodeContext {
   std::string node_name;  // for the traffic policies' Local
   // This node's addresses that serve NodePorts (network order).
   std::vector<uint32_t> node_port_addrs_be;
+  // Endpoint selection of Services that name none (enum yard_policy; the
+  // agent's --default_lb_policy), and the Maglev table size of those that
+  // use Maglev without switchyard.io/maglev-table-size.
+  uint8_t default_policy = YARD_POLICY_RANDOM;
+  uint32_t maglev_table_size = YARD_DEFAULT_MAGLEV_TABLE_SIZE;
 };
 
 // What one service contributes. Backend sets are named after the service

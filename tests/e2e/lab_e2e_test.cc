@@ -759,5 +759,128 @@ endpoints:
   }
 }
 
+// Maglev in the lab (issue 15): a Service annotated
+// switchyard.io/lb-policy: maglev with 10 endpoints, and the backend
+// node-1's datapath gives each of 150 client tuples, read with yardctl
+// trace (the real program on the node's maps, nothing sent). One endpoint
+// leaves: the tuples it had move, and about no others. An unknown policy
+// is refused at apply with the field named.
+std::string MaglevManifest(int endpoints) {
+  std::string out = R"(apiVersion: v1
+kind: Service
+metadata:
+  name: spread
+  namespace: default
+  annotations:
+    switchyard.io/lb-policy: maglev
+spec:
+  type: ClusterIP
+  clusterIP: 10.96.0.110
+  ports:
+    - name: http
+      protocol: TCP
+      port: 80
+      targetPort: 8080
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: spread-m4g1v
+  namespace: default
+  labels:
+    kubernetes.io/service-name: spread
+addressType: IPv4
+ports:
+  - name: http
+    protocol: TCP
+    port: 8080
+endpoints:
+)";
+  for (int i = 1; i <= endpoints; ++i) {
+    absl::StrAppend(&out, "  - addresses: [\"10.244.", 1 + i % 2, ".", 100 + i,
+                    "\"]\n    conditions:\n      ready: true\n",
+                    "    nodeName: node-", 1 + i % 2, "\n");
+  }
+  return out;
+}
+
+// The endpoint node-1 sends a new flow from pod-1-1:sport to, "" if none.
+std::string TracedBackend(int sport) {
+  absl::StatusOr<netns::CommandResult> r = Yardctl(
+      {"trace", absl::StrCat(PodIp(1, 1), ":", sport), "10.96.0.110:80/tcp",
+       "--from-pod", "--node", "node-1", "--bpffs-root",
+       absl::StrCat("/sys/fs/bpf/switchyard-lab-", kLabName), "-o", "json"});
+  if (!r.ok() || r->exit_code != 0) return "";
+  size_t backend = r->output.find("\"backend\": {");
+  if (backend == std::string::npos) return "";
+  const std::string address = "\"address\": \"";
+  size_t at = r->output.find(address, backend);
+  if (at == std::string::npos) return "";
+  at += address.size();
+  return r->output.substr(at, r->output.find('"', at) - at);
+}
+
+TEST_F(LabTest, MaglevMovesAboutATenthWhenOneOfTenEndpointsLeaves) {
+  const std::string bad = WriteManifest("spread-bad", R"(apiVersion: v1
+kind: Service
+metadata:
+  name: spread-bad
+  namespace: default
+  annotations:
+    switchyard.io/lb-policy: fastest
+spec:
+  type: ClusterIP
+  ports:
+    - protocol: TCP
+      port: 80
+)");
+  absl::StatusOr<netns::CommandResult> refused = Yardctl({"apply", "-f", bad});
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_NE(refused->exit_code, 0) << refused->output;
+  EXPECT_TRUE(absl::StrContains(
+      refused->output,
+      "metadata.annotations[switchyard.io/lb-policy]: unknown policy "
+      "\"fastest\"; one of random, least-conn, maglev"))
+      << refused->output;
+
+  ASSERT_TRUE(
+      Write("apply", WriteManifest("spread-10", MaglevManifest(10))).ok());
+  absl::Cleanup remove = [] {
+    Yardctl({"delete", "service", "spread"}).IgnoreError();
+  };
+  constexpr int kTuples = 150;
+  std::vector<std::string> before(kTuples);
+  std::set<std::string> used;
+  for (int i = 0; i < kTuples; ++i) {
+    before[i] = TracedBackend(41000 + i);
+    ASSERT_FALSE(before[i].empty()) << "sport " << 41000 + i;
+    used.insert(before[i]);
+  }
+  EXPECT_GE(used.size(), 8u) << "150 tuples over 10 endpoints";
+
+  // Endpoint 10 (10.244.1.110) leaves.
+  ASSERT_TRUE(
+      Write("apply", WriteManifest("spread-9", MaglevManifest(9))).ok());
+  const std::string leaver = "10.244.1.110";
+  int moved = 0, moved_between_survivors = 0, on_leaver = 0;
+  for (int i = 0; i < kTuples; ++i) {
+    const std::string now = TracedBackend(41000 + i);
+    ASSERT_FALSE(now.empty());
+    EXPECT_NE(now, leaver);
+    on_leaver += before[i] == leaver;
+    if (now != before[i]) {
+      ++moved;
+      moved_between_survivors += before[i] != leaver;
+    }
+  }
+  std::cout << "Maglev, 1 of 10 endpoints left: " << moved << " of " << kTuples
+            << " tuples moved (" << 100.0 * moved / kTuples
+            << "%; the leaver had " << on_leaver << "), "
+            << moved_between_survivors << " between survivors\n";
+  EXPECT_EQ(moved - moved_between_survivors, on_leaver);
+  EXPECT_LE(moved_between_survivors, kTuples * 5 / 100);
+  EXPECT_LE(moved, kTuples * 20 / 100);
+}
+
 }  // namespace
 }  // namespace switchyard

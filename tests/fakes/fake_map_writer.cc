@@ -32,8 +32,30 @@ void FakeMapWriter::Check() {
       return;
     }
   }
+  for (const auto& [svc_id, table] : entries_.maglev_tables) {
+    if (table.empty() || table[0] + 1 != table.size()) {
+      violation_ = absl::StrCat("after '", log_.back(), "': Maglev table ",
+                                svc_id, " does not hold its size first");
+      return;
+    }
+    for (size_t i = 1; i < table.size(); ++i) {
+      if (!backend_ok(table[i])) {
+        violation_ =
+            absl::StrCat("after '", log_.back(), "': Maglev table ", svc_id,
+                         " entry ", i, " names missing backend ", table[i]);
+        return;
+      }
+    }
+  }
   for (const auto& [key, fe] : entries_.frontends) {
     if (fe.flags & YARD_SVC_F_WILDCARD) continue;
+    if (fe.policy == YARD_POLICY_MAGLEV && fe.count > 0 &&
+        !entries_.maglev_tables.contains(fe.svc_id)) {
+      violation_ =
+          absl::StrCat("after '", log_.back(), "': Maglev frontend ", "port ",
+                       key.port, " but set ", fe.svc_id, " has no table");
+      return;
+    }
     for (uint32_t slot = 1; slot <= fe.count; ++slot) {
       if (!entries_.slots.contains({fe.svc_id, slot})) {
         violation_ = absl::StrCat("after '", log_.back(), "': frontend port ",
@@ -182,6 +204,30 @@ absl::Status FakeMapWriter::DeleteSourceRange(const yard_lb_src4_key& key) {
   });
   if (it == ranges.end()) return absl::NotFoundError("no such range");
   ranges.erase(it);
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::PutMaglevTable(uint32_t svc_id,
+                                           const std::vector<uint32_t>& table) {
+  if (absl::Status s = Before(absl::StrCat(
+          "put-maglev ", svc_id, " size=", table.empty() ? 0 : table[0]));
+      !s.ok()) {
+    return s;
+  }
+  entries_.maglev_tables[svc_id] = table;
+  Check();
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapWriter::DeleteMaglevTable(uint32_t svc_id) {
+  if (absl::Status s = Before(absl::StrCat("delete-maglev ", svc_id));
+      !s.ok()) {
+    return s;
+  }
+  if (entries_.maglev_tables.erase(svc_id) == 0) {
+    return absl::NotFoundError("no such table");
+  }
   Check();
   return absl::OkStatus();
 }

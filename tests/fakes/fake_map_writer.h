@@ -27,6 +27,9 @@ class FakeMapWriter : public sync::MapWriter {
   absl::Status ClearRevNat(uint32_t id) override;
   absl::Status PutSourceRange(const yard_lb_src4_key& key) override;
   absl::Status DeleteSourceRange(const yard_lb_src4_key& key) override;
+  absl::Status PutMaglevTable(uint32_t svc_id,
+                              const std::vector<uint32_t>& table) override;
+  absl::Status DeleteMaglevTable(uint32_t svc_id) override;
 
   // The first violation seen after any write, or "" when none was.
   const std::string& violation() const { return violation_; }

@@ -190,6 +190,20 @@ TEST(BpfServices, EmptyTableIsEmptyJsonIsNot) {
             "{\n    \"node\": \"node-a\",\n    \"services\": []\n}\n");
 }
 
+TEST(BpfServices, EachFrontendShowsItsPolicy) {
+  ServicesView view = Services();
+  for (auto& [key, value] : view.frontends) {
+    if (key.port == htons(80)) value.policy = YARD_POLICY_MAGLEV;
+    if (key.port == htons(53)) value.policy = YARD_POLICY_LEAST_CONN;
+  }
+  std::string table = FormatServices(view, InspectOutput::kTable);
+  EXPECT_NE(table.find("2       maglev"), std::string::npos) << table;
+  EXPECT_NE(table.find("1       least-conn"), std::string::npos) << table;
+  std::string json = FormatServices(view, InspectOutput::kJson);
+  EXPECT_NE(json.find("\"policy\": \"maglev\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"policy\": \"least-conn\""), std::string::npos) << json;
+}
+
 TEST(BpfBackends, TableAndJson) {
   const BackendEntries backends = Services().backends;
   EXPECT_EQ(FormatBackends("node-a", backends, InspectOutput::kTable),

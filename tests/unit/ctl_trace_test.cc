@@ -442,6 +442,9 @@ TEST(InspectText, Words) {
   EXPECT_EQ(FrontendName(Ip("10.96.0.10"), htons(53), IPPROTO_UDP),
             "10.96.0.10:53/UDP");
   EXPECT_EQ(BackendStateName(9), "state 9");
+  EXPECT_EQ(PolicyName(YARD_POLICY_RANDOM), "random");
+  EXPECT_EQ(PolicyName(YARD_POLICY_MAGLEV), "maglev");
+  EXPECT_EQ(PolicyName(YARD_POLICY_LEAST_CONN), "least-conn");
   EXPECT_EQ(CtFlagNames(YARD_CT_F_HAIRPIN | 0x1000),
             (std::vector<std::string>{"hairpin", "0x1000"}));
 }
