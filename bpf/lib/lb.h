@@ -5,6 +5,7 @@
 #ifndef SWITCHYARD_BPF_LIB_LB_H_
 #define SWITCHYARD_BPF_LIB_LB_H_
 
+#include "least_conn.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -45,6 +46,8 @@ static __always_inline __u32 yard_select_slot(const struct yard_svc_value *svc,
 					      const struct yard_pkt4 *p)
 {
 	switch (svc->policy) {
+	case YARD_POLICY_LEAST_CONN:
+		return yard_lc_select_slot(svc);
 	case YARD_POLICY_RANDOM:
 	default:
 		return bpf_get_prandom_u32() % svc->count + 1;
