@@ -51,6 +51,10 @@ std::string PolicyName(uint8_t policy) {
   switch (policy) {
     case YARD_POLICY_RANDOM:
       return "random";
+    case YARD_POLICY_MAGLEV:
+      return "maglev";
+    case YARD_POLICY_LEAST_CONN:
+      return "least-conn";
     default:
       return absl::StrCat("policy ", policy);
   }

@@ -30,7 +30,7 @@ std::string FrontendName(uint32_t addr_be, uint16_t port_be, uint8_t proto);
 
 // enum yard_backend_state: "empty", "active", "terminating".
 std::string BackendStateName(uint8_t state);
-// enum yard_policy: "random".
+// enum yard_policy: "random", "maglev", "least-conn".
 std::string PolicyName(uint8_t policy);
 // enum yard_ct_flags bits: "hairpin", "closing", "seen_reply".
 std::vector<std::string> CtFlagNames(uint16_t flags);
