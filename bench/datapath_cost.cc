@@ -35,6 +35,11 @@
 //     have the default 16381 entries while they fit in 64 MiB, else the
 //     largest prime that does (named in the row), so 10,000 services do
 //     not take 640 MiB of kernel memory.
+//   * Policies side by side: the new-flow case again with four slots per
+//     service (all holding the ring's next frontend, so the ring holds
+//     whichever slot is chosen), chosen at random, then by least
+//     connections (which reads every slot's count, and gives back and
+//     takes a count per run).
 //
 // --services takes a list of counts (default 1,1000,10000,100000), each
 // measured in turn in the same run on a datapath sized for it, and each
@@ -175,11 +180,20 @@ absl::Status Check(bool ok, absl::string_view what) {
   return ok ? absl::OkStatus() : absl::InternalError(what);
 }
 
+// How each frontend of the ring chooses: its policy, over `slots` slots
+// (all holding its one backend, so any choice continues the ring; with
+// several, a policy that looks at each slot pays for each).
+struct Choice {
+  uint8_t policy = YARD_POLICY_RANDOM;
+  uint16_t slots = 1;
+};
+
 // Writes the ring: the frontend at position i (svc_id, rev_nat_id and
-// backend id[i]) has one slot, whose backend is the frontend at i+1. Add
-// order: backends, slots, reverse NAT, frontends, then the wildcard
-// entries.
-absl::Status WriteRing(DatapathMaps& maps, const Ring& ring, uint8_t proto) {
+// backend id[i]) has choice.slots slots, whose backend is the frontend at
+// i+1. Add order: backends, slots, reverse NAT, frontends, then the
+// wildcard entries.
+absl::Status WriteRing(DatapathMaps& maps, const Ring& ring, uint8_t proto,
+                       Choice choice = {}) {
   const uint32_t n = ring.size();
   for (uint32_t i = 0; i < n; ++i) {
     const Frontend& next = ring.at[(i + 1) % n];
@@ -189,7 +203,9 @@ absl::Status WriteRing(DatapathMaps& maps, const Ring& ring, uint8_t proto) {
     be.port = next.port_be;
     be.state = YARD_BACKEND_ACTIVE;
     if (absl::Status s = maps.PutBackend(id, be); !s.ok()) return s;
-    if (absl::Status s = maps.PutSlot({id, 1}, {id}); !s.ok()) return s;
+    for (uint32_t slot = 1; slot <= choice.slots; ++slot) {
+      if (absl::Status s = maps.PutSlot({id, slot}, {id}); !s.ok()) return s;
+    }
     yard_rnat4 rnat = {};
     rnat.addr = ring.at[i].addr_be;
     rnat.port = ring.at[i].port_be;
@@ -199,7 +215,8 @@ absl::Status WriteRing(DatapathMaps& maps, const Ring& ring, uint8_t proto) {
     yard_svc_value svc = {};
     svc.svc_id = ring.id[i];
     svc.rev_nat_id = ring.id[i];
-    svc.count = 1;
+    svc.count = choice.slots;
+    svc.policy = choice.policy;
     if (absl::Status s = maps.PutFrontend(
             kernel::ServiceKey(ring.at[i].addr_be, ring.at[i].port_be, proto),
             svc);
@@ -239,10 +256,13 @@ absl::Status WriteReplyRing(DatapathMaps& maps, const Ring& ring) {
   return absl::OkStatus();
 }
 
+// Endpoints per service in the rows that compare policies.
+constexpr uint16_t kChoiceSlots = 4;
+
 DatapathConfig RingConfig(uint32_t ring, uint32_t udp_timeout_s) {
   DatapathConfig config;  // unpinned
   config.max_frontends = 2 * ring + 16;
-  config.max_slots = ring + 16;
+  config.max_slots = kChoiceSlots * ring + 16;
   config.max_backends = ring + 16;
   config.max_ct_entries = 4 * ring + 65536;
   config.max_maglev_tables = ring + 16;
@@ -512,20 +532,23 @@ absl::Status MakeRingMaglev(DatapathMaps& maps, const Ring& ring, uint8_t proto,
 }
 
 // New flows: UDP, idle timeout 0, so every run chooses again (a datapath
-// of its own), with the policy given.
+// of its own). With least-connection, each run also gives back the count
+// of the flow it replaces and takes one: a flow's whole counting.
 absl::StatusOr<CaseResult> RechosenCase(const BenchConfig& cfg,
                                         const Ring& ring, std::mt19937& rng,
-                                        uint8_t policy = YARD_POLICY_RANDOM) {
+                                        Choice choice, std::string name,
+                                        std::string note) {
   const uint32_t n = ring.size();
   absl::StatusOr<std::unique_ptr<Datapath>> dp =
       Datapath::Load(RingConfig(n, 0));
   if (!dp.ok()) return dp.status();
   DatapathMaps& maps = (*dp)->maps();
-  if (absl::Status s = WriteRing(maps, ring, packet::kProtoUdp); !s.ok()) {
+  if (absl::Status s = WriteRing(maps, ring, packet::kProtoUdp, choice);
+      !s.ok()) {
     return s;
   }
   const uint32_t table_size = MaglevBenchTableSize(n);
-  if (policy == YARD_POLICY_MAGLEV) {
+  if (choice.policy == YARD_POLICY_MAGLEV) {
     if (absl::Status s =
             MakeRingMaglev(maps, ring, packet::kProtoUdp, table_size);
         !s.ok()) {
@@ -555,19 +578,20 @@ absl::StatusOr<CaseResult> RechosenCase(const BenchConfig& cfg,
   if (*drops != 0) {
     return absl::InternalError(absl::StrCat("new flow: ", *drops, " drops"));
   }
-  if (policy == YARD_POLICY_MAGLEV) {
-    // The summary prints one note per case for every count: say how the
-    // size is chosen, not this count's size.
-    return CaseResult{"from_pod new flow, maglev",
-                      "as new flow, chosen by a Maglev table per service: "
-                      "16381 entries up to 1024 services, then the largest "
-                      "prime that keeps all within 64 MiB (1669 at 10,000)",
-                      *ns, cfg.repeat};
+  // Least-connection: each service has one flow at a time, so every
+  // backend counts exactly one, however many times it was replaced.
+  if (choice.policy == YARD_POLICY_LEAST_CONN) {
+    for (uint32_t id = 1; id <= n; ++id) {
+      absl::StatusOr<yard_lc_count> c = maps.LeastConnCount(id);
+      if (!c.ok()) return c.status();
+      if (static_cast<uint32_t>(c->word) != 1) {
+        return absl::InternalError(
+            absl::StrCat("least-conn new flow: backend ", id, " counts ",
+                         static_cast<int32_t>(c->word), " flows, not 1"));
+      }
+    }
   }
-  return CaseResult{"from_pod new flow",
-                    "UDP, idle timeout 0: backend chosen, both CT entries "
-                    "written, DNAT",
-                    *ns, cfg.repeat};
+  return CaseResult{std::move(name), std::move(note), *ns, cfg.repeat};
 }
 
 absl::StatusOr<CountResult> RunCount(const BenchConfig& cfg,
@@ -608,8 +632,39 @@ absl::StatusOr<CountResult> RunCount(const BenchConfig& cfg,
     return s;
   }
   dp->reset();
-  if (absl::Status s = add(RechosenCase(cfg, ring, rng)); !s.ok()) return s;
-  if (absl::Status s = add(RechosenCase(cfg, ring, rng, YARD_POLICY_MAGLEV));
+  if (absl::Status s = add(RechosenCase(
+          cfg, ring, rng, {}, "from_pod new flow",
+          "UDP, idle timeout 0: backend chosen, both CT entries written, "
+          "DNAT"));
+      !s.ok()) {
+    return s;
+  }
+  // The policies side by side, over kChoiceSlots endpoints each.
+  if (absl::Status s = add(
+          RechosenCase(cfg, ring, rng, {YARD_POLICY_RANDOM, kChoiceSlots},
+                       absl::StrCat("new flow, random, ", kChoiceSlots, " ep"),
+                       absl::StrCat("as \"from_pod new flow\", ", kChoiceSlots,
+                                    " endpoints, random choice")));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = add(RechosenCase(
+          cfg, ring, rng, {YARD_POLICY_LEAST_CONN, kChoiceSlots},
+          absl::StrCat("new flow, least-conn, ", kChoiceSlots, " ep"),
+          absl::StrCat("the same, least-connection: every endpoint's count "
+                       "read, the old flow's count given back, the new "
+                       "one's taken")));
+      !s.ok()) {
+    return s;
+  }
+  // Maglev: one backend per service, the table full of it (the lookup
+  // costs the same whatever the table holds). The summary prints one note
+  // per case for every count: it says how the size is chosen.
+  if (absl::Status s = add(RechosenCase(
+          cfg, ring, rng, {YARD_POLICY_MAGLEV, 1}, "from_pod new flow, maglev",
+          "as new flow, chosen by a Maglev table per service: 16381 entries "
+          "up to 1024 services, then the largest prime that keeps all within "
+          "64 MiB (1669 at 10,000)"));
       !s.ok()) {
     return s;
   }

@@ -32,6 +32,7 @@
 #define YARD_MAP_FEATURES "yard_features"
 #define YARD_MAP_LAYOUT "yard_layout"
 #define YARD_MAP_MAGLEV "yard_maglev"
+#define YARD_MAP_LC4 "yard_lc4"
 
 /*
  * The layout of the pinned maps, as one number. Bump it with any change a
@@ -163,7 +164,9 @@ enum yard_policy {
 	YARD_POLICY_RANDOM = 0,	    /* uniform over slots 1..count */
 	YARD_POLICY_MAGLEV = 1,	    /* the flow's hash indexes the backend
 				     * set's table in yard_maglev */
-	YARD_POLICY_LEAST_CONN = 2, /* fewest active flows on this node */
+	YARD_POLICY_LEAST_CONN = 2, /* the slot whose backend has the fewest
+				     * counted flows in yard_lc4 (ties: at
+				     * random) */
 };
 
 enum yard_svc_flags {
@@ -294,7 +297,35 @@ struct yard_ct4_value {
 	__be32 nat_addr; /* forward with YARD_CT_F_SNAT: the source written */
 	__be16 nat_port; /* forward with YARD_CT_F_SNAT: the source port */
 	__u16 pad;	 /* zero */
+	__u32 lc;   /* forward: enum yard_lc_state. A 32-bit word of its own
+		     * because BPF atomics (which make the release happen once)
+		     * work on 32 or 64 bits, and flags is 16 */
+	__u32 pad2; /* zero */
 };
+
+/* Whether a flow holds one of its backend's active counts in yard_lc4
+ * (least-connection frontends only). Set on the forward entry. */
+enum yard_lc_state {
+	YARD_LC_COUNTED = 1 << 0,  /* added one to its backend's count */
+	YARD_LC_RELEASED = 1 << 1, /* took it back: set by an atomic or, and
+				    * the one that sets it decrements, so a
+				    * retransmitted FIN or RST never does */
+};
+
+/* yard_lc4 (array indexed by backend id): how many flows of
+ * least-connection frontends each backend has on this node. One 64-bit
+ * word changed only by atomic adds of YARD_LC_OPEN and YARD_LC_CLOSE: the
+ * low 32 bits are the count (signed: a correction racing the datapath
+ * can leave it briefly at -1, read as 0), the high 32 bits advance on
+ * every change. A reader that finds the whole word equal before and
+ * after a walk of yard_ct4 knows no counted flow of that backend started
+ * or ended meanwhile (fewer than 2^31 changes always move the word): the
+ * agent's recount corrects only such quiet words. */
+struct yard_lc_count {
+	__u64 word; /* (changes << 32) | (__u32)active */
+};
+#define YARD_LC_OPEN ((1ULL << 32) + 1)
+#define YARD_LC_CLOSE ((1ULL << 32) - 1)
 
 /* yard_lb_src4 (LPM trie): the sources a frontend with
  * YARD_SVC_F_SOURCE_RANGES admits. prefixlen counts the 32 bits of

@@ -6,6 +6,7 @@
 #ifndef SWITCHYARD_BPF_LIB_CONNTRACK_H_
 #define SWITCHYARD_BPF_LIB_CONNTRACK_H_
 
+#include "least_conn.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -144,8 +145,11 @@ static __always_inline void yard_ct_touch_forward(struct yard_ct4_value *fwd,
 						  __u32 len, __u64 now)
 {
 	yard_ct_touch(fwd, p, len, now, false);
-	if (unlikely(yard_ct_closes(p)))
+	if (unlikely(yard_ct_closes(p))) {
 		yard_ct_client_closes(p, fwd);
+		if (yard_ct_ended(fwd))
+			yard_lc_release(fwd);
+	}
 }
 
 /* The two entries of a new flow of packet p to backend be (backend_id) of
@@ -211,6 +215,7 @@ yard_ct4_record(const struct yard_pkt4 *p, const struct yard_ct4_key *fwd_key,
 		bpf_map_delete_elem(&yard_ct4, rep_key);
 		return YARD_REASON_CT_FULL;
 	}
+	yard_lc_opened(fwd);
 	return YARD_REASON_NONE;
 }
 

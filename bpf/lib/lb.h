@@ -6,6 +6,7 @@
 #define SWITCHYARD_BPF_LIB_LB_H_
 
 #include "maglev.h"
+#include "least_conn.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -46,10 +47,11 @@ static __always_inline __u32 yard_select_slot(const struct yard_svc_value *svc,
 					      const struct yard_pkt4 *p)
 {
 	switch (svc->policy) {
+	case YARD_POLICY_LEAST_CONN:
+		return yard_lc_select_slot(svc);
 	case YARD_POLICY_RANDOM:
-	/* YARD_POLICY_LEAST_CONN until its case lands: random. Maglev
-	 * chooses a backend, not a slot (yard_select_backend4); it comes here
-	 * only when its table is missing. */
+	/* Maglev chooses a backend, not a slot (yard_select_backend4); it
+	 * comes here only when its table is missing. */
 	default:
 		return bpf_get_prandom_u32() % svc->count + 1;
 	}

@@ -70,6 +70,17 @@ struct {
 	__uint(max_entries, YARD_DEFAULT_CT_ENTRIES);
 } yard_ct4 SEC(".maps");
 
+/* Active flows of least-connection frontends per backend id (lib/
+ * least_conn.h). One plain word per backend, not per CPU: choosing reads
+ * every slot's count, which per-CPU values would multiply by the CPUs.
+ * Counts change once per flow, never per packet. Sized as yard_be4. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct yard_lc_count);
+	__uint(max_entries, YARD_DEFAULT_BACKENDS);
+} yard_lc4 SEC(".maps");
+
 /* SNAT ports being decided (lib/snat.h): a reply key here is claimed by
  * one CPU, for the few instructions it takes to record its flow on that
  * port or take the port over. A CPU holds one claim at a time, so the

@@ -38,8 +38,11 @@ static __always_inline void yard_close_forward(const struct yard_ct4_value *rep,
 
 	yard_ct_forward_key_of(rep, fe, p->proto, &key);
 	fwd = bpf_map_lookup_elem(&yard_ct4, &key);
-	if (fwd)
+	if (fwd) {
 		fwd->flags |= yard_ct_close_flags(p, true);
+		if (yard_ct_ended(fwd))
+			yard_lc_release(fwd);
+	}
 }
 
 /* The frontend a reply on entry ct must appear to come from; NULL when

@@ -125,6 +125,7 @@ static __always_inline int yard_ext_new_flow(void *ctx, int hook,
 	yard_ct4_new_pair(p, svc->rev_nat_id, be, backend_id,
 			  YARD_CT_F_EXTERNAL, yard_hook_len(ctx, hook), now,
 			  &fwd, &rep, &rep_key);
+	yard_lc_mark(svc, &fwd);
 	yard_ct4_key_of(p, YARD_CT_FORWARD, &fwd_key);
 	if (snat) {
 		/* Answers come to this node's address, on a port of its own:
@@ -166,8 +167,12 @@ yard_ext_service_packet(void *ctx, int hook, const struct yard_pkt4 *p,
 	step = yard_flow_step(ct, p, now);
 	if (step == YARD_FLOW_GONE)
 		return yard_hook_drop(ctx, hook, YARD_REASON_BACKEND_GONE);
-	if (step == YARD_FLOW_CHOOSE || !ct)
+	if (step == YARD_FLOW_CHOOSE || !ct) {
+		/* The flow a new one replaces on this tuple is over. */
+		if (ct)
+			yard_lc_release(ct);
 		return yard_ext_new_flow(ctx, hook, p, svc, now);
+	}
 
 	snat = ct->flags & YARD_CT_F_SNAT;
 	if (yard_ext_routed(hook, snat)) {

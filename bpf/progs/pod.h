@@ -86,6 +86,7 @@ static __always_inline int yard_new_flow(struct __sk_buff *skb,
 	yard_ct4_new_pair(p, svc->rev_nat_id, be, backend_id,
 			  hairpin ? YARD_CT_F_HAIRPIN : 0, skb->len, now, &fwd,
 			  &rep, &rep_key);
+	yard_lc_mark(svc, &fwd);
 	/* The client answered from the hairpin address sees it as its peer. */
 	if (hairpin)
 		rep_key.daddr = yard_cfg.hairpin_addr;
@@ -113,8 +114,12 @@ static __always_inline int yard_service_packet(struct __sk_buff *skb,
 	step = yard_flow_step(ct, p, now);
 	if (step == YARD_FLOW_GONE)
 		return yard_drop(skb, YARD_REASON_BACKEND_GONE);
-	if (step == YARD_FLOW_CHOOSE || !ct)
+	if (step == YARD_FLOW_CHOOSE || !ct) {
+		/* The flow a new one replaces on this tuple is over. */
+		if (ct)
+			yard_lc_release(ct);
 		return yard_new_flow(skb, p, svc, now);
+	}
 
 	yard_ct_touch_forward(ct, p, skb->len, now);
 	yard_count_svc(ct->rev_nat_id, false, skb->len);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "control/agent/ct_sweeper.h"
 #include "control/agent/datapath_collector.h"
+#include "control/agent/lc_recount.h"
 #include "control/common/ipv4.h"
 #include "control/common/log.h"
 #include "control/kernel/pod_program_pins.h"
@@ -254,6 +255,7 @@ void Agent::SweepFlows() {
       .udp_s = config_.datapath.udp_timeout_s,
       .tcp_idle_s = config_.datapath.tcp_idle_timeout_s,
       .tcp_close_s = config_.datapath.tcp_close_timeout_s};
+  LeastConnRecount recount;
   while (!stop_.WaitForNotificationWithTimeout(config_.ct_sweep_interval)) {
     absl::StatusOr<uint64_t> swept =
         SweepExpiredFlows(datapath_->maps(), timeouts, MonotonicNowNs());
@@ -261,6 +263,14 @@ void Agent::SweepFlows() {
       metrics_.ct_swept->Increment(*swept);
     } else {
       LOG(WARNING) << "sweeping expired flows: " << swept.status();
+    }
+    // Flows that expired or were evicted leave their least-connection
+    // counts behind: put them right (lc_recount.h).
+    absl::StatusOr<std::vector<LcCorrection>> corrected = RecountLeastConn(
+        datapath_->maps(), recount, timeouts, MonotonicNowNs());
+    if (!corrected.ok()) {
+      LOG(WARNING) << "recounting least-connection flows: "
+                   << corrected.status();
     }
   }
 }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <time.h>
 
+#include <algorithm>
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
@@ -61,6 +62,13 @@ absl::StatusOr<std::string> Render(absl::string_view table,
     view.frontends = *std::move(frontends);
     view.slots = *std::move(slots);
     view.backends = *std::move(backends);
+    auto counts = maps.DumpLeastConnCounts();
+    if (!counts.ok()) return counts.status();
+    for (const auto& [id, count] : *counts) {
+      // The count as the datapath reads it: the low half, never below 0.
+      view.active_flows[id] =
+          std::max(0, static_cast<int32_t>(static_cast<uint32_t>(count.word)));
+    }
     return FormatServices(view, output);
   }
   if (table == "backends") {

@@ -112,6 +112,15 @@ std::string SlotState(const SlotRow& row) {
   return state;
 }
 
+bool LeastConn(const yard_svc_value& value) {
+  return value.policy == YARD_POLICY_LEAST_CONN;
+}
+
+int32_t ActiveFlows(const ServicesView& view, uint32_t backend_id) {
+  auto it = view.active_flows.find(backend_id);
+  return it == view.active_flows.end() ? 0 : it->second;
+}
+
 class ServiceJoin {
  public:
   explicit ServiceJoin(const ServicesView& view) {
@@ -171,6 +180,9 @@ std::string FormatServices(const ServicesView& view, InspectOutput output) {
           be.Set("state", Str(row.backend ? BackendStateName(row.backend->state)
                                           : "missing"));
           be.Set("beyond_count", Value::Bool(row.beyond_count));
+          if (LeastConn(value)) {
+            be.Set("active_flows", Int(ActiveFlows(view, row.backend_id)));
+          }
           backends.Append(std::move(be));
         }
       }
@@ -184,12 +196,19 @@ std::string FormatServices(const ServicesView& view, InspectOutput output) {
   std::vector<std::vector<std::string>> rows = {
       {"FRONTEND", "FOR", "TYPE", "SVC-ID", "REV-NAT", "COUNT", "POLICY",
        "SLOT", "BACKEND-ID", "BACKEND", "STATE"}};
+  // Each backend's active flows, in a column of its own only when a
+  // least-connection frontend is there to use them.
+  const bool active_column =
+      std::any_of(frontends.begin(), frontends.end(), [](const auto& f) {
+        return !IsWildcard(f.first, f.second) && LeastConn(f.second);
+      });
+  if (active_column) rows[0].push_back("ACTIVE");
   for (const auto& [key, value] : frontends) {
     std::vector<std::string> head = {
         FrontendName(key.addr, key.port, key.proto), ScopeName(key.scope),
         FrontendType(key, value)};
     if (IsWildcard(key, value)) {
-      head.insert(head.end(), 8, std::string(kDash));
+      head.insert(head.end(), active_column ? 9 : 8, std::string(kDash));
       rows.push_back(std::move(head));
       continue;
     }
@@ -199,7 +218,7 @@ std::string FormatServices(const ServicesView& view, InspectOutput output) {
     head.push_back(PolicyName(value.policy));
     std::vector<SlotRow> slots = join.Rows(value);
     if (slots.empty()) {
-      head.insert(head.end(), 4, std::string(kDash));
+      head.insert(head.end(), active_column ? 5 : 4, std::string(kDash));
       rows.push_back(std::move(head));
       continue;
     }
@@ -215,6 +234,11 @@ std::string FormatServices(const ServicesView& view, InspectOutput output) {
                         ? AddrPort(slot.backend->addr, slot.backend->port)
                         : std::string(kDash));
       row.push_back(SlotState(slot));
+      if (active_column) {
+        row.push_back(LeastConn(value)
+                          ? absl::StrCat(ActiveFlows(view, slot.backend_id))
+                          : std::string(kDash));
+      }
       rows.push_back(std::move(row));
     }
   }

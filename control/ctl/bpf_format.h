@@ -35,6 +35,9 @@ struct ServicesView {
   FrontendEntries frontends;
   SlotEntries slots;
   BackendEntries backends;
+  // Active flows by backend id, as least-connection frontends see them
+  // (yard_lc4's counts; absent: 0). Shown for those frontends only.
+  std::map<uint32_t, int32_t> active_flows;
 };
 std::string FormatServices(const ServicesView& view, InspectOutput output);
 

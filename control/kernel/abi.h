@@ -34,7 +34,8 @@ static_assert(YARD_LAYOUT_VERSION == 2,
   X(yard_backend4, 8)        \
   X(yard_rnat4, 8)           \
   X(yard_ct4_key, 16)        \
-  X(yard_ct4_value, 56)      \
+  X(yard_ct4_value, 64)      \
+  X(yard_lc_count, 8)        \
   X(yard_lb_src4_key, 12)    \
   X(yard_frag4_key, 12)      \
   X(yard_frag4_ports, 4)     \
@@ -95,6 +96,9 @@ static_assert(YARD_LAYOUT_VERSION == 2,
   X(yard_ct4_value, nat_addr, 48, 4)         \
   X(yard_ct4_value, nat_port, 52, 2)         \
   X(yard_ct4_value, pad, 54, 2)              \
+  X(yard_ct4_value, lc, 56, 4)               \
+  X(yard_ct4_value, pad2, 60, 4)             \
+  X(yard_lc_count, word, 0, 8)               \
   X(yard_lb_src4_key, prefixlen, 0, 4)       \
   X(yard_lb_src4_key, rev_nat_id, 4, 4)      \
   X(yard_lb_src4_key, addr, 8, 4)            \

@@ -115,6 +115,7 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
       {skel->maps.yard_svc_stats, config.max_frontends},
       {skel->maps.yard_lb_src4, config.max_source_ranges},
       {skel->maps.yard_maglev, config.max_maglev_tables},
+      {skel->maps.yard_lc4, config.max_backends},
   };
   for (auto [map, size] : sizes) {
     if (int err = bpf_map__set_max_entries(map, size); err != 0) {
@@ -138,7 +139,8 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
                          skel->maps.yard_ct4,     skel->maps.yard_svc_stats,
                          skel->maps.yard_reasons, skel->maps.yard_lb_src4,
                          skel->maps.yard_frag4,   skel->maps.yard_features,
-                         skel->maps.yard_layout,  skel->maps.yard_maglev};
+                         skel->maps.yard_layout,  skel->maps.yard_maglev,
+                         skel->maps.yard_lc4};
   if (!config.pin_dir.empty()) {
     for (bpf_map* map : all_maps) {
       std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
@@ -256,6 +258,7 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
       maps.reasons = BpfMap::Of(skel->maps.yard_reasons);
       maps.lb_src4 = BpfMap::Of(skel->maps.yard_lb_src4);
       maps.maglev = BpfMap::Of(skel->maps.yard_maglev);
+      maps.lc4 = BpfMap::Of(skel->maps.yard_lc4);
       auto dp = std::unique_ptr<Datapath>(
           new Datapath(config, skel, DatapathMaps(std::move(maps)), features));
       if (absl::Status s = dp->PublishFeatures(features); !s.ok()) return s;

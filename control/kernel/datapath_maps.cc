@@ -52,7 +52,8 @@ absl::StatusOr<DatapathMaps> DatapathMaps::OpenPinned(
                             {YARD_MAP_SVC_STATS, &maps.svc_stats},
                             {YARD_MAP_REASONS, &maps.reasons},
                             {YARD_MAP_LB_SRC4, &maps.lb_src4},
-                            {YARD_MAP_MAGLEV, &maps.maglev}}) {
+                            {YARD_MAP_MAGLEV, &maps.maglev},
+                            {YARD_MAP_LC4, &maps.lc4}}) {
     absl::StatusOr<BpfMap> map = BpfMap::OpenPinnedIn(pin_dir, name);
     if (!map.ok()) return map.status();
     *slot = *std::move(map);
@@ -192,6 +193,28 @@ absl::Status DatapathMaps::ClearCt() {
 
 absl::Status DatapathMaps::DeleteCt(const yard_ct4_key& key) {
   return maps_.ct4.DeleteIfPresent(key);
+}
+
+absl::StatusOr<std::vector<std::pair<uint32_t, yard_lc_count>>>
+DatapathMaps::DumpLeastConnCounts() const {
+  return NonEmpty<yard_lc_count>(
+      maps_.lc4, [](const yard_lc_count& c) { return c.word == 0; });
+}
+
+absl::StatusOr<yard_lc_count> DatapathMaps::LeastConnCount(
+    uint32_t backend_id) const {
+  absl::StatusOr<std::optional<yard_lc_count>> c =
+      maps_.lc4.Lookup<yard_lc_count>(backend_id);
+  if (!c.ok()) return c.status();
+  if (!c->has_value()) {
+    return absl::OutOfRangeError(absl::StrCat("backend id ", backend_id));
+  }
+  return **c;
+}
+
+absl::Status DatapathMaps::PutLeastConnCount(uint32_t backend_id,
+                                             const yard_lc_count& count) {
+  return maps_.lc4.Update(backend_id, count);
 }
 
 absl::StatusOr<yard_counter> DatapathMaps::ReasonCounter(

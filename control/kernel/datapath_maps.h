@@ -33,7 +33,8 @@ class DatapathMaps {
  public:
   // One handle per map of the datapath.
   struct Handles {
-    BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, reasons, lb_src4, maglev;
+    BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, reasons, lb_src4, maglev,
+        lc4;
   };
   explicit DatapathMaps(Handles maps);
   DatapathMaps(DatapathMaps&&) = default;
@@ -98,6 +99,15 @@ class DatapathMaps {
   absl::Status ClearCt();
   // Deletes one entry; one already gone is not an error.
   absl::Status DeleteCt(const yard_ct4_key& key);
+
+  // Least-connection counts by backend id (yard_lc4), the ones not zero.
+  absl::StatusOr<std::vector<std::pair<uint32_t, yard_lc_count>>>
+  DumpLeastConnCounts() const;
+  absl::StatusOr<yard_lc_count> LeastConnCount(uint32_t backend_id) const;
+  // A plain write, not an add: a change the datapath makes between the
+  // caller's read and this write is lost (see agent/lc_recount.h).
+  absl::Status PutLeastConnCount(uint32_t backend_id,
+                                 const yard_lc_count& count);
 
   // Per-CPU counters, summed over every possible CPU.
   absl::StatusOr<yard_counter> ReasonCounter(yard_reason reason) const;

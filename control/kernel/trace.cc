@@ -38,7 +38,7 @@ using Skel = std::unique_ptr<yard_datapath, SkelDeleter>;
 
 // The node's maps the trace reads, or lends to its copy of the programs.
 struct LiveMaps {
-  BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, maglev;
+  BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, maglev, lc4;
 };
 
 // The tuple's two connection-tracking keys: what the program looks up.
@@ -55,7 +55,8 @@ absl::StatusOr<LiveMaps> OpenLive(absl::string_view pin_dir) {
                            {YARD_MAP_RNAT4, &live.rnat4},
                            {YARD_MAP_CT4, &live.ct4},
                            {YARD_MAP_SVC_STATS, &live.svc_stats},
-                           {YARD_MAP_MAGLEV, &live.maglev}}) {
+                           {YARD_MAP_MAGLEV, &live.maglev},
+                           {YARD_MAP_LC4, &live.lc4}}) {
     absl::StatusOr<BpfMap> opened = BpfMap::OpenPinnedIn(pin_dir, name);
     if (!opened.ok()) return opened.status();
     *map = *std::move(opened);
@@ -169,6 +170,12 @@ absl::StatusOr<Skel> LoadCopy(const LiveMaps& live,
       err != 0) {
     return ErrnoStatus(err, "size the private yard_svc_stats");
   }
+  absl::StatusOr<uint32_t> lc_size = live.lc4.MaxEntries();
+  if (!lc_size.ok()) return lc_size.status();
+  if (int err = bpf_map__set_max_entries(skel->maps.yard_lc4, *lc_size);
+      err != 0) {
+    return ErrnoStatus(err, "size the private yard_lc4");
+  }
   if (rodata && rodata->size() == sizeof(*skel->rodata)) {
     std::memcpy(skel->rodata, rodata->data(), rodata->size());
     result.config_from_loaded = true;
@@ -197,6 +204,19 @@ absl::Status SeedPrivateCt(BpfMap& private_ct, const TupleKeys& keys,
                                                  "the trace: ",
                                                  s.message()));
     }
+  }
+  return absl::OkStatus();
+}
+
+// The private yard_lc4 starts with the live least-connection counts, so
+// the copy chooses as the node would (and a count it takes stays its own).
+absl::Status SeedPrivateLeastConn(const BpfMap& live_lc, BpfMap& private_lc) {
+  absl::StatusOr<std::vector<std::pair<uint32_t, yard_lc_count>>> all =
+      live_lc.Entries<uint32_t, yard_lc_count>();
+  if (!all.ok()) return all.status();
+  for (const auto& [id, count] : *all) {
+    if (count.word == 0) continue;
+    if (absl::Status s = private_lc.Update(id, count); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -331,6 +351,10 @@ absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
   if (!skel.ok()) return skel.status();
   BpfMap private_ct = BpfMap::Of((*skel)->maps.yard_ct4, "private yard_ct4");
   if (absl::Status s = SeedPrivateCt(private_ct, keys, result); !s.ok()) {
+    return s;
+  }
+  BpfMap private_lc = BpfMap::Of((*skel)->maps.yard_lc4, "private yard_lc4");
+  if (absl::Status s = SeedPrivateLeastConn(live->lc4, private_lc); !s.ok()) {
     return s;
   }
   if (absl::Status s = RunFrame(**skel, result); !s.ok()) return s;

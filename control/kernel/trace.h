@@ -10,10 +10,11 @@
 // trace runs a fresh copy of the tc object in which
 //   - yard_svc4, yard_slots, yard_be4 and yard_rnat4 are the node's own
 //     pinned maps (the program only reads them),
-//   - yard_ct4, yard_svc_stats and yard_reasons are private, and the
-//     private yard_ct4 starts with a copy of the live entries for the
+//   - yard_ct4, yard_svc_stats, yard_reasons and yard_lc4 are private;
+//     the private yard_ct4 starts with a copy of the live entries for the
 //     packet's tuple (the only ones the program looks up for a SYN or a
-//     UDP packet),
+//     UDP packet), and yard_lc4 with the live least-connection counts, so
+//     the copy chooses as the node would,
 //   - the read-only config (hairpin address, UDP timeout) is copied byte
 //     for byte from the program the node has loaded.
 // The program behaves exactly as the loaded one would on this packet, the

@@ -18,6 +18,7 @@
 // `timeout` and their own connect/idle timeouts, programming by polling
 // the agents' logs for one more "applied version" (at most 5 s).
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -622,6 +624,148 @@ TEST_F(LabTest, NodePortConnectionSurvivesAgentRestart) {
   ASSERT_TRUE(echo.ok()) << "after " << exchanged << " exchanges: " << echo;
   EXPECT_GT(exchanged, 0) << "the restart ended before any exchange";
   EXPECT_TRUE(EchoOnce(fd->get(), "after\n").ok());
+}
+
+// --- endpoint selection
+// -------------------------------------------------------
+
+// Least-connection (`switchyard.io/lb-policy: least-conn`): four echo
+// endpoints that already hold 0, 0, 10 and 20 long-lived connections of
+// pod-1-1 get 40 more from it, each to the least loaded. The counts fill
+// up from the bottom: the endpoint with 20 gets none (the others never
+// pass it: 50 between three), and the three others end within one of
+// each other (16, 17, 17). Ten more bring all four to 20. As the servers
+// see them and as yardctl shows node-1's counts. Counts are per node:
+// every client is on node-1. The preload uses the endpoints' slice: with
+// only pod-2-2 listed, 10 connections; with only pod-2-3, 20 (pod-2-2
+// keeps its 10: an unlisted endpoint keeps its TCP flows, and its
+// count); then all four.
+TEST_F(LabTest, LeastConnectionEvensOutLongLivedConnections) {
+  const std::vector<std::pair<int, int>> pods = {
+      {1, 2}, {1, 3}, {2, 2}, {2, 3}};
+  auto manifest = [](const std::string& name,
+                     const std::vector<std::pair<int, int>>& listed) {
+    std::string yaml = R"(apiVersion: v1
+kind: Service
+metadata:
+  name: fewest
+  namespace: default
+  annotations:
+    switchyard.io/lb-policy: least-conn
+spec:
+  type: ClusterIP
+  clusterIP: 10.96.0.110
+  ports:
+    - name: echo
+      protocol: TCP
+      port: 7007
+      targetPort: 7007
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: fewest-m4r8t
+  namespace: default
+  labels:
+    kubernetes.io/service-name: fewest
+addressType: IPv4
+ports:
+  - name: echo
+    protocol: TCP
+    port: 7007
+endpoints:
+)";
+    for (auto [i, j] : listed) {
+      absl::StrAppend(&yaml, "  - addresses: [\"", PodIp(i, j), R"("]
+    conditions:
+      ready: true
+    nodeName: node-)",
+                      i, "\n");
+    }
+    return WriteManifest(name, yaml);
+  };
+  std::vector<ScopedFd> conns;
+  std::set<uint16_t> ports;  // the clients' own, to know them at the servers
+  auto open = [&](int n, const std::string& when) {
+    for (int k = 0; k < n; ++k) {
+      absl::StatusOr<ScopedFd> fd = RunInNs<ScopedFd>("pod-1-1", [] {
+        return e2e::MustConnect(e2e::SockAddr("10.96.0.110", 7007),
+                                absl::Seconds(2));
+      });
+      ASSERT_TRUE(fd.ok()) << when << " connection " << k << ": "
+                           << fd.status();
+      timeval timeout = {.tv_sec = 5, .tv_usec = 0};
+      setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+      // Established end to end before the next one chooses.
+      ASSERT_TRUE(EchoOnce(fd->get(), "hi\n").ok()) << when << " " << k;
+      sockaddr_in self = {};
+      socklen_t len = sizeof(self);
+      ASSERT_EQ(
+          getsockname(fd->get(), reinterpret_cast<sockaddr*>(&self), &len), 0);
+      ports.insert(ntohs(self.sin_port));
+      conns.push_back(*std::move(fd));
+    }
+  };
+  const std::string all = manifest("fewest-all", pods);
+  absl::Cleanup remove = [&] { Write("delete", all).IgnoreError(); };
+  ASSERT_TRUE(Write("apply", manifest("fewest-c", {pods[2]})).ok());
+  ASSERT_NO_FATAL_FAILURE(open(10, "preload pod-2-2"));
+  ASSERT_TRUE(Write("apply", manifest("fewest-d", {pods[3]})).ok());
+  ASSERT_NO_FATAL_FAILURE(open(20, "preload pod-2-3"));
+  ASSERT_TRUE(Write("apply", all).ok());
+  ASSERT_NO_FATAL_FAILURE(open(40, "spread"));
+
+  // Each endpoint's established echo connections from pod-1-1's clients.
+  auto at_servers = [&]() -> std::vector<int> {
+    std::vector<int> at;
+    for (auto [i, j] : pods) {
+      const std::string pod = absl::StrCat("pod-", i, "-", j);
+      absl::StatusOr<netns::CommandResult> ss = InNs(
+          pod, "ss -Htn state established '( sport = :7007 )'", kClientTimeout);
+      EXPECT_TRUE(ss.ok()) << ss.status();
+      at.push_back(0);
+      if (!ss.ok()) continue;
+      for (absl::string_view line : absl::StrSplit(ss->output, '\n')) {
+        // "Recv-Q Send-Q Local:Port Peer:Port": the peer is the last one.
+        std::vector<absl::string_view> fields =
+            absl::StrSplit(line, ' ', absl::SkipEmpty());
+        if (fields.empty()) continue;
+        std::vector<absl::string_view> peer =
+            absl::StrSplit(fields.back(), ':');
+        uint32_t port = 0;
+        if (peer.size() == 2 && peer[0] == PodIp(1, 1) &&
+            absl::SimpleAtoi(peer[1], &port) && ports.contains(port)) {
+          ++at.back();
+        }
+      }
+    }
+    return at;
+  };
+  std::vector<int> at = at_servers();
+  ASSERT_EQ(at.size(), 4u);
+  EXPECT_EQ(at[0] + at[1] + at[2] + at[3], 70) << absl::StrJoin(at, " ");
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_GE(at[k], 16) << "pod-" << pods[k].first << "-" << pods[k].second;
+    EXPECT_LE(at[k], 17) << "pod-" << pods[k].first << "-" << pods[k].second;
+  }
+  EXPECT_EQ(at[3], 20) << "pod-2-3";
+
+  ASSERT_NO_FATAL_FAILURE(open(10, "to 20 each"));
+  EXPECT_EQ(at_servers(), (std::vector<int>{20, 20, 20, 20}));
+  // What node-1's datapath counts, as yardctl shows it.
+  absl::StatusOr<netns::CommandResult> shown = Yardctl(
+      {"bpf", "services", "--node", "node-1", "--bpffs-root",
+       absl::StrCat("/sys/fs/bpf/switchyard-lab-", kLabName), "-o", "json"});
+  ASSERT_TRUE(shown.ok()) << shown.status();
+  EXPECT_TRUE(absl::StrContains(shown->output, "\"policy\": \"least-conn\""))
+      << shown->output;
+  int twenty = 0;
+  const std::string want = "\"active_flows\": 20\n";
+  for (size_t pos = shown->output.find(want); pos != std::string::npos;
+       pos = shown->output.find(want, pos + 1)) {
+    ++twenty;
+  }
+  EXPECT_EQ(twenty, 4) << shown->output;
 }
 
 // --- changes to services

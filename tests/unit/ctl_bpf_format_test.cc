@@ -183,6 +183,39 @@ TEST(BpfServices, Json) {
 )");
 }
 
+// Least-connection frontends show each backend's active flows: a column
+// of its own, there only when such a frontend is, and "-" on the rows of
+// the others; in JSON, a key on their backends only.
+TEST(BpfServices, LeastConnShowsActiveFlowsPerBackend) {
+  ServicesView view = Services();
+  view.frontends[0].second.policy = YARD_POLICY_LEAST_CONN;  // 10.96.0.10:80
+  view.active_flows = {{1, 17}, {2, 18}, {9, 4}};
+  EXPECT_EQ(
+      FormatServices(view, InspectOutput::kTable),
+      R"(FRONTEND            FOR    TYPE                              SVC-ID   REV-NAT   COUNT   POLICY       SLOT   BACKEND-ID   BACKEND           STATE                                ACTIVE
+10.96.0.9:443/TCP   pods   service (no endpoints: reject)    3        3         0       random       -      -            -                 -                                    -
+10.96.0.10:*/*      pods   wildcard (reject unknown ports)   -        -         -       -            -      -            -                 -                                    -
+10.96.0.10:80/TCP   pods   service                           1        1         2       least-conn   1      1            10.244.1.2:8080   active                               17
+                                                                                                     2      2            10.244.1.3:8080   active                               18
+                                                                                                     3      3            10.244.1.4:8080   terminating (beyond count: unused)   0
+10.96.0.20:53/UDP   pods   service                           2        2         1       random       1      9            -                 missing                              -
+)");
+  const std::string json = FormatServices(view, InspectOutput::kJson);
+  EXPECT_NE(json.find(R"("policy": "least-conn")"), std::string::npos);
+  EXPECT_NE(json.find(R"(                    "beyond_count": false,
+                    "active_flows": 17
+)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"(                    "beyond_count": true,
+                    "active_flows": 0
+)"),
+            std::string::npos)
+      << json;
+  // Backend 9 counts 4, but its frontend is random: not shown.
+  EXPECT_EQ(json.find(R"("active_flows": 4)"), std::string::npos) << json;
+}
+
 TEST(BpfServices, EmptyTableIsEmptyJsonIsNot) {
   ServicesView empty{.node = "node-a"};
   EXPECT_EQ(FormatServices(empty, InspectOutput::kTable), "");
