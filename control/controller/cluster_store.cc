@@ -24,8 +24,11 @@ bool NeedsNodePorts(const v1::ServiceSpec& spec) {
   return spec.type() == kTypeNodePort || spec.type() == kTypeLoadBalancer;
 }
 
+// Only load balancers probe nodes, so only they get one (Kubernetes does
+// not allocate one for a NodePort Service with policy Local either).
 bool NeedsHealthCheckPort(const v1::ServiceSpec& spec) {
-  return NeedsNodePorts(spec) && spec.external_traffic_policy() == kPolicyLocal;
+  return spec.type() == kTypeLoadBalancer &&
+         spec.external_traffic_policy() == kPolicyLocal;
 }
 
 // The clusterIP in host order, when it is an address (not "", "None").

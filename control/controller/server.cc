@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "control/common/scoped_fd.h"
 #include "control/controller/grpc_status.h"
 #include "control/controller/kube_source_metrics.h"
+#include "control/controller/validation.h"
 #include "control/names/kind_names.h"
 
 namespace switchyard::controller {
@@ -59,6 +61,28 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
     return denied;
   }
   const absl::Time start = absl::Now();
+  // What the client warned its user about (unknown fields dropped, kinds
+  // skipped): logged, so the server side has a trace of meaning that never
+  // reached it. Capped: the list is the client's to fill.
+  constexpr int kMaxLoggedWarnings = 20;
+  if (request->warnings_size() > 0) {
+    const std::string who = IdentifyPeer(*context).description;
+    for (int i = 0; i < std::min(request->warnings_size(), kMaxLoggedWarnings);
+         ++i) {
+      LOG(WARNING) << "apply from " << who
+                   << ": client warning: " << request->warnings(i);
+    }
+    if (request->warnings_size() > kMaxLoggedWarnings) {
+      LOG(WARNING) << "apply from " << who << ": "
+                   << request->warnings_size() - kMaxLoggedWarnings
+                   << " more client warnings";
+    }
+  }
+  if (absl::Status limits = CheckWriteLimits(request->objects());
+      !limits.ok()) {
+    Record("apply", start, limits);
+    return ToGrpc(limits);
+  }
   std::vector<v1::Object> objects(request->objects().begin(),
                                   request->objects().end());
   absl::StatusOr<ApplyResult> result = store_->Apply(std::move(objects));

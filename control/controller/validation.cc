@@ -12,7 +12,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "control/common/apply_limits.h"
 #include "control/common/ipv4.h"
+#include "control/controller/metadata_rules.h"
 #include "control/controller/objects.h"
 
 namespace switchyard::controller {
@@ -95,6 +97,7 @@ class ObjectErrors {
     return Invalid(
         field, absl::StrCat(Quote(protocol), " is not one of TCP, UDP, SCTP"));
   }
+  const v1::ObjectRef& ref() const { return ref_; }
 
  private:
   v1::ObjectRef ref_;
@@ -127,22 +130,24 @@ absl::Status CheckUsableIpv4(const ObjectErrors& errors, FieldFn field,
   return absl::OkStatus();
 }
 
-// metadata.name and metadata.namespace. Service names are DNS-1123 labels
-// because they become DNS labels (web.default.svc); other kinds allow
-// dotted subdomains.
+// metadata: name, namespace, labels, annotations. Service names are
+// DNS-1035 labels because they become DNS labels (web.default.svc), which
+// start with a letter; other kinds allow dotted subdomains.
 absl::Status CheckMeta(const ObjectErrors& errors, const v1::ObjectMeta& meta,
                        bool namespaced, bool name_is_label) {
   if (meta.name().empty())
     return errors.Invalid("metadata.name", "is required");
-  if (name_is_label ? !IsDns1123Label(meta.name())
+  if (name_is_label ? !IsDns1035Label(meta.name())
                     : !IsDns1123Subdomain(meta.name())) {
     return errors.Invalid(
         "metadata.name",
         absl::StrCat(Quote(meta.name()), " is not a valid name (",
-                     name_is_label ? "DNS-1123 label" : "DNS-1123 subdomain",
+                     name_is_label ? "DNS-1035 label" : "DNS-1123 subdomain",
                      ": lowercase letters, digits and '-'",
                      name_is_label ? ", at most 63" : " and '.', at most 253",
-                     " characters, starting and ending alphanumeric)"));
+                     " characters, starting with a ",
+                     name_is_label ? "letter" : "letter or digit",
+                     " and ending alphanumeric)"));
   }
   if (namespaced && !IsDns1123Label(meta.namespace_())) {
     return errors.Invalid(
@@ -150,7 +155,12 @@ absl::Status CheckMeta(const ObjectErrors& errors, const v1::ObjectMeta& meta,
         absl::StrCat(Quote(meta.namespace_()),
                      " is not a valid namespace (DNS-1123 label)"));
   }
-  return absl::OkStatus();
+  if (absl::Status s =
+          CheckLabels(errors.ref(), "metadata.labels", meta.labels());
+      !s.ok()) {
+    return s;
+  }
+  return CheckAnnotations(errors.ref(), meta.annotations());
 }
 
 absl::Status CheckNodePortRange(const ServiceRules& rules,
@@ -393,10 +403,12 @@ absl::Status NormalizePolicies(const ServiceRules& rules,
         !s.ok()) {
       return s;
     }
-    if (!node_port_type || etp != kPolicyLocal) {
+    // Only load balancers probe nodes, so only they get one (Kubernetes
+    // refuses it on a NodePort Service too).
+    if (type != kTypeLoadBalancer || etp != kPolicyLocal) {
       return errors.Invalid(field,
-                            "may only be set when type is NodePort or "
-                            "LoadBalancer and externalTrafficPolicy is Local");
+                            "may only be set when type is LoadBalancer and "
+                            "externalTrafficPolicy is Local");
     }
     if (absl::Status s = CheckNodePortRange(rules, errors, field,
                                             spec.health_check_node_port());
@@ -408,22 +420,23 @@ absl::Status NormalizePolicies(const ServiceRules& rules,
   if (spec.session_affinity().empty()) spec.set_session_affinity("None");
   const std::string& affinity = spec.session_affinity();
   if (affinity == "ClientIP") {
-    int32_t timeout =
-        spec.session_affinity_config().client_ip_timeout_seconds();
-    if (timeout == 0) timeout = kDefaultAffinityTimeoutSeconds;
-    if (timeout < 1 || timeout > 86400) {
+    // Unset means Kubernetes' default; a given 0 is refused as it is there
+    // (it used to become the default silently).
+    v1::SessionAffinityConfig& config = *spec.mutable_session_affinity_config();
+    if (!config.has_client_ip_timeout_seconds()) {
+      config.set_client_ip_timeout_seconds(kDefaultAffinityTimeoutSeconds);
+    }
+    int32_t timeout = config.client_ip_timeout_seconds();
+    if (timeout < 1 || timeout > kMaxAffinityTimeoutSeconds) {
       return errors.Invalid(
           "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
-          absl::StrCat(timeout, " is outside 1-86400"));
+          absl::StrCat(timeout, " is outside 1-", kMaxAffinityTimeoutSeconds));
     }
-    spec.mutable_session_affinity_config()->set_client_ip_timeout_seconds(
-        timeout);
   } else if (affinity == "None") {
-    if (spec.session_affinity_config().client_ip_timeout_seconds() != 0) {
+    if (spec.has_session_affinity_config()) {
       return errors.Invalid("spec.sessionAffinityConfig",
-                            "must not be set when sessionAffinity is None");
+                            "may only be set when sessionAffinity is ClientIP");
     }
-    spec.clear_session_affinity_config();
   } else {
     return errors.Invalid(
         "spec.sessionAffinity",
@@ -474,6 +487,26 @@ absl::Status NormalizeExternalAddresses(const ObjectErrors& errors,
                         ingress.ip());
         !ip.ok()) {
       return ip.status();
+    }
+  }
+  return absl::OkStatus();
+}
+
+template <typename Objects>
+absl::Status CheckWriteLimitsOf(const Objects& objects) {
+  if (objects.size() > static_cast<size_t>(kMaxObjectsPerApply)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        objects.size(), " objects in one apply exceed the limit of ",
+        kMaxObjectsPerApply, " objects per apply; apply them in parts"));
+  }
+  int64_t bytes = 0;
+  for (const v1::Object& object : objects) {
+    bytes += static_cast<int64_t>(object.ByteSizeLong());
+    if (bytes > kMaxApplyBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the objects of one apply exceed the limit of ",
+                       kMaxApplyBytes, " bytes per apply (encoded) at ",
+                       Describe(RefOf(object)), "; apply them in parts"));
     }
   }
   return absl::OkStatus();
@@ -537,6 +570,11 @@ absl::Status NormalizeService(const ServiceRules& rules, v1::Service& service) {
     return s;
   }
   v1::ServiceSpec& spec = *service.mutable_spec();
+  if (absl::Status s =
+          CheckLabels(errors.ref(), "spec.selector", spec.selector());
+      !s.ok()) {
+    return s;
+  }
   if (spec.type().empty()) spec.set_type(kTypeClusterIP);
   const std::string& type = spec.type();
   if (type != kTypeClusterIP && type != kTypeNodePort &&
@@ -716,6 +754,15 @@ absl::Status NormalizeNode(v1::Node& node) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status CheckWriteLimits(absl::Span<const v1::Object> objects) {
+  return CheckWriteLimitsOf(objects);
+}
+
+absl::Status CheckWriteLimits(
+    const google::protobuf::RepeatedPtrField<v1::Object>& objects) {
+  return CheckWriteLimitsOf(objects);
 }
 
 absl::Status NormalizeObject(const ServiceRules& rules, v1::Object& object) {

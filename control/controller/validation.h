@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "control/common/ipv4.h"
 #include "switchyard/v1/cluster.pb.h"
 
@@ -31,6 +32,7 @@ inline constexpr char kTypeExternalName[] = "ExternalName";
 inline constexpr char kClusterIPNone[] = "None";
 inline constexpr char kPolicyLocal[] = "Local";
 inline constexpr int kDefaultAffinityTimeoutSeconds = 10800;
+inline constexpr int kMaxAffinityTimeoutSeconds = 86400;  // one day
 
 // The service CIDR and node-port range every Service is checked against.
 struct ServiceRules {
@@ -63,6 +65,13 @@ absl::Status NormalizeEndpointSlice(v1::EndpointSlice& slice);
 absl::Status NormalizeNode(v1::Node& node);
 // Whichever of the three `object` holds; InvalidArgument when none.
 absl::Status NormalizeObject(const ServiceRules& rules, v1::Object& object);
+
+// The size of one write as a whole: kMaxObjectsPerApply objects and
+// kMaxApplyBytes encoded (apply_limits.h). The gRPC edge checks it before
+// the store sees the write.
+absl::Status CheckWriteLimits(absl::Span<const v1::Object> objects);
+absl::Status CheckWriteLimits(
+    const google::protobuf::RepeatedPtrField<v1::Object>& objects);
 
 }  // namespace switchyard::controller
 

@@ -24,6 +24,7 @@ enum class FlagId {
   kCluster,
   kFromPod,
   kToPod,
+  kValidate,
   kTlsCert,
   kTlsKey,
   kTlsCa,
@@ -54,6 +55,8 @@ constexpr FlagSpec kFlags[] = {
     {"cluster", 0, false, FlagId::kCluster},
     {"from-pod", 0, false, FlagId::kFromPod},
     {"to-pod", 0, false, FlagId::kToPod},
+    // No value needed: a bare --validate means strict, as for kubectl.
+    {"validate", 0, false, FlagId::kValidate},
     {"help", 'h', false, FlagId::kHelp},
 };
 
@@ -78,10 +81,33 @@ absl::StatusOr<bool> ParseBool(absl::string_view flag, absl::string_view text) {
       "invalid value \"", text, "\" for ", flag, ": expected true or false"));
 }
 
+// kubectl's --validate values: true is strict, false is ignore.
+absl::StatusOr<manifest::UnknownFields> ParseValidate(
+    const std::optional<std::string>& value) {
+  if (!value.has_value() || *value == "strict" || *value == "true") {
+    return manifest::UnknownFields::kStrict;
+  }
+  if (*value == "warn") return manifest::UnknownFields::kWarn;
+  if (*value == "ignore" || *value == "false") {
+    return manifest::UnknownFields::kIgnore;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid value \"", *value,
+                   "\" for --validate: expected strict, warn, ignore, true or "
+                   "false"));
+}
+
 absl::Status Apply(const FlagSpec& flag, absl::string_view shown,
                    std::optional<std::string> value, CommandLine* line) {
   CommandOptions& o = line->options;
   bool on = true;
+  if (flag.id == FlagId::kValidate) {
+    absl::StatusOr<manifest::UnknownFields> mode = ParseValidate(value);
+    if (!mode.ok()) return mode.status();
+    o.unknown_fields = *mode;
+    o.flags_set |= kFlagValidate;
+    return absl::OkStatus();
+  }
   if (!flag.takes_value && value.has_value()) {
     absl::StatusOr<bool> parsed = ParseBool(shown, *value);
     if (!parsed.ok()) return parsed.status();
@@ -174,6 +200,8 @@ absl::Status Apply(const FlagSpec& flag, absl::string_view shown,
     case FlagId::kHelp:
       line->help = on;
       break;
+    case FlagId::kValidate:
+      break;  // handled above: it takes words, not only true or false
   }
   return absl::OkStatus();
 }

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "control/ctl/client.h"
+#include "control/manifest/manifest.h"
 #include "control/tls/tls_files.h"
 
 namespace switchyard::ctl {
@@ -31,6 +32,7 @@ enum CommandFlag : uint32_t {
   kFlagCluster = 1 << 8,         // --cluster
   kFlagFromPod = 1 << 9,         // --from-pod
   kFlagToPod = 1 << 10,          // --to-pod
+  kFlagValidate = 1 << 16,       // --validate[=strict|warn|ignore|true|false]
 };
 
 struct GlobalConfig {
@@ -47,6 +49,8 @@ struct CommandOptions {
   bool all_namespaces = false;
   std::string output;  // as given; the command parses it
   bool ignore_not_found = false;
+  // apply: what an unknown field does, as kubectl's --validate says.
+  manifest::UnknownFields unknown_fields = manifest::UnknownFields::kWarn;
   std::vector<std::string> args;  // positionals after the command name
   uint32_t flags_set = 0;         // CommandFlag bits
   // Node commands (bpf, status, trace): which node's pinned maps, and the

@@ -62,8 +62,14 @@ absl::Status StatusFromGrpc(const grpc::Status& status,
     case grpc::StatusCode::OUT_OF_RANGE:
       return absl::Status(code, message);
     default:
-      return absl::Status(code, absl::StrCat("yard-controller at ", address,
-                                             ": ", method, ": ", message));
+      // An empty message once read "ClusterState.Apply: " and nothing
+      // more; the code at least says which kind of failure it was.
+      return absl::Status(
+          code, absl::StrCat("yard-controller at ", address, ": ", method, ": ",
+                             message.empty()
+                                 ? absl::StrCat(absl::StatusCodeToString(code),
+                                                " (no message)")
+                                 : message));
   }
 }
 

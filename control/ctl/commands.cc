@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "control/common/apply_limits.h"
 #include "control/ctl/format.h"
 #include "control/ctl/node_commands.h"
 #include "control/manifest/manifest.h"
@@ -27,26 +29,72 @@ std::string RefKey(const v1::ObjectRef& ref) {
 }
 
 // Every -f: files, directories, "-" for stdin. Warnings go out as
-// kubectl's do, on stderr, and do not stop the command.
+// kubectl's do, on stderr, and do not stop the command; they are also
+// added to `warnings` when given. With `apply_limits`, the objects of all
+// files together must fit in one apply (apply_limits.h), checked here so
+// the message names the file that crossed the limit.
 absl::StatusOr<std::vector<v1::Object>> LoadObjects(
-    const CommandOptions& options, Context& context) {
+    const CommandOptions& options, Context& context,
+    const manifest::DecodeOptions& decode, bool apply_limits = false,
+    std::vector<std::string>* warnings = nullptr,
+    std::vector<std::string>* origins = nullptr) {
   std::vector<v1::Object> objects;
+  int64_t bytes = 0;
   for (const std::string& name : options.filenames) {
     absl::StatusOr<manifest::ManifestSet> set;
+    const std::string source = name == "-" ? "<stdin>" : name;
     if (name == "-") {
       std::string text(std::istreambuf_iterator<char>(*context.in), {});
-      set = manifest::ParseManifests(text, "<stdin>");
+      set = manifest::ParseManifests(text, source, decode);
     } else {
-      set = manifest::LoadManifestPath(name);
+      set = manifest::LoadManifestPath(name, decode);
     }
     if (!set.ok()) return set.status();
-    for (const std::string& warning : set->warnings) {
+    for (std::string& warning : set->warnings) {
       *context.err << "Warning: " << warning << "\n";
+      if (warnings != nullptr) warnings->push_back(std::move(warning));
     }
-    std::move(set->objects.begin(), set->objects.end(),
-              std::back_inserter(objects));
+    for (v1::Object& object : set->objects) {
+      bytes += static_cast<int64_t>(object.ByteSizeLong());
+      objects.push_back(std::move(object));
+    }
+    if (origins != nullptr) {
+      origins->insert(origins->end(), set->origins.begin(), set->origins.end());
+    }
+    if (!apply_limits) continue;
+    if (objects.size() > static_cast<size_t>(kMaxObjectsPerApply)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": brings this apply to ", objects.size(),
+                       " objects, more than the limit of ", kMaxObjectsPerApply,
+                       " objects per apply; apply the files in parts"));
+    }
+    if (bytes > kMaxApplyBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": brings this apply to ", bytes,
+          " bytes (encoded), more than the limit of ", kMaxApplyBytes,
+          " bytes per apply; apply the files in parts"));
+    }
   }
   return objects;
+}
+
+// The controller names the object it refuses ("Service default/web:
+// ..."); the file and document it came from are only known here.
+absl::Status WithOrigin(const absl::Status& status,
+                        const v1::ApplyRequest& request,
+                        const std::vector<std::string>& origins) {
+  if (status.code() != absl::StatusCode::kInvalidArgument) return status;
+  for (int i = 0;
+       i < request.objects_size() && static_cast<size_t>(i) < origins.size();
+       ++i) {
+    if (absl::StartsWith(
+            status.message(),
+            absl::StrCat(manifest::Describe(request.objects(i)), ": "))) {
+      return absl::Status(status.code(),
+                          absl::StrCat(origins[i], ": ", status.message()));
+    }
+  }
+  return status;
 }
 
 // -n fills in objects that name no namespace and must agree with those
@@ -106,8 +154,11 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
           "apply prints json, yaml or name (-o wide is for get)");
     }
   }
+  std::vector<std::string> warnings;
+  std::vector<std::string> origins;
   absl::StatusOr<std::vector<v1::Object>> objects =
-      LoadObjects(options, context);
+      LoadObjects(options, context, {.unknown_fields = options.unknown_fields},
+                  /*apply_limits=*/true, &warnings, &origins);
   if (!objects.ok()) return objects.status();
   if (absl::Status s = ApplyNamespace(options.namespace_, &*objects); !s.ok()) {
     return s;
@@ -129,8 +180,13 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
   for (v1::Object& object : *objects) {
     *request.add_objects() = std::move(object);
   }
+  // For the controller's log; a few tell the story.
+  constexpr size_t kMaxSentWarnings = 100;
+  for (size_t i = 0; i < std::min(warnings.size(), kMaxSentWarnings); ++i) {
+    request.add_warnings(warnings[i]);
+  }
   absl::StatusOr<v1::ApplyResponse> response = context.client->Apply(request);
-  if (!response.ok()) return response.status();
+  if (!response.ok()) return WithOrigin(response.status(), request, origins);
 
   if (!options.output.empty()) {
     std::vector<v1::Object> stored(response->objects().begin(),
@@ -171,8 +227,9 @@ absl::Status RunDelete(const CommandOptions& options, Context& context) {
       return absl::InvalidArgumentError(
           "give either -f or TYPE NAME..., not both");
     }
-    absl::StatusOr<std::vector<v1::Object>> objects =
-        LoadObjects(options, context);
+    // Only names matter to a delete, as for kubectl delete -f.
+    absl::StatusOr<std::vector<v1::Object>> objects = LoadObjects(
+        options, context, {.unknown_fields = manifest::UnknownFields::kIgnore});
     if (!objects.ok()) return objects.status();
     if (absl::Status s = ApplyNamespace(options.namespace_, &*objects);
         !s.ok()) {
@@ -291,9 +348,11 @@ absl::Status RunGet(const CommandOptions& options, Context& context) {
 absl::Status RunHelp(const CommandOptions& options, Context& context);
 
 constexpr Command kCommands[] = {
-    {"apply", "apply -f FILE|DIR|- [-f ...] [-n NS] [-o json|yaml|name]",
+    {"apply",
+     "apply -f FILE|DIR|- [-f ...] [-n NS] [-o json|yaml|name] "
+     "[--validate=strict|warn|ignore]",
      "Create or update Services, EndpointSlices and Nodes from manifests",
-     kFlagFilename | kFlagNamespace | kFlagOutput, RunApply},
+     kFlagFilename | kFlagNamespace | kFlagOutput | kFlagValidate, RunApply},
     {"delete",
      "delete (-f FILE|DIR|- [-f ...] | TYPE NAME...) [-n NS] "
      "[--ignore-not-found]",
@@ -351,6 +410,7 @@ std::string FlagNames(uint32_t flags) {
   if (flags & kFlagCluster) names.push_back("--cluster");
   if (flags & kFlagFromPod) names.push_back("--from-pod");
   if (flags & kFlagToPod) names.push_back("--to-pod");
+  if (flags & kFlagValidate) names.push_back("--validate");
   std::string out;
   for (absl::string_view name : names) {
     absl::StrAppend(&out, out.empty() ? "" : ", ", name);

@@ -21,8 +21,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "control/format/json.h"
+#include "control/manifest/known_fields.h"
 #include "control/manifest/manifest.h"
 #include "control/manifest/object.h"
+#include "control/manifest/yaml_limits.h"
 #include "control/names/kind_names.h"
 
 namespace switchyard::manifest {
@@ -57,7 +59,8 @@ absl::Status FieldError(const std::string& path, const YAML::Node& node,
       path.empty() ? std::string(message) : absl::StrCat(path, ": ", message);
   // The line is what makes a message actionable in a 500-line file.
   if (node.IsDefined() && !node.Mark().is_null()) {
-    absl::StrAppend(&text, " (line ", node.Mark().line + 1, ")");
+    absl::StrAppend(&text, " (line ", node.Mark().line + 1, ", column ",
+                    node.Mark().column + 1, ")");
   }
   return absl::InvalidArgumentError(text);
 }
@@ -337,6 +340,9 @@ absl::Status ReadServicePort(const YAML::Node& node, const std::string& path,
 absl::Status ReadSessionAffinityConfig(const YAML::Node& node,
                                        const std::string& path,
                                        v1::ServiceSpec* spec) {
+  // Present even when empty: Kubernetes refuses the block itself, not
+  // only its timeout, on a Service without ClientIP affinity.
+  if (!IsAbsent(node)) spec->mutable_session_affinity_config();
   return ForEachField(
       node, path,
       [spec](const std::string& key, const YAML::Node& value,
@@ -655,6 +661,8 @@ absl::Status ReadNode(const YAML::Node& doc, v1::Node* node) {
 struct Where {
   absl::string_view source;
   int document = 0;
+  int first_line = 0;  // of the document in the stream, 0-based
+  UnknownFields unknown_fields = UnknownFields::kWarn;
   std::string item;    // "items[2]" inside a List
   std::string object;  // "Service default/web" once known
 
@@ -692,6 +700,28 @@ void DropEmptyMessages(v1::Object* object) {
       }
     }
   }
+}
+
+// kubectl's wording ("unknown field \"spec.ports[0].protocoll\""), with
+// the file, document and object in front as for every other message.
+absl::Status ReportUnknownFields(const std::vector<UnknownField>& unknown,
+                                 const Where& where, ManifestSet* out) {
+  if (where.unknown_fields == UnknownFields::kIgnore) return absl::OkStatus();
+  for (const UnknownField& field : unknown) {
+    // An error's line is shifted to the stream's by the caller, as for
+    // every field error; a warning's is final here.
+    const bool strict = where.unknown_fields == UnknownFields::kStrict;
+    std::string text = absl::StrCat(
+        where.Prefix(), ": unknown field ", QuoteString(field.path), " (line ",
+        field.mark.line + 1 + (strict ? 0 : where.first_line), ", column ",
+        field.mark.column + 1, ")");
+    if (strict) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(text, "; --validate=strict refuses unknown fields"));
+    }
+    out->warnings.push_back(std::move(text));
+  }
+  return absl::OkStatus();
 }
 
 // Reads a scalar for a message without failing on odd shapes.
@@ -738,6 +768,11 @@ absl::Status DecodeObject(const YAML::Node& doc, Where where, bool in_list,
   if (kind == "List" || (absl::EndsWith(kind, "List") && doc["items"])) {
     if (in_list) {
       return where.Error(FieldError("kind", doc, "a List inside a List"));
+    }
+    if (absl::Status s =
+            ReportUnknownFields(FindUnknownListFields(doc), where, out);
+        !s.ok()) {
+      return s;
     }
     std::string item_kind =
         kind == "List" ? "" : kind.substr(0, kind.size() - strlen("List"));
@@ -810,7 +845,14 @@ absl::Status DecodeObject(const YAML::Node& doc, Where where, bool in_list,
       break;
   }
   if (!s.ok()) return where.Error(s);
+  if (absl::Status s =
+          ReportUnknownFields(FindUnknownFields(known, doc), where, out);
+      !s.ok()) {
+    return s;
+  }
   DropEmptyMessages(&object);
+  where.object.clear();
+  out->origins.push_back(where.Prefix());
   out->objects.push_back(std::move(object));
   return absl::OkStatus();
 }
@@ -866,37 +908,6 @@ std::vector<Document> SplitDocuments(absl::string_view text) {
   return docs;
 }
 
-// Receives parse events and keeps only where each document starts.
-class DocumentStarts : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-  YAML::Mark start = YAML::Mark::null_mark();
-};
-
-// YAML::Load reads one document and ignores whatever follows it; within
-// one of our documents anything after it is a mistake (a stray word or
-// bracket), which must not be dropped silently. Its line (0-based, within
-// the document), or nullopt when the document is all there is.
-std::optional<int> TrailingContentLine(const std::string& text) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  DocumentStarts starts;
-  if (!parser.HandleNextDocument(starts)) return std::nullopt;
-  if (!parser.HandleNextDocument(starts)) return std::nullopt;
-  return starts.start.is_null() ? 0 : starts.start.line;
-}
-
 // A field error says " (line N)" within its document; the stream's line is
 // what a person opens the file at.
 absl::Status ShiftLines(const absl::Status& status, int offset) {
@@ -926,36 +937,47 @@ absl::Status ShiftLines(const absl::Status& status, int offset) {
 }  // namespace
 
 absl::StatusOr<ManifestSet> ParseManifests(absl::string_view text,
-                                           absl::string_view source) {
+                                           absl::string_view source,
+                                           const DecodeOptions& options) {
+  if (static_cast<int64_t>(text.size()) > kMaxManifestBytes) {
+    return ManifestTooLarge(source);
+  }
+  // Every string ends up in a protobuf string field, which must be UTF-8:
+  // caught here it names the place; caught by protobuf on the controller it
+  // was a refusal with no message at all.
+  if (std::optional<TextPosition> bad = FirstInvalidUtf8(text)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": line ", bad->line, ", column ", bad->column,
+        ": not valid UTF-8 (manifests must be UTF-8 text; was the file "
+        "saved in another encoding?)"));
+  }
   std::vector<Document> docs = SplitDocuments(text);
   ManifestSet set;
   for (size_t i = 0; i < docs.size(); ++i) {
     const int document = static_cast<int>(i + 1);
+    const std::string prefix = absl::StrCat(source, ": document ", document);
     YAML::Node doc;
     try {
+      // Limits first: they need no tree, and a hostile document must not
+      // get one built.
+      if (absl::Status s = CheckYamlDocument(docs[i].text, docs[i].first_line);
+          !s.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(prefix, ": ", s.message()));
+      }
       doc = YAML::Load(docs[i].text);
     } catch (const YAML::ParserException& e) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          prefix, ": line ", e.mark.line + docs[i].first_line + 1, ", column ",
+          e.mark.column + 1, ": YAML syntax error: ", e.msg));
+    } catch (const YAML::Exception& e) {
       return absl::InvalidArgumentError(
-          absl::StrCat(source, ": document ", document, ": line ",
-                       e.mark.line + docs[i].first_line + 1, ", column ",
-                       e.mark.column + 1, ": YAML syntax error: ", e.msg));
-    } catch (const YAML::Exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": document ", document, ": YAML error: ", e.what()));
+          absl::StrCat(prefix, ": YAML error: ", e.what()));
     }
-    try {
-      if (std::optional<int> line = TrailingContentLine(docs[i].text)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            source, ": document ", document, ": line ",
-            *line + docs[i].first_line + 1,
-            ": YAML syntax error: more content after the document's end "
-            "(a stray word or bracket?)"));
-      }
-    } catch (const YAML::Exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": document ", document, ": YAML error: ", e.what()));
-    }
-    Where where{.source = source, .document = document};
+    Where where{.source = source,
+                .document = document,
+                .first_line = docs[i].first_line,
+                .unknown_fields = options.unknown_fields};
     // yaml-cpp throws on a few shapes it cannot walk; no exception leaves
     // this module.
     try {

@@ -101,13 +101,16 @@ Value ServiceValue(const v1::Service& service) {
   if (spec.publish_not_ready_addresses()) {
     s.Set("publishNotReadyAddresses", Value::Bool(true));
   }
-  // Written whenever the message is present, even at 0, so a manifest's
-  // explicit block survives a round trip.
+  // Written whenever the message is present, so a manifest's explicit
+  // block (and an explicit timeout, even 0) survives a round trip.
   if (spec.has_session_affinity_config()) {
     Value client_ip = Value::Map();
-    client_ip.Set(
-        "timeoutSeconds",
-        Value::Int(spec.session_affinity_config().client_ip_timeout_seconds()));
+    if (spec.session_affinity_config().has_client_ip_timeout_seconds()) {
+      client_ip.Set(
+          "timeoutSeconds",
+          Value::Int(
+              spec.session_affinity_config().client_ip_timeout_seconds()));
+    }
     Value config = Value::Map();
     config.Set("clientIP", std::move(client_ip));
     s.Set("sessionAffinityConfig", std::move(config));

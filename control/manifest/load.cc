@@ -15,6 +15,7 @@
 #include "control/common/errno_status.h"
 #include "control/common/scoped_fd.h"
 #include "control/manifest/manifest.h"
+#include "control/manifest/yaml_limits.h"
 
 namespace switchyard::manifest {
 namespace {
@@ -30,6 +31,10 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
     if (n < 0) return ErrnoStatus(errno, path);
     if (n == 0) break;
     text.append(buffer, static_cast<size_t>(n));
+    // Stops reading a file (or a fifo) that could never be applied.
+    if (static_cast<int64_t>(text.size()) > kMaxManifestBytes) {
+      return ManifestTooLarge(path);
+    }
   }
   return text;
 }
@@ -39,13 +44,17 @@ bool IsManifestName(const std::string& name) {
          absl::EndsWith(name, ".json");
 }
 
-absl::Status LoadFile(const std::string& path, ManifestSet* set) {
+absl::Status LoadFile(const std::string& path, const DecodeOptions& options,
+                      ManifestSet* set) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return text.status();
-  absl::StatusOr<ManifestSet> parsed = ParseManifests(*text, path);
+  absl::StatusOr<ManifestSet> parsed = ParseManifests(*text, path, options);
   if (!parsed.ok()) return parsed.status();
   for (v1::Object& object : parsed->objects) {
     set->objects.push_back(std::move(object));
+  }
+  for (std::string& origin : parsed->origins) {
+    set->origins.push_back(std::move(origin));
   }
   for (std::string& warning : parsed->warnings) {
     set->warnings.push_back(std::move(warning));
@@ -55,14 +64,15 @@ absl::Status LoadFile(const std::string& path, ManifestSet* set) {
 
 }  // namespace
 
-absl::StatusOr<ManifestSet> LoadManifestPath(const std::string& path) {
+absl::StatusOr<ManifestSet> LoadManifestPath(const std::string& path,
+                                             const DecodeOptions& options) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::file_status status = fs::status(path, ec);
   if (ec) return ErrnoStatus(ec.value(), path);
   ManifestSet set;
   if (!fs::is_directory(status)) {
-    if (absl::Status s = LoadFile(path, &set); !s.ok()) return s;
+    if (absl::Status s = LoadFile(path, options, &set); !s.ok()) return s;
     return set;
   }
   std::vector<std::string> files;
@@ -82,7 +92,7 @@ absl::StatusOr<ManifestSet> LoadManifestPath(const std::string& path) {
         absl::StrCat(path, ": no *.yaml, *.yml or *.json files"));
   }
   for (const std::string& file : files) {
-    if (absl::Status s = LoadFile(file, &set); !s.ok()) return s;
+    if (absl::Status s = LoadFile(file, options, &set); !s.ok()) return s;
   }
   return set;
 }

@@ -154,9 +154,11 @@ TEST_F(StoreTest, AllocatesNodePortsAndHealthCheckPorts) {
   EXPECT_EQ(SpecOf(result, 0).health_check_node_port(), 0);
   EXPECT_EQ(SpecOf(result, 1).ports(0).node_port(), 30002);
   EXPECT_EQ(SpecOf(result, 1).health_check_node_port(), 30004);  // 30003 asked
+  // NodePort with policy Local: no load balancer probes it, so no
+  // health-check port (as in Kubernetes).
   EXPECT_EQ(SpecOf(result, 2).ports(0).node_port(), 30005);
-  EXPECT_EQ(SpecOf(result, 2).health_check_node_port(), 30006);
-  EXPECT_EQ(SpecOf(result, 3).ports(0).node_port(), 30007);
+  EXPECT_EQ(SpecOf(result, 2).health_check_node_port(), 0);
+  EXPECT_EQ(SpecOf(result, 3).ports(0).node_port(), 30006);
   EXPECT_EQ(SpecOf(result, 3).health_check_node_port(), 0);
   EXPECT_EQ(SpecOf(result, 4).ports(0).node_port(), 30003);
 }

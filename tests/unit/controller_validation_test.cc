@@ -148,8 +148,8 @@ std::vector<BadWrite> BadWrites() {
        {},
        {Svc("web", "type: 'LoadBalancer' health_check_node_port: 30500")},
        kInvalid,
-       "spec.healthCheckNodePort: may only be set when type is NodePort or "
-       "LoadBalancer and externalTrafficPolicy is Local"},
+       "spec.healthCheckNodePort: may only be set when type is LoadBalancer "
+       "and externalTrafficPolicy is Local"},
       {"healthCheckNodePort equal to a nodePort",
        {},
        {Svc("web",
@@ -309,8 +309,8 @@ std::vector<BadWrite> BadWrites() {
        {Svc("web",
             "session_affinity_config { client_ip_timeout_seconds: 60 }")},
        kInvalid,
-       "spec.sessionAffinityConfig: must not be set when sessionAffinity is "
-       "None"},
+       "spec.sessionAffinityConfig: may only be set when sessionAffinity is "
+       "ClientIP"},
       {"unknown external traffic policy",
        {},
        {Svc("web", "type: 'NodePort' external_traffic_policy: 'Global'")},
@@ -356,7 +356,13 @@ std::vector<BadWrite> BadWrites() {
        {Svc("Web")},
        kInvalid,
        "Service default/Web: metadata.name: \"Web\" is not a valid name "
-       "(DNS-1123 label"},
+       "(DNS-1035 label"},
+      {"service name starting with a digit",
+       {},
+       {Svc("1web")},
+       kInvalid,
+       "Service default/1web: metadata.name: \"1web\" is not a valid name "
+       "(DNS-1035 label"},
       {"dotted service name",
        {},
        {Svc("web.v2")},

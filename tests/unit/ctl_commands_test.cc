@@ -31,6 +31,7 @@ class FakeClusterState final : public v1::ClusterState::Service {
                      v1::ApplyResponse* response) override {
     absl::MutexLock lock(&mu_);
     ++apply_calls_;
+    warnings_.assign(request->warnings().begin(), request->warnings().end());
     if (absl::ToInt64Milliseconds(delay_) > 0) absl::SleepFor(delay_);
     for (const v1::Object& object : request->objects()) {
       if (object.has_service()) {
@@ -118,6 +119,10 @@ class FakeClusterState final : public v1::ClusterState::Service {
     absl::MutexLock lock(&mu_);
     return objects_.size();
   }
+  std::vector<std::string> warnings() {
+    absl::MutexLock lock(&mu_);
+    return warnings_;
+  }
   void set_delay(absl::Duration delay) {
     absl::MutexLock lock(&mu_);
     delay_ = delay;
@@ -133,6 +138,7 @@ class FakeClusterState final : public v1::ClusterState::Service {
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   int next_ip_ ABSL_GUARDED_BY(mu_) = 9;
   int apply_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> warnings_ ABSL_GUARDED_BY(mu_);
   absl::Duration delay_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -283,9 +289,11 @@ spec: {ports: [{port: 70000}]}
   absl::Status status = Run({"apply", "-f", path});
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      status.message(),
-      "Service default/web: spec.ports[0].port: 70000 is not in 1..65535");
+  // The controller names the object; yardctl adds where it came from.
+  EXPECT_EQ(status.message(),
+            absl::StrCat(path,
+                         ": document 2: Service default/web: "
+                         "spec.ports[0].port: 70000 is not in 1..65535"));
   EXPECT_EQ(out_.str(), "");
   EXPECT_EQ(fake_.size(), 0u);
 }
@@ -299,7 +307,7 @@ TEST_F(CommandsTest, ApplyManifestErrorsNeverReachTheController) {
             absl::StrCat(path,
                          ": document 1 (Service default/web): "
                          "spec.ports[0].port: \"http\" is not an integer "
-                         "(line 6)"));
+                         "(line 6, column 11)"));
   EXPECT_EQ(fake_.apply_calls(), 0);
 
   status = Run({"apply", "-n", "prod", "-f",
@@ -313,6 +321,44 @@ TEST_F(CommandsTest, ApplyManifestErrorsNeverReachTheController) {
   EXPECT_FALSE(Run({"apply"}).ok());
   EXPECT_EQ(Run({"apply", "-f", Write("none.yaml", "---\n")}).message(),
             "no objects passed to apply");
+}
+
+TEST_F(CommandsTest, ApplyWarnsAboutUnknownFieldsOrRefusesThemWhenStrict) {
+  std::string path = Write("typo.yaml",
+                           "apiVersion: v1\nkind: Service\nmetadata: {name: "
+                           "web}\nspec:\n  ports:\n  - port: 53\n"
+                           "    protocoll: UDP\n");
+  const std::string warning =
+      absl::StrCat(path,
+                   ": document 1 (Service default/web): unknown field "
+                   "\"spec.ports[0].protocoll\" (line 7, column 5)");
+  ASSERT_TRUE(Run({"apply", "-f", path}).ok());
+  EXPECT_EQ(err_.str(), absl::StrCat("Warning: ", warning, "\n"));
+  EXPECT_EQ(fake_.warnings(), std::vector<std::string>{warning});
+
+  for (const char* flag :
+       {"--validate", "--validate=strict", "--validate=true"}) {
+    absl::Status status = Run({"apply", flag, "-f", path});
+    EXPECT_EQ(
+        status.message(),
+        absl::StrCat(warning, "; --validate=strict refuses unknown fields"))
+        << flag;
+  }
+  EXPECT_EQ(fake_.apply_calls(), 1);
+
+  for (const char* flag : {"--validate=ignore", "--validate=false"}) {
+    ASSERT_TRUE(Run({"apply", flag, "-f", path}).ok()) << flag;
+    EXPECT_EQ(err_.str(), "") << flag;
+    EXPECT_TRUE(fake_.warnings().empty()) << flag;
+  }
+  ASSERT_TRUE(Run({"apply", "--validate=warn", "-f", path}).ok());
+  EXPECT_NE(err_.str(), "");
+
+  EXPECT_EQ(Run({"apply", "--validate=maybe", "-f", path}).message(),
+            "invalid value \"maybe\" for --validate: expected strict, warn, "
+            "ignore, true or false");
+  EXPECT_EQ(Run({"get", "svc", "--validate"}).message(),
+            "get does not take --validate");
 }
 
 TEST_F(CommandsTest, GetTablesAndFormats) {

@@ -676,7 +676,7 @@ const BadCase kBadCases[] = {
      "YAML syntax error"},
     {"port not an integer", kPortNotInt.c_str(),
      "web.yaml: document 1 (Service default/web): spec.ports[0].port: "
-     "\"http\" is not an integer (line 7)"},
+     "\"http\" is not an integer (line 7, column 11)"},
     {"port quoted", kPortQuoted.c_str(),
      "spec.ports[0].port: \"80\" is a string, not an integer"},
     {"port out of range", kPortHuge.c_str(),
@@ -1077,7 +1077,8 @@ TEST(ParseManifests, LinesCountFromTheStreamNotTheDocument) {
   ASSERT_FALSE(set.ok());
   EXPECT_NE(set.status().message().find("document 2"), std::string::npos)
       << set.status();
-  EXPECT_NE(set.status().message().find("(line 10)"), std::string::npos)
+  EXPECT_NE(set.status().message().find("(line 10, column 11)"),
+            std::string::npos)
       << set.status();
 }
 
