@@ -31,7 +31,11 @@ enum CommandFlag : uint32_t {
   kFlagCluster = 1 << 8,         // --cluster
   kFlagFromPod = 1 << 9,         // --from-pod
   kFlagToPod = 1 << 10,          // --to-pod
+  kFlagChunkSize = 1 << 11,      // --chunk-size
 };
+
+// kubectl's default --chunk-size: objects per List request.
+inline constexpr int64_t kDefaultChunkSize = 500;
 
 struct GlobalConfig {
   std::string controller = std::string(kDefaultController);
@@ -47,6 +51,8 @@ struct CommandOptions {
   bool all_namespaces = false;
   std::string output;  // as given; the command parses it
   bool ignore_not_found = false;
+  // get: objects per List request; 0 asks for all in one.
+  int64_t chunk_size = kDefaultChunkSize;
   std::vector<std::string> args;  // positionals after the command name
   uint32_t flags_set = 0;         // CommandFlag bits
   // Node commands (bpf, status, trace): which node's pinned maps, and the
