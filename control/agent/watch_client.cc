@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/common/backoff.h"
 #include "control/common/log.h"
+#include "control/common/message_limits.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
 namespace switchyard::agent {
@@ -61,8 +62,9 @@ void WatchClient::Stop() {
 
 grpc::Status WatchClient::Session(const std::string& address) {
   grpc::ChannelArguments args;
-  // Snapshots of large clusters exceed gRPC's 4 MiB default.
-  args.SetMaxReceiveMessageSize(-1);
+  // Snapshots of large clusters exceed gRPC's 4 MiB default; the
+  // controller sends up to this shared limit, so the agent takes as much.
+  args.SetMaxReceiveMessageSize(kMaxControlMessageBytes);
   // A controller whose machine vanished (power, a partition) closes
   // nothing: without pings the stream would wait on TCP's timeouts, many
   // minutes, before the agent tried another controller. Pinged every 10 s

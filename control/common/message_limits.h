@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // How large one control-plane gRPC message may be, for the controller and
-// every client of it: a list of a large cluster's objects, or a snapshot
-// for an agent, is one message. Both ends use this one number, so a reply
-// the controller is willing to send is one yardctl is willing to read.
+// every client of it (yardctl, the agents' watch streams): a large apply,
+// or a snapshot for an agent, is one message. Every end uses this one
+// number, so a message one side is willing to send is one the other is
+// willing to read. Lists are paged so that no reply outgrows it
+// (controller.proto, ListRequest).
 #ifndef SWITCHYARD_CONTROL_COMMON_MESSAGE_LIMITS_H_
 #define SWITCHYARD_CONTROL_COMMON_MESSAGE_LIMITS_H_
 

@@ -681,13 +681,17 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
 
   std::vector<const v1::Object*> upserts;
   upserts.reserve(items.size());
+  ApplyResult result;
+  result.outcomes.reserve(items.size());
   for (Write::Item& item : items) {
     item.changed = item.stored == nullptr ||
                    !google::protobuf::util::MessageDifferencer::Equals(
                        item.object, *item.stored);
     if (item.changed) upserts.push_back(&item.object);
+    result.outcomes.push_back(item.stored == nullptr ? v1::ApplyResult::CREATED
+                              : item.changed ? v1::ApplyResult::CONFIGURED
+                                             : v1::ApplyResult::UNCHANGED);
   }
-  ApplyResult result;
   result.objects.reserve(items.size());
   if (upserts.empty()) {
     write.Commit();  // the allocators hold what they held before
@@ -720,7 +724,8 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
 }
 
 absl::StatusOr<uint64_t> ClusterStore::Delete(
-    const std::vector<v1::ObjectRef>& refs, bool ignore_not_found) {
+    const std::vector<v1::ObjectRef>& refs, bool ignore_not_found,
+    std::vector<v1::ObjectRef>* deleted) {
   if (!config_.mirror_of.empty()) return MirrorRefusesWrites();
   std::vector<v1::ObjectRef> normalized;
   normalized.reserve(refs.size());
@@ -755,6 +760,7 @@ absl::StatusOr<uint64_t> ClusterStore::Delete(
       return absl::NotFoundError(absl::StrCat(Describe(ref), " not found"));
     }
   }
+  if (deleted != nullptr) deleted->clear();
   if (deletes.empty()) return version_;
   AddSlicesOfDeletedServices(deletes);
   if (absl::Status s = Journal(version_ + 1, {}, deletes); !s.ok()) return s;
@@ -772,6 +778,7 @@ absl::StatusOr<uint64_t> ClusterStore::Delete(
   PublishVersion();
   RecordDelta(std::move(delta));
   MaybeCompact();
+  if (deleted != nullptr) *deleted = std::move(deletes);
   return version_;
 }
 
@@ -813,25 +820,6 @@ absl::StatusOr<v1::Object> ClusterStore::Get(const v1::ObjectRef& ref) const {
         absl::StrCat(Describe(normalized), " not found"));
   }
   return it->second;
-}
-
-std::vector<v1::Object> ClusterStore::List(v1::Kind kind,
-                                           const std::string& ns) const {
-  std::vector<v1::Object> out;
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = kind == v1::KIND_UNSPECIFIED
-                ? objects_.begin()
-                : objects_.lower_bound(ObjectKey{kind, "", ""});
-  for (; it != objects_.end(); ++it) {
-    const ObjectKey& key = it->first;
-    if (kind != v1::KIND_UNSPECIFIED && key.kind != kind) break;
-    // Nodes belong to no namespace: listing nodes ignores `ns`, listing
-    // one namespace's objects of every kind leaves nodes out.
-    bool in_namespace = ns.empty() || key.ns == ns ||
-                        (key.kind == v1::KIND_NODE && kind == v1::KIND_NODE);
-    if (in_namespace) out.push_back(it->second);
-  }
-  return out;
 }
 
 uint64_t ClusterStore::version() const {

@@ -79,6 +79,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "control/common/message_limits.h"
+#include "control/controller/list_continue.h"
 #include "control/controller/objects.h"
 #include "control/controller/range_allocator.h"
 #include "control/controller/state_files.h"
@@ -143,6 +145,33 @@ struct MirrorResult {
 struct ApplyResult {
   uint64_t version = 0;             // the store's version after the write
   std::vector<v1::Object> objects;  // as stored, in the order given
+  // What the write did to each object, in the order given: created,
+  // configured (changed, defaults and allocations included) or unchanged.
+  std::vector<v1::ApplyResult::Outcome> outcomes;
+};
+
+// The most one List page's objects may take encoded: a message's limit,
+// less room for the reply's other fields.
+inline constexpr size_t kMaxListPageBytes =
+    static_cast<size_t>(kMaxControlMessageBytes) - (64u << 10);
+
+// One page of a listing; controller.proto's ListRequest says how paging
+// and its consistency work.
+struct ListQuery {
+  v1::Kind kind = v1::KIND_UNSPECIFIED;  // KIND_UNSPECIFIED: every kind
+  std::string ns;                        // "": every namespace
+  int64_t limit = 0;                     // 0: as many as max_bytes allows
+  std::string continue_token;            // "": the first page
+  // The first object of a page goes in whatever its size, so a listing
+  // always moves on.
+  size_t max_bytes = kMaxListPageBytes;
+};
+
+struct ListPage {
+  std::vector<v1::Object> objects;
+  uint64_t version = 0;        // the listing's, the same on every page
+  std::string continue_token;  // "": this was the last page
+  int64_t remaining = 0;       // objects of the listing after this page
 };
 
 class ClusterStore {
@@ -161,14 +190,25 @@ class ClusterStore {
   // time. A server can move them out of its request message.
   absl::StatusOr<ApplyResult> Apply(std::vector<v1::Object>&& objects);
   // Removes each object; a missing one is NotFound unless
-  // `ignore_not_found`. Returns the version after the write.
-  absl::StatusOr<uint64_t> Delete(const std::vector<v1::ObjectRef>& refs,
-                                  bool ignore_not_found);
+  // `ignore_not_found`. Returns the version after the write. `deleted`,
+  // if given, receives the refs that existed (and are gone), in the order
+  // given.
+  absl::StatusOr<uint64_t> Delete(
+      const std::vector<v1::ObjectRef>& refs, bool ignore_not_found,
+      std::vector<v1::ObjectRef>* deleted = nullptr);
 
   absl::StatusOr<v1::Object> Get(const v1::ObjectRef& ref) const;
   // Objects of `kind` (KIND_UNSPECIFIED: all) in namespace `ns` ("": all;
-  // ignored for nodes), sorted by kind, namespace, name.
+  // ignored for nodes), sorted by kind, namespace, name. All at once: for
+  // the controller's own use and tests; clients get pages.
   std::vector<v1::Object> List(v1::Kind kind, const std::string& ns) const;
+  // One page of the same listing (cluster_store_list.cc). InvalidArgument
+  // for a negative limit or a token that is not one of this store's for
+  // the same kind and namespace; Aborted when the listing cannot go on
+  // consistently and must start again.
+  absl::StatusOr<ListPage> List(const ListQuery& query) const;
+  // How many objects of `kind` there are, without copying them.
+  size_t Count(v1::Kind kind) const;
   uint64_t version() const;
   // The id of this store's history (see Identity above); fixed from Open.
   const std::string& state_id() const { return state_id_; }
@@ -232,6 +272,11 @@ class ClusterStore {
   // Adds to `deletes` every stored slice whose Service `deletes` names and
   // that it does not name itself: a Service's slices go with it.
   void AddSlicesOfDeletedServices(std::vector<v1::ObjectRef>& deletes) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Whether a listing that began at `token`'s version can go on from its
+  // last key as if it were still at that version: nothing after that key
+  // in its scope changed since (cluster_store_list.cc).
+  absl::Status CheckContinuable(const ListContinue& token) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Takes the id kept in the state dir, or makes (and keeps) a new one.

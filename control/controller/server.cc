@@ -89,6 +89,13 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
   Record("apply", start, result.status());
   if (!result.ok()) return ToGrpc(result.status());
   response->set_version(result->version);
+  response->mutable_results()->Reserve(
+      static_cast<int>(result->outcomes.size()));
+  for (size_t i = 0; i < result->objects.size(); ++i) {
+    v1::ApplyResult& outcome = *response->add_results();
+    *outcome.mutable_ref() = RefOf(result->objects[i]);
+    outcome.set_outcome(result->outcomes[i]);
+  }
   for (v1::Object& object : result->objects) {
     *response->add_objects() = std::move(object);
   }
@@ -104,11 +111,13 @@ grpc::Status ClusterStateService::Delete(grpc::ServerContext* context,
   const absl::Time start = absl::Now();
   std::vector<v1::ObjectRef> refs(request->refs().begin(),
                                   request->refs().end());
+  std::vector<v1::ObjectRef> deleted;
   absl::StatusOr<uint64_t> version =
-      store_->Delete(refs, request->ignore_not_found());
+      store_->Delete(refs, request->ignore_not_found(), &deleted);
   Record("delete", start, version.status());
   if (!version.ok()) return ToGrpc(version.status());
   response->set_version(*version);
+  for (v1::ObjectRef& ref : deleted) *response->add_deleted() = std::move(ref);
   return grpc::Status::OK;
 }
 
@@ -131,11 +140,20 @@ grpc::Status ClusterStateService::List(grpc::ServerContext* context,
   if (grpc::Status denied = Allow(*context, "List"); !denied.ok()) {
     return denied;
   }
-  response->set_version(store_->version());
-  for (v1::Object& object :
-       store_->List(request->kind(), request->namespace_())) {
+  // Paged, so no reply outgrows what a client accepts (kMaxMessageBytes).
+  absl::StatusOr<ListPage> page =
+      store_->List(ListQuery{.kind = request->kind(),
+                             .ns = request->namespace_(),
+                             .limit = request->limit(),
+                             .continue_token = request->continue_()});
+  if (!page.ok()) return ToGrpc(page.status());
+  response->set_version(page->version);
+  response->mutable_objects()->Reserve(static_cast<int>(page->objects.size()));
+  for (v1::Object& object : page->objects) {
     *response->add_objects() = std::move(object);
   }
+  response->set_continue_(std::move(page->continue_token));
+  response->set_remaining_item_count(page->remaining);
   return grpc::Status::OK;
 }
 
@@ -401,8 +419,7 @@ absl::Status ControllerServer::StartMetrics(const std::string& listen) {
              std::map<std::string, size_t> counts;
              for (v1::Kind kind :
                   {v1::KIND_SERVICE, v1::KIND_ENDPOINT_SLICE, v1::KIND_NODE}) {
-               counts[std::string(names::KindName(kind))] =
-                   store_->List(kind, "").size();
+               counts[std::string(names::KindName(kind))] = store_->Count(kind);
              }
              return counts;
            },

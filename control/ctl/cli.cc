@@ -18,6 +18,7 @@ enum class FlagId {
   kAllNamespaces,
   kOutput,
   kIgnoreNotFound,
+  kChunkSize,
   kNode,
   kBpffsRoot,
   kNetns,
@@ -49,6 +50,7 @@ constexpr FlagSpec kFlags[] = {
     {"all-namespaces", 'A', false, FlagId::kAllNamespaces},
     {"output", 'o', true, FlagId::kOutput},
     {"ignore-not-found", 0, false, FlagId::kIgnoreNotFound},
+    {"chunk-size", 0, true, FlagId::kChunkSize},
     {"node", 0, true, FlagId::kNode},
     {"bpffs-root", 0, true, FlagId::kBpffsRoot},
     {"netns", 0, true, FlagId::kNetns},
@@ -162,6 +164,14 @@ absl::Status Apply(const FlagSpec& flag, absl::string_view shown,
     case FlagId::kIgnoreNotFound:
       o.ignore_not_found = on;
       o.flags_set |= kFlagIgnoreNotFound;
+      break;
+    case FlagId::kChunkSize:
+      if (!absl::SimpleAtoi(*value, &o.chunk_size) || o.chunk_size < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid value \"", *value, "\" for ", shown,
+                         ": expected a count of objects, 0 for no limit"));
+      }
+      o.flags_set |= kFlagChunkSize;
       break;
     case FlagId::kNode:
       if (value->empty()) {

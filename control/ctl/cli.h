@@ -32,8 +32,12 @@ enum CommandFlag : uint32_t {
   kFlagCluster = 1 << 8,         // --cluster
   kFlagFromPod = 1 << 9,         // --from-pod
   kFlagToPod = 1 << 10,          // --to-pod
-  kFlagValidate = 1 << 16,       // --validate[=strict|warn|ignore|true|false]
+  kFlagChunkSize = 1 << 11,      // --chunk-size
+  kFlagValidate = 1 << 12,       // --validate[=strict|warn|ignore|true|false]
 };
+
+// kubectl's default --chunk-size: objects per List request.
+inline constexpr int64_t kDefaultChunkSize = 500;
 
 struct GlobalConfig {
   std::string controller = std::string(kDefaultController);
@@ -51,6 +55,8 @@ struct CommandOptions {
   bool ignore_not_found = false;
   // apply: what an unknown field does, as kubectl's --validate says.
   manifest::UnknownFields unknown_fields = manifest::UnknownFields::kWarn;
+  // get: objects per List request; 0 asks for all in one.
+  int64_t chunk_size = kDefaultChunkSize;
   std::vector<std::string> args;  // positionals after the command name
   uint32_t flags_set = 0;         // CommandFlag bits
   // Node commands (bpf, status, trace): which node's pinned maps, and the

@@ -123,12 +123,9 @@ absl::StatusOr<v1::GetResponse> ClusterClient::Get(const v1::ObjectRef& ref) {
 }
 
 absl::StatusOr<v1::ListResponse> ClusterClient::List(
-    v1::Kind kind, absl::string_view namespace_) {
+    const v1::ListRequest& request) {
   grpc::ClientContext context;
   SetDeadline(&context);
-  v1::ListRequest request;
-  request.set_kind(kind);
-  request.set_namespace_(std::string(namespace_));
   v1::ListResponse response;
   grpc::Status status = stub_->List(&context, request, &response);
   if (!status.ok()) {

@@ -54,8 +54,8 @@ class ClusterClient {
   absl::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& request);
   absl::StatusOr<v1::DeleteResponse> Delete(const v1::DeleteRequest& request);
   absl::StatusOr<v1::GetResponse> Get(const v1::ObjectRef& ref);
-  absl::StatusOr<v1::ListResponse> List(v1::Kind kind,
-                                        absl::string_view namespace_);
+  // One page of a listing; ListAll (list_all.h) reads them all.
+  absl::StatusOr<v1::ListResponse> List(const v1::ListRequest& request);
   // Every node's last acknowledged and rejected version (yardctl status).
   absl::StatusOr<v1::ListNodeSyncResponse> ListNodeSync();
 

@@ -1,32 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/ctl/commands.h"
 
-#include <google/protobuf/util/message_differencer.h>
-
 #include <algorithm>
 #include <istream>
 #include <iterator>
 #include <ostream>
-#include <set>
 #include <tuple>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "control/common/apply_limits.h"
 #include "control/ctl/format.h"
+#include "control/ctl/list_all.h"
 #include "control/ctl/node_commands.h"
 #include "control/manifest/manifest.h"
 #include "control/manifest/object.h"
 
 namespace switchyard::ctl {
 namespace {
-
-std::string RefKey(const v1::ObjectRef& ref) {
-  return absl::StrCat(ref.kind(), "/", ref.namespace_(), "/", ref.name());
-}
 
 // Every -f: files, directories, "-" for stdin. Warnings go out as
 // kubectl's do, on stderr, and do not stop the command; they are also
@@ -118,23 +111,17 @@ absl::Status ApplyNamespace(const std::string& namespace_,
   return absl::OkStatus();
 }
 
-// What the controller holds now of `refs`, keyed by RefKey: one List per
-// kind and namespace involved, rather than one Get per object.
-absl::StatusOr<absl::flat_hash_map<std::string, v1::Object>> Existing(
-    const std::vector<v1::ObjectRef>& refs, ClusterClient& client) {
-  std::set<std::pair<v1::Kind, std::string>> scopes;
-  for (const v1::ObjectRef& ref : refs) {
-    scopes.emplace(ref.kind(), ref.namespace_());
+// kubectl's words. A controller that does not say (older than
+// ApplyResponse.results) has still written the object.
+absl::string_view ApplyVerb(v1::ApplyResult::Outcome outcome) {
+  switch (outcome) {
+    case v1::ApplyResult::CREATED:
+      return "created";
+    case v1::ApplyResult::UNCHANGED:
+      return "unchanged";
+    default:
+      return "configured";
   }
-  absl::flat_hash_map<std::string, v1::Object> existing;
-  for (const auto& [kind, namespace_] : scopes) {
-    absl::StatusOr<v1::ListResponse> list = client.List(kind, namespace_);
-    if (!list.ok()) return list.status();
-    for (const v1::Object& object : list->objects()) {
-      existing[RefKey(manifest::RefOf(object))] = object;
-    }
-  }
-  return existing;
 }
 
 absl::Status RunApply(const CommandOptions& options, Context& context) {
@@ -170,11 +157,6 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
   for (const v1::Object& object : *objects) {
     refs.push_back(manifest::RefOf(object));
   }
-  // Only to choose "created", "configured" or "unchanged"; a race with
-  // another writer can make the word wrong, never the state.
-  absl::StatusOr<absl::flat_hash_map<std::string, v1::Object>> before =
-      Existing(refs, *context.client);
-  if (!before.ok()) return before.status();
 
   v1::ApplyRequest request;
   for (v1::Object& object : *objects) {
@@ -195,27 +177,18 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
     *context.out << FormatObjects(v1::KIND_UNSPECIFIED, stored, print);
     return absl::OkStatus();
   }
-  // "unchanged" compares the stored object before and after, defaults and
-  // allocations included, so it means exactly "this apply changed nothing".
-  absl::flat_hash_map<std::string, const v1::Object*> after;
-  for (const v1::Object& object : response->objects()) {
-    after[RefKey(manifest::RefOf(object))] = &object;
-  }
-  for (const v1::ObjectRef& ref : refs) {
-    std::string key = RefKey(ref);
-    auto old = before->find(key);
-    auto stored = after.find(key);
-    absl::string_view verb = "configured";
-    if (old == before->end()) {
-      verb = "created";
-    } else if (stored != after.end() &&
-               google::protobuf::util::MessageDifferencer::Equals(
-                   old->second, *stored->second)) {
-      verb = "unchanged";
-    }
-    *context.out << ObjectName(ref) << " " << verb << "\n";
-    // A second copy of the same object in one apply has been created.
-    if (stored != after.end()) (*before)[key] = *stored->second;
+  // The controller says what the write did to each object, decided in the
+  // same transaction: no list of the kinds written (which grows with the
+  // namespace, not with the apply), and no race with other writers.
+  // "unchanged" means the stored object, defaults and allocations
+  // included, is exactly what it was.
+  for (size_t i = 0; i < refs.size(); ++i) {
+    *context.out << ObjectName(refs[i]) << " "
+                 << ApplyVerb(
+                        i < static_cast<size_t>(response->results_size())
+                            ? response->results(static_cast<int>(i)).outcome()
+                            : v1::ApplyResult::OUTCOME_UNSPECIFIED)
+                 << "\n";
   }
   return absl::OkStatus();
 }
@@ -261,23 +234,21 @@ absl::Status RunDelete(const CommandOptions& options, Context& context) {
   if (refs.empty()) {
     return absl::InvalidArgumentError("no objects passed to delete");
   }
-  // With --ignore-not-found, only what existed is reported deleted.
-  absl::flat_hash_map<std::string, v1::Object> existing;
-  if (options.ignore_not_found) {
-    absl::StatusOr<absl::flat_hash_map<std::string, v1::Object>> found =
-        Existing(refs, *context.client);
-    if (!found.ok()) return found.status();
-    existing = *std::move(found);
-  }
   v1::DeleteRequest request;
   for (const v1::ObjectRef& ref : refs) *request.add_refs() = ref;
   request.set_ignore_not_found(options.ignore_not_found);
   absl::StatusOr<v1::DeleteResponse> response = context.client->Delete(request);
   if (!response.ok()) return response.status();
-  for (const v1::ObjectRef& ref : refs) {
-    if (!options.ignore_not_found || existing.erase(RefKey(ref)) > 0) {
+  if (!options.ignore_not_found) {
+    // All or nothing: the call succeeded, so every one is gone.
+    for (const v1::ObjectRef& ref : refs) {
       *context.out << ObjectName(ref) << " deleted\n";
     }
+    return absl::OkStatus();
+  }
+  // Only what existed, as the controller reports it from the same write.
+  for (const v1::ObjectRef& ref : response->deleted()) {
+    *context.out << ObjectName(ref) << " deleted\n";
   }
   return absl::OkStatus();
 }
@@ -310,10 +281,12 @@ absl::Status RunGet(const CommandOptions& options, Context& context) {
                      .all_namespaces = options.all_namespaces,
                      .single = names.size() == 1};
   if (names.empty()) {
-    absl::StatusOr<v1::ListResponse> list =
-        context.client->List(*kind, namespace_);
+    // Page by page, but printed once at the end: the output is the same
+    // whatever --chunk-size (table columns are sized over every row).
+    absl::StatusOr<Listing> list =
+        ListAll(*context.client, *kind, namespace_, options.chunk_size);
     if (!list.ok()) return list.status();
-    objects.assign(list->objects().begin(), list->objects().end());
+    objects = std::move(list->objects);
     // kubectl's order, whatever order the controller keeps.
     std::sort(objects.begin(), objects.end(),
               [](const v1::Object& a, const v1::Object& b) {
@@ -321,7 +294,7 @@ absl::Status RunGet(const CommandOptions& options, Context& context) {
                 return std::tie(ra.namespace_(), ra.name()) <
                        std::tie(rb.namespace_(), rb.name());
               });
-    print.resource_version = absl::StrCat(list->version());
+    print.resource_version = absl::StrCat(list->version);
   } else {
     for (const std::string& name : names) {
       v1::ObjectRef ref;
@@ -358,9 +331,12 @@ constexpr Command kCommands[] = {
      "[--ignore-not-found]",
      "Delete the objects named in manifests, or by type and name",
      kFlagFilename | kFlagNamespace | kFlagIgnoreNotFound, RunDelete},
-    {"get", "get TYPE [NAME...] [-n NS | -A] [-o json|yaml|wide|name]",
+    {"get",
+     "get TYPE [NAME...] [-n NS | -A] [-o json|yaml|wide|name] "
+     "[--chunk-size N]",
      "Show services (svc), endpointslices (eps) or nodes (no)",
-     kFlagNamespace | kFlagAllNamespaces | kFlagOutput, RunGet},
+     kFlagNamespace | kFlagAllNamespaces | kFlagOutput | kFlagChunkSize,
+     RunGet},
     {"bpf",
      "bpf services|backends|revnat|ct|nat|stats [--node N] [--bpffs-root DIR] "
      "[-o json]",
@@ -404,6 +380,7 @@ std::string FlagNames(uint32_t flags) {
   if (flags & kFlagAllNamespaces) names.push_back("-A");
   if (flags & kFlagOutput) names.push_back("-o");
   if (flags & kFlagIgnoreNotFound) names.push_back("--ignore-not-found");
+  if (flags & kFlagChunkSize) names.push_back("--chunk-size");
   if (flags & kFlagNode) names.push_back("--node");
   if (flags & kFlagBpffsRoot) names.push_back("--bpffs-root");
   if (flags & kFlagNetns) names.push_back("--netns");

@@ -21,6 +21,13 @@
 namespace switchyard::ctl {
 namespace {
 
+v1::ListRequest ListOf(v1::Kind kind, const std::string& ns) {
+  v1::ListRequest request;
+  request.set_kind(kind);
+  request.set_namespace_(ns);
+  return request;
+}
+
 // Lists `slices` EndpointSlices of ten endpoints each, whatever is asked.
 class LargeListController final : public v1::ClusterState::Service {
  public:
@@ -80,7 +87,7 @@ class ClientLimitsTest : public ::testing::Test {
 TEST_F(ClientLimitsTest, ListLargerThanGrpcsDefaultLimitArrives) {
   ClusterClient client(ControllerChannel(socket_), socket_, absl::Seconds(20));
   absl::StatusOr<v1::ListResponse> list =
-      client.List(v1::KIND_ENDPOINT_SLICE, "big");
+      client.List(ListOf(v1::KIND_ENDPOINT_SLICE, "big"));
   ASSERT_TRUE(list.ok()) << list.status();
   EXPECT_EQ(list->objects_size(), 16000);
   EXPECT_GT(list->ByteSizeLong(), 4u << 20);
@@ -93,7 +100,7 @@ TEST_F(ClientLimitsTest, DefaultChannelRefusesTheSameList) {
                                            grpc::InsecureChannelCredentials()),
                        socket_, absl::Seconds(20));
   absl::StatusOr<v1::ListResponse> list =
-      client.List(v1::KIND_ENDPOINT_SLICE, "big");
+      client.List(ListOf(v1::KIND_ENDPOINT_SLICE, "big"));
   EXPECT_FALSE(list.ok());
 }
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // yardctl's commands end to end against an in-process fake ClusterState:
 // what is printed, what is sent, and how failures read.
+#include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,10 +14,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "control/ctl/client.h"
 #include "control/ctl/commands.h"
+#include "control/ctl/list_all.h"
 #include "control/manifest/object.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
@@ -48,13 +52,20 @@ class FakeClusterState final : public v1::ClusterState::Service {
     }
     for (v1::Object object : request->objects()) {
       // Like the real one: an update keeps the allocated cluster IP.
+      auto old = objects_.find(Key(manifest::RefOf(object)));
       if (object.has_service() &&
           object.service().spec().cluster_ip().empty()) {
-        auto old = objects_.find(Key(manifest::RefOf(object)));
         object.mutable_service()->mutable_spec()->set_cluster_ip(
             old != objects_.end() ? old->second.service().spec().cluster_ip()
                                   : absl::StrCat("10.96.0.", ++next_ip_));
       }
+      v1::ApplyResult& result = *response->add_results();
+      *result.mutable_ref() = manifest::RefOf(object);
+      result.set_outcome(old == objects_.end() ? v1::ApplyResult::CREATED
+                         : google::protobuf::util::MessageDifferencer::Equals(
+                               old->second, object)
+                             ? v1::ApplyResult::UNCHANGED
+                             : v1::ApplyResult::CONFIGURED);
       objects_[Key(manifest::RefOf(object))] = object;
       *response->add_objects() = object;
     }
@@ -72,7 +83,9 @@ class FakeClusterState final : public v1::ClusterState::Service {
             absl::StrCat(manifest::Describe(ref), " not found"));
       }
     }
-    for (const v1::ObjectRef& ref : request->refs()) objects_.erase(Key(ref));
+    for (const v1::ObjectRef& ref : request->refs()) {
+      if (objects_.erase(Key(ref)) > 0) *response->add_deleted() = ref;
+    }
     response->set_version(++version_);
     return grpc::Status::OK;
   }
@@ -91,9 +104,17 @@ class FakeClusterState final : public v1::ClusterState::Service {
     return grpc::Status::OK;
   }
 
+  // Pages of `limit`; the continue token is the index of the next object.
   grpc::Status List(grpc::ServerContext*, const v1::ListRequest* request,
                     v1::ListResponse* response) override {
     absl::MutexLock lock(&mu_);
+    ++list_calls_;
+    if (!request->continue_().empty() && aborts_ > 0) {
+      --aborts_;
+      return grpc::Status(grpc::StatusCode::ABORTED,
+                          "continue: the list changed; list again");
+    }
+    std::vector<const v1::Object*> matching;
     // Reverse order, so the test sees yardctl sort.
     for (auto it = objects_.rbegin(); it != objects_.rend(); ++it) {
       v1::ObjectRef ref = manifest::RefOf(it->second);
@@ -105,7 +126,24 @@ class FakeClusterState final : public v1::ClusterState::Service {
           ref.namespace_() != request->namespace_()) {
         continue;
       }
-      *response->add_objects() = it->second;
+      matching.push_back(&it->second);
+    }
+    size_t next = 0;
+    if (!request->continue_().empty() &&
+        !absl::SimpleAtoi(request->continue_(), &next)) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad token");
+    }
+    size_t end = request->limit() > 0
+                     ? std::min(matching.size(),
+                                next + static_cast<size_t>(request->limit()))
+                     : matching.size();
+    for (size_t i = next; i < end; ++i) {
+      *response->add_objects() = *matching[i];
+    }
+    if (end < matching.size()) {
+      response->set_continue_(absl::StrCat(end));
+      response->set_remaining_item_count(
+          static_cast<int64_t>(matching.size() - end));
     }
     response->set_version(version_);
     return grpc::Status::OK;
@@ -114,6 +152,15 @@ class FakeClusterState final : public v1::ClusterState::Service {
   int apply_calls() {
     absl::MutexLock lock(&mu_);
     return apply_calls_;
+  }
+  int list_calls() {
+    absl::MutexLock lock(&mu_);
+    return list_calls_;
+  }
+  // The next `n` requests for a later page answer ABORTED.
+  void abort_continues(int n) {
+    absl::MutexLock lock(&mu_);
+    aborts_ = n;
   }
   size_t size() {
     absl::MutexLock lock(&mu_);
@@ -139,6 +186,8 @@ class FakeClusterState final : public v1::ClusterState::Service {
   int next_ip_ ABSL_GUARDED_BY(mu_) = 9;
   int apply_calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::string> warnings_ ABSL_GUARDED_BY(mu_);
+  int list_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int aborts_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration delay_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -447,6 +496,74 @@ TEST_F(CommandsTest, Delete) {
   EXPECT_FALSE(Run({"delete", "svc"}).ok());
 }
 
+TEST_F(CommandsTest, ApplyAndDeleteNeverList) {
+  // The controller says created/configured/unchanged and what it deleted:
+  // the cost of an apply follows its own size, not its namespace's.
+  std::string path = Write("web.yaml", kWeb);
+  ASSERT_TRUE(Run({"apply", "-f", path}).ok());
+  ASSERT_TRUE(Run({"apply", "-f", path}).ok());
+  ASSERT_TRUE(Run({"delete", "svc", "web"}).ok());
+  ASSERT_TRUE(Run({"delete", "-f", path, "--ignore-not-found"}).ok());
+  EXPECT_EQ(out_.str(),
+            "endpointslice.discovery.k8s.io/web-abc deleted\n"
+            "node/worker-1 deleted\n");
+  EXPECT_EQ(fake_.list_calls(), 0);
+}
+
+TEST_F(CommandsTest, GetPrintsTheSameAtEveryChunkSize) {
+  std::string manifest = kWeb;
+  for (int i = 0; i < 7; ++i) {
+    absl::StrAppend(&manifest,
+                    "---\napiVersion: v1\nkind: Service\nmetadata: {name: "
+                    "svc-",
+                    i, ", namespace: ", i % 2 == 0 ? "default" : "shop",
+                    "}\nspec: {ports: [{port: ", 8000 + i, "}]}\n");
+  }
+  ASSERT_TRUE(Run({"apply", "-f", Write("many.yaml", manifest)}).ok());
+  for (const std::vector<std::string>& what :
+       {std::vector<std::string>{"get", "svc"},
+        std::vector<std::string>{"get", "svc", "-A", "-o", "wide"},
+        std::vector<std::string>{"get", "svc", "-A", "-o", "json"},
+        std::vector<std::string>{"get", "svc", "-n", "shop", "-o", "yaml"},
+        std::vector<std::string>{"get", "svc", "-A", "-o", "name"},
+        std::vector<std::string>{"get", "eps", "-o", "wide"},
+        std::vector<std::string>{"get", "svc", "-n", "empty"}}) {
+    ASSERT_TRUE(Run(what).ok());
+    const std::string whole = out_.str(), whole_err = err_.str();
+    for (const char* chunk : {"1", "2", "3", "0", "500"}) {
+      std::vector<std::string> paged = what;
+      paged.push_back(absl::StrCat("--chunk-size=", chunk));
+      const int calls_before = fake_.list_calls();
+      ASSERT_TRUE(Run(paged).ok());
+      EXPECT_EQ(out_.str(), whole) << what[1] << " " << chunk;
+      EXPECT_EQ(err_.str(), whole_err);
+      if (std::string(chunk) == "1" && what.size() > 2 && what[2] == "-A") {
+        EXPECT_EQ(fake_.list_calls() - calls_before, 8);  // one per service
+      }
+    }
+  }
+  EXPECT_EQ(Run({"get", "svc", "--chunk-size", "-1"}).message(),
+            "invalid value \"-1\" for --chunk-size: expected a count of "
+            "objects, 0 for no limit");
+  EXPECT_EQ(Run({"apply", "--chunk-size=5", "-f", "x"}).message(),
+            "apply does not take --chunk-size");
+}
+
+TEST_F(CommandsTest, GetStartsAgainWhenTheListChangedUnderIt) {
+  ASSERT_TRUE(Run({"apply", "-f", Write("web.yaml", kWeb)}).ok());
+  ASSERT_TRUE(Run({"apply", "-f", "-"},
+                  "apiVersion: v1\nkind: Service\nmetadata: {name: db}\n")
+                  .ok());
+  fake_.abort_continues(kListAttempts - 1);
+  ASSERT_TRUE(Run({"get", "svc", "-o", "name", "--chunk-size=1"}).ok());
+  EXPECT_EQ(out_.str(), "service/db\nservice/web\n");
+
+  fake_.abort_continues(kListAttempts);
+  absl::Status status = Run({"get", "svc", "-o", "name", "--chunk-size=1"});
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(status.message(), "continue: the list changed; list again");
+}
+
 TEST_F(CommandsTest, HelpNeedsNoController) {
   ASSERT_TRUE(Run({"help"}).ok());
   EXPECT_NE(out_.str().find("apply -f FILE|DIR"), std::string::npos);
@@ -472,7 +589,9 @@ TEST(ClusterClient, UnreachableControllerSaysWhere) {
   ClusterClient client(
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), address,
       absl::Seconds(5));
-  absl::StatusOr<v1::ListResponse> list = client.List(v1::KIND_SERVICE, "");
+  v1::ListRequest request;
+  request.set_kind(v1::KIND_SERVICE);
+  absl::StatusOr<v1::ListResponse> list = client.List(request);
   ASSERT_FALSE(list.ok());
   EXPECT_EQ(list.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(list.status().message().rfind(
