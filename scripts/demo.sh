@@ -8,7 +8,9 @@
 # addresses and to an externalIP. For every request it shows which
 # endpoint (pod and node) answered and what client address it saw, then
 # what yardctl shows of the cluster and of a node's maps. It stays up
-# until `scripts/demo.sh down`.
+# until `scripts/demo.sh down`. The control plane runs over mutual TLS:
+# yardctl is the lab's $run/yardctl, which presents the lab's writer
+# certificate (see scripts/yard-lab).
 #
 #   scripts/demo.sh          build and run the demo, leave the lab up
 #   scripts/demo.sh down     remove the lab
@@ -26,8 +28,6 @@ readonly ns_prefix=$YARD_LAB_NAME-
 if [[ $YARD_LAB_NAME == yl ]]; then suffix=""; else suffix=-$YARD_LAB_NAME; fi
 readonly run=/run/switchyard-lab$suffix
 readonly pins=/sys/fs/bpf/switchyard-lab$suffix
-if [[ $YARD_BUILD_DIR == /* ]]; then build_dir=$YARD_BUILD_DIR; else build_dir=$PWD/$YARD_BUILD_DIR; fi
-readonly yardctl_bin=$build_dir/control/ctl/yardctl
 
 if [[ ${1:-up} == down ]]; then
   "$lab" down
@@ -35,7 +35,8 @@ if [[ ${1:-up} == down ]]; then
 fi
 [[ ${1:-up} == up ]] || { echo "usage: scripts/demo.sh [down]" >&2; exit 2; }
 
-yardctl() { "$yardctl_bin" --controller="unix://$run/controller.sock" "$@"; }
+# yardctl as the lab's writer, over mutual TLS (written by yard-lab up).
+yardctl() { "$run/yardctl" "$@"; }
 in_ns() { local name=$1; shift; ip netns exec "$ns_prefix$name" "$@"; }
 
 # On failure: show what the daemons said, then remove the lab, so a rerun
@@ -166,7 +167,8 @@ echo "== lab up: node-1 (172.31.0.11, pods 10.244.1.0/24) and node-2"
 echo "   (172.31.0.12, pods 10.244.2.0/24) on a fabric bridge, and the"
 echo "   outside client ext (172.31.0.200) with load balancers 172.31.1.0/24"
 echo "   routed to node-1 and externalIPs 172.31.2.0/24 to node-2;"
-echo "   yard-controller and one yard-agent per node"
+echo "   yard-controller (mutual TLS on 172.31.254.1:7800, a management"
+echo "   network of its own) and one yard-agent per node"
 examples/serve.sh | sed 's/^/  /'
 
 echo
@@ -271,7 +273,7 @@ for log in "$run"/agent-node-*.log; do
 done
 
 trap - EXIT
-yardctl_cmd="$YARD_BUILD_DIR/control/ctl/yardctl --controller=unix://$run/controller.sock"
+yardctl_cmd=$run/yardctl
 env_prefix=""
 [[ $YARD_LAB_NAME == yl ]] || env_prefix="YARD_LAB_NAME=$YARD_LAB_NAME "
 lab_cmd=${env_prefix}scripts/yard-lab
@@ -284,7 +286,7 @@ The lab stays up. Try:
   $lab_cmd exec ext curl -s http://172.31.0.11:30079/
   $yardctl_cmd get services -o wide
   $yardctl_cmd trace 10.244.1.11 10.96.0.10:80/tcp --node node-1 --bpffs-root $pins
-  $YARD_BUILD_DIR/control/ctl/yardctl status --node node-1 --bpffs-root $pins --netns ${YARD_LAB_NAME}-node-1
+  $yardctl_cmd status --node node-1 --bpffs-root $pins --netns ${YARD_LAB_NAME}-node-1
   $lab_cmd restart-agent 1    (a crash and a restart; connections carry on)
 Logs: $run/*.log. Remove it all with: ${env_prefix}scripts/demo.sh down
 EOF

@@ -13,7 +13,7 @@ namespace {
 std::shared_ptr<grpc::experimental::CertificateProviderInterface> Provider(
     const TlsFiles& files) {
   return std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-      files.key, files.cert, files.ca, kReloadSeconds);
+      files.key, files.cert, files.ca, files.reload_seconds);
 }
 
 }  // namespace

@@ -17,13 +17,17 @@
 
 namespace switchyard::tls {
 
-// How often the files are read again for a rotated certificate.
+// How often the files are read again for a rotated certificate, unless
+// TlsFiles says otherwise: a minute, the same order as the kubelet's
+// certificate rotation checks and far below any certificate's lifetime.
 inline constexpr unsigned int kReloadSeconds = 60;
 
 struct TlsFiles {
   std::string cert;  // this side's certificate chain (PEM)
   std::string key;   // its private key (PEM)
   std::string ca;    // the CA that signs the other side's certificates
+  // Seconds between two reads of the files (tests that rotate set 1).
+  unsigned int reload_seconds = kReloadSeconds;
   bool empty() const { return cert.empty() && key.empty() && ca.empty(); }
 };
 

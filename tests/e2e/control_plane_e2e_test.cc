@@ -5,8 +5,9 @@
 // send real traffic through the ClusterIP. Processes are killed and
 // restarted to check that forwarding never depends on either being up.
 //
-//   test ── ClusterState ──> yard-controller (unix socket in a temp dir)
-//                                  │ AgentSync
+//   test ── ClusterState ──> yard-controller, mutual TLS on 172.31.254.1:7800
+//   (the test's own namespace, a writer's certificate)
+//                                  │ AgentSync over mgmt0 (control_network.h)
 //   node namespace:            yard-agent  (maps: /sys/fs/bpf/ysy<pid>-cp/)
 //     client 10.244.0.10 ─ eth0 ══ ycclient ┐
 //     be1    10.244.0.11 ─ eth0 ══ ycbe1    ├ node (ip_forward, 10.244.0.1
@@ -15,7 +16,8 @@
 // Service default/web: TCP 80 "http" -> 8080, UDP 53 "dns" -> 5353, its
 // ClusterIP allocated by the controller; EndpointSlice default/web-1 lists
 // the backends. Nothing is routed to or from the host's interfaces: the
-// controller listens on no TCP port and every device is in a namespace.
+// controller's TCP port is in the test process's own namespace and every
+// device is in a namespace the test made.
 #include <grpcpp/grpcpp.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
@@ -57,6 +59,7 @@
 #include "switchyard/v1/controller.grpc.pb.h"
 #include "tests/e2e/pod_apps.h"
 #include "tests/e2e/support/assert_ok.h"
+#include "tests/e2e/support/control_network.h"
 #include "tests/e2e/support/daemons.h"
 #include "tests/e2e/support/scratch.h"
 #include "tests/e2e/support/topology.h"
@@ -316,7 +319,8 @@ class ControlPlaneTest : public ::testing::Test {
     work_dir_ = e2e::ScratchWorkDir(kScratchTag);
     pin_root_ = e2e::ScratchPinRoot(kScratchTag);
     pin_dir_ = absl::StrCat(pin_root_, "/", kNodeName);
-    socket_ = absl::StrCat(work_dir_, "/c.sock");
+    controller_address_ =
+        absl::StrCat(e2e::kTestControlIp, ":", e2e::kControllerPort);
     // Registered before either exists, so they go even if SetUp fails
     // halfway; removed after every process (declared first, destroyed
     // last).
@@ -324,6 +328,14 @@ class ControlPlaneTest : public ::testing::Test {
     cleanup_.Add(pin_root_);
     ASSERT_OK(e2e::FreshScratch(work_dir_, pin_root_));
 
+    absl::StatusOr<std::unique_ptr<e2e::ControlNetwork>> network =
+        e2e::ControlNetwork::Create();
+    ASSERT_TRUE(network.ok()) << network.status();
+    control_network_ = *std::move(network);
+    absl::StatusOr<std::unique_ptr<pki::TestPki>> pki =
+        e2e::MakeControlPki({e2e::kTestControlIp}, {kNodeName});
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = *std::move(pki);
     ASSERT_OK(BuildTopology());
     for (int i = 0; i < 2; ++i) {
       absl::StatusOr<std::unique_ptr<IdentityServer>> server =
@@ -360,6 +372,9 @@ class ControlPlaneTest : public ::testing::Test {
         e2e::CreateNode("node");
     if (!node.ok()) return node.status();
     node_ = *std::move(node);
+    if (absl::Status s = control_network_->Join(*node_).status(); !s.ok()) {
+      return s;
+    }
     client_.spec = &kClientPod;
     for (int i = 0; i < 2; ++i) backends_[i].spec = &kBackendPods[i];
     for (Pod* pod : {&client_, &backends_[0], &backends_[1]}) {
@@ -383,27 +398,29 @@ class ControlPlaneTest : public ::testing::Test {
     return absl::StrCat(work_dir_, "/", name, ".log");
   }
 
-  // Starts yard-controller on the unix socket and state dir (same ones on
+  // Starts yard-controller on its address and state dir (same ones on
   // every restart) and points stub_ at it.
   absl::Status StartController() {
     ++controller_starts_;
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
-            .argv =
-                e2e::ControllerArgv(socket_, absl::StrCat(work_dir_, "/state")),
+            .argv = e2e::ControllerArgv(controller_address_,
+                                        e2e::ControllerTls(*pki_),
+                                        absl::StrCat(work_dir_, "/state")),
             .log_path =
                 LogPath(absl::StrCat("controller-", controller_starts_)),
         });
     if (!child.ok()) return child.status();
     controller_ = *std::move(child);
-    // The socket appears once the store is loaded and the server bound.
+    // The port accepts once the store is loaded and the server bound.
     const absl::Time deadline = absl::Now() + kStartTimeout;
-    if (absl::Status s = e2e::WaitForControllerSocket(socket_, *controller_,
-                                                      deadline, kPoll);
+    if (absl::Status s = e2e::WaitForControllerPort(
+            controller_address_, *controller_, deadline, kPoll);
         !s.ok()) {
       return s;
     }
-    stub_ = v1::ClusterState::NewStub(e2e::ControllerChannel(socket_));
+    stub_ = v1::ClusterState::NewStub(
+        e2e::ControllerChannel(controller_address_, e2e::WriterTls(*pki_)));
     return e2e::FirstCall(*stub_, deadline);
   }
 
@@ -414,7 +431,8 @@ class ControlPlaneTest : public ::testing::Test {
     ++agent_starts_;
     std::vector<std::string> argv =
         e2e::AgentArgv({.node_name = kNodeName,
-                        .socket = socket_,
+                        .controller = controller_address_,
+                        .tls = e2e::NodeTls(*pki_, kNodeName),
                         .bpffs_root = pin_root_,
                         .pod_interfaces = kPodInterfaces});
     for (std::string& arg : argv) {
@@ -499,33 +517,35 @@ class ControlPlaneTest : public ::testing::Test {
         node.ok() ? node->ShortDebugString() : node.status().ToString()));
   }
 
-  // A second controller B (socket b.sock, its own state) holding web at
+  // A second controller B (the next port, its own state) holding web at
   // `ip` with backends 0 and 1, as A does; then the agent restarted to
   // watch A, then B, and in sync with A.
   struct SecondController {
     std::unique_ptr<netns::ChildProcess> process;
     std::unique_ptr<v1::ClusterState::Stub> stub;
-    std::string socket;
+    std::string address;
     v1::ApplyResponse applied;  // B's answer to the write
   };
   absl::StatusOr<SecondController> StartSecondController(
       const std::string& ip) {
     SecondController b;
-    b.socket = absl::StrCat(work_dir_, "/b.sock");
+    b.address =
+        absl::StrCat(e2e::kTestControlIp, ":", e2e::kControllerPort + 1);
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> process =
         netns::ChildProcess::Start({
-            .argv = e2e::ControllerArgv(b.socket,
+            .argv = e2e::ControllerArgv(b.address, e2e::ControllerTls(*pki_),
                                         absl::StrCat(work_dir_, "/state-b")),
             .log_path = LogPath("controller-b"),
         });
     if (!process.ok()) return process.status();
     b.process = *std::move(process);
-    if (absl::Status s = e2e::WaitForControllerSocket(
-            b.socket, *b.process, absl::Now() + kStartTimeout, kPoll);
+    if (absl::Status s = e2e::WaitForControllerPort(
+            b.address, *b.process, absl::Now() + kStartTimeout, kPoll);
         !s.ok()) {
       return s;
     }
-    b.stub = v1::ClusterState::NewStub(e2e::ControllerChannel(b.socket));
+    b.stub = v1::ClusterState::NewStub(
+        e2e::ControllerChannel(b.address, e2e::WriterTls(*pki_)));
     if (absl::Status s = e2e::FirstCall(*b.stub, absl::Now() + kStartTimeout);
         !s.ok()) {
       return s;
@@ -541,7 +561,7 @@ class ControlPlaneTest : public ::testing::Test {
       return s;
     }
     if (absl::Status s =
-            StartAgent(absl::StrCat("unix://", socket_, ",unix://", b.socket));
+            StartAgent(absl::StrCat(controller_address_, ",", b.address));
         !s.ok()) {
       return s;
     }
@@ -646,7 +666,10 @@ class ControlPlaneTest : public ::testing::Test {
 
   // Declared first: destroyed after every process and namespace below.
   RemoveOnExit cleanup_;
-  std::string work_dir_, pin_root_, pin_dir_, socket_;
+  std::string work_dir_, pin_root_, pin_dir_, controller_address_;
+  // Before the node: its veth goes with whichever is destroyed first.
+  std::unique_ptr<e2e::ControlNetwork> control_network_;
+  std::unique_ptr<pki::TestPki> pki_;
   std::unique_ptr<netns::Namespace> node_;
   Pod client_;
   Pod backends_[2];
@@ -1123,7 +1146,7 @@ TEST_F(ControlPlaneTest, FailoverToASecondControllerKeepsMapsAndConnections) {
   // restarted to watch A then B, adopts its maps and resyncs from A.
   absl::StatusOr<SecondController> second = StartSecondController(*ip);
   ASSERT_TRUE(second.ok()) << second.status();
-  const std::string socket_b = second->socket;
+  const std::string address_b = second->address;
   std::unique_ptr<netns::ChildProcess>& b = second->process;
   std::unique_ptr<v1::ClusterState::Stub>& stub_b = second->stub;
   const v1::ApplyResponse* on_b = &second->applied;
@@ -1157,8 +1180,7 @@ TEST_F(ControlPlaneTest, FailoverToASecondControllerKeepsMapsAndConnections) {
   // What the agent did once it moved: B's snapshot, fully reconciled,
   // with no map write at all.
   const std::string agent_log = ReadFile(AgentLog());
-  const size_t moved =
-      agent_log.find(absl::StrCat("; watching unix://", socket_b));
+  const size_t moved = agent_log.find(absl::StrCat("; watching ", address_b));
   ASSERT_NE(moved, std::string::npos) << agent_log;
   const size_t applied_at = agent_log.find("applied version", moved);
   ASSERT_NE(applied_at, std::string::npos) << agent_log;
@@ -1199,7 +1221,7 @@ TEST_F(ControlPlaneTest, FailoverFromAControllerThatHangsSilently) {
   // restarted to watch A then B, adopts its maps and resyncs from A.
   absl::StatusOr<SecondController> second = StartSecondController(*ip);
   ASSERT_TRUE(second.ok()) << second.status();
-  const std::string socket_b = second->socket;
+  const std::string address_b = second->address;
   std::unique_ptr<netns::ChildProcess>& b = second->process;
   std::unique_ptr<v1::ClusterState::Stub>& stub_b = second->stub;
   const v1::ApplyResponse* on_b = &second->applied;
@@ -1222,7 +1244,7 @@ TEST_F(ControlPlaneTest, FailoverFromAControllerThatHangsSilently) {
                "snapshot "
             << took << "\n";
   EXPECT_TRUE(absl::StrContains(ReadFile(AgentLog()),
-                                absl::StrCat("; watching unix://", socket_b)));
+                                absl::StrCat("; watching ", address_b)));
   absl::StatusOr<Reply> again = Exchange(conn->get(), "again\n");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->identity, first->identity);

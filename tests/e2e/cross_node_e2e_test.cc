@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // ClusterIP across nodes, with the project's real binaries: two node
 // namespaces joined by a bridge, one yard-agent in each, one
-// yard-controller, and pods on both nodes talking through ClusterIPs.
+// yard-controller (mutual TLS on 172.31.254.1:7800 in the test's own
+// namespace, which each node reaches over its mgmt0: control_network.h),
+// and pods on both nodes talking through ClusterIPs.
 //
 //   fabric namespace: br0 ─┬─ yxa ══ eth0 node-a 172.31.0.1/24
 //                          └─ yxb ══ eth0 node-b 172.31.0.2/24
@@ -40,6 +42,7 @@
 #include "switchyard/v1/controller.grpc.pb.h"
 #include "tests/e2e/pod_apps.h"
 #include "tests/e2e/support/assert_ok.h"
+#include "tests/e2e/support/control_network.h"
 #include "tests/e2e/support/daemons.h"
 #include "tests/e2e/support/scratch.h"
 #include "tests/e2e/support/topology.h"
@@ -176,7 +179,8 @@ class CrossNodeTest : public ::testing::Test {
   void SetUp() override {
     work_dir_ = e2e::ScratchWorkDir(kScratchTag);
     pin_root_ = e2e::ScratchPinRoot(kScratchTag);
-    socket_ = absl::StrCat(work_dir_, "/c.sock");
+    controller_address_ =
+        absl::StrCat(e2e::kTestControlIp, ":", e2e::kControllerPort);
     // Registered before either exists, so they go even if SetUp fails
     // halfway; removed after every process (declared first, destroyed
     // last).
@@ -184,6 +188,14 @@ class CrossNodeTest : public ::testing::Test {
     cleanup_.Add(pin_root_);
     ASSERT_OK(e2e::FreshScratch(work_dir_, pin_root_));
 
+    absl::StatusOr<std::unique_ptr<e2e::ControlNetwork>> network =
+        e2e::ControlNetwork::Create();
+    ASSERT_TRUE(network.ok()) << network.status();
+    control_network_ = *std::move(network);
+    absl::StatusOr<std::unique_ptr<pki::TestPki>> pki = e2e::MakeControlPki(
+        {e2e::kTestControlIp}, {kNodes[0].name, kNodes[1].name});
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = *std::move(pki);
     ASSERT_OK(BuildTopology());
     for (int i = 0; i < 2; ++i) {
       absl::StatusOr<std::unique_ptr<e2e::IdentityServer>> server =
@@ -233,6 +245,9 @@ class CrossNodeTest : public ::testing::Test {
         e2e::CreateNode(spec.ns);
     if (!ns.ok()) return ns.status();
     node.ns = *std::move(ns);
+    if (absl::Status s = control_network_->Join(*node.ns).status(); !s.ok()) {
+      return s;
+    }
     for (absl::Status s :
          {netns::CreateVeth(*node.ns, "eth0", *fabric_, spec.fabric_port),
           fabric_->ExecOk(
@@ -269,22 +284,25 @@ class CrossNodeTest : public ::testing::Test {
     return absl::StrCat(work_dir_, "/", name, ".log");
   }
 
-  // yard-controller on a unix socket only, in the test's own namespace.
+  // yard-controller in the test's own namespace.
   absl::Status StartController() {
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
-            .argv =
-                e2e::ControllerArgv(socket_, absl::StrCat(work_dir_, "/state")),
+            .argv = e2e::ControllerArgv(controller_address_,
+                                        e2e::ControllerTls(*pki_),
+                                        absl::StrCat(work_dir_, "/state")),
             .log_path = LogPath("controller"),
         });
     if (!child.ok()) return child.status();
     controller_ = *std::move(child);
-    if (absl::Status s = e2e::WaitForControllerSocket(
-            socket_, *controller_, absl::Now() + kStartTimeout, kPoll);
+    if (absl::Status s =
+            e2e::WaitForControllerPort(controller_address_, *controller_,
+                                       absl::Now() + kStartTimeout, kPoll);
         !s.ok()) {
       return s;
     }
-    stub_ = v1::ClusterState::NewStub(e2e::ControllerChannel(socket_));
+    stub_ = v1::ClusterState::NewStub(
+        e2e::ControllerChannel(controller_address_, e2e::WriterTls(*pki_)));
     return absl::OkStatus();
   }
 
@@ -294,7 +312,8 @@ class CrossNodeTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
             .argv = e2e::AgentArgv({.node_name = kNodes[i].name,
-                                    .socket = socket_,
+                                    .controller = controller_address_,
+                                    .tls = e2e::NodeTls(*pki_, kNodes[i].name),
                                     .bpffs_root = pin_root_,
                                     .pod_interfaces = kPodInterfaces}),
             .log_path = LogPath(absl::StrCat("agent-", kNodes[i].name)),
@@ -445,7 +464,9 @@ class CrossNodeTest : public ::testing::Test {
 
   // Declared first: destroyed after every process and namespace below.
   RemoveOnExit cleanup_;
-  std::string work_dir_, pin_root_, socket_;
+  std::string work_dir_, pin_root_, controller_address_;
+  std::unique_ptr<e2e::ControlNetwork> control_network_;
+  std::unique_ptr<pki::TestPki> pki_;
   // Namespaces before the servers and processes that live in them, so
   // those stop first.
   std::unique_ptr<netns::Namespace> fabric_;

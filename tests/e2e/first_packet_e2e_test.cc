@@ -4,7 +4,9 @@
 // and pods created the way a CNI creates them (veth, addresses, routes)
 // that send a UDP datagram and a TCP SYN to the ClusterIP at once.
 //
-//   node namespace: yard-controller, yard-agent (--pod_interfaces=yf*)
+//   node namespace: yard-controller, yard-agent (--pod_interfaces=yf*);
+//     the controller serves mutual TLS on the node's mgmt0, which the test
+//     reaches from its own namespace (control_network.h)
 //     be1  10.244.0.11  ─ eth0 ══ yfbe1 ┐ node (ip_forward,
 //     pod  10.244.C.N   ─ eth0 ══ yfCN  ┘  10.244.0.1 on each veth)
 //
@@ -54,6 +56,7 @@
 #include "switchyard/v1/controller.grpc.pb.h"
 #include "tests/e2e/pod_apps.h"
 #include "tests/e2e/support/assert_ok.h"
+#include "tests/e2e/support/control_network.h"
 #include "tests/e2e/support/daemons.h"
 #include "tests/e2e/support/fast_links.h"
 #include "tests/e2e/support/scratch.h"
@@ -178,12 +181,22 @@ class FirstPacketTest : public ::testing::Test {
     work_dir_ = e2e::ScratchWorkDir(kScratchTag);
     pin_root_ = e2e::ScratchPinRoot(kScratchTag);
     pin_dir_ = absl::StrCat(pin_root_, "/", kNodeName);
-    socket_ = absl::StrCat(work_dir_, "/c.sock");
     ASSERT_OK(e2e::FreshScratch(work_dir_, pin_root_));
+    absl::StatusOr<std::unique_ptr<e2e::ControlNetwork>> network =
+        e2e::ControlNetwork::Create();
+    ASSERT_TRUE(network.ok()) << network.status();
+    control_network_ = *std::move(network);
     absl::StatusOr<std::unique_ptr<netns::Namespace>> node =
         e2e::CreateNode("node");
     ASSERT_TRUE(node.ok()) << node.status();
     node_ = *std::move(node);
+    absl::StatusOr<std::string> control_ip = control_network_->Join(*node_);
+    ASSERT_TRUE(control_ip.ok()) << control_ip.status();
+    controller_address_ = absl::StrCat(*control_ip, ":", e2e::kControllerPort);
+    absl::StatusOr<std::unique_ptr<pki::TestPki>> pki =
+        e2e::MakeControlPki({*control_ip}, {kNodeName});
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = *std::move(pki);
     absl::StatusOr<std::unique_ptr<netns::Namespace>> backend =
         e2e::CreatePod(*node_, "be1", "yfbe1", kBackendIp, kGateway);
     ASSERT_TRUE(backend.ok()) << backend.status();
@@ -211,6 +224,8 @@ class FirstPacketTest : public ::testing::Test {
     server_.reset();
     backend_.reset();
     node_.reset();
+    control_network_.reset();
+    pki_.reset();
     std::error_code ec;
     std::filesystem::remove_all(work_dir_, ec);
     std::filesystem::remove_all(pin_root_, ec);
@@ -219,25 +234,28 @@ class FirstPacketTest : public ::testing::Test {
   absl::Status StartDaemons() {
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> controller =
         netns::ChildProcess::Start({
-            .argv =
-                e2e::ControllerArgv(socket_, absl::StrCat(work_dir_, "/state")),
+            .argv = e2e::ControllerArgv(controller_address_,
+                                        e2e::ControllerTls(*pki_),
+                                        absl::StrCat(work_dir_, "/state")),
             .log_path = absl::StrCat(work_dir_, "/controller.log"),
             .netns = node_->name(),
         });
     if (!controller.ok()) return controller.status();
     controller_ = *std::move(controller);
     const absl::Time deadline = absl::Now() + kStartTimeout;
-    if (absl::Status s = e2e::WaitForControllerSocket(socket_, *controller_,
-                                                      deadline, kPoll);
+    if (absl::Status s = e2e::WaitForControllerPort(
+            controller_address_, *controller_, deadline, kPoll);
         !s.ok()) {
       return s;
     }
-    stub_ = v1::ClusterState::NewStub(e2e::ControllerChannel(socket_));
+    stub_ = v1::ClusterState::NewStub(
+        e2e::ControllerChannel(controller_address_, e2e::WriterTls(*pki_)));
     if (absl::Status s = e2e::FirstCall(*stub_, deadline); !s.ok()) return s;
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> agent =
         netns::ChildProcess::Start({
             .argv = e2e::AgentArgv({.node_name = kNodeName,
-                                    .socket = socket_,
+                                    .controller = controller_address_,
+                                    .tls = e2e::NodeTls(*pki_, kNodeName),
                                     .bpffs_root = pin_root_,
                                     .pod_interfaces = "yf*"}),
             .log_path = absl::StrCat(work_dir_, "/agent.log"),
@@ -430,7 +448,9 @@ class FirstPacketTest : public ::testing::Test {
     });
   }
 
-  std::string work_dir_, pin_root_, pin_dir_, socket_, cluster_ip_;
+  std::string work_dir_, pin_root_, pin_dir_, controller_address_, cluster_ip_;
+  std::unique_ptr<e2e::ControlNetwork> control_network_;
+  std::unique_ptr<pki::TestPki> pki_;
   std::unique_ptr<netns::Namespace> node_, backend_;
   std::unique_ptr<e2e::IdentityServer> server_;
   std::unique_ptr<netns::ChildProcess> controller_, agent_;

@@ -5,7 +5,8 @@
 // scraped and parsed as Prometheus would. The controller's gRPC health
 // service is asked too.
 //
-//   test ── ClusterState, grpc.health.v1 ──> unix socket in a temp dir
+//   test ── ClusterState, grpc.health.v1 ──> mutual TLS on 172.31.254.10:7800
+//   (the test's own namespace, over the node's mgmt0: control_network.h)
 //   node namespace:
 //     yard-controller   metrics on 127.0.0.1:9751 (the node's loopback)
 //     yard-agent        metrics on 127.0.0.1:9750, maps in
@@ -56,6 +57,7 @@
 #include "switchyard/v1/controller.grpc.pb.h"
 #include "tests/e2e/pod_apps.h"
 #include "tests/e2e/support/assert_ok.h"
+#include "tests/e2e/support/control_network.h"
 #include "tests/e2e/support/daemons.h"
 #include "tests/e2e/support/scratch.h"
 #include "tests/e2e/support/topology.h"
@@ -364,9 +366,18 @@ class MetricsTest : public ::testing::Test {
     work_dir_ = e2e::ScratchWorkDir(kScratchTag);
     pin_root_ = e2e::ScratchPinRoot(kScratchTag);
     pin_dir_ = absl::StrCat(pin_root_, "/", kNodeName);
-    socket_ = absl::StrCat(work_dir_, "/c.sock");
     ASSERT_OK(e2e::FreshScratch(work_dir_, pin_root_));
+    absl::StatusOr<std::unique_ptr<e2e::ControlNetwork>> network =
+        e2e::ControlNetwork::Create();
+    ASSERT_TRUE(network.ok()) << network.status();
+    control_network_ = *std::move(network);
     ASSERT_OK(BuildTopology());
+    absl::StatusOr<std::unique_ptr<pki::TestPki>> pki =
+        e2e::MakeControlPki({node_control_ip_}, {kNodeName});
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = *std::move(pki);
+    controller_address_ =
+        absl::StrCat(node_control_ip_, ":", e2e::kControllerPort);
     absl::StatusOr<std::unique_ptr<e2e::IdentityServer>> server =
         e2e::IdentityServer::Start(*backend_, "backend-1", kTcpTargetPort,
                                    kUdpTargetPort);
@@ -383,14 +394,16 @@ class MetricsTest : public ::testing::Test {
                   << ReadFile(absl::StrCat(work_dir_, "/", log)) << "\n";
       }
     }
-    // Processes first (they hold the socket, pins and namespace), then
-    // the namespaces, then the folders.
+    // Processes first (they hold the pins and namespace), then the
+    // namespaces, then the folders.
     agent_.reset();
     controller_.reset();
     server_.reset();
     client_.reset();
     backend_.reset();
     node_.reset();
+    control_network_.reset();
+    pki_.reset();
     std::error_code ec;
     std::filesystem::remove_all(work_dir_, ec);
     std::filesystem::remove_all(pin_root_, ec);
@@ -401,6 +414,9 @@ class MetricsTest : public ::testing::Test {
         e2e::CreateNode("node");
     if (!node.ok()) return node.status();
     node_ = *std::move(node);
+    absl::StatusOr<std::string> control_ip = control_network_->Join(*node_);
+    if (!control_ip.ok()) return control_ip.status();
+    node_control_ip_ = *std::move(control_ip);
     for (auto [name, ip, dev, pod] :
          {std::tuple{"client", kClientIp, "ymclient", &client_},
           {"be1", kBackendIp, "ymbe1", &backend_}}) {
@@ -412,9 +428,9 @@ class MetricsTest : public ::testing::Test {
     return absl::OkStatus();
   }
 
-  // yard-controller in the node's namespace: no TCP listener, the unix
-  // socket (reachable from any namespace) and metrics on the node's
-  // loopback.
+  // yard-controller in the node's namespace: mutual TLS on the node's
+  // mgmt0 address (reached from the test's namespace too), metrics on the
+  // node's loopback.
   absl::Status StartController() {
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
@@ -425,12 +441,13 @@ class MetricsTest : public ::testing::Test {
     if (!child.ok()) return child.status();
     controller_ = *std::move(child);
     const absl::Time deadline = absl::Now() + kStartTimeout;
-    if (absl::Status s = e2e::WaitForControllerSocket(socket_, *controller_,
-                                                      deadline, kPoll);
+    if (absl::Status s = e2e::WaitForControllerPort(
+            controller_address_, *controller_, deadline, kPoll);
         !s.ok()) {
       return s;
     }
-    channel_ = e2e::ControllerChannel(socket_);
+    channel_ =
+        e2e::ControllerChannel(controller_address_, e2e::WriterTls(*pki_));
     stub_ = v1::ClusterState::NewStub(channel_);
     return e2e::FirstCall(*stub_, deadline);
   }
@@ -454,7 +471,8 @@ class MetricsTest : public ::testing::Test {
   // Both daemons' metrics on the node's loopback, beside the defaults.
   std::vector<std::string> ControllerArgv() const {
     std::vector<std::string> argv =
-        e2e::ControllerArgv(socket_, absl::StrCat(work_dir_, "/state"));
+        e2e::ControllerArgv(controller_address_, e2e::ControllerTls(*pki_),
+                            absl::StrCat(work_dir_, "/state"));
     argv.push_back(
         absl::StrCat("--metrics_listen=127.0.0.1:", kControllerMetricsPort));
     return argv;
@@ -464,7 +482,8 @@ class MetricsTest : public ::testing::Test {
   std::vector<std::string> AgentArgv() const {
     std::vector<std::string> argv =
         e2e::AgentArgv({.node_name = kNodeName,
-                        .socket = socket_,
+                        .controller = controller_address_,
+                        .tls = e2e::NodeTls(*pki_, kNodeName),
                         .bpffs_root = pin_root_,
                         .pod_interfaces = "ym*",
                         .max_frontends = kMaxFrontends});
@@ -530,7 +549,10 @@ class MetricsTest : public ::testing::Test {
                                  : answer.status().ToString()));
   }
 
-  std::string work_dir_, pin_root_, pin_dir_, socket_;
+  std::string work_dir_, pin_root_, pin_dir_;
+  std::string node_control_ip_, controller_address_;
+  std::unique_ptr<e2e::ControlNetwork> control_network_;
+  std::unique_ptr<pki::TestPki> pki_;
   std::unique_ptr<netns::Namespace> node_, client_, backend_;
   std::unique_ptr<e2e::IdentityServer> server_;
   std::unique_ptr<netns::ChildProcess> controller_, agent_;
@@ -707,7 +729,7 @@ TEST_F(MetricsTest, HealthEndpointsAnswer) {
     EXPECT_EQ(answer->status, 404) << port;
   }
 
-  // grpc.health.v1 on the controller's gRPC socket: the server as a whole
+  // grpc.health.v1 on the controller's gRPC port: the server as a whole
   // is SERVING once its store is open; an unknown service is NOT_FOUND.
   auto health = grpc::health::v1::Health::NewStub(channel_);
   {

@@ -20,6 +20,7 @@
 #include "control/tls/tls_files.h"
 #include "gtest/gtest.h"
 #include "switchyard/v1/controller.grpc.pb.h"
+#include "tests/pki/test_pki.h"
 
 namespace switchyard::controller {
 namespace {
@@ -31,76 +32,20 @@ std::string ReadAll(const std::string& path) {
   return text.str();
 }
 
-// A throwaway PKI: two CAs, the server's certificate (SAN 127.0.0.1) and
-// clients' certificates with the Common Names under test.
-class Pki {
- public:
-  absl::Status Make() {
-    char pattern[] = "/tmp/yard-tls-test-XXXXXX";
-    if (mkdtemp(pattern) == nullptr) return absl::InternalError("mkdtemp");
-    dir_ = pattern;
-    std::string s = absl::StrCat("set -e\ncd ", dir_, "\n");
-    const char* key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    for (const char* ca : {"ca", "other-ca"}) {
-      absl::StrAppend(&s, "openssl req -x509 ", key, " -days 2 -subj /CN=", ca,
-                      " -keyout ", ca, ".key -out ", ca, ".crt\n");
-    }
-    auto leaf = [&](const std::string& name, const std::string& cn,
-                    const std::string& ca, const std::string& ext) {
-      absl::StrAppend(&s, "openssl req ", key, " -subj /CN=", cn, " -keyout ",
-                      name, ".key -out ", name, ".csr\n", "printf '", ext,
-                      "\\n' > ", name, ".ext\n", "openssl x509 -req -in ", name,
-                      ".csr -CA ", ca, ".crt -CAkey ", ca,
-                      ".key -CAcreateserial -days 2 -extfile ", name,
-                      ".ext -out ", name, ".crt\n");
-    };
-    leaf("server", "yard-controller", "ca", "subjectAltName=IP:127.0.0.1");
-    const std::string client = "extendedKeyUsage=clientAuth";
-    leaf("writer", "yard-writer:ci", "ca", client);
-    leaf("node1", "yard-node:node-1", "ca", client);
-    leaf("norole", "someone", "ca", client);
-    leaf("stranger", "yard-writer:stranger", "other-ca", client);
-    // Expired: `openssl ca` is the CLI's way to choose the dates.
-    absl::StrAppend(
-        &s, "mkdir -p old && touch old/index.txt && echo 01 > old/serial\n",
-        "printf "
-        "'[ca]\\ndefault_ca=c\\n[c]\\ndir=old\\ndatabase=old/index.txt\\n"
-        "new_certs_dir=old\\nserial=old/serial\\ndefault_md=sha256\\n"
-        "policy=p\\n[p]\\ncommonName=supplied\\n' > old.cnf\n",
-        "openssl req ", key,
-        " -subj /CN=yard-writer:expired -keyout expired.key -out "
-        "expired.csr\n",
-        "openssl ca -batch -config old.cnf -cert ca.crt -keyfile ca.key "
-        "-startdate 20200101000000Z -enddate 20200102000000Z -in expired.csr "
-        "-out expired.crt\n");
-    std::string script = File("make.sh");
-    std::ofstream(script) << s;
-    std::string command =
-        absl::StrCat("sh ", script, " >", File("make.log"), " 2>&1");
-    if (std::system(command.c_str()) != 0) {
-      return absl::InternalError(ReadAll(File("make.log")));
-    }
-    return absl::OkStatus();
-  }
-  ~Pki() {
-    if (!dir_.empty()) {
-      std::string command = absl::StrCat("rm -rf ", dir_);
-      (void)std::system(command.c_str());
-    }
-  }
-  std::string File(const std::string& name) const {
-    return absl::StrCat(dir_, "/", name);
-  }
-  tls::TlsFiles Client(const std::string& name,
-                       const std::string& ca = "ca") const {
-    return {.cert = File(name + ".crt"),
-            .key = File(name + ".key"),
-            .ca = File(ca + ".crt")};
-  }
-
- private:
-  std::string dir_;
-};
+// Two CAs, the server's certificate (SAN 127.0.0.1) and clients'
+// certificates with the Common Names under test.
+absl::StatusOr<std::unique_ptr<pki::TestPki>> MakePki() {
+  pki::CertSpec expired = pki::ClientCert("expired", "yard-writer:expired");
+  expired.expired = true;
+  return pki::TestPki::Make(
+      {"ca", "other-ca"},
+      {pki::ServerCert("server", "yard-controller", {"127.0.0.1"}),
+       pki::ClientCert("writer", "yard-writer:ci"),
+       pki::ClientCert("node1", "yard-node:node-1"),
+       pki::ClientCert("norole", "someone"),
+       pki::ClientCert("stranger", "yard-writer:stranger", "other-ca"),
+       expired});
+}
 
 v1::ApplyRequest OneService() {
   v1::ApplyRequest request;
@@ -113,16 +58,16 @@ v1::ApplyRequest OneService() {
 class ControllerTlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    pki_ = new Pki();
-    absl::Status made = pki_->Make();
-    ASSERT_TRUE(made.ok()) << made;
+    absl::StatusOr<std::unique_ptr<pki::TestPki>> made = MakePki();
+    ASSERT_TRUE(made.ok()) << made.status();
+    pki_ = made->release();
   }
   static void TearDownTestSuite() { delete pki_; }
 
   void SetUp() override {
     ServerConfig config;
     config.listen_tcp = "127.0.0.1:0";
-    config.tls = pki_->Client("server");
+    config.tls = pki_->Files("server");
     config.insecure_listen_tcp = "127.0.0.1:0";
     config.listen_unix = pki_->File("controller.sock");
     absl::StatusOr<std::unique_ptr<ControllerServer>> server =
@@ -168,31 +113,31 @@ class ControllerTlsTest : public ::testing::Test {
     return stream->Finish();
   }
 
-  static inline Pki* pki_ = nullptr;
+  static inline pki::TestPki* pki_ = nullptr;
   std::unique_ptr<ControllerServer> server_;
 };
 
 TEST_F(ControllerTlsTest, WriterWritesAndNodeWatchesAsItself) {
-  EXPECT_TRUE(Apply(Channel(pki_->Client("writer"))).ok());
-  EXPECT_TRUE(Watch(Channel(pki_->Client("node1")), "node-1").ok());
+  EXPECT_TRUE(Apply(Channel(pki_->Files("writer"))).ok());
+  EXPECT_TRUE(Watch(Channel(pki_->Files("node1")), "node-1").ok());
 }
 
 TEST_F(ControllerTlsTest, RolesAreEnforced) {
-  grpc::Status node_writes = Apply(Channel(pki_->Client("node1")));
+  grpc::Status node_writes = Apply(Channel(pki_->Files("node1")));
   EXPECT_EQ(node_writes.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(
       absl::StrContains(node_writes.error_message(), "CN=yard-node:node-1"))
       << node_writes.error_message();
 
-  grpc::Status as_other = Watch(Channel(pki_->Client("node1")), "node-2");
+  grpc::Status as_other = Watch(Channel(pki_->Files("node1")), "node-2");
   EXPECT_EQ(as_other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(absl::StrContains(as_other.error_message(), "node-2"))
       << as_other.error_message();
 
-  grpc::Status writer_watches = Watch(Channel(pki_->Client("writer")), "x");
+  grpc::Status writer_watches = Watch(Channel(pki_->Files("writer")), "x");
   EXPECT_EQ(writer_watches.error_code(), grpc::StatusCode::PERMISSION_DENIED);
 
-  grpc::Status no_role = Apply(Channel(pki_->Client("norole")));
+  grpc::Status no_role = Apply(Channel(pki_->Files("norole")));
   EXPECT_EQ(no_role.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(absl::StrContains(no_role.error_message(), "no role"))
       << no_role.error_message();
@@ -201,18 +146,17 @@ TEST_F(ControllerTlsTest, RolesAreEnforced) {
 TEST_F(ControllerTlsTest, ClientsWithoutAValidCertificateAreRefused) {
   // No certificate at all (the server's CA trusted, nothing presented).
   grpc::SslCredentialsOptions anonymous;
-  anonymous.pem_root_certs = ReadAll(pki_->File("ca.crt"));
+  anonymous.pem_root_certs = ReadAll(pki_->Cert("ca"));
   EXPECT_EQ(
       Apply(grpc::CreateChannel(TlsAddress(), grpc::SslCredentials(anonymous)))
           .error_code(),
       grpc::StatusCode::UNAVAILABLE);
   // Signed by another CA.
-  tls::TlsFiles stranger = pki_->Client("stranger");
-  stranger.ca = pki_->File("ca.crt");
+  tls::TlsFiles stranger = pki_->Files("stranger");
   EXPECT_EQ(Apply(Channel(stranger)).error_code(),
             grpc::StatusCode::UNAVAILABLE);
   // Expired.
-  EXPECT_EQ(Apply(Channel(pki_->Client("expired"))).error_code(),
+  EXPECT_EQ(Apply(Channel(pki_->Files("expired"))).error_code(),
             grpc::StatusCode::UNAVAILABLE);
   // Plaintext to the TLS port.
   EXPECT_EQ(Apply(grpc::CreateChannel(TlsAddress(),

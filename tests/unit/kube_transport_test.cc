@@ -31,6 +31,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/netns/process.h"
+#include "tests/pki/test_pki.h"
 
 namespace switchyard::kube {
 namespace {
@@ -83,51 +84,14 @@ void WriteAtomically(const std::string& path, const std::string& text) {
 // The certificates every test uses, made once for the suite: a CA, a
 // server certificate for 127.0.0.1, one naming another host, a client
 // certificate, and a second CA that signed none of them.
-class Pki {
- public:
-  explicit Pki(const TempDir& dir) : dir_(dir) {}
-
-  // One shell for all of it: each openssl run is quick, but ctest runs
-  // every test in a process of its own, so each makes its own set.
-  absl::Status Make() {
-    const std::string key =
-        "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2";
-    std::string script = "set -e\n";
-    for (const char* ca : {"ca", "other-ca"}) {
-      absl::StrAppend(&script, "openssl req -x509 ", key, " -subj /CN=", ca,
-                      " -keyout ", File(ca, "key"), " -out ", File(ca, "crt"),
-                      "\n");
-    }
-    const std::pair<const char*, const char*> leaves[] = {
-        {"server", "subjectAltName=IP:127.0.0.1"},
-        {"elsewhere", "subjectAltName=DNS:elsewhere.invalid"},
-        {"client", "extendedKeyUsage=clientAuth"},
-    };
-    for (const auto& [leaf, extension] : leaves) {
-      absl::StrAppend(&script, "openssl req -x509 ", key, " -CA ",
-                      File("ca", "crt"), " -CAkey ", File("ca", "key"),
-                      " -subj /CN=yard-test-", leaf, " -addext ", extension,
-                      " -addext basicConstraints=critical,CA:FALSE -keyout ",
-                      File(leaf, "key"), " -out ", File(leaf, "crt"), "\n");
-    }
-    std::string script_file = dir_.File("make-pki.sh");
-    std::string log = dir_.File("make-pki.log");
-    std::ofstream(script_file) << script;
-    std::string command = absl::StrCat("sh ", script_file, " >", log, " 2>&1");
-    if (std::system(command.c_str()) != 0) {
-      return absl::InternalError(
-          absl::StrCat(script, "failed:\n", ReadAll(log)));
-    }
-    return absl::OkStatus();
-  }
-
-  std::string File(const std::string& name, const std::string& ext) const {
-    return dir_.File(absl::StrCat(name, ".", ext));
-  }
-
- private:
-  const TempDir& dir_;
-};
+absl::StatusOr<std::unique_ptr<pki::TestPki>> MakePki() {
+  return pki::TestPki::Make(
+      {"ca", "other-ca"},
+      {pki::ServerCert("server", "yard-test-server", {"127.0.0.1"}),
+       pki::ServerCert("elsewhere", "yard-test-elsewhere",
+                       {"elsewhere.invalid"}),
+       pki::ClientCert("client", "yard-test-client")});
+}
 
 struct ServerOptions {
   std::string cert = "server";  // a name in the Pki
@@ -139,7 +103,8 @@ struct ServerOptions {
 class TestServer {
  public:
   static absl::StatusOr<std::unique_ptr<TestServer>> Start(
-      const TempDir& dir, const Pki& pki, const ServerOptions& options) {
+      const TempDir& dir, const pki::TestPki& pki,
+      const ServerOptions& options) {
     static int started = 0;
     auto server = std::unique_ptr<TestServer>(new TestServer());
     std::string name = absl::StrCat("server-", ++started);
@@ -149,14 +114,14 @@ class TestServer {
     child.argv = {"/usr/bin/python3",
                   YARD_TLS_TEST_SERVER,
                   "--cert",
-                  pki.File(options.cert, "crt"),
+                  pki.Cert(options.cert),
                   "--key",
-                  pki.File(options.cert, "key"),
+                  pki.Key(options.cert),
                   "--port-file",
                   server->port_file_};
     if (options.ask_client_cert) {
       child.argv.push_back("--client-ca");
-      child.argv.push_back(pki.File("ca", "crt"));
+      child.argv.push_back(pki.Cert("ca"));
     }
     if (options.require_client_cert) {
       child.argv.push_back("--require-client-cert");
@@ -208,9 +173,9 @@ class KubeTransportTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     ASSERT_TRUE(dir_->ok());
-    pki_ = new Pki(*dir_);
-    absl::Status made = pki_->Make();
-    ASSERT_TRUE(made.ok()) << made;
+    absl::StatusOr<std::unique_ptr<pki::TestPki>> made = MakePki();
+    ASSERT_TRUE(made.ok()) << made.status();
+    pki_ = made->release();
   }
   static void TearDownTestSuite() {
     delete pki_;
@@ -227,7 +192,7 @@ class KubeTransportTest : public ::testing::Test {
     server_ = *std::move(server);
     ApiServerConfig config;
     config.server = server_->url();
-    config.certificate_authority.file = pki_->File("ca", "crt");
+    config.certificate_authority.file = pki_->Cert("ca");
     return config;
   }
 
@@ -240,12 +205,12 @@ class KubeTransportTest : public ::testing::Test {
   }
 
   static TempDir* dir_;
-  static Pki* pki_;
+  static pki::TestPki* pki_;
   std::unique_ptr<TestServer> server_;
 };
 
 TempDir* KubeTransportTest::dir_ = nullptr;
-Pki* KubeTransportTest::pki_ = nullptr;
+pki::TestPki* KubeTransportTest::pki_ = nullptr;
 
 std::string Encode(absl::string_view body) {
   return absl::StrReplaceAll(body, {{"%", "%25"},
@@ -340,8 +305,8 @@ TEST_F(KubeTransportTest, ClientCertificateFromFilesOrInline) {
   ServerOptions server;
   server.require_client_cert = true;
   ApiServerConfig config = Serve(server);
-  config.client_certificate.file = pki_->File("client", "crt");
-  config.client_key.file = pki_->File("client", "key");
+  config.client_certificate.file = pki_->Cert("client");
+  config.client_key.file = pki_->Key("client");
   std::unique_ptr<CurlTransport> transport = Transport(config);
   ASSERT_NE(transport, nullptr);
   absl::StatusOr<ApiResponse> response = transport->Get("/echo");
@@ -349,9 +314,9 @@ TEST_F(KubeTransportTest, ClientCertificateFromFilesOrInline) {
   EXPECT_THAT(response->body, HasSubstr(R"("client": "yard-test-client")"));
 
   // The same, all inline (kubeconfig's *-data), CA included.
-  config.client_certificate = {.pem = ReadAll(pki_->File("client", "crt"))};
-  config.client_key = {.pem = ReadAll(pki_->File("client", "key"))};
-  config.certificate_authority = {.pem = ReadAll(pki_->File("ca", "crt"))};
+  config.client_certificate = {.pem = ReadAll(pki_->Cert("client"))};
+  config.client_key = {.pem = ReadAll(pki_->Key("client"))};
+  config.certificate_authority = {.pem = ReadAll(pki_->Cert("ca"))};
   transport = Transport(config);
   ASSERT_NE(transport, nullptr);
   response = transport->Get("/echo");
@@ -381,7 +346,7 @@ TEST_F(KubeTransportTest, AServerSignedByAnotherCaIsRefused) {
   ServerOptions server;
   server.ask_client_cert = false;
   ApiServerConfig config = Serve(server);
-  config.certificate_authority.file = pki_->File("other-ca", "crt");
+  config.certificate_authority.file = pki_->Cert("other-ca");
   std::unique_ptr<CurlTransport> transport = Transport(config);
   ASSERT_NE(transport, nullptr);
   absl::StatusOr<ApiResponse> response = transport->Get("/api/v1/services");
@@ -393,8 +358,7 @@ TEST_F(KubeTransportTest, AServerSignedByAnotherCaIsRefused) {
                          "to get local issuer certificate"));
 
   // Inline, the other CA replaces the system's store just the same.
-  config.certificate_authority = {.pem =
-                                      ReadAll(pki_->File("other-ca", "crt"))};
+  config.certificate_authority = {.pem = ReadAll(pki_->Cert("other-ca"))};
   transport = Transport(config);
   ASSERT_NE(transport, nullptr);
   response = transport->Get("/api/v1/services");
@@ -527,7 +491,7 @@ TEST_F(KubeTransportTest, AGetPastItsTimeoutIsDeadlineExceeded) {
 TEST_F(KubeTransportTest, ConnectionRefusedIsUnavailableNamingTheUrl) {
   ApiServerConfig config;
   config.server = absl::StrCat("https://127.0.0.1:", UnusedPort());
-  config.certificate_authority.file = pki_->File("ca", "crt");
+  config.certificate_authority.file = pki_->Cert("ca");
   std::unique_ptr<CurlTransport> transport = Transport(config);
   ASSERT_NE(transport, nullptr);
   absl::StatusOr<ApiResponse> response = transport->Get("/api/v1/nodes");

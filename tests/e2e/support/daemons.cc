@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/e2e/support/daemons.h"
 
-#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
+#include <cerrno>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "control/common/scoped_fd.h"
 
 #ifndef YARD_CONTROLLER_PATH
 #error "YARD_CONTROLLER_PATH must name the yard-controller binary"
@@ -15,16 +23,48 @@
 
 namespace switchyard::e2e {
 
-std::vector<std::string> ControllerArgv(const std::string& socket,
+absl::StatusOr<std::unique_ptr<pki::TestPki>> MakeControlPki(
+    const std::vector<std::string>& controller_ips,
+    const std::vector<std::string>& nodes) {
+  std::vector<pki::CertSpec> certs = {
+      pki::ServerCert("controller", "yard-controller", controller_ips),
+      pki::ClientCert("writer", "yard-writer:e2e")};
+  for (const std::string& node : nodes) {
+    certs.push_back(pki::ClientCert(absl::StrCat("node-", node),
+                                    absl::StrCat("yard-node:", node)));
+  }
+  return pki::TestPki::Make({"ca"}, certs);
+}
+
+tls::TlsFiles ControllerTls(const pki::TestPki& pki) {
+  return pki.Files("controller");
+}
+
+tls::TlsFiles WriterTls(const pki::TestPki& pki) { return pki.Files("writer"); }
+
+tls::TlsFiles NodeTls(const pki::TestPki& pki, const std::string& node) {
+  return pki.Files(absl::StrCat("node-", node));
+}
+
+std::vector<std::string> ControllerArgv(const std::string& listen,
+                                        const tls::TlsFiles& tls,
                                         const std::string& state_dir) {
-  return {YARD_CONTROLLER_PATH, "--listen=", absl::StrCat("--socket=", socket),
+  return {YARD_CONTROLLER_PATH,
+          absl::StrCat("--listen=", listen),
+          absl::StrCat("--tls_cert=", tls.cert),
+          absl::StrCat("--tls_key=", tls.key),
+          absl::StrCat("--tls_client_ca=", tls.ca),
+          "--socket=",
           absl::StrCat("--state_dir=", state_dir)};
 }
 
 std::vector<std::string> AgentArgv(const AgentFlags& flags) {
   return {YARD_AGENT_PATH,
           absl::StrCat("--node_name=", flags.node_name),
-          absl::StrCat("--controller=unix://", flags.socket),
+          absl::StrCat("--controller=", flags.controller),
+          absl::StrCat("--tls_cert=", flags.tls.cert),
+          absl::StrCat("--tls_key=", flags.tls.key),
+          absl::StrCat("--tls_ca=", flags.tls.ca),
           absl::StrCat("--bpffs_root=", flags.bpffs_root),
           absl::StrCat("--pod_interfaces=", flags.pod_interfaces),
           absl::StrCat("--max_frontends=", flags.max_frontends),
@@ -39,27 +79,60 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
                       absl::StrCat(what, ": ", status.error_message()));
 }
 
-absl::Status WaitForControllerSocket(const std::string& socket,
-                                     netns::ChildProcess& controller,
-                                     absl::Time deadline, absl::Duration poll) {
-  struct stat st = {};
-  while (stat(socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+namespace {
+
+// One TCP connect to `address`, given up after `timeout`: true when it
+// was accepted.
+bool Accepts(const sockaddr_in& address, absl::Duration timeout) {
+  ScopedFd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return false;
+  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&address),
+              sizeof(address)) == 0) {
+    return true;
+  }
+  if (errno != EINPROGRESS) return false;
+  pollfd p = {.fd = fd.get(), .events = POLLOUT, .revents = 0};
+  if (poll(&p, 1, absl::ToInt64Milliseconds(timeout)) != 1) return false;
+  int error = 0;
+  socklen_t size = sizeof(error);
+  return getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &size) == 0 &&
+         error == 0;
+}
+
+}  // namespace
+
+absl::Status WaitForControllerPort(const std::string& address,
+                                   netns::ChildProcess& controller,
+                                   absl::Time deadline, absl::Duration poll) {
+  std::pair<std::string, std::string> host_port =
+      absl::StrSplit(address, absl::MaxSplits(':', 1));
+  sockaddr_in target = {};
+  target.sin_family = AF_INET;
+  int port = 0;
+  if (inet_pton(AF_INET, host_port.first.c_str(), &target.sin_addr) != 1 ||
+      !absl::SimpleAtoi(host_port.second, &port)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", address, "\" is not IPv4:port"));
+  }
+  target.sin_port = htons(port);
+  while (!Accepts(target, absl::Milliseconds(100))) {
     if (!controller.Running()) {
       return absl::InternalError(absl::StrCat(
           "yard-controller ",
           netns::DescribeWaitStatus(*controller.wait_status()), " at start"));
     }
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError("no controller socket");
+      return absl::DeadlineExceededError(
+          absl::StrCat("the controller never listened on ", address));
     }
     absl::SleepFor(poll);
   }
   return absl::OkStatus();
 }
 
-std::shared_ptr<grpc::Channel> ControllerChannel(const std::string& socket) {
-  return grpc::CreateChannel(absl::StrCat("unix:", socket),
-                             grpc::InsecureChannelCredentials());
+std::shared_ptr<grpc::Channel> ControllerChannel(const std::string& address,
+                                                 const tls::TlsFiles& tls) {
+  return grpc::CreateChannel(address, tls::ChannelCredentials(tls));
 }
 
 absl::Status FirstCall(v1::ClusterState::Stub& stub, absl::Time deadline) {

@@ -60,9 +60,7 @@ absl::Status YardLab(const std::string& verb,
 }
 
 absl::StatusOr<netns::CommandResult> Yardctl(std::vector<std::string> args) {
-  std::vector<std::string> argv = {
-      absl::StrCat(kBuildDir, "/control/ctl/yardctl"),
-      absl::StrCat("--controller=unix://", kRunDir, "/controller.sock")};
+  std::vector<std::string> argv = {absl::StrCat(kRunDir, "/yardctl")};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv, absl::Seconds(15));
 }

@@ -69,7 +69,8 @@ absl::StatusOr<netns::CommandResult> InNs(absl::string_view name,
 // scripts/yard-lab with the lab's name and this build tree's binaries.
 absl::Status YardLab(const std::string& verb,
                      const std::vector<std::string>& args = {});
-// yardctl against the lab's (first) controller.
+// yardctl against the lab's (first) controller, as the lab's writer over
+// mutual TLS: the lab's own wrapper, <run dir>/yardctl.
 absl::StatusOr<netns::CommandResult> Yardctl(std::vector<std::string> args);
 std::string ReadWhole(const std::string& path);
 std::string Tail(const std::string& text, int lines);
