@@ -72,9 +72,8 @@ class Lab:
         self.yard_lab("down")
 
     def yardctl(self, *args):
-        return run([f"{self.build_dir}/control/ctl/yardctl",
-                    f"--controller=unix://{self.run_dir}/controller.sock", *args],
-                   timeout=15)
+        # The lab's wrapper: yardctl as its writer, over mutual TLS.
+        return run([f"{self.run_dir}/yardctl", *args], timeout=15)
 
     def manifest(self, name, text):
         path = f"{self.run_dir}/soak-{name}.yaml"
