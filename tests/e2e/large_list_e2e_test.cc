@@ -137,8 +137,8 @@ class LargeListTest : public ::testing::Test {
     ASSERT_OK(e2e::FreshScratch(work_dir_, pin_root));
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
-            .argv =
-                e2e::ControllerArgv(socket_, absl::StrCat(work_dir_, "/state")),
+            .argv = e2e::UnixControllerArgv(socket_,
+                                            absl::StrCat(work_dir_, "/state")),
             .log_path = absl::StrCat(work_dir_, "/controller.log"),
         });
     ASSERT_TRUE(child.ok()) << child.status();

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 
@@ -100,6 +101,30 @@ bool Accepts(const sockaddr_in& address, absl::Duration timeout) {
 }
 
 }  // namespace
+
+std::vector<std::string> UnixControllerArgv(const std::string& socket,
+                                            const std::string& state_dir) {
+  return {YARD_CONTROLLER_PATH, absl::StrCat("--socket=", socket),
+          absl::StrCat("--state_dir=", state_dir)};
+}
+
+absl::Status WaitForControllerSocket(const std::string& socket,
+                                     netns::ChildProcess& controller,
+                                     absl::Time deadline, absl::Duration poll) {
+  struct stat st = {};
+  while (stat(socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    if (!controller.Running()) {
+      return absl::InternalError(absl::StrCat(
+          "yard-controller ",
+          netns::DescribeWaitStatus(*controller.wait_status()), " at start"));
+    }
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError("no controller socket");
+    }
+    absl::SleepFor(poll);
+  }
+  return absl::OkStatus();
+}
 
 absl::Status WaitForControllerPort(const std::string& address,
                                    netns::ChildProcess& controller,

@@ -50,6 +50,18 @@ std::vector<std::string> ControllerArgv(const std::string& listen,
                                         const tls::TlsFiles& tls,
                                         const std::string& state_dir);
 
+// argv of yard-controller serving only its owner-only unix `socket` (no
+// TCP listener), its store in `state_dir`: for tests of the store and
+// yardctl that need no network (the socket is the local admin's door).
+std::vector<std::string> UnixControllerArgv(const std::string& socket,
+                                            const std::string& state_dir);
+
+// Waits until the controller's unix `socket` exists, polling every `poll`
+// until `deadline`; fails at once if `controller` exits first.
+absl::Status WaitForControllerSocket(const std::string& socket,
+                                     netns::ChildProcess& controller,
+                                     absl::Time deadline, absl::Duration poll);
+
 // What a test's yard-agent is told: small maps, enough for the tests,
 // keep start-up quick on small machines.
 struct AgentFlags {
