@@ -31,6 +31,7 @@
 #define YARD_MAP_FRAG4 "yard_frag4"
 #define YARD_MAP_FEATURES "yard_features"
 #define YARD_MAP_LAYOUT "yard_layout"
+#define YARD_MAP_AFFINITY4 "yard_affinity4"
 
 /*
  * The layout of the pinned maps, as one number. Bump it with any change a
@@ -41,7 +42,7 @@
  * agent records it in yard_layout; an agent of another layout refuses the
  * pins with both numbers instead of failing on the first map that differs.
  */
-#define YARD_LAYOUT_VERSION 1
+#define YARD_LAYOUT_VERSION 2
 
 /*
  * Default capacities, overridable at load time. The services map holds one
@@ -54,6 +55,8 @@
 #define YARD_DEFAULT_CT_ENTRIES 1048576
 #define YARD_DEFAULT_SOURCE_RANGES 16384
 #define YARD_DEFAULT_FRAGMENTS 8192
+/* Clients remembered for sessionAffinity: ClientIP, over all services. */
+#define YARD_DEFAULT_AFFINITY_ENTRIES 65536
 
 /*
  * Load-time constants of the datapath programs (read-only data: the verifier
@@ -162,6 +165,10 @@ enum yard_svc_flags {
 	/* Only sources in yard_lb_src4 under this frontend's rev_nat_id may
 	 * use it (loadBalancerSourceRanges); others are dropped. */
 	YARD_SVC_F_SOURCE_RANGES = 1 << 1,
+	/* sessionAffinity: ClientIP: a client's new flows go to the backend
+	 * its previous one chose (yard_affinity4), for aff_timeout_s after
+	 * the latest of them. Checked before the policy chooses. */
+	YARD_SVC_F_AFFINITY = 1 << 2,
 };
 
 struct yard_svc_value {
@@ -175,7 +182,9 @@ struct yard_svc_value {
 		      * 0 means no endpoint: reject */
 	__u8 flags;  /* enum yard_svc_flags */
 	__u8 policy; /* enum yard_policy */
-	__u32 pad;   /* zero */
+	__u32 aff_timeout_s; /* with YARD_SVC_F_AFFINITY: seconds a client
+			      * keeps its backend after its latest new flow
+			      * (1..86400); else zero */
 };
 
 /* yard_slots: the backends of one backend set, numbered from 1. */
@@ -272,6 +281,30 @@ struct yard_ct4_value {
 	__be32 nat_addr; /* forward with YARD_CT_F_SNAT: the source written */
 	__be16 nat_port; /* forward with YARD_CT_F_SNAT: the source port */
 	__u16 pad;	 /* zero */
+};
+
+/* yard_affinity4 (LRU hash): the backend each client of a service port
+ * with YARD_SVC_F_AFFINITY went to last. Keyed by backend set, so every
+ * frontend of one service port (ClusterIP, NodePort, load-balancer and
+ * external IPs) shares a client's choice, as kube-proxy's per-port chains
+ * do; externalTrafficPolicy: Local gives outside clients a set (and so an
+ * affinity) of their own. */
+struct yard_aff4_key {
+	__u32 svc_id;  /* yard_svc_value.svc_id */
+	__be32 client; /* client address as the hook sees it, network order */
+};
+
+struct yard_aff4_value {
+	__u64 last_ns;	   /* yard_now() of the client's latest new flow */
+	__u32 backend_id;  /* the backend it went to */
+	__u32 slot;	   /* the slot that named it: the entry holds only
+			    * while slot <= count and the slot still names
+			    * backend_id, so an endpoint that leaves the set
+			    * takes its clients' affinity with it */
+	__be32 addr;	   /* backend address, network order: checked against
+			    * yard_be4 so a reused id is never followed */
+	__be16 port;	   /* backend port, network order */
+	__u16 pad;	   /* zero */
 };
 
 /* yard_lb_src4 (LPM trie): the sources a frontend with

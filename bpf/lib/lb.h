@@ -5,6 +5,7 @@
 #ifndef SWITCHYARD_BPF_LIB_LB_H_
 #define SWITCHYARD_BPF_LIB_LB_H_
 
+#include "affinity.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -52,21 +53,34 @@ static __always_inline __u32 yard_select_slot(const struct yard_svc_value *svc,
 }
 
 /* The backend a new flow to svc goes to, or NULL when the chosen slot is
- * not (yet) written: a broken update order, counted by the caller. */
+ * not (yet) written: a broken update order, counted by the caller. With
+ * session affinity, the client's earlier choice comes first and the
+ * policy chooses only when there is none (lib/affinity.h). */
 static __always_inline struct yard_backend4 *
 yard_select_backend4(const struct yard_svc_value *svc,
 		     const struct yard_pkt4 *p, __u32 *backend_id)
 {
-	struct yard_slot_key key = {
-	    .svc_id = svc->svc_id,
-	    .slot = yard_select_slot(svc, p),
-	};
-	struct yard_slot_value *slot = bpf_map_lookup_elem(&yard_slots, &key);
+	struct yard_slot_key key = {.svc_id = svc->svc_id};
+	struct yard_slot_value *slot;
+	struct yard_backend4 *be;
+	__u64 now = 0;
 
+	if (yard_has_affinity(svc)) {
+		now = yard_now();
+		be = yard_affinity_find4(svc, p, now, backend_id);
+		if (be)
+			return be;
+	}
+	key.slot = yard_select_slot(svc, p);
+	slot = bpf_map_lookup_elem(&yard_slots, &key);
 	if (!slot)
 		return NULL;
 	*backend_id = slot->backend_id;
-	return yard_lookup_backend4(slot->backend_id);
+	be = yard_lookup_backend4(slot->backend_id);
+	if (be && yard_has_affinity(svc))
+		yard_affinity_remember4(svc, p, key.slot, slot->backend_id, be,
+					now);
+	return be;
 }
 
 #endif /* SWITCHYARD_BPF_LIB_LB_H_ */

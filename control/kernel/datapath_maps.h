@@ -33,6 +33,7 @@ class DatapathMaps {
   // One handle per map of the datapath.
   struct Handles {
     BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, reasons, lb_src4;
+    BpfMap affinity4;  // sessionAffinity: ClientIP (lib/affinity.h)
   };
   explicit DatapathMaps(Handles maps);
   DatapathMaps(DatapathMaps&&) = default;
@@ -86,6 +87,16 @@ class DatapathMaps {
   absl::Status ClearCt();
   // Deletes one entry; one already gone is not an error.
   absl::Status DeleteCt(const yard_ct4_key& key);
+
+  // Session affinity entries: read by tests and people, written only by
+  // the datapath (tests age an entry to see it expire).
+  absl::StatusOr<std::optional<yard_aff4_value>> LookupAffinity(
+      const yard_aff4_key& key) const;
+  absl::Status PutAffinity(const yard_aff4_key& key,
+                           const yard_aff4_value& value);
+  absl::StatusOr<
+      std::vector<std::pair<yard_aff4_key, yard_aff4_value>>>
+  DumpAffinity() const;
 
   // Per-CPU counters, summed over every possible CPU.
   absl::StatusOr<yard_counter> ReasonCounter(yard_reason reason) const;

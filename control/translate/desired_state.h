@@ -49,9 +49,11 @@ struct SourceRange {
 };
 
 struct Frontend {
-  std::string set;      // key in DesiredState::sets; "" for a wildcard
-  uint8_t flags = 0;    // enum yard_svc_flags
-  uint8_t policy = 0;   // enum yard_policy
+  std::string set;     // key in DesiredState::sets; "" for a wildcard
+  uint8_t flags = 0;   // enum yard_svc_flags
+  uint8_t policy = 0;  // enum yard_policy
+  // With YARD_SVC_F_AFFINITY: sessionAffinity's timeout, 1..86400 s.
+  uint32_t aff_timeout_s = 0;
   std::string service;  // "namespace/name:port/PROTO", for people
   // With YARD_SVC_F_SOURCE_RANGES: the only sources admitted (sorted).
   std::vector<SourceRange> source_ranges;
