@@ -19,6 +19,7 @@
 #include "control/common/scoped_fd.h"
 #include "control/controller/grpc_status.h"
 #include "control/controller/kube_source_metrics.h"
+#include "control/controller/service_warnings.h"
 #include "control/names/kind_names.h"
 
 namespace switchyard::controller {
@@ -65,6 +66,10 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
   Record("apply", start, result.status());
   if (!result.ok()) return ToGrpc(result.status());
   response->set_version(result->version);
+  for (std::string& warning : ServiceWarnings(result->objects)) {
+    LOG(WARNING) << "apply: " << warning;
+    response->add_warnings(std::move(warning));
+  }
   for (v1::Object& object : result->objects) {
     *response->add_objects() = std::move(object);
   }

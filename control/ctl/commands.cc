@@ -131,6 +131,13 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
   }
   absl::StatusOr<v1::ApplyResponse> response = context.client->Apply(request);
   if (!response.ok()) return response.status();
+  // As kubectl prints the API server's warnings: on stderr, before the
+  // results, so `-o yaml` output stays a clean document.
+  if (context.err != nullptr) {
+    for (const std::string& warning : response->warnings()) {
+      *context.err << "Warning: " << warning << "\n";
+    }
+  }
 
   if (!options.output.empty()) {
     std::vector<v1::Object> stored(response->objects().begin(),
