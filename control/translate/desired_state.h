@@ -49,14 +49,15 @@ struct SourceRange {
 };
 
 struct Frontend {
-  std::string set;     // key in DesiredState::sets; "" for a wildcard
-  uint8_t flags = 0;   // enum yard_svc_flags
-  uint8_t policy = 0;  // enum yard_policy
-  // With YARD_SVC_F_AFFINITY: sessionAffinity's timeout, 1..86400 s.
-  uint32_t aff_timeout_s = 0;
+  std::string set;      // key in DesiredState::sets; "" for a wildcard
+  uint8_t flags = 0;    // enum yard_svc_flags
+  uint8_t policy = 0;   // enum yard_policy
   std::string service;  // "namespace/name:port/PROTO", for people
   // With YARD_SVC_F_SOURCE_RANGES: the only sources admitted (sorted).
   std::vector<SourceRange> source_ranges;
+  // With YARD_SVC_F_AFFINITY: sessionAffinity's timeout, 1..86400 s.
+  // Last, so positional initializers of the fields above stay valid.
+  uint32_t aff_timeout_s = 0;
   bool operator==(const Frontend&) const = default;
 };
 

@@ -8,6 +8,7 @@
 // and yard_affinity4 (external_test.cc covers its path).
 //
 // Every test loads its own datapath, so no affinity entry leaks.
+#include <arpa/inet.h>
 #include <time.h>
 
 #include <cstdint>
@@ -62,6 +63,11 @@ struct Backend {
 constexpr Backend kBackends[] = {
     {1, "10.244.1.10"}, {2, "10.244.2.10"}, {3, "10.244.3.10"}};
 constexpr uint16_t kTargetPort = 8080;
+
+// The endpoint address an affinity entry remembers, as Connect names it.
+std::string AddrOf(const yard_aff4_value& entry) {
+  return packet::FormatIp(ntohl(entry.addr));
+}
 
 class AffinityTest : public ::testing::Test {
  protected:
@@ -182,7 +188,7 @@ TEST_F(AffinityTest, OneClientsNewConnectionsAllReachOneEndpoint) {
   ASSERT_EQ(seen.size(), 1u);
   std::optional<yard_aff4_value> entry = Entry("10.244.0.5");
   ASSERT_TRUE(entry.has_value());
-  EXPECT_EQ(packet::FormatIp(entry->addr), *seen.begin());
+  EXPECT_EQ(AddrOf(*entry), *seen.begin());
   EXPECT_EQ(entry->port, PortBe(kTargetPort));
   EXPECT_GE(entry->slot, 1u);
   EXPECT_LE(entry->slot, 3u);
@@ -230,7 +236,7 @@ TEST_F(AffinityTest, EachNewConnectionRestartsTheTimeout) {
   std::optional<yard_aff4_value> entry = Entry("10.244.0.5");
   ASSERT_TRUE(entry.has_value());
   EXPECT_GT(entry->last_ns, aged + (kTimeoutS - 10) * 1000000000ull);
-  EXPECT_EQ(packet::FormatIp(entry->addr), endpoint);
+  EXPECT_EQ(AddrOf(*entry), endpoint);
 }
 
 TEST_F(AffinityTest, AfterTheTimeoutTheClientChoosesAgain) {
@@ -245,7 +251,7 @@ TEST_F(AffinityTest, AfterTheTimeoutTheClientChoosesAgain) {
     // The new choice is remembered afresh and holds again.
     std::optional<yard_aff4_value> entry = Entry("10.244.0.5");
     ASSERT_TRUE(entry.has_value());
-    EXPECT_EQ(packet::FormatIp(entry->addr), next);
+    EXPECT_EQ(AddrOf(*entry), next);
     EXPECT_EQ(Connect("10.244.0.5"), next);
     endpoint = next;
   }
@@ -269,7 +275,7 @@ TEST_F(AffinityTest, AnEndpointThatLeavesTakesItsClientsAffinityWithIt) {
   const std::set<std::string> seen = ConnectMany(client, 20);
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_NE(*seen.begin(), first);
-  EXPECT_EQ(packet::FormatIp(Entry(client)->addr), *seen.begin());
+  EXPECT_EQ(AddrOf(*Entry(client)), *seen.begin());
   bpf_test::ExpectReasons(maps(), {});
 }
 
@@ -287,7 +293,7 @@ TEST_F(AffinityTest, AnEndpointStillInItsSlotButRemovedIsNotFollowed) {
   Connect(client);
   std::optional<yard_aff4_value> entry = Entry(client);
   ASSERT_TRUE(entry.has_value());
-  EXPECT_NE(packet::FormatIp(entry->addr), first);
+  EXPECT_NE(AddrOf(*entry), first);
 }
 
 TEST_F(AffinityTest, TurningAffinityOffAndOnWorksLive) {
