@@ -33,6 +33,7 @@
 #define YARD_MAP_LAYOUT "yard_layout"
 #define YARD_MAP_MAGLEV "yard_maglev"
 #define YARD_MAP_LC4 "yard_lc4"
+#define YARD_MAP_AFFINITY4 "yard_affinity4"
 
 /*
  * The layout of the pinned maps, as one number. Bump it with any change a
@@ -63,6 +64,8 @@
  * 4 bytes are 64 KiB a table, allocated only for the tables in use. */
 #define YARD_DEFAULT_MAGLEV_TABLES 1024
 #define YARD_DEFAULT_MAGLEV_TABLE_SIZE 16381
+/* Clients remembered for sessionAffinity: ClientIP, over all services. */
+#define YARD_DEFAULT_AFFINITY_ENTRIES 65536
 
 /*
  * Load-time constants of the datapath programs (read-only data: the verifier
@@ -176,6 +179,10 @@ enum yard_svc_flags {
 	/* Only sources in yard_lb_src4 under this frontend's rev_nat_id may
 	 * use it (loadBalancerSourceRanges); others are dropped. */
 	YARD_SVC_F_SOURCE_RANGES = 1 << 1,
+	/* sessionAffinity: ClientIP: a client's new flows go to the backend
+	 * its previous one chose (yard_affinity4), for aff_timeout_s after
+	 * the latest of them. Checked before the policy chooses. */
+	YARD_SVC_F_AFFINITY = 1 << 2,
 };
 
 struct yard_svc_value {
@@ -189,7 +196,9 @@ struct yard_svc_value {
 		      * 0 means no endpoint: reject */
 	__u8 flags;  /* enum yard_svc_flags */
 	__u8 policy; /* enum yard_policy */
-	__u32 pad;   /* zero */
+	__u32 aff_timeout_s; /* with YARD_SVC_F_AFFINITY: seconds a client
+			      * keeps its backend after its latest new flow
+			      * (1..86400); else zero */
 };
 
 /*
@@ -326,6 +335,29 @@ struct yard_lc_count {
 };
 #define YARD_LC_OPEN ((1ULL << 32) + 1)
 #define YARD_LC_CLOSE ((1ULL << 32) - 1)
+/* yard_affinity4 (LRU hash): the backend each client of a service port
+ * with YARD_SVC_F_AFFINITY went to last. Keyed by backend set, so every
+ * frontend of one service port (ClusterIP, NodePort, load-balancer and
+ * external IPs) shares a client's choice, as kube-proxy's per-port chains
+ * do; externalTrafficPolicy: Local gives outside clients a set (and so an
+ * affinity) of their own. */
+struct yard_aff4_key {
+	__u32 svc_id;  /* yard_svc_value.svc_id */
+	__be32 client; /* client address as the hook sees it, network order */
+};
+
+struct yard_aff4_value {
+	__u64 last_ns;	   /* yard_now() of the client's latest new flow */
+	__u32 backend_id;  /* the backend it went to */
+	__u32 slot;	   /* the slot that named it: the entry holds only
+			    * while slot <= count and the slot still names
+			    * backend_id, so an endpoint that leaves the set
+			    * takes its clients' affinity with it */
+	__be32 addr;	   /* backend address, network order: checked against
+			    * yard_be4 so a reused id is never followed */
+	__be16 port;	   /* backend port, network order */
+	__u16 pad;	   /* zero */
+};
 
 /* yard_lb_src4 (LPM trie): the sources a frontend with
  * YARD_SVC_F_SOURCE_RANGES admits. prefixlen counts the 32 bits of

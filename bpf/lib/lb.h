@@ -5,8 +5,9 @@
 #ifndef SWITCHYARD_BPF_LIB_LB_H_
 #define SWITCHYARD_BPF_LIB_LB_H_
 
-#include "maglev.h"
+#include "affinity.h"
 #include "least_conn.h"
+#include "maglev.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -58,16 +59,27 @@ static __always_inline __u32 yard_select_slot(const struct yard_svc_value *svc,
 }
 
 /* The backend a new flow to svc goes to, or NULL when the chosen slot is
- * not (yet) written: a broken update order, counted by the caller. */
+ * not (yet) written: a broken update order, counted by the caller. With
+ * session affinity, the client's earlier choice comes first and the
+ * policy chooses only when there is none (lib/affinity.h). */
 static __always_inline struct yard_backend4 *
 yard_select_backend4(const struct yard_svc_value *svc,
 		     const struct yard_pkt4 *p, __u32 *backend_id)
 {
 	struct yard_slot_key key = {.svc_id = svc->svc_id};
 	struct yard_slot_value *slot;
+	struct yard_backend4 *be;
+	__u64 now = 0;
 
-	/* Maglev's table names backends directly: no slot lookup. */
-	if (svc->policy == YARD_POLICY_MAGLEV) {
+	if (yard_has_affinity(svc)) {
+		now = yard_now();
+		be = yard_affinity_find4(svc, p, now, backend_id);
+		if (be)
+			return be;
+	} else if (svc->policy == YARD_POLICY_MAGLEV) {
+		/* Maglev's table names backends directly: no slot lookup.
+		 * Affinity remembers the slot it chose, so a service with both
+		 * chooses by slot (the controller warns of it when applied). */
 		*backend_id = yard_maglev_backend_id(svc->svc_id, p);
 		if (*backend_id)
 			return yard_lookup_backend4(*backend_id);
@@ -77,7 +89,11 @@ yard_select_backend4(const struct yard_svc_value *svc,
 	if (!slot)
 		return NULL;
 	*backend_id = slot->backend_id;
-	return yard_lookup_backend4(slot->backend_id);
+	be = yard_lookup_backend4(slot->backend_id);
+	if (be && yard_has_affinity(svc))
+		yard_affinity_remember4(svc, p, key.slot, slot->backend_id, be,
+					now);
+	return be;
 }
 
 #endif /* SWITCHYARD_BPF_LIB_LB_H_ */

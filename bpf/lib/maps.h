@@ -121,6 +121,16 @@ struct {
 	__uint(max_entries, YARD_DEFAULT_FRAGMENTS);
 } yard_frag4 SEC(".maps");
 
+/* Each affinity client's backend, per service port (lib/affinity.h). LRU:
+ * a full table forgets the client seen longest ago, which then chooses
+ * again, rather than refusing anyone. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct yard_aff4_key);
+	__type(value, struct yard_aff4_value);
+	__uint(max_entries, YARD_DEFAULT_AFFINITY_ENTRIES);
+} yard_affinity4 SEC(".maps");
+
 /* Packets by enum yard_reason, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -6,6 +6,7 @@
 
 #include "control/common/log.h"
 #include "control/controller/objects.h"
+#include "control/controller/service_warnings.h"
 #include "control/kube/resources.h"
 
 namespace switchyard::controller {
@@ -58,11 +59,29 @@ void KubeSource::Write(MirrorWrite write) {
   rejected_ += result->rejected.size();
 }
 
+namespace {
+
+// Said once per mirrored write of a Service: what it asks for that is
+// not served (service_warnings.h) or was left out in conversion.
+void LogWarnings(const kube::Converted& item) {
+  for (const std::string& warning : item.warnings) {
+    LOG(WARNING) << "kubernetes: Service " << item.ref.namespace_() << "/"
+                 << item.ref.name() << ": " << warning;
+  }
+  if (!item.object.has_value() || !item.object->has_service()) return;
+  for (const std::string& warning : ServiceWarnings(item.object->service())) {
+    LOG(WARNING) << "kubernetes: " << warning;
+  }
+}
+
+}  // namespace
+
 void KubeSource::Replace(v1::Kind kind, std::vector<kube::Converted> items) {
   MirrorWrite write;
   write.replace_kind = kind;
   uint64_t skipped = 0;
   for (kube::Converted& item : items) {
+    LogWarnings(item);
     if (item.object.has_value()) {
       write.upserts.push_back(*std::move(item.object));
     } else {
@@ -86,6 +105,7 @@ void KubeSource::Replace(v1::Kind kind, std::vector<kube::Converted> items) {
 }
 
 void KubeSource::Upsert(kube::Converted item) {
+  LogWarnings(item);
   MirrorWrite write;
   if (item.object.has_value()) {
     write.upserts.push_back(*std::move(item.object));

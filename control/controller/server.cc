@@ -20,6 +20,7 @@
 #include "control/common/scoped_fd.h"
 #include "control/controller/grpc_status.h"
 #include "control/controller/kube_source_metrics.h"
+#include "control/controller/service_warnings.h"
 #include "control/controller/validation.h"
 #include "control/names/kind_names.h"
 
@@ -95,6 +96,10 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
     v1::ApplyResult& outcome = *response->add_results();
     *outcome.mutable_ref() = RefOf(result->objects[i]);
     outcome.set_outcome(result->outcomes[i]);
+  }
+  for (std::string& warning : ServiceWarnings(result->objects)) {
+    LOG(WARNING) << "apply: " << warning;
+    response->add_warnings(std::move(warning));
   }
   for (v1::Object& object : result->objects) {
     *response->add_objects() = std::move(object);

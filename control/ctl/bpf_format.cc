@@ -74,8 +74,12 @@ std::vector<std::string> FrontendFlags(const yard_svc4_key& key,
   std::vector<std::string> flags;
   if (IsWildcard(key, value)) flags.push_back("wildcard");
   if (value.flags & YARD_SVC_F_SOURCE_RANGES) flags.push_back("source-ranges");
+  if (value.flags & YARD_SVC_F_AFFINITY) {
+    flags.push_back(absl::StrCat("affinity=", value.aff_timeout_s, "s"));
+  }
   uint8_t unknown =
-      value.flags & ~(YARD_SVC_F_WILDCARD | YARD_SVC_F_SOURCE_RANGES);
+      value.flags &
+      ~(YARD_SVC_F_WILDCARD | YARD_SVC_F_SOURCE_RANGES | YARD_SVC_F_AFFINITY);
   if (unknown != 0) flags.push_back(absl::StrCat("0x", absl::Hex(unknown)));
   return flags;
 }

@@ -169,6 +169,13 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
   }
   absl::StatusOr<v1::ApplyResponse> response = context.client->Apply(request);
   if (!response.ok()) return WithOrigin(response.status(), request, origins);
+  // As kubectl prints the API server's warnings: on stderr, before the
+  // results, so `-o yaml` output stays a clean document.
+  if (context.err != nullptr) {
+    for (const std::string& warning : response->warnings()) {
+      *context.err << "Warning: " << warning << "\n";
+    }
+  }
 
   if (!options.output.empty()) {
     std::vector<v1::Object> stored(response->objects().begin(),

@@ -39,6 +39,8 @@ static_assert(YARD_LAYOUT_VERSION == 2,
   X(yard_lb_src4_key, 12)    \
   X(yard_frag4_key, 12)      \
   X(yard_frag4_ports, 4)     \
+  X(yard_aff4_key, 8)        \
+  X(yard_aff4_value, 24)     \
   X(yard_counter, 16)        \
   X(yard_svc_stats, 32)
 
@@ -66,7 +68,7 @@ static_assert(YARD_LAYOUT_VERSION == 2,
   X(yard_svc_value, count, 8, 2)             \
   X(yard_svc_value, flags, 10, 1)            \
   X(yard_svc_value, policy, 11, 1)           \
-  X(yard_svc_value, pad, 12, 4)              \
+  X(yard_svc_value, aff_timeout_s, 12, 4)    \
   X(yard_slot_key, svc_id, 0, 4)             \
   X(yard_slot_key, slot, 4, 4)               \
   X(yard_slot_value, backend_id, 0, 4)       \
@@ -109,6 +111,14 @@ static_assert(YARD_LAYOUT_VERSION == 2,
   X(yard_frag4_key, pad, 11, 1)              \
   X(yard_frag4_ports, sport, 0, 2)           \
   X(yard_frag4_ports, dport, 2, 2)           \
+  X(yard_aff4_key, svc_id, 0, 4)             \
+  X(yard_aff4_key, client, 4, 4)             \
+  X(yard_aff4_value, last_ns, 0, 8)          \
+  X(yard_aff4_value, backend_id, 8, 4)       \
+  X(yard_aff4_value, slot, 12, 4)            \
+  X(yard_aff4_value, addr, 16, 4)            \
+  X(yard_aff4_value, port, 20, 2)            \
+  X(yard_aff4_value, pad, 22, 2)             \
   X(yard_counter, packets, 0, 8)             \
   X(yard_counter, bytes, 8, 8)               \
   X(yard_svc_stats, forward, 0, 16)          \

@@ -140,7 +140,7 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
                          skel->maps.yard_reasons, skel->maps.yard_lb_src4,
                          skel->maps.yard_frag4,   skel->maps.yard_features,
                          skel->maps.yard_layout,  skel->maps.yard_maglev,
-                         skel->maps.yard_lc4};
+                         skel->maps.yard_lc4,     skel->maps.yard_affinity4};
   if (!config.pin_dir.empty()) {
     for (bpf_map* map : all_maps) {
       std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
@@ -259,6 +259,7 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
       maps.lb_src4 = BpfMap::Of(skel->maps.yard_lb_src4);
       maps.maglev = BpfMap::Of(skel->maps.yard_maglev);
       maps.lc4 = BpfMap::Of(skel->maps.yard_lc4);
+      maps.affinity4 = BpfMap::Of(skel->maps.yard_affinity4);
       auto dp = std::unique_ptr<Datapath>(
           new Datapath(config, skel, DatapathMaps(std::move(maps)), features));
       if (absl::Status s = dp->PublishFeatures(features); !s.ok()) return s;

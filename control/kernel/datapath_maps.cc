@@ -53,7 +53,8 @@ absl::StatusOr<DatapathMaps> DatapathMaps::OpenPinned(
                             {YARD_MAP_REASONS, &maps.reasons},
                             {YARD_MAP_LB_SRC4, &maps.lb_src4},
                             {YARD_MAP_MAGLEV, &maps.maglev},
-                            {YARD_MAP_LC4, &maps.lc4}}) {
+                            {YARD_MAP_LC4, &maps.lc4},
+                            {YARD_MAP_AFFINITY4, &maps.affinity4}}) {
     absl::StatusOr<BpfMap> map = BpfMap::OpenPinnedIn(pin_dir, name);
     if (!map.ok()) return map.status();
     *slot = *std::move(map);
@@ -215,6 +216,21 @@ absl::StatusOr<yard_lc_count> DatapathMaps::LeastConnCount(
 absl::Status DatapathMaps::PutLeastConnCount(uint32_t backend_id,
                                              const yard_lc_count& count) {
   return maps_.lc4.Update(backend_id, count);
+}
+
+absl::StatusOr<std::optional<yard_aff4_value>>
+DatapathMaps::LookupAffinity(const yard_aff4_key& key) const {
+  return maps_.affinity4.Lookup<yard_aff4_value>(key);
+}
+
+absl::Status DatapathMaps::PutAffinity(const yard_aff4_key& key,
+                                       const yard_aff4_value& value) {
+  return maps_.affinity4.Update(key, value);
+}
+
+absl::StatusOr<std::vector<std::pair<yard_aff4_key, yard_aff4_value>>>
+DatapathMaps::DumpAffinity() const {
+  return maps_.affinity4.Entries<yard_aff4_key, yard_aff4_value>();
 }
 
 absl::StatusOr<yard_counter> DatapathMaps::ReasonCounter(

@@ -35,6 +35,7 @@ class DatapathMaps {
   struct Handles {
     BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, reasons, lb_src4, maglev,
         lc4;
+    BpfMap affinity4;  // sessionAffinity: ClientIP (lib/affinity.h)
   };
   explicit DatapathMaps(Handles maps);
   DatapathMaps(DatapathMaps&&) = default;
@@ -108,6 +109,15 @@ class DatapathMaps {
   // caller's read and this write is lost (see agent/lc_recount.h).
   absl::Status PutLeastConnCount(uint32_t backend_id,
                                  const yard_lc_count& count);
+  // Session affinity entries: read by tests and people, written only by
+  // the datapath (tests age an entry to see it expire).
+  absl::StatusOr<std::optional<yard_aff4_value>> LookupAffinity(
+      const yard_aff4_key& key) const;
+  absl::Status PutAffinity(const yard_aff4_key& key,
+                           const yard_aff4_value& value);
+  absl::StatusOr<
+      std::vector<std::pair<yard_aff4_key, yard_aff4_value>>>
+  DumpAffinity() const;
 
   // Per-CPU counters, summed over every possible CPU.
   absl::StatusOr<yard_counter> ReasonCounter(yard_reason reason) const;

@@ -38,7 +38,7 @@ using Skel = std::unique_ptr<yard_datapath, SkelDeleter>;
 
 // The node's maps the trace reads, or lends to its copy of the programs.
 struct LiveMaps {
-  BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, maglev, lc4;
+  BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, maglev, lc4, affinity4;
 };
 
 // The tuple's two connection-tracking keys: what the program looks up.
@@ -56,7 +56,8 @@ absl::StatusOr<LiveMaps> OpenLive(absl::string_view pin_dir) {
                            {YARD_MAP_CT4, &live.ct4},
                            {YARD_MAP_SVC_STATS, &live.svc_stats},
                            {YARD_MAP_MAGLEV, &live.maglev},
-                           {YARD_MAP_LC4, &live.lc4}}) {
+                           {YARD_MAP_LC4, &live.lc4},
+                           {YARD_MAP_AFFINITY4, &live.affinity4}}) {
     absl::StatusOr<BpfMap> opened = BpfMap::OpenPinnedIn(pin_dir, name);
     if (!opened.ok()) return opened.status();
     *map = *std::move(opened);
@@ -164,6 +165,12 @@ absl::StatusOr<Skel> LoadCopy(const LiveMaps& live,
       err != 0) {
     return ErrnoStatus(err, "size the private yard_ct4");
   }
+  // Holds at most the client's entry the trace seeds.
+  if (int err = bpf_map__set_max_entries(skel->maps.yard_affinity4,
+                                         kPrivateCtEntries);
+      err != 0) {
+    return ErrnoStatus(err, "size the private yard_affinity4");
+  }
   // Same size as the live one, so every rev-NAT id the node uses counts.
   if (int err =
           bpf_map__set_max_entries(skel->maps.yard_svc_stats, *stats_size);
@@ -219,6 +226,23 @@ absl::Status SeedPrivateLeastConn(const BpfMap& live_lc, BpfMap& private_lc) {
     if (absl::Status s = private_lc.Update(id, count); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+// A service with session affinity chooses by the client's live entry: the
+// copy starts with it (in its private yard_affinity4), so the trace
+// chooses as the node would, and the node's entry is left as it was.
+absl::Status SeedPrivateAffinity(const LiveMaps& live, BpfMap& private_aff,
+                                 const packet::FlowTuple& tuple,
+                                 const TraceResult& result) {
+  if (!result.service || !(result.service->flags & YARD_SVC_F_AFFINITY)) {
+    return absl::OkStatus();
+  }
+  const yard_aff4_key key = {result.service->svc_id, tuple.saddr_be};
+  absl::StatusOr<std::optional<yard_aff4_value>> entry =
+      live.affinity4.Lookup<yard_aff4_value>(key);
+  if (!entry.ok()) return entry.status();
+  if (!entry->has_value()) return absl::OkStatus();
+  return private_aff.Update(key, **entry);
 }
 
 // Runs the request's frame once through the copy's program for its hook.
@@ -355,6 +379,12 @@ absl::StatusOr<TraceResult> RunTrace(absl::string_view pin_dir,
   }
   BpfMap private_lc = BpfMap::Of((*skel)->maps.yard_lc4, "private yard_lc4");
   if (absl::Status s = SeedPrivateLeastConn(live->lc4, private_lc); !s.ok()) {
+    return s;
+  }
+  BpfMap private_aff =
+      BpfMap::Of((*skel)->maps.yard_affinity4, "private yard_affinity4");
+  if (absl::Status s = SeedPrivateAffinity(*live, private_aff, tuple, result);
+      !s.ok()) {
     return s;
   }
   if (absl::Status s = RunFrame(**skel, result); !s.ok()) return s;

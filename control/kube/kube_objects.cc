@@ -108,6 +108,8 @@ void ConvertServiceSpec(const kubejson::ServiceSpec& from,
   }
   spec->set_external_traffic_policy(from.external_traffic_policy());
   spec->set_internal_traffic_policy(from.internal_traffic_policy());
+  spec->set_traffic_distribution(from.traffic_distribution());
+  spec->set_load_balancer_class(from.load_balancer_class());
   CopyIpv4Only(from.load_balancer_source_ranges(),
                spec->mutable_load_balancer_source_ranges());
   if (!IsIpv6(from.load_balancer_ip())) {
@@ -141,6 +143,13 @@ Converted Convert(const kubejson::Service& service, const ServingRules& rules) {
       !has_ipv4) {
     out.skipped = "IPv6-only services are not served yet";
     return out;
+  }
+  bool has_ipv6 = IsIpv6(spec.cluster_ip());
+  for (const std::string& ip : spec.cluster_ips()) has_ipv6 |= IsIpv6(ip);
+  if (has_ipv6 && spec.type() != "ExternalName") {
+    out.warnings.push_back(
+        "spec.clusterIPs: the IPv6 half of this dual-stack Service is not "
+        "served (IPv6 is not implemented yet)");
   }
   v1::Service* converted = out.object.emplace().mutable_service();
   *converted->mutable_metadata() = ConvertMeta(service.metadata());
@@ -186,6 +195,9 @@ Converted Convert(const kubejson::EndpointSlice& slice,
     endpoint->set_hostname(from.hostname());
     endpoint->set_node_name(from.node_name());
     endpoint->set_zone(from.zone());
+    for (const kubejson::ForZone& zone : from.hints().for_zones()) {
+      endpoint->mutable_hints()->add_for_zones()->set_name(zone.name());
+    }
     if (from.has_target_ref()) {
       auto& ref = *endpoint->mutable_target_ref();
       if (!from.target_ref().kind().empty()) {

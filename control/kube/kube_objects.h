@@ -18,6 +18,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "switchyard/kubejson/objects.pb.h"
 #include "switchyard/v1/cluster.pb.h"
@@ -42,6 +43,9 @@ struct Converted {
   std::optional<v1::Object> object;
   std::string skipped;
   std::string resource_version;
+  // Parts of a served object left out in conversion (the IPv6 half of a
+  // dual-stack Service), for the log.
+  std::vector<std::string> warnings;
 };
 
 Converted Convert(const kubejson::Service& service, const ServingRules& rules);

@@ -427,6 +427,12 @@ absl::Status ReadServiceSpec(const YAML::Node& node, const std::string& path,
         if (key == "ipFamilyPolicy") {
           return ReadString(value, path, spec->mutable_ip_family_policy());
         }
+        if (key == "trafficDistribution") {
+          return ReadString(value, path, spec->mutable_traffic_distribution());
+        }
+        if (key == "loadBalancerClass") {
+          return ReadString(value, path, spec->mutable_load_balancer_class());
+        }
         if (key == "allocateLoadBalancerNodePorts") {
           return ReadBool(value, path, [spec](bool v) {
             spec->set_allocate_load_balancer_node_ports(v);
@@ -496,6 +502,29 @@ absl::Status ReadConditions(const YAML::Node& node, const std::string& path,
       });
 }
 
+// hints.forZones[].name (forNodes, newer, is not used yet).
+absl::Status ReadHints(const YAML::Node& node, const std::string& path,
+                       v1::EndpointHints* hints) {
+  return ForEachField(
+      node, path,
+      [hints](const std::string& key, const YAML::Node& value,
+              const std::string& path) -> absl::Status {
+        if (key != "forZones") return absl::OkStatus();
+        return ForEachItem(
+            value, path,
+            [hints](const YAML::Node& item, const std::string& path) {
+              v1::ForZone* zone = hints->add_for_zones();
+              return ForEachField(
+                  item, path,
+                  [zone](const std::string& key, const YAML::Node& value,
+                         const std::string& path) -> absl::Status {
+                    if (key != "name") return absl::OkStatus();
+                    return ReadString(value, path, zone->mutable_name());
+                  });
+            });
+      });
+}
+
 absl::Status ReadEndpoint(const YAML::Node& node, const std::string& path,
                           v1::Endpoint* endpoint) {
   return ForEachField(
@@ -516,6 +545,9 @@ absl::Status ReadEndpoint(const YAML::Node& node, const std::string& path,
         }
         if (key == "zone")
           return ReadString(value, path, endpoint->mutable_zone());
+        if (key == "hints") {
+          return ReadHints(value, path, endpoint->mutable_hints());
+        }
         if (key == "targetRef") {
           // Only what identifies the target: uid and resourceVersion change
           // on every rollout and mean nothing to a dataplane.

@@ -121,6 +121,8 @@ Value ServiceValue(const v1::Service& service) {
     s.Set("allocateLoadBalancerNodePorts", Value::Bool(true));
   }
   s.SetIfNotEmpty("internalTrafficPolicy", Str(spec.internal_traffic_policy()));
+  s.SetIfNotEmpty("trafficDistribution", Str(spec.traffic_distribution()));
+  s.SetIfNotEmpty("loadBalancerClass", Str(spec.load_balancer_class()));
   v.SetIfNotEmpty("spec", std::move(s));
 
   Value ingress = Value::List();
@@ -187,6 +189,15 @@ Value EndpointSliceValue(const v1::EndpointSlice& slice) {
     e.SetIfNotEmpty("targetRef", TargetRef(endpoint.target_ref()));
     e.SetIfNotEmpty("nodeName", Str(endpoint.node_name()));
     e.SetIfNotEmpty("zone", Str(endpoint.zone()));
+    Value for_zones = Value::List();
+    for (const v1::ForZone& zone : endpoint.hints().for_zones()) {
+      Value z = Value::Map();
+      z.SetIfNotEmpty("name", Str(zone.name()));
+      for_zones.Append(std::move(z));
+    }
+    Value hints = Value::Map();
+    hints.SetIfNotEmpty("forZones", std::move(for_zones));
+    e.SetIfNotEmpty("hints", std::move(hints));
     endpoints.Append(std::move(e));
   }
   v.SetIfNotEmpty("endpoints", std::move(endpoints));

@@ -31,7 +31,8 @@ yard_lb_src4_key RangeKey(uint32_t rev_nat_id,
 
 bool SameValue(const yard_svc_value& a, const yard_svc_value& b) {
   return a.svc_id == b.svc_id && a.rev_nat_id == b.rev_nat_id &&
-         a.count == b.count && a.flags == b.flags && a.policy == b.policy;
+         a.count == b.count && a.flags == b.flags && a.policy == b.policy &&
+         a.aff_timeout_s == b.aff_timeout_s;
 }
 
 // Deleting what is already gone is success: an adopted map may have gaps.
@@ -571,6 +572,7 @@ absl::Status Programmer::WriteFrontend(const DesiredState& desired,
   yard_svc_value value = {};
   value.flags = fe.flags;
   value.policy = fe.policy;
+  value.aff_timeout_s = fe.aff_timeout_s;
   uint32_t new_rev_nat = 0;
   if (!key.is_wildcard()) {
     uint32_t current_rev_nat =

@@ -37,12 +37,16 @@ ReconcileOutcome Reconciler::Apply(const v1::WatchResponse& update) {
   // What the update touches is read before it is applied: a deleted
   // service is named only by the state it leaves.
   std::set<std::string> affected;
+  // The node's zone decides every service's zone-hinted sets: a change of
+  // it (a relabelled Node) retranslates everything.
+  const std::string zone_before = state_.NodeZone(node_.node_name);
   if (out.status.ok()) {
     affected = state_.AffectedServices(update);
     out.status = state_.Apply(update);
   }
   if (out.status.ok()) {
-    out.full = update.snapshot() || !reconciled_;
+    out.full = update.snapshot() || !reconciled_ ||
+               state_.NodeZone(node_.node_name) != zone_before;
     translate::DesiredChange change =
         out.full ? desired_.Rebuild(state_, node_)
                  : desired_.Update(state_, node_, affected);

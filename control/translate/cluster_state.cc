@@ -54,6 +54,9 @@ ServiceSpec ClusterState::Compact(const v1::Service& in) {
       spec.load_balancer_source_ranges().end());
   out.health_check_node_port = spec.health_check_node_port();
   out.internal_traffic_policy = spec.internal_traffic_policy();
+  out.aff_timeout_s =
+      spec.session_affinity_config().client_ip_timeout_seconds();
+  out.traffic_distribution = spec.traffic_distribution();
   out.publish_not_ready_addresses = spec.publish_not_ready_addresses();
   out.lb = LbAnnotationTextsOf(in.metadata().annotations());
   for (const v1::ServicePort& p : spec.ports()) {
@@ -79,6 +82,25 @@ uint32_t ClusterState::NodeIndex(const std::string& name) {
   return it->second;
 }
 
+uint32_t ClusterState::ZoneIndex(const std::string& name) {
+  auto [it, inserted] =
+      zone_index_.emplace(name, static_cast<uint32_t>(zone_names_.size()));
+  if (inserted) zone_names_.push_back(name);
+  return it->second;
+}
+
+uint32_t ClusterState::FindZone(const std::string& name) const {
+  auto it = zone_index_.find(name);
+  return it == zone_index_.end() ? kNoZone : it->second;
+}
+
+std::string ClusterState::NodeZone(const std::string& node_name) const {
+  auto node = nodes_.find(node_name);
+  if (node == nodes_.end()) return "";
+  auto label = node->second.metadata().labels().find(kZoneLabel);
+  return label == node->second.metadata().labels().end() ? "" : label->second;
+}
+
 Slice ClusterState::Compact(const v1::EndpointSlice& in) {
   Slice out;
   out.service_key = ServiceKeyOf(in);
@@ -96,6 +118,10 @@ Slice ClusterState::Compact(const v1::EndpointSlice& in) {
     e.serving = c.has_serving() ? c.serving() : e.ready;
     e.terminating = c.has_terminating() ? c.terminating() : false;
     e.node = NodeIndex(ep.node_name());
+    if (!ep.zone().empty()) e.zone = ZoneIndex(ep.zone());
+    for (const v1::ForZone& hint : ep.hints().for_zones()) {
+      if (!hint.name().empty()) e.zone_hints.push_back(ZoneIndex(hint.name()));
+    }
     for (const std::string& text : ep.addresses()) {
       absl::StatusOr<uint32_t> addr = ParseIpv4(text);
       if (!addr.ok()) continue;  // not IPv4: no datapath for it yet

@@ -21,12 +21,18 @@ namespace switchyard::translate {
 // translation reads. A full v1 proto costs about 3 KB per 10-endpoint
 // slice, this about 200 bytes, which at 10,000 services is the larger part
 // of the agent's memory.
+inline constexpr uint32_t kNoZone = UINT32_MAX;
+
 struct SliceEndpoint {
   uint32_t addr_be = 0;
   bool ready = true;    // unknown conditions already defaulted as Kubernetes
   bool serving = true;  // says: ready/serving true, terminating false
   bool terminating = false;
-  uint32_t node = 0;  // index into ClusterState::node_name()
+  uint32_t node = 0;        // index into ClusterState::node_name()
+  uint32_t zone = kNoZone;  // `zone`: index into ClusterState::zone_name()
+  // hints.forZones, as zone indexes: where the EndpointSlice controller
+  // wants the endpoint used from (topology-aware routing).
+  std::vector<uint32_t> zone_hints;
 };
 
 struct SlicePort {
@@ -65,6 +71,9 @@ struct ServiceSpec {
   std::string session_affinity;
   std::string external_traffic_policy;
   std::string internal_traffic_policy;
+  // sessionAffinityConfig.clientIP.timeoutSeconds as given (0: unset).
+  int32_t aff_timeout_s = 0;
+  std::string traffic_distribution;  // "" or PreferClose (or newer values)
   bool publish_not_ready_addresses = false;
   std::vector<ServicePortSpec> ports;
   // The switchyard.io annotations that choose endpoint selection, raw:
@@ -94,6 +103,15 @@ class ClusterState {
     return node_names_[index];
   }
   const std::map<std::string, v1::Node>& nodes() const { return nodes_; }
+  // The zone name an endpoint's `zone` or hint index stands for.
+  const std::string& zone_name(uint32_t index) const {
+    return zone_names_[index];
+  }
+  // The index of a zone name, or kNoZone when no endpoint names it.
+  uint32_t FindZone(const std::string& name) const;
+  // The topology.kubernetes.io/zone label of a node; "" when it has none
+  // or is unknown.
+  std::string NodeZone(const std::string& node_name) const;
 
   // The IPv4 EndpointSlices of a service ("namespace/name"), from an index
   // kept as slices come and go, so one service's translation never scans
@@ -112,6 +130,7 @@ class ClusterState {
   Slice Compact(const v1::EndpointSlice& slice);
   static ServiceSpec Compact(const v1::Service& service);
   uint32_t NodeIndex(const std::string& name);
+  uint32_t ZoneIndex(const std::string& name);
 
   uint64_t version_ = 0;
   bool has_snapshot_ = false;
@@ -120,6 +139,9 @@ class ClusterState {
   // Interned node names: endpoints name a handful of nodes many times.
   std::vector<std::string> node_names_;
   std::map<std::string, uint32_t> node_index_;
+  // Interned zone names, likewise.
+  std::vector<std::string> zone_names_;
+  std::map<std::string, uint32_t> zone_index_;
   std::map<std::string, v1::Node> nodes_;
   std::map<std::string, std::set<std::string>> slices_by_service_;
 };
@@ -133,6 +155,8 @@ std::string NamespacedName(const v1::ObjectMeta& meta);
 
 // The label that ties an EndpointSlice to its Service.
 inline constexpr char kServiceNameLabel[] = "kubernetes.io/service-name";
+// The label that gives a node's zone.
+inline constexpr char kZoneLabel[] = "topology.kubernetes.io/zone";
 
 }  // namespace switchyard::translate
 

@@ -61,6 +61,9 @@ struct Frontend {
   std::string service;  // "namespace/name:port/PROTO", for people
   // With YARD_SVC_F_SOURCE_RANGES: the only sources admitted (sorted).
   std::vector<SourceRange> source_ranges;
+  // With YARD_SVC_F_AFFINITY: sessionAffinity's timeout, 1..86400 s.
+  // Last, so positional initializers of the fields above stay valid.
+  uint32_t aff_timeout_s = 0;
   bool operator==(const Frontend&) const = default;
 };
 

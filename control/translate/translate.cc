@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/common/ipv4.h"
 #include "control/translate/lb_policy.h"
+#include "control/translate/topology.h"
 #include "yard_abi.h"
 
 namespace switchyard::translate {
@@ -43,6 +44,7 @@ struct Candidate {
   bool serving = false;
   bool terminating = false;
   bool local = false;
+  std::vector<uint32_t> zone_hints;  // effective: see topology.h
 };
 
 std::vector<uint32_t> Ipv4s(const std::string& service_key,
@@ -66,7 +68,7 @@ std::vector<uint32_t> Ipv4s(const std::string& service_key,
 std::vector<Candidate> Candidates(const ClusterState& state,
                                   const std::vector<const Slice*>& slices,
                                   const ServicePortSpec& svc_port,
-                                  const NodeContext& node) {
+                                  const NodeContext& node, bool prefer_close) {
   std::vector<Candidate> out;
   for (const Slice* slice : slices) {
     std::optional<int> port = EndpointPort(svc_port, *slice);
@@ -77,25 +79,45 @@ std::vector<Candidate> Candidates(const ClusterState& state,
                      ep.ready,
                      ep.serving,
                      ep.terminating,
-                     state.node_name(ep.node) == node.node_name});
+                     state.node_name(ep.node) == node.node_name,
+                     EffectiveZoneHints(ep, prefer_close)});
     }
   }
   return out;
 }
 
+// Whether the clusterwide set of a service port keeps to the node's zone
+// (topology.h): decided over the endpoints new flows could use.
+bool KeepsToZone(const std::vector<Candidate>& candidates,
+                 bool publish_not_ready, uint32_t node_zone) {
+  std::vector<ZoneHinted> hinted;
+  for (const Candidate& c : candidates) {
+    hinted.push_back(
+        {publish_not_ready || (c.ready && !c.terminating), &c.zone_hints});
+  }
+  return UseZoneHints(hinted, node_zone);
+}
+
 // Kubernetes' endpoint eligibility: ready endpoints; when none is ready,
 // those still serving while terminating, so a rollout that terminates
 // every pod at once keeps answering; with publishNotReadyAddresses,
-// everything.
+// everything. With zone hints in use (zone != kNoZone), ready endpoints
+// of other zones take no new flows but keep the ones they have.
 BackendSet MakeSet(const std::vector<Candidate>& candidates,
-                   bool publish_not_ready, bool local_only) {
+                   bool publish_not_ready, bool local_only,
+                   uint32_t zone = kNoZone) {
   std::set<BackendAddr> eligible, draining;
   auto considered = [&](const Candidate& c) { return !local_only || c.local; };
   for (const Candidate& c : candidates) {
     if (considered(c) && (publish_not_ready || (c.ready && !c.terminating))) {
-      eligible.insert(c.addr);
+      if (zone == kNoZone || HintedFor(c.zone_hints, zone)) {
+        eligible.insert(c.addr);
+      } else {
+        draining.insert(c.addr);
+      }
     }
   }
+  for (const BackendAddr& addr : eligible) draining.erase(addr);
   bool fallback = eligible.empty();
   for (const Candidate& c : candidates) {
     if (!considered(c) || !c.serving || !c.terminating) continue;
@@ -138,11 +160,15 @@ std::vector<SourceRange> SourceRanges(const std::string& service_key,
 }
 
 Frontend Translating(const std::string& set, const std::string& port_name,
-                     uint8_t policy) {
+                     uint8_t policy, uint32_t aff_timeout_s) {
   Frontend fe;
   fe.set = set;
   fe.policy = policy;
   fe.service = port_name;
+  if (aff_timeout_s != 0) {
+    fe.flags |= YARD_SVC_F_AFFINITY;
+    fe.aff_timeout_s = aff_timeout_s;
+  }
   return fe;
 }
 
@@ -189,6 +215,7 @@ struct ServiceAddresses {
   bool has_node_ports = false;
   bool external_local = false;
   bool internal_local = false;
+  uint32_t aff_timeout_s = 0;  // 0: no session affinity
 };
 
 ServiceAddresses AddressesOf(const std::string& key, const ServiceSpec& spec,
@@ -210,6 +237,7 @@ ServiceAddresses AddressesOf(const std::string& key, const ServiceSpec& spec,
   out.external_local = spec.external_traffic_policy == "Local" &&
                        (out.has_node_ports || !out.external_ips.empty());
   out.internal_local = spec.internal_traffic_policy == "Local";
+  out.aff_timeout_s = AffinityTimeoutSeconds(spec);
   return out;
 }
 
@@ -229,11 +257,17 @@ void TranslatePort(const ClusterState& state,
   }
   if (port.port < 1 || port.port > 65535) return;
   uint16_t port_be = htons(static_cast<uint16_t>(port.port));
-  std::vector<Candidate> candidates = Candidates(state, slices, port, node);
+  const uint32_t node_zone = NodeZoneIndex(state, node.node_name);
+  std::vector<Candidate> candidates = Candidates(
+      state, slices, port, node, spec.traffic_distribution == kPreferClose);
+  const uint32_t zone =
+      KeepsToZone(candidates, spec.publish_not_ready_addresses, node_zone)
+          ? node_zone
+          : kNoZone;
   auto make_set = [&](const std::string& name, bool local_only) {
     if (!out.sets.contains(name)) {
-      out.sets[name] =
-          MakeSet(candidates, spec.publish_not_ready_addresses, local_only);
+      out.sets[name] = MakeSet(candidates, spec.publish_not_ready_addresses,
+                               local_only, local_only ? kNoZone : zone);
       AddMaglev(lb, out.sets[name]);
     }
     return name;
@@ -241,7 +275,7 @@ void TranslatePort(const ClusterState& state,
   auto serve = [&](uint32_t addr, uint16_t port_be, uint8_t scope,
                    const std::string& set) {
     out.frontends[{addr, port_be, *proto, scope}] =
-        Translating(set, port_name, *lb.policy);
+        Translating(set, port_name, *lb.policy, at.aff_timeout_s);
   };
 
   // Pods' view. Pods reaching an external, load-balancer or node address
@@ -281,7 +315,8 @@ void TranslatePort(const ClusterState& state,
     serve(addr, port_be, YARD_SCOPE_EXTERNAL, external_set);
   }
   for (uint32_t addr : at.lb_ips) {
-    Frontend fe = Translating(external_set, port_name, *lb.policy);
+    Frontend fe =
+        Translating(external_set, port_name, *lb.policy, at.aff_timeout_s);
     if (!at.ranges.empty()) {
       fe.flags |= YARD_SVC_F_SOURCE_RANGES;
       fe.source_ranges = at.ranges;
@@ -297,6 +332,12 @@ void TranslatePort(const ClusterState& state,
 
 }  // namespace
 
+uint32_t AffinityTimeoutSeconds(const ServiceSpec& spec) {
+  if (spec.session_affinity != "ClientIP") return 0;
+  if (spec.aff_timeout_s <= 0) return kDefaultAffinityTimeoutS;
+  return std::min<uint32_t>(spec.aff_timeout_s, kMaxAffinityTimeoutS);
+}
+
 ServiceEntries TranslateService(const ClusterState& state,
                                 const std::string& key, const ServiceSpec& spec,
                                 const NodeContext& node) {
@@ -305,12 +346,6 @@ ServiceEntries TranslateService(const ClusterState& state,
   if (spec.headless) return out;                // DNS only
   ServiceAddresses at = AddressesOf(key, spec, out.skipped);
   LbOptions lb = SelectionOf(key, spec, node, out.skipped);
-  if (spec.session_affinity == "ClientIP") {
-    out.skipped.push_back(absl::StrCat(
-        key,
-        ": sessionAffinity ClientIP not implemented yet; new flows "
-        "choose at random"));
-  }
   std::vector<const Slice*> slices = state.SlicesOf(key);
   for (const ServicePortSpec& port : spec.ports) {
     TranslatePort(state, slices, spec, port, key, at, lb, node, out);

@@ -18,6 +18,8 @@ namespace switchyard::translate {
 
 struct NodeContext {
   std::string node_name;  // for the traffic policies' Local
+  // The node's zone, for topology-aware routing, is read from its Node
+  // object in the cluster state (topology.h).
   // This node's addresses that serve NodePorts (network order).
   std::vector<uint32_t> node_port_addrs_be;
   // Endpoint selection of Services that name none (enum yard_policy; the
@@ -37,6 +39,13 @@ struct ServiceEntries {
   // the rest of the cluster must still be served.
   std::vector<std::string> skipped;
 };
+
+// sessionAffinity: ClientIP's timeout as Kubernetes defines it: 10800 s
+// when unset, at most 86400 (the API refuses more; a larger value from an
+// unchecked source is capped rather than trusted). 0 without affinity.
+inline constexpr uint32_t kDefaultAffinityTimeoutS = 10800;
+inline constexpr uint32_t kMaxAffinityTimeoutS = 86400;
+uint32_t AffinityTimeoutSeconds(const ServiceSpec& spec);
 
 ServiceEntries TranslateService(const ClusterState& state,
                                 const std::string& service_key,

@@ -41,6 +41,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -1154,6 +1155,51 @@ TEST_F(ExternalTest, LocalFlowIsTrackedBothWaysAndStaysOnItsEndpoint) {
   EXPECT_EQ(Ct(fwd)->bytes, syn.size() + ack.size());
   EXPECT_EQ(CtEntries(), 2u);
   EXPECT_EQ(Stats(kNpTcp).forward.packets, 2u);
+  ExpectReasons({});
+}
+
+// Session affinity at XDP (sessionAffinity: ClientIP on a load-balancer
+// IP): an outside client's new connections all reach one endpoint; with
+// the flag off they spread again (lib/affinity.h; affinity_test.cc has
+// the rest through the pod program, which shares the code).
+TEST_F(ExternalTest, AffinityKeepsAnOutsideClientOnOneEndpoint) {
+  using namespace packet;  // NOLINT
+  constexpr absl::string_view kStickyIp = "192.0.2.30";
+  constexpr uint32_t kSticky = kLastFrontend + 1;
+  constexpr BackendSpec kBeWeb2 = {5, "10.244.1.15", 8080};
+  ASSERT_NO_FATAL_FAILURE(PutBackend(kBeWeb2));
+  PutServicePort(kStickyIp, 80, kProtoTcp, kSticky, {kBeWeb.id, kBeWeb2.id});
+  const yard_svc4_key key = kernel::ServiceKey(IpBe(kStickyIp), PortBe(80),
+                                               kProtoTcp, YARD_SCOPE_EXTERNAL);
+  auto set_affinity = [&](bool on) {
+    absl::StatusOr<std::optional<yard_svc_value>> value =
+        maps().LookupFrontend(key);
+    ASSERT_TRUE(value.ok() && value->has_value());
+    yard_svc_value v = **value;
+    v.flags = on ? YARD_SVC_F_AFFINITY : 0;
+    v.aff_timeout_s = on ? 60 : 0;
+    ASSERT_OK(maps().PutFrontend(key, v));
+  };
+  auto endpoints_of_new_flows = [&](int n, uint16_t first_port) {
+    std::set<std::string> seen;
+    for (int i = 0; i < n; ++i) {
+      const XdpRun run =
+          RunXdp(FromClient()
+                     .Ipv4(kClient, kStickyIp)
+                     .Tcp(static_cast<uint16_t>(first_port + i), 80)
+                     .Flags(kTcpSyn)
+                     .Build());
+      EXPECT_EQ(run.verdict, kXdpPass);
+      const DecodedFrame d = Decode(run.output);
+      seen.insert(d.ip.has_value() ? FormatIp(d.ip->daddr) : "(none)");
+    }
+    return seen;
+  };
+  ASSERT_NO_FATAL_FAILURE(set_affinity(true));
+  EXPECT_EQ(endpoints_of_new_flows(30, 41000).size(), 1u);
+  ASSERT_NO_FATAL_FAILURE(set_affinity(false));
+  // 40 flows on one of two endpoints by chance: odds 2^-39.
+  EXPECT_EQ(endpoints_of_new_flows(40, 42000).size(), 2u);
   ExpectReasons({});
 }
 

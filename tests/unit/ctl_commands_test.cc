@@ -68,6 +68,13 @@ class FakeClusterState final : public v1::ClusterState::Service {
                              : v1::ApplyResult::CONFIGURED);
       objects_[Key(manifest::RefOf(object))] = object;
       *response->add_objects() = object;
+      // Like the real one's warnings (service_warnings.h), for one field.
+      if (object.has_service() &&
+          object.service().spec().traffic_distribution() == "PreferSameNode") {
+        response->add_warnings(absl::StrCat(
+            manifest::Describe(object),
+            ": spec.trafficDistribution: PreferSameNode is not implemented"));
+      }
     }
     response->set_version(++version_);
     return grpc::Status::OK;
@@ -312,6 +319,22 @@ TEST_F(CommandsTest, ApplyOutputShowsWhatWasStored) {
             "clusterIP: 10.96.0.10\n  ports:\n  - port: 80\n");
   EXPECT_EQ(Run({"apply", "-o", "wide", "-f", "-"}, "").message(),
             "apply prints json, yaml or name (-o wide is for get)");
+}
+
+TEST_F(CommandsTest, ApplyPrintsTheControllersWarningsOnStderr) {
+  const std::string manifest =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: near}\n"
+      "spec: {ports: [{port: 80}], trafficDistribution: PreferSameNode}\n";
+  ASSERT_TRUE(Run({"apply", "-f", "-"}, manifest).ok());
+  EXPECT_EQ(out_.str(), "service/near created\n");
+  EXPECT_EQ(err_.str(),
+            "Warning: Service default/near: spec.trafficDistribution: "
+            "PreferSameNode is not implemented\n");
+  // With -o, the document stays clean: the warning is still on stderr.
+  ASSERT_TRUE(Run({"apply", "-o", "name", "-f", "-"}, manifest).ok());
+  EXPECT_EQ(out_.str(), "service/near\n");
+  EXPECT_NE(err_.str().find("Warning: Service default/near"),
+            std::string::npos);
 }
 
 TEST_F(CommandsTest, ApplyFromStdinAndDirectoryWithNamespace) {

@@ -442,6 +442,7 @@ TEST(ParseManifests, EndpointSliceWithConditionsAndTargetRef) {
             addresses: "10.1.2.4"
             conditions { ready: false serving: true terminating: true }
             node_name: "node-2"
+            hints { for_zones { name: "us-west2-a" } }
           }
           endpoints { addresses: "10.1.2.5" }
         })pb"),

@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <tuple>
+
 #include "control/common/ipv4.h"
 #include "gtest/gtest.h"
 #include "yard_abi.h"
@@ -81,6 +83,13 @@ class TranslateTest : public ::testing::Test {
   }
   void Put(const v1::EndpointSlice& e) {
     *snapshot_.add_upserts()->mutable_endpoint_slice() = e;
+  }
+  void PutNode(const std::string& name, const std::string& zone) {
+    v1::Node* node = snapshot_.add_upserts()->mutable_node();
+    node->mutable_metadata()->set_name(name);
+    if (!zone.empty()) {
+      (*node->mutable_metadata()->mutable_labels())[kZoneLabel] = zone;
+    }
   }
   Result Run(const std::string& node = "node-a",
              std::vector<uint32_t> node_port_addrs = {}) {
@@ -489,6 +498,179 @@ TEST_F(NorthSouthTest, HealthChecksCountReadyEndpointsOnThisNode) {
             (std::vector<HealthCheck>{{"default/shop", 30079, 2}}));
   EXPECT_EQ(Checks("node-c"),
             (std::vector<HealthCheck>{{"default/shop", 30079, 0}}));
+}
+
+TEST_F(NorthSouthTest, ClientIpAffinityMarksEveryFrontendOfThePort) {
+  v1::Service svc = Service("LoadBalancer", "Cluster");
+  svc.mutable_spec()->set_session_affinity("ClientIP");
+  svc.mutable_spec()
+      ->mutable_session_affinity_config()
+      ->set_client_ip_timeout_seconds(30);
+  svc.mutable_spec()->add_external_ips("192.0.2.50");
+  svc.mutable_status()->add_load_balancer_ingress()->set_ip("198.51.100.7");
+  Put(svc);
+  PutEndpoints();
+
+  Result t = RunOnNodeA();
+  int ports = 0;
+  for (const auto& [key, fe] : t.desired.frontends) {
+    if (key.is_wildcard()) {
+      EXPECT_EQ(fe.flags, YARD_SVC_F_WILDCARD);
+      EXPECT_EQ(fe.aff_timeout_s, 0u);
+      continue;
+    }
+    ++ports;
+    EXPECT_TRUE(fe.flags & YARD_SVC_F_AFFINITY) << fe.service;
+    EXPECT_EQ(fe.aff_timeout_s, 30u) << fe.service;
+  }
+  // ClusterIP; external and load-balancer IPs and two node addresses, for
+  // pods and for outside clients.
+  EXPECT_EQ(ports, 1 + 2 * 4);
+  EXPECT_TRUE(t.skipped.empty());
+}
+
+TEST_F(TranslateTest, AffinityTimeoutFollowsKubernetesDefaults) {
+  ServiceSpec spec;
+  EXPECT_EQ(AffinityTimeoutSeconds(spec), 0u);
+  spec.session_affinity = "None";
+  spec.aff_timeout_s = 60;
+  EXPECT_EQ(AffinityTimeoutSeconds(spec), 0u);
+  spec.session_affinity = "ClientIP";
+  EXPECT_EQ(AffinityTimeoutSeconds(spec), 60u);
+  spec.aff_timeout_s = 0;
+  EXPECT_EQ(AffinityTimeoutSeconds(spec), 10800u);
+  spec.aff_timeout_s = 100000;
+  EXPECT_EQ(AffinityTimeoutSeconds(spec), 86400u);
+}
+
+TEST_F(TranslateTest, AffinityOffLeavesFrontendsPlain) {
+  v1::Service svc = MakeService("web", "10.96.0.10");
+  svc.mutable_spec()->set_session_affinity("None");
+  AddPort(svc, "", 80);
+  Put(svc);
+  Result t = Run();
+  const Frontend& fe =
+      t.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP));
+  EXPECT_EQ(fe.flags, 0);
+  EXPECT_EQ(fe.aff_timeout_s, 0u);
+}
+
+// Topology: three endpoints, two in zone-a and one in zone-b.
+class TopologyTest : public TranslateTest {
+ protected:
+  // hinted: each endpoint carries hints.forZones of its own zone, as the
+  // EndpointSlice controller writes for PreferClose; otherwise only zone.
+  void PutService(const std::string& distribution, bool hinted,
+                  const std::string& itp = "Cluster") {
+    v1::Service svc = MakeService("web", "10.96.0.10");
+    svc.mutable_spec()->set_traffic_distribution(distribution);
+    svc.mutable_spec()->set_internal_traffic_policy(itp);
+    AddPort(svc, "", 80);
+    Put(svc);
+    v1::EndpointSlice slice = MakeSlice("web-1", "web");
+    AddSlicePort(slice, "", 8080);
+    for (auto [ip, node, zone] : {std::tuple{"10.244.1.1", "node-a", "zone-a"},
+                                  {"10.244.2.1", "node-b", "zone-a"},
+                                  {"10.244.3.1", "node-c", "zone-b"}}) {
+      v1::Endpoint* ep = AddEndpoint(slice, ip, node);
+      ep->set_zone(zone);
+      if (hinted) ep->mutable_hints()->add_for_zones()->set_name(zone);
+    }
+    Put(slice);
+  }
+  const BackendSet& SetOn(const Result& r) {
+    return r.desired.sets.at(
+        r.desired.frontends.at(Fe("10.96.0.10", 80, IPPROTO_TCP)).set);
+  }
+  const std::vector<BackendAddr> kZoneA = {Be("10.244.1.1", 8080),
+                                           Be("10.244.2.1", 8080)};
+  const std::vector<BackendAddr> kAll = {
+      Be("10.244.1.1", 8080), Be("10.244.2.1", 8080), Be("10.244.3.1", 8080)};
+};
+
+TEST_F(TopologyTest, HintsKeepNewFlowsInTheNodesZone) {
+  PutNode("node-a", "zone-a");
+  PutService("PreferClose", true);
+  Result t = Run("node-a");
+  EXPECT_EQ(SetOn(t).eligible, kZoneA);
+  // The other zone's endpoint keeps the flows it has.
+  EXPECT_EQ(SetOn(t).draining,
+            std::vector<BackendAddr>{Be("10.244.3.1", 8080)});
+}
+
+TEST_F(TopologyTest, ANodeOfTheOtherZoneUsesItsOwnZone) {
+  PutNode("node-c", "zone-b");
+  PutService("PreferClose", true);
+  EXPECT_EQ(SetOn(Run("node-c")).eligible,
+            std::vector<BackendAddr>{Be("10.244.3.1", 8080)});
+}
+
+TEST_F(TopologyTest, PreferCloseWithoutHintsUsesTheEndpointsZones) {
+  PutNode("node-a", "zone-a");
+  PutService("PreferClose", false);
+  EXPECT_EQ(SetOn(Run("node-a")).eligible, kZoneA);
+}
+
+TEST_F(TopologyTest, HintsAreHonouredWhateverTheServiceSays) {
+  PutNode("node-a", "zone-a");
+  PutService("", true);
+  EXPECT_EQ(SetOn(Run("node-a")).eligible, kZoneA);
+}
+
+TEST_F(TopologyTest, ZonesWithoutHintsOrPreferCloseMeanNothing) {
+  PutNode("node-a", "zone-a");
+  PutService("", false);
+  EXPECT_EQ(SetOn(Run("node-a")).eligible, kAll);
+}
+
+TEST_F(TopologyTest, AZoneWithoutEndpointsUsesEveryEndpoint) {
+  PutNode("node-d", "zone-c");
+  PutService("PreferClose", true);
+  EXPECT_EQ(SetOn(Run("node-d")).eligible, kAll);
+  EXPECT_TRUE(SetOn(Run("node-d")).draining.empty());
+}
+
+TEST_F(TopologyTest, ANodeWithoutAZoneUsesEveryEndpoint) {
+  PutNode("node-a", "");
+  PutService("PreferClose", true);
+  EXPECT_EQ(SetOn(Run("node-a")).eligible, kAll);
+}
+
+TEST_F(TopologyTest, OneReadyEndpointWithoutHintsTurnsHintsOff) {
+  PutNode("node-a", "zone-a");
+  PutService("PreferClose", true);
+  v1::EndpointSlice more = MakeSlice("web-2", "web");
+  AddSlicePort(more, "", 8080);
+  AddEndpoint(more, "10.244.4.1", "node-d");  // no hints, no zone
+  Put(more);
+  Result t = Run("node-a");
+  std::vector<BackendAddr> all = kAll;
+  all.push_back(Be("10.244.4.1", 8080));
+  EXPECT_EQ(SetOn(t).eligible, all);
+}
+
+TEST_F(TopologyTest, AnUnreadyEndpointWithoutHintsDoesNotCount) {
+  PutNode("node-a", "zone-a");
+  PutService("PreferClose", true);
+  v1::EndpointSlice more = MakeSlice("web-2", "web");
+  AddSlicePort(more, "", 8080);
+  AddEndpoint(more, "10.244.4.1", "node-d")
+      ->mutable_conditions()
+      ->set_ready(false);
+  Put(more);
+  EXPECT_EQ(SetOn(Run("node-a")).eligible, kZoneA);
+}
+
+TEST_F(TopologyTest, InternalTrafficPolicyLocalIgnoresZones) {
+  PutNode("node-c", "zone-b");
+  PutNode("node-a", "zone-a");
+  PutService("PreferClose", true, "Local");
+  EXPECT_EQ(SetOn(Run("node-a")).eligible,
+            std::vector<BackendAddr>{Be("10.244.1.1", 8080)});
+  // node-b is in zone-b, its endpoint in zone-a: Local keeps to it.
+  PutNode("node-b", "zone-b");
+  EXPECT_EQ(SetOn(Run("node-b")).eligible,
+            std::vector<BackendAddr>{Be("10.244.2.1", 8080)});
 }
 
 // Service-by-service updates must give exactly what a full rebuild gives.
