@@ -933,22 +933,6 @@ metadata:
   namespace: default
   labels:
     kubernetes.io/service-name: spread
-// --- choosing the endpoint: session affinity and topology ---------------
-
-// The four http endpoints of examples/serve.sh (pod-I-2, pod-I-3), as an
-// EndpointSlice of `service`; `zoned` adds each endpoint's zone ("zone-I"
-// for node-I) and the hint the EndpointSlice controller would give it.
-std::string FourEndpoints(const std::string& service, bool zoned) {
-  std::string yaml = absl::StrCat(R"(---
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: )",
-                                  service, R"(-q4w8e
-  namespace: default
-  labels:
-    kubernetes.io/service-name: )",
-                                  service, R"(
 addressType: IPv4
 ports:
   - name: http
@@ -1040,6 +1024,30 @@ spec:
   EXPECT_EQ(moved - moved_between_survivors, on_leaver);
   EXPECT_LE(moved_between_survivors, kTuples * 5 / 100);
   EXPECT_LE(moved, kTuples * 20 / 100);
+}
+
+// --- choosing the endpoint: session affinity and topology ---------------
+
+// The four http endpoints of examples/serve.sh (pod-I-2, pod-I-3), as an
+// EndpointSlice of `service`; `zoned` adds each endpoint's zone ("zone-I"
+// for node-I) and the hint the EndpointSlice controller would give it.
+std::string FourEndpoints(const std::string& service, bool zoned) {
+  std::string yaml = absl::StrCat(R"(---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: )",
+                                  service, R"(-q4w8e
+  namespace: default
+  labels:
+    kubernetes.io/service-name: )",
+                                  service, R"(
+addressType: IPv4
+ports:
+  - name: http
+    protocol: TCP
+    port: 8080
+endpoints:
 )");
   for (int node = 1; node <= kNodes; ++node) {
     for (int pod = 2; pod <= 3; ++pod) {
