@@ -58,42 +58,65 @@ static __always_inline __u32 yard_select_slot(const struct yard_svc_value *svc,
 	}
 }
 
-/* The backend a new flow to svc goes to, or NULL when the chosen slot is
- * not (yet) written: a broken update order, counted by the caller. With
- * session affinity, the client's earlier choice comes first and the
- * policy chooses only when there is none (lib/affinity.h). */
-static __always_inline struct yard_backend4 *
-yard_select_backend4(const struct yard_svc_value *svc,
-		     const struct yard_pkt4 *p, __u32 *backend_id)
+/* The id of the backend a new flow to svc goes to, or 0 when the chosen
+ * slot is not (yet) written: a broken update order, counted by the caller.
+ * With session affinity, the client's earlier choice comes first and the
+ * policy chooses only when there is none (lib/affinity.h).
+ *
+ * A global function, so the verifier checks it once, on its own: inlined,
+ * its branches (affinity, each policy, least-connection's scan) multiply
+ * with every path of every hook that calls it, and the external hooks
+ * then pass the verifier's million-instruction budget. Its pointer
+ * arguments are checked for NULL because a global function's are not
+ * trusted. */
+__noinline __u32 yard_choose_backend_id4(const struct yard_svc_value *svc,
+					  const struct yard_pkt4 *p)
 {
-	struct yard_slot_key key = {.svc_id = svc->svc_id};
+	struct yard_slot_key key = {};
 	struct yard_slot_value *slot;
 	struct yard_backend4 *be;
+	__u32 backend_id = 0;
 	__u64 now = 0;
 
+	if (!svc || !p || svc->count == 0)
+		return 0;
+	key.svc_id = svc->svc_id;
 	if (yard_has_affinity(svc)) {
 		now = yard_now();
-		be = yard_affinity_find4(svc, p, now, backend_id);
+		be = yard_affinity_find4(svc, p, now, &backend_id);
 		if (be)
-			return be;
+			return backend_id;
 	} else if (svc->policy == YARD_POLICY_MAGLEV) {
 		/* Maglev's table names backends directly: no slot lookup.
 		 * Affinity remembers the slot it chose, so a service with both
 		 * chooses by slot (the controller warns of it when applied). */
-		*backend_id = yard_maglev_backend_id(svc->svc_id, p);
-		if (*backend_id)
-			return yard_lookup_backend4(*backend_id);
+		backend_id = yard_maglev_backend_id(svc->svc_id, p);
+		if (backend_id)
+			return backend_id;
 	}
 	key.slot = yard_select_slot(svc, p);
 	slot = bpf_map_lookup_elem(&yard_slots, &key);
 	if (!slot)
+		return 0;
+	if (yard_has_affinity(svc)) {
+		be = yard_lookup_backend4(slot->backend_id);
+		if (be)
+			yard_affinity_remember4(svc, p, key.slot,
+						slot->backend_id, be, now);
+	}
+	return slot->backend_id;
+}
+
+/* The backend a new flow to svc goes to (its id in *backend_id), or NULL
+ * when none is written (see yard_choose_backend_id4). */
+static __always_inline struct yard_backend4 *
+yard_select_backend4(const struct yard_svc_value *svc,
+		     const struct yard_pkt4 *p, __u32 *backend_id)
+{
+	*backend_id = yard_choose_backend_id4(svc, p);
+	if (!*backend_id)
 		return NULL;
-	*backend_id = slot->backend_id;
-	be = yard_lookup_backend4(slot->backend_id);
-	if (be && yard_has_affinity(svc))
-		yard_affinity_remember4(svc, p, key.slot, slot->backend_id, be,
-					now);
-	return be;
+	return yard_lookup_backend4(*backend_id);
 }
 
 #endif /* SWITCHYARD_BPF_LIB_LB_H_ */
