@@ -992,7 +992,10 @@ spec:
   absl::Cleanup remove = [] {
     Yardctl({"delete", "service", "spread"}).IgnoreError();
   };
-  constexpr int kTuples = 150;
+  // Each trace loads a private copy of the datapath (a verifier run), so
+  // the sample is kept to what fits the lab test's minute; the tuples and
+  // the table are fixed, so the count moved is the same every run.
+  constexpr int kTuples = 40;
   std::vector<std::string> before(kTuples);
   std::set<std::string> used;
   for (int i = 0; i < kTuples; ++i) {
