@@ -218,8 +218,8 @@ absl::Status DatapathMaps::PutLeastConnCount(uint32_t backend_id,
   return maps_.lc4.Update(backend_id, count);
 }
 
-absl::StatusOr<std::optional<yard_aff4_value>>
-DatapathMaps::LookupAffinity(const yard_aff4_key& key) const {
+absl::StatusOr<std::optional<yard_aff4_value>> DatapathMaps::LookupAffinity(
+    const yard_aff4_key& key) const {
   return maps_.affinity4.Lookup<yard_aff4_value>(key);
 }
 

@@ -115,8 +115,7 @@ class DatapathMaps {
       const yard_aff4_key& key) const;
   absl::Status PutAffinity(const yard_aff4_key& key,
                            const yard_aff4_value& value);
-  absl::StatusOr<
-      std::vector<std::pair<yard_aff4_key, yard_aff4_value>>>
+  absl::StatusOr<std::vector<std::pair<yard_aff4_key, yard_aff4_value>>>
   DumpAffinity() const;
 
   // Per-CPU counters, summed over every possible CPU.
