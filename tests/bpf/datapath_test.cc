@@ -38,6 +38,7 @@
 #include "tests/bpf/datapath_fixture.h"
 #include "tests/packet/map_keys.h"
 #include "tests/packet/prog_run.h"
+#include "tests/packet/service_port.h"
 
 namespace switchyard {
 namespace {
@@ -194,16 +195,12 @@ class DatapathTest : public ::testing::Test {
   void PutServicePort(absl::string_view addr, uint16_t port, uint8_t proto,
                       uint32_t id, const std::vector<uint32_t>& backends,
                       std::optional<uint16_t> count = std::nullopt) {
-    for (size_t i = 0; i < backends.size(); ++i) {
-      ASSERT_OK(
-          maps().PutSlot({id, static_cast<uint32_t>(i + 1)}, {backends[i]}));
-    }
-    yard_rnat4 rnat = {};
-    rnat.addr = IpBe(addr);
-    rnat.port = PortBe(port);
-    ASSERT_OK(maps().PutRevNat(id, rnat));
-    ASSERT_OK(SetCount(addr, port, proto, id,
-                       count.value_or(static_cast<uint16_t>(backends.size()))));
+    ASSERT_OK(packet::WriteServicePort(maps(), {.addr = std::string(addr),
+                                                .port = port,
+                                                .proto = proto,
+                                                .id = id,
+                                                .backends = backends,
+                                                .count = count}));
   }
 
   absl::Status SetCount(absl::string_view addr, uint16_t port, uint8_t proto,

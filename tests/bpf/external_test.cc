@@ -68,6 +68,7 @@
 #include "tests/netns/netns.h"
 #include "tests/packet/map_keys.h"
 #include "tests/packet/prog_run.h"
+#include "tests/packet/service_port.h"
 #include "yard_xdp_pass.skel.h"
 
 namespace switchyard {
@@ -451,22 +452,13 @@ class ExternalTest : public ::testing::Test {
   void PutServicePort(absl::string_view addr, uint16_t port, uint8_t proto,
                       uint32_t id, const std::vector<uint32_t>& backends,
                       uint8_t scope = YARD_SCOPE_EXTERNAL, uint8_t flags = 0) {
-    for (size_t i = 0; i < backends.size(); ++i) {
-      ASSERT_OK(
-          maps().PutSlot({id, static_cast<uint32_t>(i + 1)}, {backends[i]}));
-    }
-    yard_rnat4 rnat = {};
-    rnat.addr = IpBe(addr);
-    rnat.port = PortBe(port);
-    ASSERT_OK(maps().PutRevNat(id, rnat));
-    yard_svc_value value = {};
-    value.svc_id = id;
-    value.rev_nat_id = id;
-    value.count = static_cast<uint16_t>(backends.size());
-    value.flags = flags;
-    value.policy = YARD_POLICY_RANDOM;
-    ASSERT_OK(maps().PutFrontend(
-        kernel::ServiceKey(IpBe(addr), PortBe(port), proto, scope), value));
+    ASSERT_OK(packet::WriteServicePort(maps(), {.addr = std::string(addr),
+                                                .port = port,
+                                                .proto = proto,
+                                                .id = id,
+                                                .backends = backends,
+                                                .scope = scope,
+                                                .flags = flags}));
   }
 
   void PutWildcard(absl::string_view addr, uint8_t scope) {

@@ -35,6 +35,7 @@
 #include "tests/bpf/scoped_pin_root.h"
 #include "tests/packet/map_keys.h"
 #include "tests/packet/prog_run.h"
+#include "tests/packet/service_port.h"
 
 namespace switchyard {
 namespace {
@@ -132,20 +133,11 @@ class InspectTest : public ::testing::Test {
 
   void PutServicePort(absl::string_view addr, uint16_t port, uint8_t proto,
                       uint32_t id, const std::vector<uint32_t>& backends) {
-    for (size_t i = 0; i < backends.size(); ++i) {
-      ASSERT_OK(
-          maps().PutSlot({id, static_cast<uint32_t>(i + 1)}, {backends[i]}));
-    }
-    yard_rnat4 rnat = {};
-    rnat.addr = IpBe(addr);
-    rnat.port = PortBe(port);
-    ASSERT_OK(maps().PutRevNat(id, rnat));
-    yard_svc_value svc = {};
-    svc.svc_id = id;
-    svc.rev_nat_id = id;
-    svc.count = static_cast<uint16_t>(backends.size());
-    ASSERT_OK(maps().PutFrontend(
-        kernel::ServiceKey(IpBe(addr), PortBe(port), proto), svc));
+    ASSERT_OK(packet::WriteServicePort(maps(), {.addr = std::string(addr),
+                                                .port = port,
+                                                .proto = proto,
+                                                .id = id,
+                                                .backends = backends}));
   }
 
   void PutWildcard(absl::string_view addr) {

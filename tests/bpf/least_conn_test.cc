@@ -29,6 +29,7 @@
 #include "tests/bpf/datapath_fixture.h"
 #include "tests/packet/map_keys.h"
 #include "tests/packet/prog_run.h"
+#include "tests/packet/service_port.h"
 
 namespace switchyard {
 namespace {
@@ -135,21 +136,12 @@ class LeastConnTest : public ::testing::Test {
   void PutServicePort(absl::string_view addr, uint16_t port, uint8_t proto,
                       uint32_t id, const std::vector<uint32_t>& backends,
                       uint8_t policy) {
-    for (size_t i = 0; i < backends.size(); ++i) {
-      ASSERT_OK(
-          maps().PutSlot({id, static_cast<uint32_t>(i + 1)}, {backends[i]}));
-    }
-    yard_rnat4 rnat = {};
-    rnat.addr = IpBe(addr);
-    rnat.port = PortBe(port);
-    ASSERT_OK(maps().PutRevNat(id, rnat));
-    yard_svc_value value = {};
-    value.svc_id = id;
-    value.rev_nat_id = id;
-    value.count = static_cast<uint16_t>(backends.size());
-    value.policy = policy;
-    ASSERT_OK(maps().PutFrontend(
-        kernel::ServiceKey(IpBe(addr), PortBe(port), proto), value));
+    ASSERT_OK(packet::WriteServicePort(maps(), {.addr = std::string(addr),
+                                                .port = port,
+                                                .proto = proto,
+                                                .id = id,
+                                                .backends = backends,
+                                                .policy = policy}));
   }
 
   ProgRun Run(int fd, const Bytes& frame) {
