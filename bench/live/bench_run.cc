@@ -3,6 +3,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/live/frame_generator.h"
+#include "bench/live/node_conntrack.h"
 #include "bench/live/topology.h"
 #include "control/kernel/datapath.h"
 #include "tests/netns/netns.h"
@@ -21,8 +23,10 @@ namespace {
 // namespaces must not collide with an earlier one's.
 std::string Tag(Mode mode, int services) {
   const std::string key = ProgramKey(mode);
+  const bool remote = ModeSite(mode) == Site::kRemote;
   const char* m = key == "iptables"                      ? "ipt"
                   : key == "nftables"                    ? "nft"
+                  : IsKubeProxy(mode) && remote          ? "kpr"
                   : mode == Mode::kSwitchyardXdpStack    ? "sxs"
                   : mode == Mode::kSwitchyardXdpRedirect ? "sxr"
                   : mode == Mode::kSwitchyardXdpTx       ? "sxt"
@@ -30,14 +34,22 @@ std::string Tag(Mode mode, int services) {
   return absl::StrCat(m, services);
 }
 
+const char* SiteName(Site site) {
+  return site == Site::kRemote ? "remote" : "local";
+}
+
 struct Programmed {
   std::unique_ptr<Topology> topology;
   std::unique_ptr<ProgrammedNode> node;  // destroyed first
+  bool node_conntrack = true;            // nf_conntrack active on the node
 };
 
+// `conntrack`: a Switchyard node gets node_conntrack.h's rules;
+// kube-proxy's nodes track connections whatever it says.
 absl::StatusOr<Programmed> Setup(Mode mode, int services_count,
                                  const std::vector<ServicePort>& services,
-                                 int backends, FrameGenerator* sink_source) {
+                                 int backends, bool conntrack,
+                                 FrameGenerator* sink_source) {
   Programmed p;
   absl::StatusOr<std::unique_ptr<Topology>> topology =
       Topology::Create(Tag(mode, services_count), backends, ModeSite(mode));
@@ -58,11 +70,86 @@ absl::StatusOr<Programmed> Setup(Mode mode, int services_count,
   absl::StatusOr<std::unique_ptr<ProgrammedNode>> node =
       ProgramNode(mode, *p.topology, services);
   if (!node.ok()) return node.status();
+  p.node_conntrack = conntrack || IsKubeProxy(mode);
+  if (conntrack && !IsKubeProxy(mode)) {
+    node = WithNodeConntrack(*std::move(node), *p.topology);
+    if (!node.ok()) return node.status();
+  }
   p.node = *std::move(node);
   std::cerr << absl::StrFormat(
       "  %-10s %6d services: programmed in %.2f s (%s)\n", ProgramKey(mode),
       services_count, p.node->program_seconds(), p.node->Describe());
   return p;
+}
+
+// The packet-rate cases of `modes` at one service count, each node with
+// or without `conntrack`.
+absl::Status RateCasesAt(const BenchConfig& config, int count,
+                         const std::vector<ServicePort>& services,
+                         const std::vector<Mode>& modes, bool conntrack,
+                         FrameGenerator& generator, TrafficSource& source,
+                         std::vector<CaseRecord>& cases) {
+  // Consecutive modes that program the node alike (iptables and
+  // iptables-nodeport) share one programmed node: loading 10,000
+  // services' rules takes iptables and nft tens of seconds.
+  std::optional<Programmed> p;
+  std::string programmed_as;
+  for (Mode mode : modes) {
+    if (!p || programmed_as != ProgramKey(mode)) {
+      p.reset();
+      absl::StatusOr<Programmed> made =
+          Setup(mode, count, services, config.backends, conntrack, &generator);
+      if (!made.ok()) {
+        return absl::Status(
+            made.status().code(),
+            absl::StrCat(ModeName(mode), " at ", count,
+                         " services: ", made.status().message()));
+      }
+      p = *std::move(made);
+      programmed_as = ProgramKey(mode);
+    }
+    const Entry entry = IsNodePort(mode) ? Entry::kNodePort : Entry::kClusterIp;
+    std::cerr << absl::StrFormat(
+        "   %s (%s%s)\n", ModeName(mode), EntryName(entry),
+        p->node_conntrack ? "" : ", no conntrack on the node");
+    for (Shape shape : config.shapes) {
+      const RateConfig& rc =
+          shape == Shape::kEstablished ? config.established : config.new_flows;
+      absl::StatusOr<RateResult> r =
+          RunRateCase(generator, source, *p->topology, *p->node, services,
+                      shape, entry, rc);
+      if (!r.ok()) {
+        return absl::Status(
+            r.status().code(),
+            absl::StrCat(ModeName(mode), " ", ShapeName(shape), " at ", count,
+                         " services: ", r.status().message()));
+      }
+      CaseRecord rec;
+      rec.mode = ModeName(mode);
+      rec.entry = EntryName(entry);
+      rec.shape = ShapeName(shape);
+      rec.traffic_source = source.name();
+      rec.site = SiteName(ModeSite(mode));
+      rec.node_conntrack = p->node_conntrack;
+      rec.services = count;
+      rec.endpoints = config.endpoints;
+      rec.setup = p->node->Describe();
+      rec.program_seconds = p->node->program_seconds();
+      rec.rate_samples = r->samples;
+      rec.pps = r->median_pps;
+      rec.ns_per_frame = r->median_ns_per_frame;
+      uint64_t injected = 0, delivered = 0;
+      for (const RateSample& s : r->samples) {
+        injected += s.injected;
+        delivered += s.delivered;
+      }
+      std::cerr << absl::StrFormat(
+          "    %-12s %10.0f pkt/s %7.0f ns/frame  delivered %d of %d\n",
+          rec.shape, rec.pps, rec.ns_per_frame, delivered, injected);
+      cases.push_back(std::move(rec));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RateCases(const BenchConfig& config, FrameGenerator& generator,
@@ -71,63 +158,28 @@ absl::Status RateCases(const BenchConfig& config, FrameGenerator& generator,
     absl::StatusOr<std::vector<ServicePort>> services =
         BuildServices(count, config.endpoints, config.backends, IPPROTO_UDP);
     if (!services.ok()) return services.status();
-    // Consecutive modes that program the node alike (iptables and
-    // iptables-nodeport) share one programmed node: loading 10,000
-    // services' rules takes iptables and nft tens of seconds.
-    std::optional<Programmed> p;
-    std::string programmed_as;
-    for (Mode mode : config.modes) {
-      if (!p || programmed_as != ProgramKey(mode)) {
-        p.reset();
-        absl::StatusOr<Programmed> made =
-            Setup(mode, count, *services, config.backends, &generator);
-        if (!made.ok()) {
-          return absl::Status(
-              made.status().code(),
-              absl::StrCat(ModeName(mode), " at ", count,
-                           " services: ", made.status().message()));
-        }
-        p = *std::move(made);
-        programmed_as = ProgramKey(mode);
-      }
-      const Entry entry =
-          IsNodePort(mode) ? Entry::kNodePort : Entry::kClusterIp;
-      std::cerr << absl::StrFormat("   %s (%s)\n", ModeName(mode),
-                                   EntryName(entry));
-      for (Shape shape : config.shapes) {
-        const RateConfig& rc = shape == Shape::kEstablished ? config.established
-                                                            : config.new_flows;
-        absl::StatusOr<RateResult> r =
-            RunRateCase(generator, source, *p->topology, *p->node, *services,
-                        shape, entry, rc);
-        if (!r.ok()) {
-          return absl::Status(
-              r.status().code(),
-              absl::StrCat(ModeName(mode), " ", ShapeName(shape), " at ", count,
-                           " services: ", r.status().message()));
-        }
-        CaseRecord rec;
-        rec.mode = ModeName(mode);
-        rec.entry = EntryName(entry);
-        rec.shape = ShapeName(shape);
-        rec.traffic_source = source.name();
-        rec.services = count;
-        rec.endpoints = config.endpoints;
-        rec.setup = p->node->Describe();
-        rec.program_seconds = p->node->program_seconds();
-        rec.rate_samples = r->samples;
-        rec.pps = r->median_pps;
-        rec.ns_per_frame = r->median_ns_per_frame;
-        uint64_t injected = 0, delivered = 0;
-        for (const RateSample& s : r->samples) {
-          injected += s.injected;
-          delivered += s.delivered;
-        }
-        std::cerr << absl::StrFormat(
-            "    %-12s %10.0f pkt/s %7.0f ns/frame  delivered %d of %d\n",
-            rec.shape, rec.pps, rec.ns_per_frame, delivered, injected);
-        cases.push_back(std::move(rec));
-      }
+    if (absl::Status s =
+            RateCasesAt(config, count, *services, config.modes,
+                        config.node_conntrack, generator, source, cases);
+        !s.ok()) {
+      return s;
+    }
+    // What conntrack costs Switchyard: its modes again, on a node
+    // without it.
+    if (!config.node_conntrack ||
+        std::find(config.no_conntrack_services.begin(),
+                  config.no_conntrack_services.end(),
+                  count) == config.no_conntrack_services.end()) {
+      continue;
+    }
+    std::vector<Mode> switchyard;
+    for (Mode m : config.modes) {
+      if (!IsKubeProxy(m)) switchyard.push_back(m);
+    }
+    if (absl::Status s = RateCasesAt(config, count, *services, switchyard,
+                                     false, generator, source, cases);
+        !s.ok()) {
+      return s;
     }
   }
   return absl::OkStatus();
@@ -141,12 +193,15 @@ absl::Status TcpCases(const BenchConfig& config,
     if (!services.ok()) return services.status();
     for (Mode mode : config.tcp_modes) {
       absl::StatusOr<Programmed> p =
-          Setup(mode, count, *services, config.backends, nullptr);
+          Setup(mode, count, *services, config.backends, config.node_conntrack,
+                nullptr);
       if (!p.ok()) return p.status();
       CaseRecord rec;
       rec.mode = ModeName(mode);
       rec.entry = EntryName(Entry::kClusterIp);
       rec.shape = "tcp_connect";
+      rec.site = SiteName(ModeSite(mode));
+      rec.node_conntrack = p->node_conntrack;
       rec.services = count;
       rec.endpoints = config.endpoints;
       rec.setup = p->node->Describe();

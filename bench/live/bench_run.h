@@ -29,6 +29,12 @@ struct BenchConfig {
   std::vector<Mode> tcp_modes;
   CrrConfig tcp;
   uint32_t tcp_repetitions = 3;
+  // nf_conntrack active on Switchyard's nodes (node_conntrack.h), as on a
+  // real node; kube-proxy's have it regardless.
+  bool node_conntrack = true;
+  // Service counts at which the Switchyard modes run a second time
+  // without it (with node_conntrack only): what conntrack costs them.
+  std::vector<int> no_conntrack_services;
   bool quick = false;
 };
 

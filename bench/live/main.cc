@@ -7,6 +7,7 @@
 //                   [--modes switchyard,iptables,...] [--frames N]
 //                   [--new_frames N] [--reps K] [--tcp_services 1000,10000]
 //                   [--traffic_source auto|live-frames|af-packet]
+//                   [--node_conntrack=false] [--no_conntrack_services N,..]
 //
 // For every service count and mode a fresh set of namespaces is built
 // (topology.h), the mode programs the node, and UDP frames go into the
@@ -19,6 +20,9 @@
 // client) whose frames meet whatever the device has attached. Each frame
 // goes through the node's receive path (XDP, tc, netfilter, routing,
 // forwarding) to a backend, where a tc program counts and drops it.
+// Switchyard's node has nf_conntrack active, as a real node's CNI and
+// kubelet rules keep it (node_conntrack.h), and its modes run once more
+// without it at --no_conntrack_services.
 // Reported: frames delivered per second of injection time, and injection
 // time per frame (everything the node does for a frame, on one CPU, plus
 // the source's own cost). Then real TCP clients open short connections
@@ -50,18 +54,28 @@ ABSL_FLAG(bool, quick, false,
 ABSL_FLAG(std::string, json, "",
           "write results as JSON to this file ('-': stdout)");
 ABSL_FLAG(std::string, services, "1,1000,10000", "service counts");
-ABSL_FLAG(std::string, modes,
-          "switchyard,switchyard-xdp-stack,switchyard-xdp-redirect,"
-          "switchyard-xdp-tx,switchyard-tc-stack,iptables,iptables-nodeport,"
-          "nftables,"
-          "nftables-nodeport",
-          "modes for the packet-rate cases: ClusterIP from a pod "
-          "(switchyard, iptables, nftables) and NodePort from outside "
-          "(switchyard-xdp-stack, switchyard-xdp-redirect, switchyard-xdp-tx, "
-          "switchyard-tc-stack: XDP off, the fallback, "
-          "iptables-nodeport, nftables-nodeport); consecutive iptables and "
-          "iptables-nodeport (nftables, nftables-nodeport) share one "
-          "programmed node");
+ABSL_FLAG(
+    std::string, modes,
+    "switchyard,switchyard-xdp-stack,switchyard-xdp-redirect,"
+    "switchyard-xdp-tx,switchyard-tc-stack,iptables,iptables-nodeport,"
+    "nftables,nftables-nodeport,iptables-nodeport-remote,"
+    "nftables-nodeport-remote",
+    "modes for the packet-rate cases: ClusterIP from a pod "
+    "(switchyard, iptables, nftables) and NodePort from outside "
+    "(switchyard-xdp-stack, switchyard-xdp-redirect, switchyard-tc-stack: "
+    "XDP off, the fallback; iptables-nodeport, nftables-nodeport: all "
+    "to local endpoints; switchyard-xdp-tx, iptables-nodeport-remote, "
+    "nftables-nodeport-remote: DNAT + SNAT to endpoints on another "
+    "node); consecutive iptables and iptables-nodeport (nftables, "
+    "nftables-nodeport) share one programmed node");
+ABSL_FLAG(bool, node_conntrack, true,
+          "nf_conntrack active on Switchyard's node (an nftables table with "
+          "ct state rules on prerouting and forward), as CNI and kubelet "
+          "rules keep it on a real node; kube-proxy's modes have it anyway");
+ABSL_FLAG(std::string, no_conntrack_services, "10000",
+          "service counts at which the Switchyard modes also run on a node "
+          "without conntrack, to show what it costs them (with "
+          "--node_conntrack; empty: none)");
 ABSL_FLAG(std::string, shapes, "established,new_flows", "traffic shapes");
 ABSL_FLAG(uint32_t, frames, 1000000,
           "frames per repetition, established flows");
@@ -79,7 +93,7 @@ ABSL_FLAG(int, endpoints, 10, "endpoints per service");
 ABSL_FLAG(int, backends, 4, "backend namespaces the endpoints spread over");
 ABSL_FLAG(std::string, tcp_services, "1000,10000",
           "service counts for the TCP connection cases (empty: none)");
-ABSL_FLAG(std::string, tcp_modes, "switchyard,iptables",
+ABSL_FLAG(std::string, tcp_modes, "switchyard,iptables,nftables",
           "modes for the TCP connection cases");
 ABSL_FLAG(double, tcp_seconds, 1.0, "seconds per TCP repetition");
 ABSL_FLAG(int, tcp_clients, 2, "concurrent TCP client threads");
@@ -146,6 +160,10 @@ absl::StatusOr<BenchConfig> ConfigFromFlags() {
       ParseInts(quick ? "1,100" : absl::GetFlag(FLAGS_services));
   absl::StatusOr<std::vector<int>> tcp_services =
       ParseInts(quick ? "100" : absl::GetFlag(FLAGS_tcp_services));
+  // Quick: at the larger of its two counts, a flag's empty list kept.
+  const std::string no_ct = absl::GetFlag(FLAGS_no_conntrack_services);
+  absl::StatusOr<std::vector<int>> no_conntrack_services =
+      ParseInts(quick && !no_ct.empty() ? "100" : no_ct);
   absl::StatusOr<std::vector<Mode>> modes =
       ParseModes(absl::GetFlag(FLAGS_modes));
   absl::StatusOr<std::vector<Mode>> tcp_modes =
@@ -155,8 +173,9 @@ absl::StatusOr<BenchConfig> ConfigFromFlags() {
   absl::StatusOr<TrafficChoice> traffic =
       ParseTrafficChoice(absl::GetFlag(FLAGS_traffic_source));
   for (const absl::Status& s :
-       {services.status(), tcp_services.status(), modes.status(),
-        tcp_modes.status(), shapes.status(), traffic.status()}) {
+       {services.status(), tcp_services.status(),
+        no_conntrack_services.status(), modes.status(), tcp_modes.status(),
+        shapes.status(), traffic.status()}) {
     if (!s.ok()) return s;
   }
   for (Mode m : *tcp_modes) {
@@ -167,6 +186,8 @@ absl::StatusOr<BenchConfig> ConfigFromFlags() {
   }
   c.services = *services;
   c.tcp_services = *tcp_services;
+  c.node_conntrack = absl::GetFlag(FLAGS_node_conntrack);
+  c.no_conntrack_services = *no_conntrack_services;
   c.modes = *modes;
   c.tcp_modes = *tcp_modes;
   c.shapes = *shapes;
@@ -231,6 +252,7 @@ int Main() {
   info.cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   info.batch = config->established.batch;
   info.quick = config->quick;
+  info.node_conntrack = config->node_conntrack;
 
   std::vector<CaseRecord> cases;
   absl::Status run = RunBench(*config, info, cases);

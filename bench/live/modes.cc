@@ -211,7 +211,9 @@ class NetfilterNode : public ProgrammedNode {
       const std::vector<ServicePort>& services) {
     const kubeproxy::LayoutOptions options{
         kClusterCidr, kServiceCidr, {kNodeAddr}};
-    const bool ipt = ProgramKey(mode) == "iptables";
+    const bool ipt = mode == Mode::kIptables ||
+                     mode == Mode::kIptablesNodePort ||
+                     mode == Mode::kIptablesNodePortRemote;
     // iptables-restore replaces whole tables in one go, as kube-proxy's
     // does; nftables goes in several transactions (see
     // NftablesTransactions for why).
@@ -233,7 +235,29 @@ class NetfilterNode : public ProgrammedNode {
                            kubeproxy::CountIptablesRules(parts[0]), " rules")
             : absl::StrCat("nft, ", lines, " script lines in ", parts.size(),
                            " transactions");
+    if (ModeSite(mode) == Site::kRemote) {
+      // The hops after the node as switchyard-xdp-tx has them: `out`'s
+      // eth0 with the same pass-through program, so both modes' frames
+      // take the same path once they leave vext.
+      node->pass_ = yard_xdp_pass__open_and_load();
+      if (node->pass_ == nullptr) {
+        return ErrnoStatus(errno, "load yard_xdp_pass");
+      }
+      if (absl::Status s =
+              AttachXdpPass(topology.outside(), topology.outside_ifindex(),
+                            bpf_program__fd(node->pass_->progs.yard_xdp_pass));
+          !s.ok()) {
+        return s;
+      }
+      absl::StrAppend(&node->describe_,
+                      "; endpoints on n2, masqueraded out vext "
+                      "(yard_xdp_pass on out's eth0)");
+    }
     return std::unique_ptr<ProgrammedNode>(std::move(node));
+  }
+
+  ~NetfilterNode() override {
+    if (pass_ != nullptr) yard_xdp_pass__destroy(pass_);
   }
 
   absl::Status ForgetFlows() override {
@@ -268,6 +292,7 @@ class NetfilterNode : public ProgrammedNode {
     return loaded;
   }
   const Topology* topology_;
+  yard_xdp_pass* pass_ = nullptr;
   std::string describe_;
 };
 
@@ -293,6 +318,10 @@ const char* ModeName(Mode mode) {
       return "iptables-nodeport";
     case Mode::kNftablesNodePort:
       return "nftables-nodeport";
+    case Mode::kIptablesNodePortRemote:
+      return "iptables-nodeport-remote";
+    case Mode::kNftablesNodePortRemote:
+      return "nftables-nodeport-remote";
   }
   return "?";
 }
@@ -302,8 +331,26 @@ bool IsNodePort(Mode mode) {
          mode != Mode::kNftables;
 }
 
+bool IsKubeProxy(Mode mode) {
+  switch (mode) {
+    case Mode::kIptables:
+    case Mode::kNftables:
+    case Mode::kIptablesNodePort:
+    case Mode::kNftablesNodePort:
+    case Mode::kIptablesNodePortRemote:
+    case Mode::kNftablesNodePortRemote:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Site ModeSite(Mode mode) {
-  return mode == Mode::kSwitchyardXdpTx ? Site::kRemote : Site::kLocal;
+  return mode == Mode::kSwitchyardXdpTx ||
+                 mode == Mode::kIptablesNodePortRemote ||
+                 mode == Mode::kNftablesNodePortRemote
+             ? Site::kRemote
+             : Site::kLocal;
 }
 
 std::string ProgramKey(Mode mode) {
@@ -329,7 +376,7 @@ std::string IptablesVersion() {
 absl::StatusOr<std::unique_ptr<ProgrammedNode>> ProgramNode(
     Mode mode, const Topology& topology,
     const std::vector<ServicePort>& services) {
-  if (ProgramKey(mode) != "iptables" && ProgramKey(mode) != "nftables") {
+  if (!IsKubeProxy(mode)) {
     return SwitchyardNode::Create(mode, topology, services);
   }
   return NetfilterNode::Create(mode, topology, services);

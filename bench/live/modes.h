@@ -3,7 +3,8 @@
 // the pod-facing interface, its XDP program on the external device (three
 // ways: local endpoints through the stack or redirected, remote ones sent
 // back out with XDP_TX), kube-proxy's iptables layout, and its nftables
-// layout. Each programs a fresh node namespace and keeps what it loaded
+// layout (NodePort also with the endpoints on another node, as XDP_TX's
+// are). Each programs a fresh node namespace and keeps what it loaded
 // alive until destroyed.
 #ifndef SWITCHYARD_BENCH_LIVE_MODES_H_
 #define SWITCHYARD_BENCH_LIVE_MODES_H_
@@ -34,6 +35,10 @@ enum class Mode {
                            // at tc DNATs, the stack routes
   kIptablesNodePort,       // the iptables layout, frames XDP_PASSed
   kNftablesNodePort,       // the nftables layout, frames XDP_PASSed
+  // The same layouts with the endpoints on node n2, as for
+  // switchyard-xdp-tx: DNAT + masquerade, forwarded back out vext.
+  kIptablesNodePortRemote,
+  kNftablesNodePortRemote,
 };
 
 inline constexpr Mode kAllModes[] = {
@@ -46,16 +51,22 @@ inline constexpr Mode kAllModes[] = {
     Mode::kSwitchyardTcStack,
     Mode::kIptablesNodePort,
     Mode::kNftablesNodePort,
+    Mode::kIptablesNodePortRemote,
+    Mode::kNftablesNodePortRemote,
 };
 
 // "switchyard", "iptables", "nftables", "switchyard-xdp-stack",
 // "switchyard-xdp-redirect", "switchyard-xdp-tx", "switchyard-tc-stack",
-// "iptables-nodeport",
-// "nftables-nodeport".
+// "iptables-nodeport", "nftables-nodeport", "iptables-nodeport-remote",
+// "nftables-nodeport-remote".
 const char* ModeName(Mode mode);
 // Whether frames enter at the external device, to a NodePort.
 bool IsNodePort(Mode mode);
-// Where the mode's endpoints are (kRemote: switchyard-xdp-tx).
+// Whether the node runs one of kube-proxy's layouts (iptables*,
+// nftables*) rather than Switchyard: conntrack is active there anyway.
+bool IsKubeProxy(Mode mode);
+// Where the mode's endpoints are (kRemote: switchyard-xdp-tx and the
+// *-nodeport-remote layouts).
 Site ModeSite(Mode mode);
 // Modes with the same key program a node identically, so consecutive
 // ones share one programmed node ("iptables" and "iptables-nodeport").

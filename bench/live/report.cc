@@ -38,6 +38,8 @@ Value CaseJson(const CaseRecord& c) {
   v.Set("mode", Str(c.mode));
   v.Set("entry", Str(c.entry));
   v.Set("shape", Str(c.shape));
+  v.Set("site", Str(c.site));
+  v.Set("node_conntrack", Value::Bool(c.node_conntrack));
   v.Set("services", Value::Int(c.services));
   v.Set("endpoints_per_service", Value::Int(c.endpoints));
   v.Set("setup", Str(c.setup));
@@ -72,6 +74,7 @@ std::string ToJson(const RunInfo& info, const std::vector<CaseRecord>& cases) {
   doc.Set("traffic_source", Str(info.traffic_source));
   doc.Set("traffic_source_why", Str(info.traffic_source_why));
   doc.Set("quick", Value::Bool(info.quick));
+  doc.Set("node_conntrack", Value::Bool(info.node_conntrack));
   Value list = Value::List();
   for (const CaseRecord& c : cases) list.Append(CaseJson(c));
   doc.Set("cases", std::move(list));
@@ -80,9 +83,12 @@ std::string ToJson(const RunInfo& info, const std::vector<CaseRecord>& cases) {
 
 std::string ToTable(const RunInfo& info, const std::vector<CaseRecord>& cases) {
   std::string out =
-      absl::StrFormat("%-23s %-12s %8s %14s %10s %9s\n", "mode", "shape",
+      absl::StrFormat("%-30s %-12s %8s %14s %10s %9s\n", "mode", "shape",
                       "services", "rate", "unit", "delivered");
   for (const CaseRecord& c : cases) {
+    // A node without conntrack: said beside the mode.
+    const std::string mode =
+        c.node_conntrack ? c.mode : absl::StrCat(c.mode, " (no ct)");
     if (!c.rate_samples.empty()) {
       uint64_t injected = 0, delivered = 0;
       for (const RateSample& s : c.rate_samples) {
@@ -92,7 +98,7 @@ std::string ToTable(const RunInfo& info, const std::vector<CaseRecord>& cases) {
       absl::StrAppend(
           &out,
           absl::StrFormat(
-              "%-23s %-12s %8d %14.0f %10s %8.1f%%  (%.0f ns/frame)\n", c.mode,
+              "%-30s %-12s %8d %14.0f %10s %8.1f%%  (%.0f ns/frame)\n", mode,
               c.shape, c.services, c.pps, "pkt/s",
               injected ? 100.0 * delivered / injected : 0.0, c.ns_per_frame));
     } else {
@@ -103,8 +109,8 @@ std::string ToTable(const RunInfo& info, const std::vector<CaseRecord>& cases) {
       }
       absl::StrAppend(
           &out,
-          absl::StrFormat("%-23s %-12s %8d %14.0f %10s %9s  (%d failed)\n",
-                          c.mode, c.shape, c.services, c.connections_per_s,
+          absl::StrFormat("%-30s %-12s %8d %14.0f %10s %9s  (%d failed)\n",
+                          mode, c.shape, c.services, c.connections_per_s,
                           "conn/s", "", failed));
     }
   }

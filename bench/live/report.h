@@ -17,6 +17,8 @@ struct CaseRecord {
   std::string entry;           // EntryName: "clusterip" or "nodeport"
   std::string shape;           // ShapeName, or "tcp_connect"
   std::string traffic_source;  // packet-rate cases: TrafficSource::name
+  std::string site;            // endpoints: "local" or "remote" (node n2)
+  bool node_conntrack = true;  // nf_conntrack active on the node
   int services = 0;
   int endpoints = 0;  // per service
   std::string setup;  // ProgrammedNode::Describe
@@ -37,6 +39,7 @@ struct RunInfo {
   int cpus = 0;
   uint32_t batch = 0;
   bool quick = false;
+  bool node_conntrack = true;  // the run's setting for Switchyard's nodes
   // Packet-rate cases' TrafficSource::name, and why it was chosen; empty
   // when the run had none.
   std::string traffic_source;
