@@ -2,38 +2,45 @@
 # SPDX-License-Identifier: Apache-2.0
 # The whole benchmark suite in one command, as root:
 #
-#   sudo bench/run.sh [--out DIR] [--quick] [--only LIST]
+#   sudo bench/run.sh [--out DIR] [--quick] [--only LIST] [--no-conntrack]
 #
 # Builds (scripts/setup.sh, scripts/build.sh), then runs, each with a
 # progress line on stderr and its own output shown as it goes:
 #   datapath  yard-bench-datapath at 1, 1,000, 10,000 and 100,000 services
-#   live      yard-bench-live, every mode (ClusterIP and NodePort)
+#   live      yard-bench-live, every mode (ClusterIP and NodePort), with
+#             nf_conntrack active on Switchyard's node as on a real one,
+#             and its modes once more without it at 10,000 services
 #   sync      bench/run-sync.sh at 1,000 x 10 and 10,000 x 10
 #   fanout    bench/run-sync.sh --fanout (100 watchers)
 # and writes into DIR (default bench/results/<date>-<host>/):
 #   results.json  every bench's JSON merged, with the machine's description
-#   results.md    the tables, and the goals of issue 6, met or not
+#   results.md    the tables, and the goals of issue 16, met or not
 #   *.png         plots (gnuplot; gnuplot-nox is installed when missing)
 #   raw/, logs/   each bench's own JSON and output
 #
 # --quick: a smoke run of the same steps with small counts (a minute or
 # two; numbers meaningless). --only datapath,live,...: a subset.
+# --no-conntrack: Switchyard's node without nf_conntrack (kube-proxy's
+# modes need it and keep it).
 # YARD_BUILD_DIR picks the build directory (default build);
 # YARD_BENCH_NO_BUILD=1 skips setup and build. A bench that fails does not
 # stop the others; the run exits non-zero at the end if any failed.
-# Takes about 6 minutes on the project's 2-vCPU VM.
+# Takes several minutes on the project's 2-vCPU VM, much of it loading
+# kube-proxy's layouts at 10,000 services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=""
 quick=""
 only="datapath,live,sync,fanout"
+live_args=()
 while (($#)); do
   case $1 in
     --out) out=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --only) only=$2; shift 2 ;;
-    -h | --help) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-conntrack) live_args+=(--node_conntrack=false); shift ;;
+    -h | --help) sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -98,9 +105,11 @@ if wanted datapath; then
 fi
 if wanted live; then
   if [[ -n $quick ]]; then
-    run live "$bin/bench/yard-bench-live" --quick --json "$out/raw/live.json"
+    run live "$bin/bench/yard-bench-live" --quick "${live_args[@]}" \
+      --json "$out/raw/live.json"
   else
-    run live "$bin/bench/yard-bench-live" --json "$out/raw/live.json"
+    run live "$bin/bench/yard-bench-live" "${live_args[@]}" \
+      --json "$out/raw/live.json"
   fi
 fi
 if wanted sync; then
