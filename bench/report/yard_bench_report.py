@@ -199,10 +199,12 @@ def datapath_md(dp):
     return (
         "`yard-bench-datapath`: `BPF_PROG_TEST_RUN`, ns per packet "
         f"(median of {dp.get('runs')} runs of {dp.get('repeat'):,}), and its "
-        f"ratio to {floor} at the same service count. The \"fresh tuple\" "
-        "row is a new flow whose tuple was never seen (every lookup misses); "
-        "\"from_pod new flow\" re-chooses a backend for a tuple already in "
-        "the caches.\n\n" + table(header, rows)
+        f"ratio to {floor} at the same service count. \"fresh tuple\" is a "
+        "connection's first packet: a tuple never seen, its tracking entries "
+        "new keys (one packet per test run, so the run's overhead is in it; "
+        "issue 16's new-flow goal uses it); \"from_pod new flow\" finds its "
+        "own expired entries and chooses a backend again.\n\n"
+        + table(header, rows)
     )
 
 
