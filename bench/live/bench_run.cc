@@ -82,11 +82,34 @@ absl::StatusOr<Programmed> Setup(Mode mode, int services_count,
   return p;
 }
 
-// The packet-rate cases of `modes` at one service count, each node with
-// or without `conntrack`.
+// One mode's packet-rate cases on a node with or without conntrack.
+struct NodeRun {
+  Mode mode;
+  bool conntrack;
+};
+
+// What runs at `count` services: every mode with the run's conntrack
+// setting and, where the config asks for it, each Switchyard mode once
+// more without conntrack right after it, so that the two are measured
+// back to back (on a shared machine, minutes apart can differ by more
+// than conntrack does).
+std::vector<NodeRun> NodeRuns(const BenchConfig& config, int count) {
+  const bool compare = config.node_conntrack &&
+                       std::find(config.no_conntrack_services.begin(),
+                                 config.no_conntrack_services.end(),
+                                 count) != config.no_conntrack_services.end();
+  std::vector<NodeRun> runs;
+  for (Mode mode : config.modes) {
+    runs.push_back({mode, config.node_conntrack});
+    if (compare && !IsKubeProxy(mode)) runs.push_back({mode, false});
+  }
+  return runs;
+}
+
+// The packet-rate cases of `runs` at one service count.
 absl::Status RateCasesAt(const BenchConfig& config, int count,
                          const std::vector<ServicePort>& services,
-                         const std::vector<Mode>& modes, bool conntrack,
+                         const std::vector<NodeRun>& runs,
                          FrameGenerator& generator, TrafficSource& source,
                          std::vector<CaseRecord>& cases) {
   // Consecutive modes that program the node alike (iptables and
@@ -94,11 +117,14 @@ absl::Status RateCasesAt(const BenchConfig& config, int count,
   // services' rules takes iptables and nft tens of seconds.
   std::optional<Programmed> p;
   std::string programmed_as;
-  for (Mode mode : modes) {
-    if (!p || programmed_as != ProgramKey(mode)) {
+  for (const NodeRun& run : runs) {
+    const Mode mode = run.mode;
+    const std::string key =
+        absl::StrCat(ProgramKey(mode), run.conntrack ? "" : " no-ct");
+    if (!p || programmed_as != key) {
       p.reset();
-      absl::StatusOr<Programmed> made =
-          Setup(mode, count, services, config.backends, conntrack, &generator);
+      absl::StatusOr<Programmed> made = Setup(
+          mode, count, services, config.backends, run.conntrack, &generator);
       if (!made.ok()) {
         return absl::Status(
             made.status().code(),
@@ -106,7 +132,7 @@ absl::Status RateCasesAt(const BenchConfig& config, int count,
                          " services: ", made.status().message()));
       }
       p = *std::move(made);
-      programmed_as = ProgramKey(mode);
+      programmed_as = key;
     }
     const Entry entry = IsNodePort(mode) ? Entry::kNodePort : Entry::kClusterIp;
     std::cerr << absl::StrFormat(
@@ -159,25 +185,8 @@ absl::Status RateCases(const BenchConfig& config, FrameGenerator& generator,
         BuildServices(count, config.endpoints, config.backends, IPPROTO_UDP);
     if (!services.ok()) return services.status();
     if (absl::Status s =
-            RateCasesAt(config, count, *services, config.modes,
-                        config.node_conntrack, generator, source, cases);
-        !s.ok()) {
-      return s;
-    }
-    // What conntrack costs Switchyard: its modes again, on a node
-    // without it.
-    if (!config.node_conntrack ||
-        std::find(config.no_conntrack_services.begin(),
-                  config.no_conntrack_services.end(),
-                  count) == config.no_conntrack_services.end()) {
-      continue;
-    }
-    std::vector<Mode> switchyard;
-    for (Mode m : config.modes) {
-      if (!IsKubeProxy(m)) switchyard.push_back(m);
-    }
-    if (absl::Status s = RateCasesAt(config, count, *services, switchyard,
-                                     false, generator, source, cases);
+            RateCasesAt(config, count, *services, NodeRuns(config, count),
+                        generator, source, cases);
         !s.ok()) {
       return s;
     }

@@ -32,8 +32,9 @@ struct BenchConfig {
   // nf_conntrack active on Switchyard's nodes (node_conntrack.h), as on a
   // real node; kube-proxy's have it regardless.
   bool node_conntrack = true;
-  // Service counts at which the Switchyard modes run a second time
-  // without it (with node_conntrack only): what conntrack costs them.
+  // Service counts at which each Switchyard mode runs a second time,
+  // right after the first, without it (with node_conntrack only): what
+  // conntrack costs them.
   std::vector<int> no_conntrack_services;
   bool quick = false;
 };

@@ -73,9 +73,9 @@ ABSL_FLAG(bool, node_conntrack, true,
           "ct state rules on prerouting and forward), as CNI and kubelet "
           "rules keep it on a real node; kube-proxy's modes have it anyway");
 ABSL_FLAG(std::string, no_conntrack_services, "10000",
-          "service counts at which the Switchyard modes also run on a node "
-          "without conntrack, to show what it costs them (with "
-          "--node_conntrack; empty: none)");
+          "service counts at which each Switchyard mode also runs on a node "
+          "without conntrack, right after its first run, to show what it "
+          "costs them (with --node_conntrack; empty: none)");
 ABSL_FLAG(std::string, shapes, "established,new_flows", "traffic shapes");
 ABSL_FLAG(uint32_t, frames, 1000000,
           "frames per repetition, established flows");

@@ -389,11 +389,12 @@ def conntrack_md(live):
         "**What nf_conntrack costs Switchyard** (packets/s). Every "
         "Switchyard node above has conntrack active, as on a real node "
         "where CNI or kubelet rules keep it loaded (an nftables table with "
-        "`ct state` rules on prerouting and forward); here its modes once "
-        "more on a node without it. kube-proxy's modes pay conntrack in "
+        "`ct state` rules on prerouting and forward); here each of its modes "
+        "once more on a node without it, measured right after the first. kube-proxy's modes pay conntrack in "
         "every row: their DNAT and masquerade are conntrack's NAT. Frames "
         "Switchyard keeps out of the stack (XDP redirect, XDP_TX) do not "
-        "meet it.\n\n"
+        "meet it, so their two rows show how much the machine moved "
+        "between back-to-back runs.\n\n"
         + table(
             ["mode", "shape", "services", "with conntrack", "without", "change with conntrack"],
             rows,
@@ -559,7 +560,10 @@ def goals(dp, live, sync):
     # Live, every Switchyard ClusterIP mode the run had, on its main rows.
     idx = live_index(live)
     n = GOAL_LIVE_SERVICES
-    kp_all = {m for (m, _, _) in idx if not is_switchyard(m)}
+    # ClusterIP peers only: a NodePort layout is no ClusterIP baseline.
+    kp_clusterip = {
+        m for (m, _, _), c in idx.items() if not is_switchyard(m) and case_entry(c) == "clusterip"
+    }
     conntrack = "node with conntrack" if run_conntrack(live) else "node without conntrack"
     targets = [
         (shape, f"ClusterIP {title}", GOAL_LIVE_X_PEER, "pps", "pkt/s")
@@ -578,7 +582,7 @@ def goals(dp, live, sync):
             if c and peer and peer[field]:
                 ratio = c[field] / peer[field]
                 value = f"{ratio:.2f}× ({fmt(c[field])} {unit})"
-                best, best_mode = best_kube_proxy(idx, kp_all, shape, n)
+                best, best_mode = best_kube_proxy(idx, kp_clusterip, shape, n)
                 if best_mode and best_mode != GOAL_LIVE_PEER and best > peer[field]:
                     value += f"; {c[field] / best:.2f}× the better `{best_mode}`"
                 add(
