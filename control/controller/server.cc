@@ -27,6 +27,8 @@
 namespace switchyard::controller {
 namespace {
 
+using RepeatedObjects = google::protobuf::RepeatedPtrField<v1::Object>;
+
 // Checks the caller may call `method`; a refusal is logged with who, what
 // and why, and returned as PERMISSION_DENIED.
 grpc::Status Allow(const grpc::ServerContext& context, absl::string_view method,
@@ -84,8 +86,15 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
     Record("apply", start, limits);
     return ToGrpc(limits);
   }
-  std::vector<v1::Object> objects(request->objects().begin(),
-                                  request->objects().end());
+  // Taken over, not copied: a deep copy of 10,000 services and their
+  // slices cost 0.8 s of a loaded machine's time, a third of the write. The
+  // request is gRPC's, made for this call alone and read by nothing after
+  // this handler (no interceptors), so emptying it is safe; gRPC hands it
+  // over const only because its sync API has one signature for all.
+  RepeatedObjects& taken =
+      *const_cast<v1::ApplyRequest*>(request)->mutable_objects();
+  std::vector<v1::Object> objects(taken.size());
+  for (int i = 0; i < taken.size(); ++i) objects[i].Swap(taken.Mutable(i));
   absl::StatusOr<ApplyResult> result = store_->Apply(std::move(objects));
   Record("apply", start, result.status());
   if (!result.ok()) return ToGrpc(result.status());
