@@ -308,5 +308,41 @@ TEST_F(DurabilityTest, LargeApplyIsOneRecordKeptWholeOrNotAtAll) {
             static_cast<size_t>(kServices));
 }
 
+// The server's path: the objects come back encoded, and the journal record
+// is made of the same bytes; both read back as what the store holds.
+TEST_F(DurabilityTest, EncodedApplyReturnsAndJournalsTheStoredObjects) {
+  std::vector<v1::Object> written;
+  {
+    std::unique_ptr<ClusterStore> store = testing::OpenOrDie(Config());
+    ASSERT_NE(store, nullptr);
+    absl::StatusOr<ApplyResult> result =
+        store->Apply(Objs({Svc("a", "type: 'NodePort'"), Slice("a-1", "a"),
+                           "node { metadata { name: 'n1' } }"}),
+                     ApplyOutput::kEncoded);
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(result->encoded.size(), 3u);
+    ASSERT_EQ(result->refs.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      v1::Object object;
+      ASSERT_TRUE(object.ParseFromString(result->encoded[i]));
+      absl::StatusOr<v1::Object> stored = store->Get(result->refs[i]);
+      ASSERT_TRUE(stored.ok()) << stored.status();
+      EXPECT_TRUE(testing::SameMessage(object, *stored)) << i;
+      written.push_back(std::move(object));
+    }
+    EXPECT_EQ(written[0].service().spec().ports(0).node_port(), 30000);
+    EXPECT_TRUE(result->objects[0].has_service()) << "kept for warnings";
+    EXPECT_FALSE(result->objects[1].has_endpoint_slice());
+  }
+  std::unique_ptr<ClusterStore> store = testing::OpenOrDie(Config());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->version(), 1u);
+  for (const v1::Object& object : written) {
+    absl::StatusOr<v1::Object> stored = store->Get(RefOf(object));
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_TRUE(testing::SameMessage(object, *stored));
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::controller
