@@ -15,6 +15,7 @@
 #include "control/controller/lb_annotations.h"
 #include "control/controller/slice_relations.h"
 #include "control/controller/state_id.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace switchyard::controller {
@@ -90,6 +91,18 @@ void LogUnusedSliceParts(const std::vector<std::string>& lines) {
     LOG(WARNING) << "cluster store: ... and " << lines.size() - kMaxLines
                  << " more unused EndpointSlice parts in this write";
   }
+}
+
+void AddUpsert(v1::WatchResponse& response, const v1::Object& object,
+               ClusterStore::Upserts upserts) {
+  if (upserts == ClusterStore::Upserts::kObjects) {
+    *response.add_upserts() = object;
+    return;
+  }
+  google::protobuf::UnknownFieldSet& raw =
+      *response.GetReflection()->MutableUnknownFields(&response);
+  object.SerializeToString(
+      raw.AddLengthDelimited(v1::WatchResponse::kUpsertsFieldNumber));
 }
 
 std::string NoObjectMessage(int index) {
@@ -597,8 +610,13 @@ absl::Status ClusterStore::Journal(uint64_t version,
                                    absl::Span<const v1::Object* const> upserts,
                                    absl::Span<const v1::ObjectRef> deletes) {
   if (files_ == nullptr) return absl::OkStatus();
-  absl::Status status = files_->Append(
+  return JournalRecord(
       EncodeWatchResponse(version, /*snapshot=*/false, upserts, deletes));
+}
+
+absl::Status ClusterStore::JournalRecord(std::string record) {
+  if (files_ == nullptr) return absl::OkStatus();
+  absl::Status status = files_->Append(record);
   if (!status.ok()) {
     disk_error_ = absl::UnavailableError(absl::StrCat(
         "cluster store: writes are refused until the controller restarts "
@@ -649,7 +667,7 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
 }
 
 absl::StatusOr<ApplyResult> ClusterStore::Apply(
-    std::vector<v1::Object>&& objects) {
+    std::vector<v1::Object>&& objects, ApplyOutput output) {
   if (!config_.mirror_of.empty()) return MirrorRefusesWrites();
   // Per-object checks need no lock, so readers are not held up by them.
   std::vector<Write::Item> items(objects.size());
@@ -673,6 +691,17 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
           it->second, "] and objects[", i, "])"));
     }
   }
+  // Only Services change under the lock (allocations): the rest is
+  // encoded here, outside it.
+  const bool encoded = output == ApplyOutput::kEncoded;
+  ApplyResult result;
+  if (encoded) {
+    result.encoded.resize(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (items[i].key.kind == v1::KIND_SERVICE) continue;
+      items[i].object.SerializeToString(&result.encoded[i]);
+    }
+  }
 
   absl::MutexLock lock(&mu_);
   if (!disk_error_.ok()) return disk_error_;
@@ -681,7 +710,6 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
 
   std::vector<const v1::Object*> upserts;
   upserts.reserve(items.size());
-  ApplyResult result;
   result.outcomes.reserve(items.size());
   for (Write::Item& item : items) {
     item.changed = item.stored == nullptr ||
@@ -692,21 +720,43 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
                               : item.changed ? v1::ApplyResult::CONFIGURED
                                              : v1::ApplyResult::UNCHANGED);
   }
-  result.objects.reserve(items.size());
+  // Each object as the writer gets it back: copied (the store keeps its
+  // own) or encoded. Encoded, the journal record is those same bytes.
+  result.objects.resize(items.size());
+  result.refs.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Write::Item& item = items[i];
+    result.refs.push_back(item.key.ToRef());
+    if (!encoded || item.key.kind == v1::KIND_SERVICE) {
+      result.objects[i] = item.object;
+    }
+    if (encoded && item.key.kind == v1::KIND_SERVICE) {
+      item.object.SerializeToString(&result.encoded[i]);
+    }
+  }
   if (upserts.empty()) {
     write.Commit();  // the allocators hold what they held before
     result.version = version_;
-    for (Write::Item& item : items) result.objects.push_back(item.object);
     return result;
   }
   std::vector<std::string> unused = write.UnusedSliceParts();
-  if (absl::Status s = Journal(version_ + 1, upserts, {}); !s.ok()) return s;
+  absl::Status journaled;
+  if (encoded) {
+    std::vector<absl::string_view> changed;
+    changed.reserve(upserts.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (items[i].changed) changed.push_back(result.encoded[i]);
+    }
+    journaled = JournalRecord(EncodeWatchResponse(version_ + 1, changed));
+  } else {
+    journaled = Journal(version_ + 1, upserts, {});
+  }
+  if (!journaled.ok()) return journaled;
   write.Commit();
   LogUnusedSliceParts(unused);
   Delta delta{version_ + 1, {}};
   delta.changes.reserve(upserts.size());
   for (Write::Item& item : items) {
-    result.objects.push_back(item.object);
     if (!item.changed) continue;
     delta.changes.emplace_back(item.key, item.stored != nullptr);
   }
@@ -827,21 +877,23 @@ uint64_t ClusterStore::version() const {
   return version_;
 }
 
-v1::WatchResponse ClusterStore::Snapshot() const {
+v1::WatchResponse ClusterStore::Snapshot(Upserts upserts) const {
   v1::WatchResponse response;
   response.set_snapshot(true);
   response.set_state_id(state_id_);
   absl::ReaderMutexLock lock(&mu_);
   response.set_version(version_);
-  response.mutable_upserts()->Reserve(static_cast<int>(objects_.size()));
+  if (upserts == Upserts::kObjects) {
+    response.mutable_upserts()->Reserve(static_cast<int>(objects_.size()));
+  }
   for (const auto& [key, object] : objects_) {
-    *response.add_upserts() = object;
+    AddUpsert(response, object, upserts);
   }
   return response;
 }
 
 std::optional<v1::WatchResponse> ClusterStore::ChangesSince(
-    uint64_t version) const {
+    uint64_t version, Upserts upserts) const {
   absl::ReaderMutexLock lock(&mu_);
   if (version > version_ || version < version_ - deltas_.size()) {
     return std::nullopt;
@@ -860,7 +912,7 @@ std::optional<v1::WatchResponse> ClusterStore::ChangesSince(
   for (const auto& [key, before] : existed) {
     auto it = objects_.find(key);
     if (it != objects_.end()) {
-      *response.add_upserts() = it->second;
+      AddUpsert(response, it->second, upserts);
     } else if (before) {
       // Only what the watcher may hold: an object created and deleted
       // since `version` was never sent, so needs no delete either.

@@ -264,6 +264,26 @@ std::string EncodeWatchResponse(uint64_t version, bool snapshot,
   return out;
 }
 
+std::string EncodeWatchResponse(uint64_t version,
+                                absl::Span<const absl::string_view> upserts) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream raw(&out);
+    google::protobuf::io::CodedOutputStream coded(&raw);
+    if (version != 0) {
+      coded.WriteTag(Tag(v1::WatchResponse::kVersionFieldNumber, kVarint));
+      coded.WriteVarint64(version);
+    }
+    for (absl::string_view object : upserts) {
+      coded.WriteTag(
+          Tag(v1::WatchResponse::kUpsertsFieldNumber, kLengthDelimited));
+      coded.WriteVarint32(static_cast<uint32_t>(object.size()));
+      coded.WriteRaw(object.data(), static_cast<int>(object.size()));
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<StateFiles>> StateFiles::Open(
     const std::string& dir) {
   std::error_code ec;

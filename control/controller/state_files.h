@@ -59,6 +59,9 @@ namespace switchyard::controller {
 std::string EncodeWatchResponse(uint64_t version, bool snapshot,
                                 absl::Span<const v1::Object* const> upserts,
                                 absl::Span<const v1::ObjectRef> deletes);
+// A delta (not a snapshot) of upserts only, each already encoded.
+std::string EncodeWatchResponse(uint64_t version,
+                                absl::Span<const absl::string_view> upserts);
 
 class StateFiles {
  public:

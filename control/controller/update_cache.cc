@@ -17,8 +17,12 @@ std::shared_ptr<const v1::WatchResponse> UpdateCache::Update(uint64_t from,
     if (snapshot || entry.from == from) return entry.response;
   }
   std::optional<v1::WatchResponse> built;
-  if (!snapshot) built = store_->ChangesSince(from);
-  if (!built.has_value()) built = store_->Snapshot();
+  if (!snapshot) {
+    built = store_->ChangesSince(from, ClusterStore::Upserts::kEncoded);
+  }
+  if (!built.has_value()) {
+    built = store_->Snapshot(ClusterStore::Upserts::kEncoded);
+  }
   auto response = std::make_shared<const v1::WatchResponse>(std::move(*built));
   // A delta that turned into a snapshot is filed as one.
   entries_.push_back({response->snapshot(), response->snapshot() ? 0 : from,

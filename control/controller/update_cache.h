@@ -26,7 +26,8 @@ class UpdateCache {
   // What takes a watcher at version `from` to the current version: the
   // changes since `from`, or a snapshot when `snapshot` is set or those
   // changes are no longer held. Streams asking the same get the same
-  // object; it is immutable.
+  // object; it is immutable. Its upserts are encoded, ready to send
+  // (ClusterStore::Upserts::kEncoded): read them from its wire form.
   std::shared_ptr<const v1::WatchResponse> Update(uint64_t from, bool snapshot);
 
  private:

@@ -6,10 +6,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "control/controller/cluster_store.h"
+#include "control/controller/state_files.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller_store_test_util.h"
 
@@ -238,6 +242,106 @@ TEST_F(DurabilityTest, NoChangeWritesNothing) {
   ASSERT_TRUE(store->Delete({Ref(v1::KIND_SERVICE, "", "zzz")}, true).ok());
   EXPECT_EQ(JournalSize(), size);
   EXPECT_EQ(store->version(), 1u);
+}
+
+// A large apply is one journal record (one append, one fdatasync, one
+// version), so a crash anywhere in its append leaves all of it or none:
+// each cut inside the record reopens at the version before, with none of
+// the batch; only the whole record brings the whole batch.
+TEST_F(DurabilityTest, LargeApplyIsOneRecordKeptWholeOrNotAtAll) {
+  constexpr int kServices = 50;
+  std::vector<std::string> batch;
+  for (int i = 0; i < kServices; ++i) {
+    batch.push_back(Svc(absl::StrCat("s", i)));
+    batch.push_back(Slice(absl::StrCat("s", i, "-1"), absl::StrCat("s", i)));
+  }
+  off_t before = 0;
+  off_t after = 0;
+  {
+    std::unique_ptr<ClusterStore> store = testing::OpenOrDie(Config());
+    ASSERT_NE(store, nullptr);
+    MustApply(*store, {Svc("first")});  // v1
+    before = JournalSize();
+    MustApply(*store, batch);  // v2
+    after = JournalSize();
+    EXPECT_EQ(store->version(), 2u);
+  }
+  {
+    absl::StatusOr<std::unique_ptr<StateFiles>> files =
+        StateFiles::Open(dir_.path());
+    ASSERT_TRUE(files.ok()) << files.status();
+    absl::StatusOr<StateFiles::Contents> contents = (*files)->Load();
+    ASSERT_TRUE(contents.ok()) << contents.status();
+    ASSERT_EQ(contents->journal.size(), 2u);
+    EXPECT_EQ(contents->journal[1].version(), 2u);
+    EXPECT_EQ(contents->journal[1].upserts_size(), 2 * kServices);
+  }
+  std::string journal;
+  {
+    std::ifstream in(dir_.File("journal"), std::ios::binary);
+    journal.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_EQ(static_cast<off_t>(journal.size()), after);
+  auto reopen_cut_at = [&](off_t cut) {
+    {
+      std::ofstream out(dir_.File("journal"),
+                        std::ios::binary | std::ios::trunc);
+      out.write(journal.data(), cut);
+    }
+    return testing::OpenOrDie(Config());
+  };
+  const off_t middle = before + (after - before) / 2;
+  for (off_t cut : {before + 1, before + 11, before + 12, middle, after - 1}) {
+    SCOPED_TRACE(absl::StrCat("journal cut at byte ", cut, " of ", after));
+    std::unique_ptr<ClusterStore> store = reopen_cut_at(cut);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->version(), 1u);
+    EXPECT_EQ(store->Count(v1::KIND_SERVICE), 1u);
+    EXPECT_EQ(store->Count(v1::KIND_ENDPOINT_SLICE), 0u);
+    EXPECT_EQ(JournalSize(), before);  // the torn record was cut off
+  }
+  std::unique_ptr<ClusterStore> store = reopen_cut_at(after);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->version(), 2u);
+  EXPECT_EQ(store->Count(v1::KIND_SERVICE), kServices + 1u);
+  EXPECT_EQ(store->Count(v1::KIND_ENDPOINT_SLICE),
+            static_cast<size_t>(kServices));
+}
+
+// The server's path: the objects come back encoded, and the journal record
+// is made of the same bytes; both read back as what the store holds.
+TEST_F(DurabilityTest, EncodedApplyReturnsAndJournalsTheStoredObjects) {
+  std::vector<v1::Object> written;
+  {
+    std::unique_ptr<ClusterStore> store = testing::OpenOrDie(Config());
+    ASSERT_NE(store, nullptr);
+    absl::StatusOr<ApplyResult> result =
+        store->Apply(Objs({Svc("a", "type: 'NodePort'"), Slice("a-1", "a"),
+                           "node { metadata { name: 'n1' } }"}),
+                     ApplyOutput::kEncoded);
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(result->encoded.size(), 3u);
+    ASSERT_EQ(result->refs.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      v1::Object object;
+      ASSERT_TRUE(object.ParseFromString(result->encoded[i]));
+      absl::StatusOr<v1::Object> stored = store->Get(result->refs[i]);
+      ASSERT_TRUE(stored.ok()) << stored.status();
+      EXPECT_TRUE(testing::SameMessage(object, *stored)) << i;
+      written.push_back(std::move(object));
+    }
+    EXPECT_EQ(written[0].service().spec().ports(0).node_port(), 30000);
+    EXPECT_TRUE(result->objects[0].has_service()) << "kept for warnings";
+    EXPECT_FALSE(result->objects[1].has_endpoint_slice());
+  }
+  std::unique_ptr<ClusterStore> store = testing::OpenOrDie(Config());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->version(), 1u);
+  for (const v1::Object& object : written) {
+    absl::StatusOr<v1::Object> stored = store->Get(RefOf(object));
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_TRUE(testing::SameMessage(object, *stored));
+  }
 }
 
 }  // namespace

@@ -4,18 +4,35 @@
 #include "control/controller/update_cache.h"
 
 #include <memory>
+#include <optional>
 
 #include "control/controller/cluster_store.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace switchyard::controller {
 namespace {
+
+v1::ObjectRef ServiceRef(const std::string& name) {
+  v1::ObjectRef ref;
+  ref.set_kind(v1::KIND_SERVICE);
+  ref.set_name(name);
+  return ref;
+}
 
 v1::Object Service(const std::string& name) {
   v1::Object object;
   object.mutable_service()->mutable_metadata()->set_name(name);
   object.mutable_service()->mutable_spec()->add_ports()->set_port(80);
   return object;
+}
+
+// What a watcher receives: the update's wire form, parsed (its upserts
+// travel encoded).
+v1::WatchResponse Received(const v1::WatchResponse& update) {
+  v1::WatchResponse received;
+  EXPECT_TRUE(received.ParseFromString(update.SerializeAsString()));
+  return received;
 }
 
 std::unique_ptr<ClusterStore> Store(size_t retained = 4096) {
@@ -38,7 +55,7 @@ TEST(UpdateCache, StreamsAskingTheSameShareOneMessage) {
   auto delta = cache.Update(1, /*snapshot=*/false);
   EXPECT_FALSE(delta->snapshot());
   EXPECT_EQ(delta->version(), 2u);
-  EXPECT_EQ(delta->upserts_size(), 1);
+  EXPECT_EQ(Received(*delta).upserts_size(), 1);
   EXPECT_EQ(cache.Update(1, false).get(), delta.get());
   EXPECT_NE(cache.Update(0, true).get(), first.get()) << "a newer version";
 }
@@ -66,8 +83,33 @@ TEST(UpdateCache, DeltaNoLongerHeldBecomesASnapshot) {
   UpdateCache cache(store.get());
   auto update = cache.Update(1, /*snapshot=*/false);
   EXPECT_TRUE(update->snapshot());
-  EXPECT_EQ(update->upserts_size(), 3);
+  EXPECT_EQ(Received(*update).upserts_size(), 3);
   EXPECT_EQ(cache.Update(0, /*snapshot=*/true).get(), update.get());
+}
+
+// The encoded upserts are the store's objects, byte for byte once parsed,
+// in the same order, beside the deletes.
+TEST(UpdateCache, EncodedUpdatesReceiveAsTheStoreMessages) {
+  auto store = Store();
+  ASSERT_TRUE(store->Apply({Service("a"), Service("b"), Service("c")}).ok());
+  ASSERT_TRUE(store
+                  ->Delete({ServiceRef("b")},
+                           /*ignore_not_found=*/false)
+                  .ok());
+  ASSERT_TRUE(store->Apply({Service("d")}).ok());
+  UpdateCache cache(store.get());
+  auto delta = cache.Update(1, /*snapshot=*/false);
+  EXPECT_EQ(delta->upserts_size(), 0) << "carried encoded";
+  std::optional<v1::WatchResponse> expected = store->ChangesSince(1);
+  ASSERT_TRUE(expected.has_value());
+  EXPECT_EQ(expected->upserts_size(), 1);
+  EXPECT_EQ(expected->deletes_size(), 1);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      Received(*delta), *expected));
+  auto snapshot = cache.Update(0, /*snapshot=*/true);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      Received(*snapshot), store->Snapshot()));
+  EXPECT_EQ(Received(*snapshot).upserts_size(), 3);
 }
 
 }  // namespace
