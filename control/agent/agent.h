@@ -113,6 +113,9 @@ class Agent {
   AgentConfig config_;
   std::unique_ptr<kernel::Datapath> datapath_;
   KernelMapWriter writer_;
+  // The reconciler writes through batches; writer_ is their fallback.
+  KernelMapBatches batches_;
+  sync::BatchingMapWriter batching_writer_;
   sync::Reconciler reconciler_;
   // Touched by start-up, then by the interface watcher thread only.
   InterfaceAttacher interfaces_;

@@ -2,29 +2,37 @@
 #include "control/agent/kernel_map_writer.h"
 
 namespace switchyard::agent {
+namespace {
 
-absl::StatusOr<sync::ProgrammedEntries> ReadProgrammed(
-    const kernel::DatapathMaps& maps) {
-  sync::ProgrammedEntries out;
-  auto frontends = maps.DumpFrontends();
-  if (!frontends.ok()) return frontends.status();
-  for (const auto& [key, value] : *frontends) out.frontends[key] = value;
-  auto slots = maps.DumpSlots();
-  if (!slots.ok()) return slots.status();
-  for (const auto& [key, value] : *slots) out.slots[key] = value;
-  auto backends = maps.DumpBackends();
-  if (!backends.ok()) return backends.status();
-  for (const auto& [id, value] : *backends) out.backends[id] = value;
-  auto rev_nat = maps.DumpRevNat();
-  if (!rev_nat.ok()) return rev_nat.status();
-  for (const auto& [id, value] : *rev_nat) out.rev_nat[id] = value;
-  auto ranges = maps.DumpSourceRanges();
-  if (!ranges.ok()) return ranges.status();
-  out.source_ranges = std::move(*ranges);
-  auto tables = maps.MaglevTableIds();
-  if (!tables.ok()) return tables.status();
-  for (uint32_t id : *tables) out.maglev_tables[id] = {};
-  return out;
+kernel::DatapathMaps::ServiceMap ServiceMapOf(sync::MapBatches::Map map) {
+  using Map = sync::MapBatches::Map;
+  using ServiceMap = kernel::DatapathMaps::ServiceMap;
+  switch (map) {
+    case Map::kBackends:
+      return ServiceMap::kBackends;
+    case Map::kSlots:
+      return ServiceMap::kSlots;
+    case Map::kFrontends:
+      return ServiceMap::kFrontends;
+    case Map::kRevNat:
+      return ServiceMap::kRevNat;
+    case Map::kSourceRanges:
+      return ServiceMap::kLbSrc;
+  }
+  return ServiceMap::kFrontends;
+}
+
+}  // namespace
+
+absl::Status KernelMapBatches::Update(Map map, const void* keys,
+                                      const void* values, uint32_t count,
+                                      uint32_t& done) {
+  return maps_->UpdateBatch(ServiceMapOf(map), keys, values, count, done);
+}
+
+absl::Status KernelMapBatches::Delete(Map map, const void* keys, uint32_t count,
+                                      uint32_t& done) {
+  return maps_->DeleteBatch(ServiceMapOf(map), keys, count, done);
 }
 
 }  // namespace switchyard::agent

@@ -1,13 +1,42 @@
 // SPDX-License-Identifier: Apache-2.0
-// The programmer's MapWriter over the real, pinned maps.
+// The programmer's MapWriter over the real, pinned maps: one syscall per
+// entry (KernelMapWriter), and the batch calls a BatchingMapWriter makes
+// many entries with (KernelMapBatches).
 #ifndef SWITCHYARD_CONTROL_AGENT_KERNEL_MAP_WRITER_H_
 #define SWITCHYARD_CONTROL_AGENT_KERNEL_MAP_WRITER_H_
 
 #include "absl/status/statusor.h"
 #include "control/kernel/datapath_maps.h"
+#include "control/sync/batching_map_writer.h"
 #include "control/sync/map_writer.h"
 
 namespace switchyard::agent {
+
+// Everything the service maps hold now: what a restarted agent adopts.
+// Inline, like the writer: tools that write the maps link no agent code.
+inline absl::StatusOr<sync::ProgrammedEntries> ReadProgrammed(
+    const kernel::DatapathMaps& maps) {
+  sync::ProgrammedEntries out;
+  auto frontends = maps.DumpFrontends();
+  if (!frontends.ok()) return frontends.status();
+  for (const auto& [key, value] : *frontends) out.frontends[key] = value;
+  auto slots = maps.DumpSlots();
+  if (!slots.ok()) return slots.status();
+  for (const auto& [key, value] : *slots) out.slots[key] = value;
+  auto backends = maps.DumpBackends();
+  if (!backends.ok()) return backends.status();
+  for (const auto& [id, value] : *backends) out.backends[id] = value;
+  auto rev_nat = maps.DumpRevNat();
+  if (!rev_nat.ok()) return rev_nat.status();
+  for (const auto& [id, value] : *rev_nat) out.rev_nat[id] = value;
+  auto ranges = maps.DumpSourceRanges();
+  if (!ranges.ok()) return ranges.status();
+  out.source_ranges = std::move(*ranges);
+  auto tables = maps.MaglevTableIds();
+  if (!tables.ok()) return tables.status();
+  for (uint32_t id : *tables) out.maglev_tables[id] = {};
+  return out;
+}
 
 class KernelMapWriter : public sync::MapWriter {
  public:
@@ -52,14 +81,26 @@ class KernelMapWriter : public sync::MapWriter {
   absl::Status DeleteMaglevTable(uint32_t svc_id) override {
     return maps_->DeleteMaglevTable(svc_id);
   }
+  absl::StatusOr<sync::ProgrammedEntries> ReadBack() override {
+    return ReadProgrammed(*maps_);
+  }
 
  private:
   kernel::DatapathMaps* maps_;
 };
 
-// Everything the service maps hold now: what a restarted agent adopts.
-absl::StatusOr<sync::ProgrammedEntries> ReadProgrammed(
-    const kernel::DatapathMaps& maps);
+class KernelMapBatches : public sync::MapBatches {
+ public:
+  explicit KernelMapBatches(kernel::DatapathMaps* maps) : maps_(maps) {}
+
+  absl::Status Update(Map map, const void* keys, const void* values,
+                      uint32_t count, uint32_t& done) override;
+  absl::Status Delete(Map map, const void* keys, uint32_t count,
+                      uint32_t& done) override;
+
+ private:
+  kernel::DatapathMaps* maps_;
+};
 
 }  // namespace switchyard::agent
 

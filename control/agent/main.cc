@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // yard-agent: programs this node's service datapath from the controller's
 // cluster state. Flags are read here and nowhere else.
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdlib>
@@ -258,6 +259,12 @@ absl::StatusOr<AgentConfig> ConfigFromFlags() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc raises its mmap threshold to the size of each large block freed
+  // (up to 32 MB); after that a snapshot's multi-megabyte buffers come
+  // from the heap, and the heap stays fragmented around the state kept
+  // from them, which malloc_trim cannot return. Fixed at its default:
+  // 70 MB resident after a cold sync of 10,000 x 10 instead of 78.
+  mallopt(M_MMAP_THRESHOLD, 128 << 10);
   absl::SetProgramUsageMessage(
       "yard-agent --node-name=NAME [--controller=ADDR] [flags]");
   absl::ParseCommandLine(argc, argv);

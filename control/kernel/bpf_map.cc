@@ -96,6 +96,52 @@ absl::Status BpfMap::UpdateRaw(const void* key, const void* value,
   return absl::OkStatus();
 }
 
+namespace {
+
+// ENOTSUPP (524, kernel-internal) when the map type has no batch
+// operation; EINVAL before 5.6, which knows no batch commands at all.
+bool NoBatchCalls(int err, uint32_t done) {
+  constexpr int kEnotsupp = 524;
+  return err == kEnotsupp || err == EOPNOTSUPP || (err == EINVAL && done == 0);
+}
+
+}  // namespace
+
+absl::Status BpfMap::UpdateBatchRaw(const void* keys, const void* values,
+                                    uint32_t count, uint32_t& done) {
+  done = count;
+  if (count == 0) return absl::OkStatus();
+  DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+  if (bpf_map_update_batch(fd(), keys, values, &done, &opts) == 0) {
+    return absl::OkStatus();
+  }
+  const int err = errno;
+  // After EFAULT the count is not to be trusted: claim nothing.
+  if (err == EFAULT || done > count) done = 0;
+  if (NoBatchCalls(err, done)) {
+    return absl::UnimplementedError(
+        ErrnoStatus(err, absl::StrCat("batch update of ", name_)).message());
+  }
+  return ErrnoStatus(err, absl::StrCat("batch update of ", name_));
+}
+
+absl::Status BpfMap::DeleteBatchRaw(const void* keys, uint32_t count,
+                                    uint32_t& done) {
+  done = count;
+  if (count == 0) return absl::OkStatus();
+  DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  if (bpf_map_delete_batch(fd(), keys, &done, &opts) == 0) {
+    return absl::OkStatus();
+  }
+  const int err = errno;
+  if (err == EFAULT || done > count) done = 0;
+  if (NoBatchCalls(err, done)) {
+    return absl::UnimplementedError(
+        ErrnoStatus(err, absl::StrCat("batch delete from ", name_)).message());
+  }
+  return ErrnoStatus(err, absl::StrCat("batch delete from ", name_));
+}
+
 absl::Status BpfMap::DeleteRaw(const void* key, bool missing_ok) {
   if (bpf_map_delete_elem(fd(), key) != 0 && !(missing_ok && errno == ENOENT)) {
     return ErrnoStatus(errno, absl::StrCat("delete from ", name_));

@@ -96,6 +96,17 @@ class BpfMap {
     return DeleteRaw(&key, /*missing_ok=*/true);
   }
 
+  // Many entries in one syscall (BPF_MAP_UPDATE_BATCH): keys[i] ->
+  // values[i] for i < count, packed, in order. The kernel stops at the
+  // first entry it refuses; `done` says how many were written before it
+  // (all on success). Unimplemented, with nothing written, when this map
+  // or kernel has no batch updates.
+  absl::Status UpdateBatchRaw(const void* keys, const void* values,
+                              uint32_t count, uint32_t& done);
+  // Deletes keys[i] likewise (BPF_MAP_DELETE_BATCH); NotFound when
+  // keys[done] is absent.
+  absl::Status DeleteBatchRaw(const void* keys, uint32_t count, uint32_t& done);
+
   // Every key, one syscall each (for maps with no values worth reading,
   // or no batch reads: LPM tries).
   template <typename K>

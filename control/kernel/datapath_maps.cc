@@ -127,6 +127,33 @@ absl::Status DatapathMaps::ClearRevNat(uint32_t id) {
   return maps_.rnat4.Update(id, yard_rnat4{});
 }
 
+BpfMap& DatapathMaps::Service(ServiceMap map) {
+  switch (map) {
+    case ServiceMap::kFrontends:
+      return maps_.svc4;
+    case ServiceMap::kSlots:
+      return maps_.slots;
+    case ServiceMap::kBackends:
+      return maps_.be4;
+    case ServiceMap::kRevNat:
+      return maps_.rnat4;
+    case ServiceMap::kLbSrc:
+      return maps_.lb_src4;
+  }
+  return maps_.svc4;
+}
+
+absl::Status DatapathMaps::UpdateBatch(ServiceMap map, const void* keys,
+                                       const void* values, uint32_t count,
+                                       uint32_t& done) {
+  return Service(map).UpdateBatchRaw(keys, values, count, done);
+}
+
+absl::Status DatapathMaps::DeleteBatch(ServiceMap map, const void* keys,
+                                       uint32_t count, uint32_t& done) {
+  return Service(map).DeleteBatchRaw(keys, count, done);
+}
+
 absl::StatusOr<std::vector<std::pair<yard_svc4_key, yard_svc_value>>>
 DatapathMaps::DumpFrontends() const {
   return maps_.svc4.Entries<yard_svc4_key, yard_svc_value>();

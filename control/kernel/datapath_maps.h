@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Typed access to the datapath's maps. Every write is one bpf(2) syscall on
-// one entry; ordering several writes safely is the caller's job (see the
-// sync layer), this class only makes each one type-checked and reported.
+// one entry, or on many entries of one map (the batch calls); ordering several
+// writes safely is the caller's job (see the sync layer), this class only makes
+// each one type-checked and reported.
 #ifndef SWITCHYARD_CONTROL_KERNEL_DATAPATH_MAPS_H_
 #define SWITCHYARD_CONTROL_KERNEL_DATAPATH_MAPS_H_
 
@@ -64,6 +65,14 @@ class DatapathMaps {
   absl::StatusOr<yard_backend4> LookupBackend(uint32_t id) const;
   absl::Status PutRevNat(uint32_t id, const yard_rnat4& frontend);
   absl::Status ClearRevNat(uint32_t id);
+
+  // Many entries of one service map in one syscall (BpfMap::UpdateBatchRaw
+  // and DeleteBatchRaw: packed keys and values of the map's own types).
+  enum class ServiceMap { kFrontends, kSlots, kBackends, kRevNat, kLbSrc };
+  absl::Status UpdateBatch(ServiceMap map, const void* keys, const void* values,
+                           uint32_t count, uint32_t& done);
+  absl::Status DeleteBatch(ServiceMap map, const void* keys, uint32_t count,
+                           uint32_t& done);
 
   // Whole-map reads, for adoption by a restarted agent and for the CLI.
   // Arrays skip their empty (zeroed) entries.
@@ -128,6 +137,8 @@ class DatapathMaps {
   int ct4_fd() const { return maps_.ct4.fd(); }
 
  private:
+  BpfMap& Service(ServiceMap map);
+
   Handles maps_;
 };
 

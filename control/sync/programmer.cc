@@ -518,28 +518,51 @@ absl::Status Programmer::RemoveMaglevTable(SetEntry& set) {
 
 absl::Status Programmer::WriteFrontends(const DesiredState& desired,
                                         const Work& work) {
+  NewRevNat new_rev_nats;
+  absl::Status s = WriteNewRevNat(desired, work, new_rev_nats);
   // Ports before wildcards: a new service's ports answer before its
   // address starts rejecting unknown ports.
   for (bool wildcards : {false, true}) {
     for (const FrontendKey& key : work.frontends) {
+      if (!s.ok()) break;
       auto want = desired.frontends.find(key);
       if (key.is_wildcard() != wildcards || want == desired.frontends.end()) {
         continue;
       }
-      if (absl::Status s = WriteFrontend(desired, key, want->second); !s.ok()) {
-        return s;
-      }
+      s = WriteFrontend(desired, key, want->second, new_rev_nats);
     }
+  }
+  // Written for frontends a failure left unwritten: cleared in step 7.
+  for (const auto& [key, id] : new_rev_nats) stale_rev_nat_ids_.push_back(id);
+  return s;
+}
+
+absl::Status Programmer::WriteNewRevNat(const DesiredState& desired,
+                                        const Work& work, NewRevNat& written) {
+  for (const FrontendKey& key : work.frontends) {
+    auto want = desired.frontends.find(key);
+    if (key.is_wildcard() || want == desired.frontends.end() ||
+        frontends_.contains(key) || !sets_.contains(want->second.set)) {
+      continue;
+    }
+    std::optional<uint32_t> id = rev_nat_ids_.Allocate();
+    if (!id) return absl::ResourceExhaustedError("no reverse NAT id left");
+    yard_rnat4 rnat = {};
+    rnat.addr = key.addr_be;
+    rnat.port = key.port_be;
+    if (absl::Status s = Count(writer_->PutRevNat(*id, rnat)); !s.ok()) {
+      rev_nat_ids_.Free(*id);
+      return s;
+    }
+    written[key] = *id;
   }
   return absl::OkStatus();
 }
 
-absl::Status Programmer::PortFrontendValue(const DesiredState& desired,
-                                           const FrontendKey& key,
-                                           const translate::Frontend& fe,
-                                           uint32_t current_rev_nat,
-                                           yard_svc_value& value,
-                                           uint32_t& new_rev_nat) {
+absl::Status Programmer::PortFrontendValue(
+    const DesiredState& desired, const FrontendKey& key,
+    const translate::Frontend& fe, uint32_t current_rev_nat,
+    NewRevNat& new_rev_nats, yard_svc_value& value, uint32_t& new_rev_nat) {
   auto set = sets_.find(fe.set);
   if (set == sets_.end()) {
     return absl::InternalError(
@@ -550,6 +573,12 @@ absl::Status Programmer::PortFrontendValue(const DesiredState& desired,
       desired.sets.at(fe.set).eligible.size(), set->second.slots.size()));
   if (current_rev_nat != 0) {
     value.rev_nat_id = current_rev_nat;
+    return absl::OkStatus();
+  }
+  if (auto written = new_rev_nats.find(key); written != new_rev_nats.end()) {
+    new_rev_nat = written->second;
+    value.rev_nat_id = new_rev_nat;
+    new_rev_nats.erase(written);
     return absl::OkStatus();
   }
   new_rev_nat = *rev_nat_ids_.Allocate();
@@ -567,7 +596,8 @@ absl::Status Programmer::PortFrontendValue(const DesiredState& desired,
 
 absl::Status Programmer::WriteFrontend(const DesiredState& desired,
                                        const FrontendKey& key,
-                                       const translate::Frontend& fe) {
+                                       const translate::Frontend& fe,
+                                       NewRevNat& new_rev_nats) {
   auto current = frontends_.find(key);
   yard_svc_value value = {};
   value.flags = fe.flags;
@@ -578,7 +608,7 @@ absl::Status Programmer::WriteFrontend(const DesiredState& desired,
     uint32_t current_rev_nat =
         current != frontends_.end() ? current->second.value.rev_nat_id : 0;
     if (absl::Status s = PortFrontendValue(desired, key, fe, current_rev_nat,
-                                           value, new_rev_nat);
+                                           new_rev_nats, value, new_rev_nat);
         !s.ok()) {
       return s;
     }
@@ -807,6 +837,9 @@ absl::Status Programmer::Apply(const DesiredState& desired) {
 absl::Status Programmer::Apply(const DesiredState& desired,
                                const DesiredChange& change) {
   writes_ = 0;
+  if (resync_pending_) {
+    if (absl::Status s = Resynchronize(absl::OkStatus()); !s.ok()) return s;
+  }
   Work work;
   if (change.everything) {
     for (const auto& [name, set] : desired.sets) work.sets.insert(name);
@@ -853,7 +886,47 @@ absl::Status Programmer::Apply(const DesiredState& desired,
   // Freed reverse-NAT ids are cleared even after a failure above: their
   // frontends are gone already.
   absl::Status rev = RemoveRevNat(freed_rev_nat);
-  return s.ok() ? rev : s;
+  if (s.ok()) s = rev;
+  // Held writes go out before the update counts as done (the ack says the
+  // datapath has it).
+  if (s.ok()) s = writer_->Flush();
+  if (!s.ok() && writer_->DefersFailures()) return Resynchronize(s);
+  return s;
+}
+
+absl::Status Programmer::Resynchronize(absl::Status failure) {
+  absl::StatusOr<ProgrammedEntries> entries = writer_->ReadBack();
+  if (!entries.ok()) {
+    resync_pending_ = true;
+    if (failure.ok()) failure = entries.status();
+    return absl::Status(
+        failure.code(),
+        absl::StrCat(failure.message(), "; reading the maps back to see what ",
+                     "was written failed too: ", entries.status().message()));
+  }
+  resync_pending_ = false;
+  Forget();
+  Adopt(*entries);
+  return failure;
+}
+
+void Programmer::Forget() {
+  backend_ids_ = IdAllocator(capacity_.backends);
+  set_ids_ = IdAllocator(2 * capacity_.frontends + 2);
+  rev_nat_ids_ = IdAllocator(capacity_.frontends);
+  backends_.clear();
+  retired_.clear();
+  retired_count_ = 0;
+  sets_.clear();
+  adopted_sets_.clear();
+  adopted_tables_.clear();
+  written_tables_ = 0;
+  frontends_.clear();
+  stale_backend_ids_.clear();
+  stale_rev_nat_ids_.clear();
+  stale_ranges_.clear();
+  total_ranges_ = 0;
+  total_slots_ = 0;
 }
 
 }  // namespace switchyard::sync

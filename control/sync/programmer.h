@@ -4,7 +4,8 @@
 //
 //   1. backends        new backends, state changes
 //   2. slots           new and changed slots (beyond the old count: unseen)
-//   3. frontends       new ones (with their reverse NAT entry first), and
+//   3. frontends       new ones (their reverse NAT entries first, all of
+//                      them before the first frontend), and
 //                      count/set changes: counts grow here, after their
 //                      slots exist, and shrink here, before the slots
 //                      beyond them go
@@ -30,6 +31,10 @@
 // fit fails whole and writes nothing. A write the kernel refuses midway
 // stops the update; the bookkeeping then matches what was written, the
 // invariant above still holds, and the next Apply continues from there.
+// A writer that holds writes back and makes them in batches reports a
+// refused write late, when the bookkeeping already counts the writes
+// after it: then the programmer reads the maps back and adopts them, as a
+// restarted agent does, and the next full Apply continues from there.
 #ifndef SWITCHYARD_CONTROL_SYNC_PROGRAMMER_H_
 #define SWITCHYARD_CONTROL_SYNC_PROGRAMMER_H_
 
@@ -147,18 +152,28 @@ class Programmer {
   absl::Status WriteMaglevTable(const translate::BackendSet& want,
                                 SetEntry& set);
   absl::Status RemoveMaglevTable(SetEntry& set);
+  // Reverse NAT entries written for new frontends that no frontend names
+  // yet, by frontend.
+  using NewRevNat = std::map<FrontendKey, uint32_t>;
   absl::Status WriteFrontends(const translate::DesiredState& desired,
                               const Work& work);
+  // The reverse NAT entries of the port frontends step 3 adds, all before
+  // the first frontend: one batch for a batching writer, not one each.
+  absl::Status WriteNewRevNat(const translate::DesiredState& desired,
+                              const Work& work, NewRevNat& written);
   absl::Status WriteFrontend(const translate::DesiredState& desired,
                              const FrontendKey& key,
-                             const translate::Frontend& fe);
+                             const translate::Frontend& fe,
+                             NewRevNat& new_rev_nats);
   // The set, count and reverse NAT of a port frontend's value; a frontend
-  // without a reverse NAT entry gets one written here (new_rev_nat).
+  // without a reverse NAT entry takes its one from new_rev_nats, or gets
+  // one written here (either way: new_rev_nat).
   absl::Status PortFrontendValue(const translate::DesiredState& desired,
                                  const FrontendKey& key,
                                  const translate::Frontend& fe,
                                  uint32_t current_rev_nat,
-                                 yard_svc_value& value, uint32_t& new_rev_nat);
+                                 NewRevNat& new_rev_nats, yard_svc_value& value,
+                                 uint32_t& new_rev_nat);
   absl::Status RemoveFrontends(const translate::DesiredState& desired,
                                const Work& work,
                                std::vector<uint32_t>& freed_rev_nat);
@@ -188,6 +203,12 @@ class Programmer {
   // A backend id: a free one, else the longest-retired backend's.
   absl::StatusOr<uint32_t> AllocateBackendId();
   absl::Status Count(absl::Status status);
+  // After a failure the writer reported late: the bookkeeping starts again
+  // from what the maps hold. `failure` is the Apply's status, returned
+  // with a note when the maps cannot be read either.
+  absl::Status Resynchronize(absl::Status failure);
+  // Drops every piece of bookkeeping, as before the first Apply.
+  void Forget();
 
   MapWriter* writer_;
   Capacity capacity_;
@@ -214,6 +235,9 @@ class Programmer {
   size_t total_ranges_ = 0;
   size_t total_slots_ = 0;
   size_t writes_ = 0;
+  // A late failure whose read-back failed too: tried again first thing in
+  // the next Apply.
+  bool resync_pending_ = false;
 };
 
 }  // namespace switchyard::sync

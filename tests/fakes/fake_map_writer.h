@@ -30,6 +30,9 @@ class FakeMapWriter : public sync::MapWriter {
   absl::Status PutMaglevTable(uint32_t svc_id,
                               const std::vector<uint32_t>& table) override;
   absl::Status DeleteMaglevTable(uint32_t svc_id) override;
+  absl::StatusOr<sync::ProgrammedEntries> ReadBack() override {
+    return entries_;
+  }
 
   // The first violation seen after any write, or "" when none was.
   const std::string& violation() const { return violation_; }
