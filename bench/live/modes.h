@@ -21,7 +21,10 @@ namespace switchyard::bench::live {
 
 enum class Mode {
   // ClusterIP, frames from a pod (vcl).
-  kSwitchyard,  // yard_from_pod / yard_to_pod at tc on vcl
+  kSwitchyard,  // yard_from_pod / yard_to_pod at tc on vcl and the
+                // backends' veths, stack bypass off: the stack forwards
+  kSwitchyardBypass,  // the same with the stack bypass on: into the
+                      // endpoint's pod with bpf_redirect_peer
   kIptables,
   kNftables,
   // NodePort, frames from outside (vext): yard_from_outside, which the
@@ -38,6 +41,7 @@ enum class Mode {
 
 inline constexpr Mode kAllModes[] = {
     Mode::kSwitchyard,
+    Mode::kSwitchyardBypass,
     Mode::kIptables,
     Mode::kNftables,
     Mode::kSwitchyardXdpStack,
@@ -48,7 +52,8 @@ inline constexpr Mode kAllModes[] = {
     Mode::kNftablesNodePort,
 };
 
-// "switchyard", "iptables", "nftables", "switchyard-xdp-stack",
+// "switchyard", "switchyard-bypass", "iptables", "nftables",
+// "switchyard-xdp-stack",
 // "switchyard-xdp-redirect", "switchyard-xdp-tx", "switchyard-tc-stack",
 // "iptables-nodeport",
 // "nftables-nodeport".
