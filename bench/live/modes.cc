@@ -142,8 +142,7 @@ class SwitchyardNode : public ProgrammedNode {
       // on their eth0 (tc ingress), which bpf_redirect_peer still runs.
       std::vector<int> pods = {topology.inject_ifindex()};
       for (int b = 0; b < topology.backend_count(); ++b) {
-        absl::StatusOr<int> vb =
-            topology.node().Ifindex(absl::StrCat("vb", b));
+        absl::StatusOr<int> vb = topology.node().Ifindex(absl::StrCat("vb", b));
         if (!vb.ok()) return vb.status();
         pods.push_back(*vb);
       }

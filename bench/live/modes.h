@@ -21,10 +21,11 @@ namespace switchyard::bench::live {
 
 enum class Mode {
   // ClusterIP, frames from a pod (vcl).
-  kSwitchyard,  // yard_from_pod / yard_to_pod at tc on vcl and the
-                // backends' veths, stack bypass off: the stack forwards
-  kSwitchyardBypass,  // the same with the stack bypass on: into the
-                      // endpoint's pod with bpf_redirect_peer
+  // yard_from_pod / yard_to_pod at tc on vcl and the backends' veths:
+  // stack bypass off (the stack forwards), and on (bpf_redirect_peer
+  // into the endpoint's pod).
+  kSwitchyard,
+  kSwitchyardBypass,
   kIptables,
   kNftables,
   // NodePort, frames from outside (vext): yard_from_outside, which the
@@ -40,16 +41,11 @@ enum class Mode {
 };
 
 inline constexpr Mode kAllModes[] = {
-    Mode::kSwitchyard,
-    Mode::kSwitchyardBypass,
-    Mode::kIptables,
-    Mode::kNftables,
-    Mode::kSwitchyardXdpStack,
-    Mode::kSwitchyardXdpRedirect,
-    Mode::kSwitchyardXdpTx,
-    Mode::kSwitchyardTcStack,
-    Mode::kIptablesNodePort,
-    Mode::kNftablesNodePort,
+    Mode::kSwitchyard,         Mode::kSwitchyardBypass,
+    Mode::kIptables,           Mode::kNftables,
+    Mode::kSwitchyardXdpStack, Mode::kSwitchyardXdpRedirect,
+    Mode::kSwitchyardXdpTx,    Mode::kSwitchyardTcStack,
+    Mode::kIptablesNodePort,   Mode::kNftablesNodePort,
 };
 
 // "switchyard", "switchyard-bypass", "iptables", "nftables",

@@ -510,8 +510,7 @@ TEST_F(PinningTest, FeaturesMapOfAnOlderAgentIsAdopted) {
                               sizeof(uint32_t), sizeof(yard_feature_value),
                               /*max_entries=*/3, nullptr));
   ASSERT_TRUE(old.valid()) << strerror(errno);
-  const std::string path =
-      absl::StrCat(config.pin_dir, "/", YARD_MAP_FEATURES);
+  const std::string path = absl::StrCat(config.pin_dir, "/", YARD_MAP_FEATURES);
   ASSERT_EQ(bpf_obj_pin(old.get(), path.c_str()), 0) << strerror(errno);
 
   absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);

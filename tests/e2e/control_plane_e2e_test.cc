@@ -1010,9 +1010,8 @@ TEST_F(ControlPlaneTest, StackBypassSwitchedAtRestartKeepsFlows) {
   ASSERT_TRUE(ip.ok()) << ip.status();
   absl::StatusOr<ScopedFd> tcp = OpenConnection(*ip);
   ASSERT_TRUE(tcp.ok()) << tcp.status();
-  absl::StatusOr<ScopedFd> udp = client_.ns->Run([&] {
-    return e2e::UdpConnect(SockAddr(*ip, kUdpPort));
-  });
+  absl::StatusOr<ScopedFd> udp =
+      client_.ns->Run([&] { return e2e::UdpConnect(SockAddr(*ip, kUdpPort)); });
   ASSERT_TRUE(udp.ok()) << udp.status();
   std::string tcp_identity, udp_identity;
   auto exchange = [&](absl::string_view when) {
