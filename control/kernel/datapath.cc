@@ -424,12 +424,14 @@ absl::Status Datapath::DetachExternalDevice(int ifindex) {
 
 absl::Status Datapath::AttachPodInterface(int ifindex) {
   // Known as a pod's before its programs run, so the bypass may send
-  // into it from the first packet on.
+  // into it from the first packet on. Not fatal: an interface the map
+  // cannot hold (full) is reached through the neighbour subsystem or the
+  // stack instead, which is correct, only slower.
   BpfMap pod_ifs = BpfMap::Of(skel_->maps.yard_pod_ifs);
   if (absl::Status s =
           pod_ifs.Update(static_cast<uint32_t>(ifindex), uint8_t{1});
       !s.ok()) {
-    return s;
+    LOG(WARNING) << "record pod interface " << ifindex << ": " << s;
   }
   if (absl::Status s = AttachTc(ifindex, TcDirection::kIngress, from_pod_fd());
       !s.ok()) {
