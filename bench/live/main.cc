@@ -56,12 +56,13 @@ ABSL_FLAG(std::string, json, "",
 ABSL_FLAG(std::string, services, "1,1000,10000", "service counts");
 ABSL_FLAG(
     std::string, modes,
-    "switchyard,switchyard-xdp-stack,switchyard-xdp-redirect,"
+    "switchyard,switchyard-bypass,switchyard-xdp-stack,switchyard-xdp-redirect,"
     "switchyard-xdp-tx,switchyard-tc-stack,iptables,iptables-nodeport,"
     "nftables,nftables-nodeport,iptables-nodeport-remote,"
     "nftables-nodeport-remote",
     "modes for the packet-rate cases: ClusterIP from a pod "
-    "(switchyard, iptables, nftables) and NodePort from outside "
+    "(switchyard: stack bypass off, switchyard-bypass, iptables, "
+    "nftables) and NodePort from outside "
     "(switchyard-xdp-stack, switchyard-xdp-redirect, switchyard-tc-stack: "
     "XDP off, the fallback; iptables-nodeport, nftables-nodeport: all "
     "to local endpoints; switchyard-xdp-tx, iptables-nodeport-remote, "

@@ -107,6 +107,10 @@ class SwitchyardNode : public ProgrammedNode {
     if (mode == Mode::kSwitchyardTcStack) {
       config.features_off = {kernel::Feature::kXdp};
     }
+    // "switchyard" is the stack path; "switchyard-bypass" the bypass.
+    if (mode == Mode::kSwitchyard) {
+      config.features_off = {kernel::Feature::kStackBypass};
+    }
     absl::StatusOr<std::unique_ptr<kernel::Datapath>> dp =
         kernel::Datapath::Load(config);
     if (!dp.ok()) return dp.status();
@@ -127,12 +131,31 @@ class SwitchyardNode : public ProgrammedNode {
     }
     std::string how = "tc datapath";
     if (!IsNodePort(mode)) {
-      const int ifindex = topology.inject_ifindex();
-      if (absl::Status s = topology.node().Run(
-              [&] { return datapath.AttachPodInterface(ifindex); });
-          !s.ok()) {
-        return s;
+      if (mode == Mode::kSwitchyardBypass &&
+          !datapath.features().on(kernel::Feature::kStackBypass)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "stack bypass is off: ",
+            datapath.features().why(kernel::Feature::kStackBypass)));
       }
+      // Every pod interface, as the agent attaches them: the bypass sends
+      // only into interfaces it knows as pods'. The backends count frames
+      // on their eth0 (tc ingress), which bpf_redirect_peer still runs.
+      std::vector<int> pods = {topology.inject_ifindex()};
+      for (int b = 0; b < topology.backend_count(); ++b) {
+        absl::StatusOr<int> vb = topology.node().Ifindex(absl::StrCat("vb", b));
+        if (!vb.ok()) return vb.status();
+        pods.push_back(*vb);
+      }
+      for (int ifindex : pods) {
+        if (absl::Status s = topology.node().Run(
+                [&] { return datapath.AttachPodInterface(ifindex); });
+            !s.ok()) {
+          return s;
+        }
+      }
+      how = mode == Mode::kSwitchyardBypass
+                ? "tc datapath, stack bypass (bpf_redirect_peer)"
+                : "tc datapath, stack bypass off (the stack forwards)";
     } else {
       const int ifindex = topology.external_ifindex();
       absl::StatusOr<std::optional<kernel::XdpMode>> xdp = topology.node().Run(
@@ -302,6 +325,8 @@ const char* ModeName(Mode mode) {
   switch (mode) {
     case Mode::kSwitchyard:
       return "switchyard";
+    case Mode::kSwitchyardBypass:
+      return "switchyard-bypass";
     case Mode::kIptables:
       return "iptables";
     case Mode::kNftables:
@@ -327,8 +352,8 @@ const char* ModeName(Mode mode) {
 }
 
 bool IsNodePort(Mode mode) {
-  return mode != Mode::kSwitchyard && mode != Mode::kIptables &&
-         mode != Mode::kNftables;
+  return mode != Mode::kSwitchyard && mode != Mode::kSwitchyardBypass &&
+         mode != Mode::kIptables && mode != Mode::kNftables;
 }
 
 bool IsKubeProxy(Mode mode) {

@@ -22,7 +22,11 @@ namespace switchyard::bench::live {
 
 enum class Mode {
   // ClusterIP, frames from a pod (vcl).
-  kSwitchyard,  // yard_from_pod / yard_to_pod at tc on vcl
+  // yard_from_pod / yard_to_pod at tc on vcl and the backends' veths:
+  // stack bypass off (the stack forwards), and on (bpf_redirect_peer
+  // into the endpoint's pod).
+  kSwitchyard,
+  kSwitchyardBypass,
   kIptables,
   kNftables,
   // NodePort, frames from outside (vext): yard_from_outside, which the
@@ -43,6 +47,7 @@ enum class Mode {
 
 inline constexpr Mode kAllModes[] = {
     Mode::kSwitchyard,
+    Mode::kSwitchyardBypass,
     Mode::kIptables,
     Mode::kNftables,
     Mode::kSwitchyardXdpStack,
@@ -55,7 +60,8 @@ inline constexpr Mode kAllModes[] = {
     Mode::kNftablesNodePortRemote,
 };
 
-// "switchyard", "iptables", "nftables", "switchyard-xdp-stack",
+// "switchyard", "switchyard-bypass", "iptables", "nftables",
+// "switchyard-xdp-stack",
 // "switchyard-xdp-redirect", "switchyard-xdp-tx", "switchyard-tc-stack",
 // "iptables-nodeport", "nftables-nodeport", "iptables-nodeport-remote",
 // "nftables-nodeport-remote".

@@ -34,6 +34,7 @@
 #define YARD_MAP_MAGLEV "yard_maglev"
 #define YARD_MAP_LC4 "yard_lc4"
 #define YARD_MAP_AFFINITY4 "yard_affinity4"
+#define YARD_MAP_POD_IFS "yard_pod_ifs"
 
 /*
  * The layout of the pinned maps, as one number. Bump it with any change a
@@ -92,7 +93,12 @@ struct yard_config {
 	__u8 coarse_clock;   /* 1: flow timestamps from bpf_ktime_get_coarse_ns
 			      * (5.11+, cheaper); 0: bpf_ktime_get_ns. Chosen
 			      * by the loader from what the kernel accepts */
-	__u8 pad[2];
+	__u8 stack_bypass;   /* 1: translated pod traffic is sent on from tc
+			      * (into a local pod's interface, or out the
+			      * route's device) instead of through the host
+			      * stack; 0: the stack routes it. Chosen by the
+			      * loader (YARD_FEATURE_STACK_BYPASS) */
+	__u8 pad;
 };
 
 /* Optional kernel features of the datapath, in yard_features (indexed by
@@ -108,8 +114,16 @@ enum yard_feature {
 				    * bpf_fib_lookup, bpf_redirect_neigh);
 				    * off: NodePorts, load-balancer and
 				    * external IPs are not served */
+	YARD_FEATURE_STACK_BYPASS, /* pods' service traffic leaves tc with
+				    * bpf_redirect_peer / bpf_redirect_neigh;
+				    * off: the host stack routes it */
 	YARD_FEATURE_MAX,
 };
+
+/* Room in yard_features: features added later fit the pinned map. Pins
+ * made when it had one slot per feature keep their size (the agent adopts
+ * them; a newer feature is then not recorded there). */
+#define YARD_FEATURE_SLOTS 16
 
 enum yard_feature_state {
 	YARD_FEATURE_UNKNOWN = 0, /* not decided yet (no agent has loaded) */
@@ -427,6 +441,12 @@ enum yard_reason {
 				     * endpoint or the client */
 	YARD_REASON_TUPLE_CLASH,    /* drop: a pod's new direct connection has
 				     * the real tuple of a live service flow */
+	YARD_REASON_BYPASS_PEER,    /* pass: translated pod traffic sent
+				     * straight into a local pod (stack
+				     * bypass, bpf_redirect_peer) */
+	YARD_REASON_BYPASS_NEIGH,   /* pass: translated pod traffic sent out
+				     * the route's device (stack bypass,
+				     * bpf_redirect_neigh) */
 	YARD_REASON_MAX,
 };
 /* Room in yard_reasons: reasons added later fit the pinned map. */

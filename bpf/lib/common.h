@@ -87,6 +87,7 @@ const volatile struct yard_config yard_cfg = {
     .snat_port_max = YARD_DEFAULT_SNAT_PORT_MAX,
     .local_redirect = 0,
     .coarse_clock = 1,
+    .stack_bypass = 1,
 };
 
 /* The clock of flow timestamps. The loader turns the coarse clock off on

@@ -131,6 +131,19 @@ struct {
 	__uint(max_entries, YARD_DEFAULT_AFFINITY_ENTRIES);
 } yard_affinity4 SEC(".maps");
 
+/* The host side of every pod interface the agent attached to (ifindex ->
+ * 1): where the stack bypass may send a frame with bpf_redirect_peer
+ * (lib/bypass.h). Not pinned: the agent fills it on every start before it
+ * attaches its programs, and programs an earlier agent left attached keep
+ * the map they were loaded with until they are replaced. */
+#define YARD_DEFAULT_POD_IFS 4096
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, YARD_DEFAULT_POD_IFS);
+} yard_pod_ifs SEC(".maps");
+
 /* Packets by enum yard_reason, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -145,7 +158,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct yard_feature_value);
-	__uint(max_entries, YARD_FEATURE_MAX);
+	__uint(max_entries, YARD_FEATURE_SLOTS);
 } yard_features SEC(".maps");
 
 /* The layout version of these maps (YARD_LAYOUT_VERSION), so an agent of

@@ -14,10 +14,21 @@
  * is rewritten to yard_cfg.hairpin_addr, so the pod does not see a packet
  * from itself and its answer, addressed to the hairpin address, comes back
  * through yard_from_pod to be turned around.
+ *
+ * With the stack bypass on (lib/bypass.h), a translated packet leaves
+ * yard_from_pod along its route without the host stack, and a local
+ * endpoint's reply to a flow this node tracks is translated back on the
+ * endpoint's own interface and sent straight into the client: the
+ * client's yard_to_pod is skipped (bpf_redirect_peer enters the pod past
+ * the host veth's egress), so the translation must happen before. Doing
+ * it there costs nothing extra: the reply entry is looked up once, where
+ * it decides the bypass. Traffic between pods that no service flow
+ * tracks keeps the stack.
  */
 #ifndef SWITCHYARD_BPF_PROGS_POD_H_
 #define SWITCHYARD_BPF_PROGS_POD_H_
 
+#include "lib/bypass.h"
 #include "lib/common.h"
 #include "lib/conntrack.h"
 #include "lib/flow.h"
@@ -46,8 +57,9 @@ static __always_inline int yard_parse_verdict(struct __sk_buff *skb, int rc)
 	}
 }
 
-/* Sends a translated packet on: to the stack, which routes it to the
- * endpoint, or for hairpin straight back to the pod it came from. */
+/* Sends a translated packet on: to the endpoint along its route (the
+ * stack bypass), or to the stack, which routes it; for hairpin straight
+ * back to the pod it came from. */
 static __always_inline int yard_forward(struct __sk_buff *skb,
 					const struct yard_pkt4 *p,
 					__be32 be_addr, __be16 be_port,
@@ -57,7 +69,7 @@ static __always_inline int yard_forward(struct __sk_buff *skb,
 	if (yard_dnat4(skb, p, be_addr, be_port))
 		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
 	if (!hairpin)
-		return TC_ACT_OK;
+		return yard_bypass4(skb, p->saddr, be_addr);
 	if (yard_rewrite_addr4(skb, p, true, p->saddr, yard_cfg.hairpin_addr) ||
 	    yard_swap_macs(skb))
 		return yard_drop(skb, YARD_REASON_REWRITE_FAILED);
@@ -187,6 +199,33 @@ static __always_inline int yard_direct_packet(struct __sk_buff *skb,
 	return TC_ACT_OK;
 }
 
+/* A packet from a local endpoint (no service's destination): the reply of
+ * a flow this node tracks, to a client whose route is a local pod's
+ * interface, is translated here and sent into the client past the host
+ * stack. Anything else, including such a reply the route does not allow
+ * to bypass, goes on untouched, as without the feature: the stack routes
+ * it and yard_to_pod translates it on the client's interface. */
+static __always_inline int yard_bypass_reply(struct __sk_buff *skb,
+					     const struct yard_pkt4 *p)
+{
+	struct bpf_fib_lookup fib;
+	struct yard_ct4_value *ct;
+	__u64 now;
+	int way, rc;
+
+	ct = yard_lookup_reply(p, &now);
+	/* Outside clients' flows are answered on the external device. */
+	if (!ct || (ct->flags & (YARD_CT_F_EXTERNAL | YARD_CT_F_HAIRPIN)))
+		return TC_ACT_OK;
+	way = yard_bypass_route4(skb, p->saddr, ct->addr, &fib);
+	if (way != YARD_BYPASS_PEER)
+		return TC_ACT_OK;
+	rc = yard_reply_packet(skb, p, ct, now);
+	if (rc != TC_ACT_OK)
+		return rc;
+	return yard_bypass_send4(skb, way, &fib);
+}
+
 /* The other way: a pod's ICMP error about a service's answer (a UDP reply
  * to a socket that has closed), sent to the service's address. It goes
  * to the endpoint, quoting the answer as the endpoint sent it. An ICMP
@@ -280,8 +319,13 @@ int yard_from_pod(struct __sk_buff *skb)
 		return bpf_redirect(skb->ifindex, 0);
 	}
 	/* A new connection (a SYN, or any UDP datagram) to no service. */
-	if (unlikely(yard_is_tcp_syn(&p)) || p.proto == IPPROTO_UDP)
-		return yard_direct_packet(skb, &p);
+	if (unlikely(yard_is_tcp_syn(&p)) || p.proto == IPPROTO_UDP) {
+		rc = yard_direct_packet(skb, &p);
+		if (rc != TC_ACT_OK)
+			return rc;
+	}
+	if (yard_cfg.stack_bypass)
+		return yard_bypass_reply(skb, &p);
 	return TC_ACT_OK;
 }
 

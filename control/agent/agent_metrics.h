@@ -29,8 +29,8 @@ struct AgentMetrics {
   // watch stream is up.
   metrics::Family<metrics::Gauge>* controller_connected = nullptr;
   metrics::Gauge* interfaces_attached = nullptr;
-  // Label `feature` (xdp, coarse_clock, north_south): 1 while the
-  // datapath uses it (on every device, for xdp), else 0.
+  // Label `feature` (xdp, coarse_clock, north_south, stack_bypass): 1
+  // while the datapath uses it (on every device, for xdp), else 0.
   metrics::Family<metrics::Gauge>* datapath_feature = nullptr;
   // Expired flow entries the sweeper deleted from yard_ct4.
   metrics::Counter* ct_swept = nullptr;

@@ -112,7 +112,9 @@ void InterfaceAttacher::AttachPods(const std::map<int, std::string>& present,
     AttachPod(ifindex, name, result);
   }
   std::erase_if(attached_, [&](const auto& entry) {
-    return !present.contains(entry.first);
+    if (present.contains(entry.first)) return false;
+    datapath_->ForgetPodInterface(entry.first);
+    return true;
   });
 }
 
@@ -144,7 +146,9 @@ AttachResult InterfaceAttacher::OnLinkEvents(const kernel::LinkEvents& events) {
       // Forgotten, so an interface that comes back with the same index is
       // attached again; an external device's removal changes what XDP
       // covers, which the full pass works out.
-      attached_.erase(event.ifindex);
+      if (attached_.erase(event.ifindex) > 0) {
+        datapath_->ForgetPodInterface(event.ifindex);
+      }
       rescan |= external_attached_.contains(event.ifindex);
       continue;
     }

@@ -55,7 +55,8 @@ static_assert(YARD_LAYOUT_VERSION == 2,
   X(yard_config, snat_port_max, 22, 2)       \
   X(yard_config, local_redirect, 24, 1)      \
   X(yard_config, coarse_clock, 25, 1)        \
-  X(yard_config, pad, 26, 2)                 \
+  X(yard_config, stack_bypass, 26, 1)        \
+  X(yard_config, pad, 27, 1)                 \
   X(yard_feature_value, state, 0, 4)         \
   X(yard_feature_value, why, 4, 124)         \
   X(yard_layout_value, version, 0, 4)        \

@@ -133,6 +133,15 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
     if (slots.ok() && *slots < YARD_REASON_SLOTS) {
       bpf_map__set_max_entries(skel->maps.yard_reasons, *slots);
     }
+    // yard_features likewise, from when it had one entry per feature: a
+    // newer feature is then not recorded in the pins (PublishFeatures).
+    absl::StatusOr<BpfMap> features_pin =
+        BpfMap::OpenPinnedIn(config.pin_dir, YARD_MAP_FEATURES);
+    absl::StatusOr<uint32_t> feature_slots =
+        features_pin.ok() ? features_pin->MaxEntries() : features_pin.status();
+    if (feature_slots.ok() && *feature_slots < YARD_FEATURE_SLOTS) {
+      bpf_map__set_max_entries(skel->maps.yard_features, *feature_slots);
+    }
   }
   bpf_map* all_maps[] = {skel->maps.yard_svc4,    skel->maps.yard_slots,
                          skel->maps.yard_be4,     skel->maps.yard_rnat4,
@@ -162,6 +171,8 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
   skel->rodata->yard_cfg.local_redirect = config.local_redirect ? 1 : 0;
   skel->rodata->yard_cfg.coarse_clock =
       features.on(Feature::kCoarseClock) ? 1 : 0;
+  skel->rodata->yard_cfg.stack_bypass =
+      features.on(Feature::kStackBypass) ? 1 : 0;
 
   // A program that is off is not loaded: the kernel never sees it.
   const bool north_south = features.on(Feature::kNorthSouth);
@@ -170,7 +181,19 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
   bpf_program__set_autoload(skel->progs.yard_outside_ingress, north_south);
   bpf_program__set_autoload(skel->progs.yard_to_outside, north_south);
 
-  for (const std::string& name : config.refuse_for_test) {
+  for (const std::string& entry : config.refuse_for_test) {
+    // "PROGRAM@FEATURE": refused only while FEATURE is on, as a kernel
+    // that lacks a helper only that feature uses.
+    std::string name = entry;
+    if (size_t at = entry.find('@'); at != std::string::npos) {
+      name = entry.substr(0, at);
+      std::optional<Feature> f = FeatureByName(entry.substr(at + 1));
+      if (!f.has_value()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("refuse_for_test: no feature in ", entry));
+      }
+      if (!features.on(*f)) continue;
+    }
     bpf_program* prog =
         bpf_object__find_program_by_name(skel->obj, name.c_str());
     if (prog == nullptr) {
@@ -319,7 +342,10 @@ Datapath::~Datapath() { yard_datapath__destroy(skel_); }
 
 absl::Status Datapath::PublishFeatures(const FeatureSet& features) {
   BpfMap map = BpfMap::Of(skel_->maps.yard_features);
+  // Adopted pins may have room for fewer features than this agent knows.
+  const uint32_t slots = bpf_map__max_entries(skel_->maps.yard_features);
   for (Feature f : AllFeatures()) {
+    if (static_cast<uint32_t>(f) >= slots) continue;
     if (absl::Status s =
             map.Update(static_cast<uint32_t>(f), features.Value(f));
         !s.ok()) {
@@ -397,11 +423,31 @@ absl::Status Datapath::DetachExternalDevice(int ifindex) {
 }
 
 absl::Status Datapath::AttachPodInterface(int ifindex) {
+  // Known as a pod's before its programs run, so the bypass may send
+  // into it from the first packet on. Not fatal: an interface the map
+  // cannot hold (full) is reached through the neighbour subsystem or the
+  // stack instead, which is correct, only slower.
+  BpfMap pod_ifs = BpfMap::Of(skel_->maps.yard_pod_ifs);
+  if (absl::Status s =
+          pod_ifs.Update(static_cast<uint32_t>(ifindex), uint8_t{1});
+      !s.ok()) {
+    LOG(WARNING) << "record pod interface " << ifindex << ": " << s;
+  }
   if (absl::Status s = AttachTc(ifindex, TcDirection::kIngress, from_pod_fd());
       !s.ok()) {
     return s;
   }
   return AttachTc(ifindex, TcDirection::kEgress, to_pod_fd());
+}
+
+void Datapath::ForgetPodInterface(int ifindex) {
+  // Gone with its interface: an index the kernel hands to another device
+  // later must not be taken for a pod's. Absent is fine.
+  BpfMap pod_ifs = BpfMap::Of(skel_->maps.yard_pod_ifs);
+  if (absl::Status s = pod_ifs.DeleteIfPresent(static_cast<uint32_t>(ifindex));
+      !s.ok()) {
+    LOG(WARNING) << "forget pod interface " << ifindex << ": " << s;
+  }
 }
 
 absl::Status AttachTc(int ifindex, TcDirection direction, int prog_fd) {

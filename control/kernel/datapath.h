@@ -53,7 +53,8 @@ struct DatapathConfig {
   std::vector<Feature> features_off;
   // For tests only: programs the loader makes the kernel refuse (loaded
   // as a socket filter, which the verifier rejects), to exercise what a
-  // kernel that refuses them gets.
+  // kernel that refuses them gets. "PROGRAM@FEATURE" refuses PROGRAM only
+  // while FEATURE is on (a kernel without a helper that feature uses).
   std::vector<std::string> refuse_for_test;
 };
 
@@ -86,7 +87,11 @@ class Datapath {
   // Puts yard_from_pod on ingress and yard_to_pod on egress of a pod-facing
   // interface, replacing any earlier Switchyard filter in place (no moment
   // without a program). Filters stay after this process exits.
+  // The interface is also recorded as a pod's (yard_pod_ifs), where the
+  // stack bypass may send frames; ForgetPodInterface takes it back when
+  // the interface goes away.
   absl::Status AttachPodInterface(int ifindex);
+  void ForgetPodInterface(int ifindex);
 
   // Puts yard_outside_ingress (tc) on an external device's ingress and
   // yard_to_outside on its egress, then yard_from_outside (XDP) in front

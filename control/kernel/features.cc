@@ -12,8 +12,8 @@
 namespace switchyard::kernel {
 namespace {
 
-constexpr absl::string_view kNames[kFeatureCount] = {"xdp", "coarse_clock",
-                                                     "north_south"};
+constexpr absl::string_view kNames[kFeatureCount] = {
+    "xdp", "coarse_clock", "north_south", "stack_bypass"};
 
 // Lines of a verifier log that say nothing about why it refused.
 bool IsVerifierChatter(absl::string_view line) {
@@ -59,6 +59,7 @@ absl::StatusOr<std::vector<Feature>> ParseFeatureList(absl::string_view list) {
     if (name == "all") {
       features.push_back(Feature::kXdp);
       features.push_back(Feature::kCoarseClock);
+      features.push_back(Feature::kStackBypass);
       continue;
     }
     std::optional<Feature> f = FeatureByName(name);
@@ -188,6 +189,15 @@ std::optional<Feature> FeatureToTurnOff(const LoadFailure& failure,
        failure.program == "yard_to_outside") &&
       features.on(Feature::kNorthSouth)) {
     return Feature::kNorthSouth;
+  }
+  // The pod programs need nothing optional but the bypass's helpers
+  // (bpf_fib_lookup, bpf_redirect_peer, bpf_redirect_neigh): without it
+  // they are what every supported kernel loads. A second refusal is the
+  // load's error.
+  if ((failure.program == "yard_from_pod" ||
+       failure.program == "yard_to_pod") &&
+      features.on(Feature::kStackBypass)) {
+    return Feature::kStackBypass;
   }
   return std::nullopt;
 }

@@ -20,17 +20,18 @@ enum class Feature {
   kXdp = YARD_FEATURE_XDP,
   kCoarseClock = YARD_FEATURE_COARSE_CLOCK,
   kNorthSouth = YARD_FEATURE_NORTH_SOUTH,
+  kStackBypass = YARD_FEATURE_STACK_BYPASS,
 };
 inline constexpr int kFeatureCount = YARD_FEATURE_MAX;
 
-// "xdp", "coarse_clock", "north_south".
+// "xdp", "coarse_clock", "north_south", "stack_bypass".
 absl::string_view FeatureName(Feature feature);
 std::optional<Feature> FeatureByName(absl::string_view name);
 std::vector<Feature> AllFeatures();
 
 // A comma-separated list of feature names ("" for none, "all" for every
-// acceleration: xdp and coarse_clock; north_south only by name, since
-// turning it off removes a capability rather than a speed-up).
+// acceleration: xdp, coarse_clock and stack_bypass; north_south only by
+// name, since turning it off removes a capability rather than a speed-up).
 absl::StatusOr<std::vector<Feature>> ParseFeatureList(absl::string_view list);
 
 absl::string_view FeatureStateName(yard_feature_state state);
@@ -47,7 +48,7 @@ class FeatureSet {
   void Set(Feature f, yard_feature_state state, std::string why);
 
   // One line for the agent's log: "xdp=on coarse_clock=off (refused by
-  // the kernel: ...) north_south=on".
+  // the kernel: ...) north_south=on stack_bypass=on".
   std::string Summary() const;
 
   // The map value of yard_features for f.

@@ -20,10 +20,12 @@ absl::StatusOr<std::optional<FeatureSet>> ReadPinnedFeatures(
     absl::StatusOr<std::optional<yard_feature_value>> value =
         map->Lookup<yard_feature_value>(static_cast<uint32_t>(f));
     if (!value.ok()) return value.status();
-    // An array has every index; a missing one means a map of another shape.
+    // An array has every index below its size: a missing one is a feature
+    // newer than the agent that made the pins (its map had one entry per
+    // feature it knew), so nothing was recorded for it.
     if (!value->has_value()) {
-      return absl::NotFoundError(
-          absl::StrCat(map->name(), " has no entry ", static_cast<int>(f)));
+      features.Set(f, YARD_FEATURE_UNKNOWN, "");
+      continue;
     }
     yard_feature_value& v = **value;
     v.why[sizeof(v.why) - 1] = '\0';

@@ -36,6 +36,10 @@ constexpr ReasonInfo kReasons[] = {
     {"tuple_clash", "drop",
      "a pod's new direct connection has the real tuple of its live service "
      "flow"},
+    {"bypass_peer", "pass",
+     "stack bypass: sent straight into a local pod (bpf_redirect_peer)"},
+    {"bypass_neigh", "pass",
+     "stack bypass: sent out the route's device (bpf_redirect_neigh)"},
 };
 static_assert(std::size(kReasons) == YARD_REASON_MAX,
               "a yard_reason without words in reason_names.cc");

@@ -8,6 +8,7 @@
 // Pins go under /sys/fs/bpf/switchyard-test-<pid>/; the fixture removes
 // that folder however the test ends, and removes folders left by earlier
 // runs whose process is gone (a crash skips every destructor).
+#include <bpf/bpf.h>
 #include <signal.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "control/common/scoped_fd.h"
 #include "control/kernel/bpf_map.h"
 #include "control/kernel/datapath.h"
 #include "control/kernel/datapath_maps.h"
@@ -447,6 +449,23 @@ TEST_F(PinningTest, RefusedNorthSouthLeavesPodsServed) {
       << attached.status();
 }
 
+// A kernel that refuses the pod programs only with the bypass's helpers
+// in them: the bypass goes, the pod programs load without it.
+TEST_F(PinningTest, RefusedBypassTurnsTheBypassOffAndPodsAreServed) {
+  DatapathConfig config = Config("node-a");
+  config.refuse_for_test = {"yard_from_pod@stack_bypass"};
+  absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+  ASSERT_TRUE(dp.ok()) << dp.status();
+  const kernel::FeatureSet& f = (*dp)->features();
+  EXPECT_EQ(f.state(kernel::Feature::kStackBypass), YARD_FEATURE_OFF_REFUSED);
+  EXPECT_TRUE(f.on(kernel::Feature::kXdp));
+  EXPECT_TRUE(f.on(kernel::Feature::kCoarseClock));
+  EXPECT_GE((*dp)->from_pod_fd(), 0);
+  EXPECT_GE((*dp)->to_pod_fd(), 0);
+  EXPECT_EQ(PinnedFeatures(config.pin_dir).state(kernel::Feature::kStackBypass),
+            YARD_FEATURE_OFF_REFUSED);
+}
+
 TEST_F(PinningTest, RefusedPodProgramFailsWithTheKernelsReason) {
   DatapathConfig config = Config("node-a");
   config.refuse_for_test = {"yard_from_pod"};
@@ -475,8 +494,31 @@ TEST_F(PinningTest, ForcedOffFeaturesAreOffAndSaySo) {
             YARD_FEATURE_OFF_FORCED);
   EXPECT_EQ(pinned.why(kernel::Feature::kXdp), "turned off by configuration");
   EXPECT_EQ(pinned.state(kernel::Feature::kNorthSouth), YARD_FEATURE_ON);
+  EXPECT_EQ(pinned.state(kernel::Feature::kStackBypass), YARD_FEATURE_ON);
   // The maps work as with every feature on.
   ASSERT_NO_FATAL_FAILURE(WriteService((*dp)->maps()));
+}
+
+// Pins from an agent whose yard_features had one entry per feature it
+// knew (three): adopted, what fits recorded, the newer feature unknown.
+TEST_F(PinningTest, FeaturesMapOfAnOlderAgentIsAdopted) {
+  DatapathConfig config = Config("node-a");
+  std::error_code ec;
+  fs::create_directories(config.pin_dir, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ScopedFd old(bpf_map_create(BPF_MAP_TYPE_ARRAY, YARD_MAP_FEATURES,
+                              sizeof(uint32_t), sizeof(yard_feature_value),
+                              /*max_entries=*/3, nullptr));
+  ASSERT_TRUE(old.valid()) << strerror(errno);
+  const std::string path = absl::StrCat(config.pin_dir, "/", YARD_MAP_FEATURES);
+  ASSERT_EQ(bpf_obj_pin(old.get(), path.c_str()), 0) << strerror(errno);
+
+  absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+  ASSERT_TRUE(dp.ok()) << dp.status();
+  EXPECT_TRUE((*dp)->features().on(kernel::Feature::kStackBypass));
+  const kernel::FeatureSet pinned = PinnedFeatures(config.pin_dir);
+  EXPECT_EQ(pinned.state(kernel::Feature::kNorthSouth), YARD_FEATURE_ON);
+  EXPECT_EQ(pinned.state(kernel::Feature::kStackBypass), YARD_FEATURE_UNKNOWN);
 }
 
 TEST_F(PinningTest, PinFolderOffBpffsSaysWhatToDo) {

@@ -860,6 +860,51 @@ TEST_P(ClusterIpTest, AlternatingServiceAndDirectConnectionsNeverFail) {
   EXPECT_GT(counts->direct, 1000);
 }
 
+// The stack bypass (YARD_FEATURE_STACK_BYPASS), on in the plain run and
+// off in the fallbacks run: TCP and UDP through the ClusterIP to local
+// endpoints, each way counted as sent straight into the pod when it is
+// on (the request into the endpoint, the reply into the client) and
+// never when it is off; a direct connection between pods, which no
+// service flow tracks, keeps the stack either way.
+TEST_P(ClusterIpTest, StackBypassCarriesServiceTrafficWhenOn) {
+  const bool on = datapath_->features().on(kernel::Feature::kStackBypass);
+  const uint64_t peer_before = ReasonPackets(YARD_REASON_BYPASS_PEER);
+  absl::Status done = client_.ns->Run([&]() -> absl::Status {
+    for (int i = 0; i < 10; ++i) {
+      absl::StatusOr<Reply> tcp =
+          e2e::TcpCall(SockAddr(kServiceIp, kTcpPort), kConnectTimeout);
+      if (!tcp.ok()) return tcp.status();
+      absl::StatusOr<Reply> udp = e2e::UdpCall(SockAddr(kServiceIp, kUdpPort));
+      if (!udp.ok()) return udp.status();
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(done.ok()) << done;
+  const uint64_t peer = ReasonPackets(YARD_REASON_BYPASS_PEER) - peer_before;
+  if (on) {
+    // A TCP call is at least SYN, ACK, data, FIN each way; a UDP call one
+    // datagram each way.
+    EXPECT_GE(peer, 10u * (2 * 4 + 2)) << Counters();
+  } else {
+    EXPECT_EQ(peer, 0u) << Counters();
+  }
+  // Local endpoints only: nothing goes out another device.
+  EXPECT_EQ(ReasonPackets(YARD_REASON_BYPASS_NEIGH), 0u) << Counters();
+
+  const uint64_t before_direct = ReasonPackets(YARD_REASON_BYPASS_PEER);
+  absl::Status direct = client_.ns->Run([&]() -> absl::Status {
+    for (int i = 0; i < 5; ++i) {
+      absl::StatusOr<Reply> r = e2e::TcpCall(
+          SockAddr(kBackendPods[0].ip, kTcpTargetPort), kConnectTimeout);
+      if (!r.ok()) return r.status();
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(direct.ok()) << direct;
+  EXPECT_EQ(ReasonPackets(YARD_REASON_BYPASS_PEER), before_direct)
+      << "traffic between pods that no service flow tracks was bypassed";
+}
+
 INSTANTIATE_TEST_SUITE_P(TxChecksum, ClusterIpTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "OffloadOn" : "OffloadOff";

@@ -427,7 +427,8 @@ class ControlPlaneTest : public ::testing::Test {
   // Starts yard-agent in the node's namespace and waits until the
   // controller sees its watch stream. `controllers`, if given, replaces
   // the --controller flag's value (a failover list).
-  absl::Status StartAgent(const std::string& controllers = "") {
+  absl::Status StartAgent(const std::string& controllers = "",
+                          const std::string& features_off = "") {
     ++agent_starts_;
     std::vector<std::string> argv =
         e2e::AgentArgv({.node_name = kNodeName,
@@ -439,6 +440,9 @@ class ControlPlaneTest : public ::testing::Test {
       if (!controllers.empty() && absl::StartsWith(arg, "--controller=")) {
         arg = absl::StrCat("--controller=", controllers);
       }
+    }
+    if (!features_off.empty()) {
+      argv.push_back(absl::StrCat("--datapath_features_off=", features_off));
     }
     absl::StatusOr<std::unique_ptr<netns::ChildProcess>> child =
         netns::ChildProcess::Start({
@@ -991,6 +995,70 @@ TEST_F(ControlPlaneTest, AgentRestartKeepsMapsAndConnections) {
   ASSERT_TRUE(hits.ok()) << hits.status();
   EXPECT_EQ(*hits, (Hits{{Identity(kept), 10}}));
   established_works("after the change");
+}
+
+// 3b. The stack bypass switched off and on again by restarting the agent,
+// under a live TCP connection and UDP flow: both keep their endpoint
+// through every switch, and the pinned counters show the bypass carrying
+// them only while it is on.
+TEST_F(ControlPlaneTest, StackBypassSwitchedAtRestartKeepsFlows) {
+  if (const char* off = getenv("YARD_DATAPATH_FEATURES_OFF");
+      off != nullptr && *off != '\0') {
+    GTEST_SKIP() << "features forced off by the environment: " << off;
+  }
+  absl::StatusOr<std::string> ip = ApplyWeb({0, 1});
+  ASSERT_TRUE(ip.ok()) << ip.status();
+  absl::StatusOr<ScopedFd> tcp = OpenConnection(*ip);
+  ASSERT_TRUE(tcp.ok()) << tcp.status();
+  absl::StatusOr<ScopedFd> udp =
+      client_.ns->Run([&] { return e2e::UdpConnect(SockAddr(*ip, kUdpPort)); });
+  ASSERT_TRUE(udp.ok()) << udp.status();
+  std::string tcp_identity, udp_identity;
+  auto exchange = [&](absl::string_view when) {
+    absl::StatusOr<Reply> t = Exchange(tcp->get(), "again\n");
+    ASSERT_TRUE(t.ok()) << when << ", TCP: " << t.status();
+    absl::StatusOr<Reply> u = e2e::UdpExchange(udp->get(), "again");
+    ASSERT_TRUE(u.ok()) << when << ", UDP: " << u.status();
+    if (tcp_identity.empty()) {
+      tcp_identity = t->identity;
+      udp_identity = u->identity;
+    }
+    EXPECT_EQ(t->identity, tcp_identity) << when;
+    EXPECT_EQ(u->identity, udp_identity) << when;
+  };
+  // Packets sent straight into a pod so far (pinned: every agent's).
+  auto bypassed = [&]() -> uint64_t {
+    absl::StatusOr<kernel::DatapathMaps> maps =
+        kernel::DatapathMaps::OpenPinned(pin_dir_);
+    EXPECT_TRUE(maps.ok()) << maps.status();
+    if (!maps.ok()) return 0;
+    absl::StatusOr<yard_counter> c =
+        maps->ReasonCounter(YARD_REASON_BYPASS_PEER);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? c->packets : 0;
+  };
+  auto restart = [&](const std::string& features_off) {
+    absl::StatusOr<int> status = agent_->Stop(SIGKILL, absl::Seconds(5));
+    ASSERT_TRUE(status.ok()) << status.status();
+    ASSERT_OK(StartAgent("", features_off));
+    ASSERT_OK(WaitForLog(AgentLog(), "applied version", kProgramTimeout));
+  };
+
+  ASSERT_NO_FATAL_FAILURE(exchange("bypass on"));
+  const uint64_t on = bypassed();
+  EXPECT_GE(on, 4u) << "request and reply, TCP and UDP, into the pods";
+
+  ASSERT_NO_FATAL_FAILURE(restart("stack_bypass"));
+  const uint64_t off_before = bypassed();
+  ASSERT_NO_FATAL_FAILURE(exchange("bypass switched off"));
+  absl::StatusOr<Hits> hits = TcpHits(*ip, 4);
+  ASSERT_TRUE(hits.ok()) << "bypass off: " << hits.status();
+  EXPECT_EQ(bypassed(), off_before) << "bypassed although off";
+
+  ASSERT_NO_FATAL_FAILURE(restart(""));
+  const uint64_t on_again = bypassed();
+  ASSERT_NO_FATAL_FAILURE(exchange("bypass switched on again"));
+  EXPECT_GE(bypassed(), on_again + 4);
 }
 
 // 4. The controller restarts on its state dir: state, allocations and the

@@ -22,6 +22,8 @@
 // nothing is routed to or from the host's interfaces.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -38,6 +40,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "control/common/scoped_fd.h"
+#include "control/kernel/datapath_maps.h"
+#include "control/kernel/features.h"
 #include "gtest/gtest.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 #include "tests/e2e/pod_apps.h"
@@ -445,13 +449,42 @@ class CrossNodeTest : public ::testing::Test {
     });
   }
 
+  // Packets node `node` sent out the route's device with the stack bypass
+  // (to endpoints on the other node), from its agent's pinned counters.
+  uint64_t BypassedToFabric(int node) {
+    absl::StatusOr<kernel::DatapathMaps> maps =
+        kernel::DatapathMaps::OpenPinned(
+            absl::StrCat(pin_root_, "/", kNodes[node].name));
+    EXPECT_TRUE(maps.ok()) << maps.status();
+    if (!maps.ok()) return 0;
+    absl::StatusOr<yard_counter> c =
+        maps->ReasonCounter(YARD_REASON_BYPASS_NEIGH);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? c->packets : 0;
+  }
+
+  // Whether the agents run with the stack bypass (the fallbacks run turns
+  // it off through the environment, as every agent reads it).
+  static bool BypassOn() {
+    const char* off = getenv("YARD_DATAPATH_FEATURES_OFF");
+    if (off == nullptr) return true;
+    absl::StatusOr<std::vector<kernel::Feature>> features =
+        kernel::ParseFeatureList(off);
+    return !features.ok() ||
+           std::find(features->begin(), features->end(),
+                     kernel::Feature::kStackBypass) == features->end();
+  }
+
   // A client pod on node `from` reaches the backend on the other node,
-  // and only it, through a service whose one endpoint lives there.
+  // and only it, through a service whose one endpoint lives there; with
+  // the stack bypass on, the client's node sends the requests out the
+  // fabric itself.
   void ExpectReachesOtherNode(int from) {
     const int to = 1 - from;
     absl::StatusOr<std::string> ip =
         ApplyService(absl::StrCat("on-", kNodes[to].name), {to});
     ASSERT_TRUE(ip.ok()) << ip.status();
+    const uint64_t bypassed_before = BypassedToFabric(from);
     absl::StatusOr<Hits> tcp = TcpHits(from, *ip, 10);
     ASSERT_TRUE(tcp.ok()) << "TCP from " << kNodes[from].name << " to " << *ip
                           << ": " << tcp.status();
@@ -460,6 +493,15 @@ class CrossNodeTest : public ::testing::Test {
     ASSERT_TRUE(udp.ok()) << "UDP from " << kNodes[from].name << " to " << *ip
                           << ": " << udp.status();
     EXPECT_EQ(*udp, (Hits{{BackendIdentity(to), 10}}));
+    const uint64_t bypassed = BypassedToFabric(from) - bypassed_before;
+    if (BypassOn()) {
+      // At least SYN, ACK, data and FIN of each connection and each
+      // datagram; the first packets towards a new next hop may take the
+      // stack while it resolves the neighbour.
+      EXPECT_GE(bypassed, 10u * 3 + 8) << "requests to the other node";
+    } else {
+      EXPECT_EQ(bypassed, 0u) << "bypassed although off";
+    }
   }
 
   // Declared first: destroyed after every process and namespace below.

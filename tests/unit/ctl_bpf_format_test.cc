@@ -491,6 +491,8 @@ source_denied        drop     0         0       source outside the load balancer
 snat_exhausted       drop     0         0       no free source port to send the flow on to another node
 no_route             drop     0         0       no route or neighbour towards endpoint or client
 tuple_clash          drop     0         0       a pod's new direct connection has the real tuple of its live service flow
+bypass_peer          pass     0         0       stack bypass: sent straight into a local pod (bpf_redirect_peer)
+bypass_neigh         pass     0         0       stack bypass: sent out the route's device (bpf_redirect_neigh)
 )");
 }
 
@@ -617,6 +619,18 @@ TEST(BpfStats, Json) {
         {
             "reason": "tuple_clash",
             "action": "drop",
+            "packets": 0,
+            "bytes": 0
+        },
+        {
+            "reason": "bypass_peer",
+            "action": "pass",
+            "packets": 0,
+            "bytes": 0
+        },
+        {
+            "reason": "bypass_neigh",
+            "action": "pass",
             "packets": 0,
             "bytes": 0
         }

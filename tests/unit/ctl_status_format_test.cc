@@ -126,6 +126,7 @@ FEATURE        STATE                         WHY
 xdp            off (refused by the kernel)   refused by the kernel: program of this type cannot use helper bpf_xdp_adjust_meta#54
 coarse_clock   on                            -
 north_south    on                            -
+stack_bypass   on                            -
 
 MAP            TYPE           ID    ENTRIES   MAX-ENTRIES   USE
 yard_svc4      hash           11    5         65536         0.0%
@@ -258,6 +259,12 @@ TEST(NodeStatus, Json) {
         },
         {
             "name": "north_south",
+            "on": true,
+            "state": "on",
+            "why": ""
+        },
+        {
+            "name": "stack_bypass",
             "on": true,
             "state": "on",
             "why": ""

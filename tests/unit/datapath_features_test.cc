@@ -51,7 +51,11 @@ TEST(DatapathFeaturesTest, ParseFeatureList) {
   // "all" is the accelerations, not north-south itself.
   auto all = ParseFeatureList("all");
   ASSERT_TRUE(all.ok());
-  EXPECT_EQ(*all, (std::vector<Feature>{Feature::kXdp, Feature::kCoarseClock}));
+  EXPECT_EQ(*all, (std::vector<Feature>{Feature::kXdp, Feature::kCoarseClock,
+                                        Feature::kStackBypass}));
+  auto bypass = ParseFeatureList("stack_bypass");
+  ASSERT_TRUE(bypass.ok()) << bypass.status();
+  EXPECT_EQ(*bypass, (std::vector<Feature>{Feature::kStackBypass}));
   auto bad = ParseFeatureList("xdp,turbo");
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(absl::StrContains(bad.status().message(), "'turbo'"));
@@ -60,12 +64,13 @@ TEST(DatapathFeaturesTest, ParseFeatureList) {
 
 TEST(DatapathFeaturesTest, SummaryNamesEveryFeatureAndWhyOff) {
   FeatureSet features;
-  EXPECT_EQ(features.Summary(), "xdp=on coarse_clock=on north_south=on");
+  EXPECT_EQ(features.Summary(),
+            "xdp=on coarse_clock=on north_south=on stack_bypass=on");
   features.Set(Feature::kXdp, YARD_FEATURE_OFF_REFUSED,
                "refused by the kernel: no");
   EXPECT_EQ(features.Summary(),
             "xdp=off (refused by the kernel: no) coarse_clock=on "
-            "north_south=on");
+            "north_south=on stack_bypass=on");
   EXPECT_FALSE(features.on(Feature::kXdp));
   features.Set(Feature::kXdp, YARD_FEATURE_OFF_PARTLY, "tc only on eth1");
   EXPECT_TRUE(features.on(Feature::kXdp));
@@ -113,11 +118,28 @@ TEST(DatapathFeaturesTest, RefusedTcNorthSouthTurnsNorthSouthOff) {
   EXPECT_EQ(FeatureToTurnOff(failure, FeatureSet()), Feature::kNorthSouth);
 }
 
+TEST(DatapathFeaturesTest, RefusedPodProgramTurnsTheBypassOffFirst) {
+  const LoadFailure failure = ExplainLoadFailure(
+      "libbpf: prog 'yard_from_pod': BPF program load failed: Invalid "
+      "argument\n"
+      "libbpf: prog 'yard_from_pod': -- BEGIN PROG LOAD LOG --\n"
+      "unknown func bpf_redirect_peer#155\n"
+      "processed 10 insns\n"
+      "-- END PROG LOAD LOG --\n");
+  EXPECT_EQ(failure.program, "yard_from_pod");
+  FeatureSet features;
+  EXPECT_EQ(FeatureToTurnOff(failure, features), Feature::kStackBypass);
+  features.Set(Feature::kStackBypass, YARD_FEATURE_OFF_REFUSED, "");
+  EXPECT_FALSE(FeatureToTurnOff(failure, features).has_value());
+}
+
 TEST(DatapathFeaturesTest, RefusedPodProgramHasNoFallback) {
   LoadFailure failure;
   failure.program = "yard_from_pod";
   failure.reason = "R1 invalid mem access";
-  EXPECT_FALSE(FeatureToTurnOff(failure, FeatureSet()).has_value());
+  FeatureSet features;
+  features.Set(Feature::kStackBypass, YARD_FEATURE_OFF_FORCED, "");
+  EXPECT_FALSE(FeatureToTurnOff(failure, features).has_value());
 }
 
 TEST(DatapathFeaturesTest, PinnedMapMismatchIsNotARefusal) {
