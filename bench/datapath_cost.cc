@@ -251,6 +251,8 @@ absl::Status WriteReplyRing(DatapathMaps& maps, const Ring& ring) {
     value.rev_nat_id = ring.id[(i + 1) % n];
     value.addr = packet::IpBe(kClient);
     value.port = htons(kClientPort);
+    value.nat_addr = ring.at[(i + 1) % n].addr_be;
+    value.nat_port = ring.at[(i + 1) % n].port_be;
     if (absl::Status s = maps.PutCt(key, value); !s.ok()) return s;
   }
   return absl::OkStatus();

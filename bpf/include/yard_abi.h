@@ -45,7 +45,7 @@
  * agent records it in yard_layout; an agent of another layout refuses the
  * pins with both numbers instead of failing on the first map that differs.
  */
-#define YARD_LAYOUT_VERSION 2
+#define YARD_LAYOUT_VERSION 3
 
 /*
  * Default capacities, overridable at load time. The services map holds one
@@ -317,8 +317,13 @@ struct yard_ct4_value {
 		      * reply: the client's original address */
 	__be16 port; /* forward: backend port; reply: client's original port */
 	__u16 flags; /* enum yard_ct_flags */
-	__be32 nat_addr; /* forward with YARD_CT_F_SNAT: the source written */
-	__be16 nat_port; /* forward with YARD_CT_F_SNAT: the source port */
+	__be32 nat_addr; /* forward with YARD_CT_F_SNAT: the source written;
+			  * reply: the frontend address replies come from
+			  * (held here since layout 3, so a reply needs no
+			  * yard_rnat4 lookup and a reused rev_nat_id never
+			  * changes a live flow's frontend) */
+	__be16 nat_port; /* forward with YARD_CT_F_SNAT: the source port;
+			  * reply: the frontend port */
 	__u16 pad;	 /* zero */
 	__u32 lc;   /* forward: enum yard_lc_state. A 32-bit word of its own
 		     * because BPF atomics (which make the release happen once)
@@ -431,7 +436,7 @@ enum yard_reason {
 	YARD_REASON_BACKEND_GONE, /* drop: flow's backend removed, not a SYN */
 	YARD_REASON_SLOT_MISSING, /* drop: count names a slot not written */
 	YARD_REASON_CT_FULL,	  /* drop: could not record the new flow */
-	YARD_REASON_REVNAT_MISSING, /* drop: reply whose frontend is gone */
+	YARD_REASON_REVNAT_MISSING, /* drop: reply entry names no frontend */
 	YARD_REASON_REWRITE_FAILED, /* drop: a checksum/store helper failed */
 	YARD_REASON_SOURCE_DENIED,  /* drop: source outside the frontend's
 				     * loadBalancerSourceRanges */

@@ -158,7 +158,8 @@ static __always_inline void yard_ct_touch_forward(struct yard_ct4_value *fwd,
  * backend's answers are turned back into), keyed by how the backend
  * answers the client as it is. A translation that changes where answers
  * go (hairpin, SNAT) changes rep_key's destination afterwards. Both
- * entries carry `flags`. */
+ * entries carry `flags`; the reply entry also the frontend (p's
+ * destination), so replies are translated from the entry alone. */
 static __always_inline void
 yard_ct4_new_pair(const struct yard_pkt4 *p, __u32 rev_nat_id,
 		  const struct yard_backend4 *be, __u32 backend_id,
@@ -183,6 +184,9 @@ yard_ct4_new_pair(const struct yard_pkt4 *p, __u32 rev_nat_id,
 	rep->addr = p->saddr;
 	rep->port = p->sport;
 	rep->flags = flags;
+	/* The frontend is the packet's destination: the key that found it. */
+	rep->nat_addr = p->daddr;
+	rep->nat_port = p->dport;
 
 	yard_ct4_key_set(rep_key, be->addr, p->saddr, be->port, p->sport,
 			 p->proto, YARD_CT_REPLY);

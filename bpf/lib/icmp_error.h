@@ -158,7 +158,7 @@ static __always_inline bool yard_icmp_client_rewrite(struct __sk_buff *skb,
 	struct yard_icmp_rewrite4 w;
 	struct yard_ct4_key key;
 	struct yard_ct4_value *ct;
-	struct yard_rnat4 *fe;
+	struct yard_rnat4 fe;
 
 	if (!yard_icmp4_locate(skb, YARD_HOOK_TC, p, &e))
 		return false;
@@ -168,14 +168,13 @@ static __always_inline bool yard_icmp_client_rewrite(struct __sk_buff *skb,
 	ct = bpf_map_lookup_elem(&yard_ct4, &key);
 	if (!ct || (ct->flags & mask) != want)
 		return false;
-	fe = yard_rnat_lookup(ct);
-	if (!fe)
+	if (!yard_reply_frontend_of(ct, &fe))
 		return false;
 	w.quote_saddr = ct->addr;
 	w.quote_sport = ct->port;
-	w.quote_daddr = fe->addr;
-	w.quote_dport = fe->port;
-	w.saddr = e.ip->saddr == e.q->ip.daddr ? fe->addr : e.ip->saddr;
+	w.quote_daddr = fe.addr;
+	w.quote_dport = fe.port;
+	w.saddr = e.ip->saddr == e.q->ip.daddr ? fe.addr : e.ip->saddr;
 	w.daddr = ct->addr;
 	yard_icmp4_rewrite(&e, &w);
 	return true;

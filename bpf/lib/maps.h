@@ -53,7 +53,9 @@ struct {
 	__uint(max_entries, YARD_DEFAULT_BACKENDS);
 } yard_be4 SEC(".maps");
 
-/* Frontend each reply must appear to come from, by rev_nat_id. */
+/* Each frontend's address and port, by rev_nat_id: for user space
+ * (metrics and yardctl name frontends by it). Replies take their
+ * frontend from their reply entry, not from here. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

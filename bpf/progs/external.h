@@ -194,22 +194,21 @@ static __always_inline int yard_ext_reply(void *ctx, int hook,
 {
 	struct bpf_fib_lookup fib;
 	struct yard_ct4_value *ct;
-	struct yard_rnat4 *fe;
+	struct yard_rnat4 fe;
 	__u64 now;
 	long rc;
 
 	ct = yard_lookup_reply(p, &now);
 	if (!ct || !(ct->flags & YARD_CT_F_EXTERNAL))
 		return yard_hook_pass(hook);
-	fe = yard_rnat_lookup(ct);
-	if (!fe)
+	if (!yard_reply_frontend_of(ct, &fe))
 		return yard_hook_drop(ctx, hook, YARD_REASON_REVNAT_MISSING);
-	rc = yard_fib4(ctx, hook, fe->addr, ct->addr, &fib);
+	rc = yard_fib4(ctx, hook, fe.addr, ct->addr, &fib);
 	if (yard_route_needs_tc(hook, rc))
 		return yard_hook_pass(hook);
-	yard_reply_account(ct, fe, p, yard_hook_len(ctx, hook), now);
+	yard_reply_account(ct, &fe, p, yard_hook_len(ctx, hook), now);
 	yard_frag4_remember(p);
-	if (yard_hook_nat4(ctx, hook, p, fe->addr, fe->port, ct->addr,
+	if (yard_hook_nat4(ctx, hook, p, fe.addr, fe.port, ct->addr,
 			   ct->port))
 		return yard_hook_drop(ctx, hook, YARD_REASON_REWRITE_FAILED);
 	return yard_route_send(ctx, hook, rc, &fib);
@@ -233,7 +232,7 @@ static __always_inline int yard_ext_icmp_in(void *ctx, int hook,
 	struct bpf_fib_lookup fib;
 	struct yard_ct4_key key;
 	struct yard_ct4_value *ct;
-	struct yard_rnat4 *fe;
+	struct yard_rnat4 fe;
 	bool snat;
 	long rc;
 
@@ -259,15 +258,14 @@ static __always_inline int yard_ext_icmp_in(void *ctx, int hook,
 		ct = bpf_map_lookup_elem(&yard_ct4, &key);
 		if (!ct || !(ct->flags & YARD_CT_F_EXTERNAL))
 			return yard_hook_pass(hook);
-		fe = yard_rnat_lookup(ct);
-		if (!fe)
+		if (!yard_reply_frontend_of(ct, &fe))
 			return yard_hook_pass(hook);
 		snat = true;
 		w.quote_saddr = ct->addr;
 		w.quote_sport = ct->port;
-		w.quote_daddr = fe->addr;
-		w.quote_dport = fe->port;
-		w.saddr = fe->addr;
+		w.quote_daddr = fe.addr;
+		w.quote_dport = fe.port;
+		w.saddr = fe.addr;
 		w.daddr = ct->addr;
 	}
 	if (!snat) {

@@ -167,7 +167,7 @@ static __always_inline int yard_direct_packet(struct __sk_buff *skb,
 	struct yard_ct4_value direct = {};
 	struct yard_ct4_key fwd_key;
 	struct yard_ct4_value *rep;
-	struct yard_rnat4 *fe;
+	struct yard_rnat4 fe;
 	__u64 now;
 
 	rep = bpf_map_lookup_elem(&yard_ct4, &key);
@@ -181,9 +181,8 @@ static __always_inline int yard_direct_packet(struct __sk_buff *skb,
 	if (p->proto == IPPROTO_TCP && !yard_ct_ended(rep) &&
 	    !yard_ct_expired(rep, p->proto, now))
 		return yard_drop(skb, YARD_REASON_TUPLE_CLASH);
-	fe = yard_rnat_lookup(rep);
-	if (fe) {
-		yard_ct_forward_key_of(rep, fe, p->proto, &fwd_key);
+	if (yard_reply_frontend_of(rep, &fe)) {
+		yard_ct_forward_key_of(rep, &fe, p->proto, &fwd_key);
 		bpf_map_delete_elem(&yard_ct4, &fwd_key);
 	}
 	if (p->proto != IPPROTO_UDP) {

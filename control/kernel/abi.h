@@ -19,7 +19,7 @@
 #include "yard_abi.h"
 
 // The version this table describes: bump both together.
-static_assert(YARD_LAYOUT_VERSION == 2,
+static_assert(YARD_LAYOUT_VERSION == 3,
               "layout version changed: check the table in abi.h");
 
 // X(struct, size in bytes): every struct in a map or the programs' config.

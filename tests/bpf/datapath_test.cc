@@ -982,6 +982,9 @@ TEST_F(DatapathTest, TcpFlowIsTrackedAndRepliesComeFromTheClusterIp) {
   EXPECT_EQ(rep->rev_nat_id, kWebTcp80);
   EXPECT_EQ(rep->addr, IpBe(kClient));
   EXPECT_EQ(rep->port, PortBe(40100));
+  // The frontend replies come from, held in the entry.
+  EXPECT_EQ(rep->nat_addr, IpBe(kWebIp));
+  EXPECT_EQ(rep->nat_port, PortBe(80));
   EXPECT_EQ(rep->flags, 0);
   EXPECT_EQ(rep->packets, 0u);
   EXPECT_EQ(CtEntries(), 2u);
@@ -2320,14 +2323,61 @@ TEST_F(DatapathTest, HairpinAddressComesFromTheConfig) {
   ExpectReasons({});
 }
 
-TEST_F(DatapathTest, ReplyWhoseFrontendIsGoneIsDropped) {
+// Replies take their frontend from the flow's reply entry: a frontend id
+// that is cleared, or given to another frontend, changes nothing for a
+// flow already open.
+TEST_F(DatapathTest, ReplyKeepsItsFrontendWhenTheIdChanges) {
   using namespace packet;  // NOLINT
   ASSERT_EQ(
       Run(Hook::kFromPod,
           FromPod().Ipv4(kClient, kWebIp).Tcp(47000, 80).Flags(kTcpSyn).Build())
           .verdict,
       kActOk);
+  yard_rnat4 other = {};
+  other.addr = IpBe("10.96.99.99");
+  other.port = PortBe(8443);
+  ASSERT_OK(maps().PutRevNat(kWebTcp80, other));
+  ExpectRun(Hook::kToPod,
+            ToPod()
+                .Ipv4(kBeWeb.addr, kClient)
+                .Tcp(kBeWeb.port, 47000)
+                .Flags(kTcpSyn | kTcpAck)
+                .Build(),
+            kActOk,
+            ToPod()
+                .Ipv4(kWebIp, kClient)
+                .Tcp(80, 47000)
+                .Flags(kTcpSyn | kTcpAck)
+                .Build());
   ASSERT_OK(maps().ClearRevNat(kWebTcp80));
+  ExpectRun(
+      Hook::kToPod,
+      ToPod()
+          .Ipv4(kBeWeb.addr, kClient)
+          .Tcp(kBeWeb.port, 47000)
+          .Flags(kTcpAck)
+          .Build(),
+      kActOk,
+      ToPod().Ipv4(kWebIp, kClient).Tcp(80, 47000).Flags(kTcpAck).Build());
+  ExpectReasons({});
+}
+
+// A reply entry that names no frontend (not one the datapath writes) is
+// not translated from nowhere: dropped and counted.
+TEST_F(DatapathTest, ReplyEntryWithoutFrontendIsDropped) {
+  using namespace packet;  // NOLINT
+  ASSERT_EQ(
+      Run(Hook::kFromPod,
+          FromPod().Ipv4(kClient, kWebIp).Tcp(47000, 80).Flags(kTcpSyn).Build())
+          .verdict,
+      kActOk);
+  const yard_ct4_key rep_key =
+      CtKey(kBeWeb.addr, kBeWeb.port, kClient, 47000, kProtoTcp, YARD_CT_REPLY);
+  std::optional<yard_ct4_value> rep = Ct(rep_key);
+  ASSERT_TRUE(rep.has_value());
+  rep->nat_addr = 0;
+  rep->nat_port = 0;
+  ASSERT_OK(maps().PutCt(rep_key, *rep));
   EXPECT_EQ(Run(Hook::kToPod, ToPod()
                                   .Ipv4(kBeWeb.addr, kClient)
                                   .Tcp(kBeWeb.port, 47000)

@@ -1122,6 +1122,8 @@ TEST_F(ExternalTest, LocalFlowIsTrackedBothWaysAndStaysOnItsEndpoint) {
                  .addr = kClient,
                  .port = 40100,
                  .flags = YARD_CT_F_EXTERNAL,
+                 .nat_addr = kNode,
+                 .nat_port = kNpTcpPort,
                  .packets = 0});
   EXPECT_EQ(Ct(fwd)->bytes, syn.size());
 
@@ -1302,6 +1304,8 @@ TEST_F(ExternalTest, RemoteEndpointIsSnatedSentBackOutAndRepliesReturn) {
                  .addr = kClient,
                  .port = 40400,
                  .flags = YARD_CT_F_EXTERNAL,
+                 .nat_addr = kNode,
+                 .nat_port = kNpRemoteTcpPort,
                  .packets = 0});
   EXPECT_EQ(CtEntries(), 2u);
 
@@ -1583,6 +1587,8 @@ TEST_F(ExternalTest, SnatPortsExhaustedDropsUntilTheHolderIsStale) {
                   .addr = kClient,
                   .port = 40800,
                   .flags = YARD_CT_F_EXTERNAL,
+                  .nat_addr = kNode,
+                  .nat_port = kNpRemoteTcpPort,
                   .packets = 0});
   ExpectCt(CtKey(kClient, 40800, kNode, kNpRemoteTcpPort, kProtoTcp,
                  YARD_CT_FORWARD),
