@@ -381,8 +381,7 @@ absl::StatusOr<uint32_t> Programmer::AllocateBackendId() {
   return absl::ResourceExhaustedError("backend ids exhausted");
 }
 
-absl::Status Programmer::Retire(
-    std::map<BackendAddr, BackendEntry>::iterator it) {
+absl::Status Programmer::Retire(BackendMap::iterator it) {
   if (it->second.state == YARD_BACKEND_RETIRED) return absl::OkStatus();
   yard_backend4 be = {};
   be.addr = it->first.addr_be;
