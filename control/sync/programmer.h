@@ -120,8 +120,10 @@ class Programmer {
   };
   struct FrontendEntry {
     yard_svc_value value = {};
-    std::string set;
-    bool set_known = true;  // false: adopted, owner not yet matched
+    // False: adopted, and no desired frontend has claimed its set yet. The
+    // set's name is not kept: the desired state has it, and value.svc_id
+    // says which set is written.
+    bool set_known = true;
     // In yard_lb_src4 under value.rev_nat_id, as written.
     std::vector<translate::SourceRange> ranges;
   };
