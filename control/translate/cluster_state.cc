@@ -109,6 +109,13 @@ Slice ClusterState::Compact(const v1::EndpointSlice& in) {
     out.ports.push_back(
         {p.name(), p.protocol().empty() ? "TCP" : p.protocol(), p.port()});
   }
+  // Sized once: grown one push at a time, the array would end up to
+  // twice the size, and leave the smaller ones behind as holes.
+  size_t addresses = 0;
+  for (const v1::Endpoint& ep : in.endpoints()) {
+    addresses += ep.addresses_size();
+  }
+  out.endpoints.reserve(addresses);
   for (const v1::Endpoint& ep : in.endpoints()) {
     const v1::EndpointConditions& c = ep.conditions();
     SliceEndpoint e;
@@ -119,8 +126,12 @@ Slice ClusterState::Compact(const v1::EndpointSlice& in) {
     e.terminating = c.has_terminating() ? c.terminating() : false;
     e.node = NodeIndex(ep.node_name());
     if (!ep.zone().empty()) e.zone = ZoneIndex(ep.zone());
+    // The API allows 8 zones an endpoint; the count's byte holds 255.
+    e.hints_begin = static_cast<uint32_t>(out.zone_hints.size());
     for (const v1::ForZone& hint : ep.hints().for_zones()) {
-      if (!hint.name().empty()) e.zone_hints.push_back(ZoneIndex(hint.name()));
+      if (hint.name().empty() || e.hints_count == UINT8_MAX) continue;
+      out.zone_hints.push_back(ZoneIndex(hint.name()));
+      ++e.hints_count;
     }
     for (const std::string& text : ep.addresses()) {
       absl::StatusOr<uint32_t> addr = ParseIpv4(text);

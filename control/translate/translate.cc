@@ -81,7 +81,7 @@ std::vector<Candidate> Candidates(const ClusterState& state,
                      ep.serving,
                      ep.terminating,
                      state.node_name(ep.node) == node.node_name,
-                     EffectiveZoneHints(ep, prefer_close)});
+                     EffectiveZoneHints(*slice, ep, prefer_close)});
     }
   }
   return out;
