@@ -23,10 +23,9 @@ std::string ServiceKeyOf(const v1::EndpointSlice& slice) {
 std::vector<const Slice*> ClusterState::SlicesOf(
     const std::string& service_key) const {
   std::vector<const Slice*> out;
-  auto it = slices_by_service_.find(service_key);
-  if (it == slices_by_service_.end()) return out;
-  for (const std::string& slice_key : it->second) {
-    const Slice& slice = slices_.at(slice_key);
+  for (auto it = slices_by_service_.lower_bound({service_key, ""});
+       it != slices_by_service_.end() && it->first == service_key; ++it) {
+    const Slice& slice = slices_.at(it->second);
     if (slice.ipv4) out.push_back(&slice);
   }
   return out;
@@ -176,13 +175,10 @@ void ClusterState::IndexSlice(const std::string& slice_key, const Slice& slice,
   const std::string& service = slice.service_key;
   if (service.empty()) return;
   if (add) {
-    slices_by_service_[service].insert(slice_key);
-    return;
+    slices_by_service_.emplace(service, slice_key);
+  } else {
+    slices_by_service_.erase({service, slice_key});
   }
-  auto it = slices_by_service_.find(service);
-  if (it == slices_by_service_.end()) return;
-  it->second.erase(slice_key);
-  if (it->second.empty()) slices_by_service_.erase(it);
 }
 
 absl::Status ClusterState::Apply(const v1::WatchResponse& update) {
