@@ -381,8 +381,7 @@ absl::StatusOr<uint32_t> Programmer::AllocateBackendId() {
   return absl::ResourceExhaustedError("backend ids exhausted");
 }
 
-absl::Status Programmer::Retire(
-    std::map<BackendAddr, BackendEntry>::iterator it) {
+absl::Status Programmer::Retire(BackendMap::iterator it) {
   if (it->second.state == YARD_BACKEND_RETIRED) return absl::OkStatus();
   yard_backend4 be = {};
   be.addr = it->first.addr_be;
@@ -636,7 +635,6 @@ absl::Status Programmer::WriteFrontend(const DesiredState& desired,
     return s;
   }
   if (current != frontends_.end() && SameValue(current->second.value, value)) {
-    current->second.set = fe.set;
     current->second.set_known = true;
   } else {
     if (absl::Status s =
@@ -646,8 +644,7 @@ absl::Status Programmer::WriteFrontend(const DesiredState& desired,
       return s;
     }
     current =
-        frontends_.insert_or_assign(key, FrontendEntry{value, fe.set, true, {}})
-            .first;
+        frontends_.insert_or_assign(key, FrontendEntry{value, true, {}}).first;
   }
   current->second.ranges = ranges;
   return UpdateRanges(value.rev_nat_id, current->second.ranges,

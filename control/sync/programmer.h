@@ -46,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "control/sync/id_allocator.h"
@@ -119,11 +120,18 @@ class Programmer {
   };
   struct FrontendEntry {
     yard_svc_value value = {};
-    std::string set;
-    bool set_known = true;  // false: adopted, owner not yet matched
+    // False: adopted, and no desired frontend has claimed its set yet. The
+    // set's name is not kept: the desired state has it, and value.svc_id
+    // says which set is written.
+    bool set_known = true;
     // In yard_lb_src4 under value.rev_nat_id, as written.
     std::vector<translate::SourceRange> ranges;
   };
+  // B-trees, not node maps: at 100,000 backends a node each costs about
+  // 40 bytes more than the entry itself. Ordered all the same, so sweeps
+  // and retirements go in address order as before.
+  using BackendMap = absl::btree_map<BackendAddr, BackendEntry>;
+  using FrontendMap = absl::btree_map<FrontendKey, FrontendEntry>;
   // What one Apply works on, resolved from a DesiredChange.
   struct Work {
     std::set<std::string> sets;
@@ -196,7 +204,7 @@ class Programmer {
   // A backend nothing lists any more stays in the map as retired (its TCP
   // flows go on; it keeps its id, so if its endpoint comes back its flows
   // find it again), until its id is needed.
-  absl::Status Retire(std::map<BackendAddr, BackendEntry>::iterator it);
+  absl::Status Retire(BackendMap::iterator it);
   // Drops the queue's places of backends revived since, and all but the
   // latest of any backend's.
   void CompactRetired();
@@ -215,7 +223,7 @@ class Programmer {
   IdAllocator backend_ids_;
   IdAllocator set_ids_;
   IdAllocator rev_nat_ids_;
-  std::map<BackendAddr, BackendEntry> backends_;
+  BackendMap backends_;
   // Retired backends, longest-retired first; an address revived since is
   // skipped when its turn comes (and dropped by CompactRetired).
   std::deque<BackendAddr> retired_;
@@ -226,7 +234,7 @@ class Programmer {
   // set id): removed by the next full Apply.
   std::set<uint32_t> adopted_tables_;
   size_t written_tables_ = 0;  // sets_ entries with a table
-  std::map<FrontendKey, FrontendEntry> frontends_;
+  FrontendMap frontends_;
   std::vector<uint32_t> stale_backend_ids_;
   std::vector<uint32_t> stale_rev_nat_ids_;
   // Source-range entries nothing names (adopted, or left by a failure):

@@ -23,10 +23,9 @@ std::string ServiceKeyOf(const v1::EndpointSlice& slice) {
 std::vector<const Slice*> ClusterState::SlicesOf(
     const std::string& service_key) const {
   std::vector<const Slice*> out;
-  auto it = slices_by_service_.find(service_key);
-  if (it == slices_by_service_.end()) return out;
-  for (const std::string& slice_key : it->second) {
-    const Slice& slice = slices_.at(slice_key);
+  for (auto it = slices_by_service_.lower_bound({service_key, ""});
+       it != slices_by_service_.end() && it->first == service_key; ++it) {
+    const Slice& slice = slices_.at(it->second);
     if (slice.ipv4) out.push_back(&slice);
   }
   return out;
@@ -109,6 +108,13 @@ Slice ClusterState::Compact(const v1::EndpointSlice& in) {
     out.ports.push_back(
         {p.name(), p.protocol().empty() ? "TCP" : p.protocol(), p.port()});
   }
+  // Sized once: grown one push at a time, the array would end up to
+  // twice the size, and leave the smaller ones behind as holes.
+  size_t addresses = 0;
+  for (const v1::Endpoint& ep : in.endpoints()) {
+    addresses += ep.addresses_size();
+  }
+  out.endpoints.reserve(addresses);
   for (const v1::Endpoint& ep : in.endpoints()) {
     const v1::EndpointConditions& c = ep.conditions();
     SliceEndpoint e;
@@ -119,8 +125,12 @@ Slice ClusterState::Compact(const v1::EndpointSlice& in) {
     e.terminating = c.has_terminating() ? c.terminating() : false;
     e.node = NodeIndex(ep.node_name());
     if (!ep.zone().empty()) e.zone = ZoneIndex(ep.zone());
+    // The API allows 8 zones an endpoint; the count's byte holds 255.
+    e.hints_begin = static_cast<uint32_t>(out.zone_hints.size());
     for (const v1::ForZone& hint : ep.hints().for_zones()) {
-      if (!hint.name().empty()) e.zone_hints.push_back(ZoneIndex(hint.name()));
+      if (hint.name().empty() || e.hints_count == UINT8_MAX) continue;
+      out.zone_hints.push_back(ZoneIndex(hint.name()));
+      ++e.hints_count;
     }
     for (const std::string& text : ep.addresses()) {
       absl::StatusOr<uint32_t> addr = ParseIpv4(text);
@@ -165,13 +175,10 @@ void ClusterState::IndexSlice(const std::string& slice_key, const Slice& slice,
   const std::string& service = slice.service_key;
   if (service.empty()) return;
   if (add) {
-    slices_by_service_[service].insert(slice_key);
-    return;
+    slices_by_service_.emplace(service, slice_key);
+  } else {
+    slices_by_service_.erase({service, slice_key});
   }
-  auto it = slices_by_service_.find(service);
-  if (it == slices_by_service_.end()) return;
-  it->second.erase(slice_key);
-  if (it->second.empty()) slices_by_service_.erase(it);
 }
 
 absl::Status ClusterState::Apply(const v1::WatchResponse& update) {

@@ -7,9 +7,12 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "control/translate/lb_policy.h"
 #include "switchyard/v1/cluster.pb.h"
@@ -23,16 +26,19 @@ namespace switchyard::translate {
 // of the agent's memory.
 inline constexpr uint32_t kNoZone = UINT32_MAX;
 
+// 20 bytes: a cluster holds one per endpoint, and its hints (rare) live in
+// the slice rather than in a vector of each endpoint's own.
 struct SliceEndpoint {
   uint32_t addr_be = 0;
+  uint32_t node = 0;        // index into ClusterState::node_name()
+  uint32_t zone = kNoZone;  // `zone`: index into ClusterState::zone_name()
+  // hints.forZones (Slice::HintsOf): the run of Slice::zone_hints from
+  // hints_begin, hints_count long.
+  uint32_t hints_begin = 0;
+  uint8_t hints_count = 0;
   bool ready = true;    // unknown conditions already defaulted as Kubernetes
   bool serving = true;  // says: ready/serving true, terminating false
   bool terminating = false;
-  uint32_t node = 0;        // index into ClusterState::node_name()
-  uint32_t zone = kNoZone;  // `zone`: index into ClusterState::zone_name()
-  // hints.forZones, as zone indexes: where the EndpointSlice controller
-  // wants the endpoint used from (topology-aware routing).
-  std::vector<uint32_t> zone_hints;
 };
 
 struct SlicePort {
@@ -46,6 +52,15 @@ struct Slice {
   bool ipv4 = false;
   std::vector<SlicePort> ports;
   std::vector<SliceEndpoint> endpoints;  // one per IPv4 address
+  // Every endpoint's hints, one run after the other.
+  std::vector<uint32_t> zone_hints;
+
+  // An endpoint's hints.forZones, as zone indexes: where the EndpointSlice
+  // controller wants it used from (topology-aware routing).
+  std::span<const uint32_t> HintsOf(const SliceEndpoint& endpoint) const {
+    return std::span<const uint32_t>(zone_hints)
+        .subspan(endpoint.hints_begin, endpoint.hints_count);
+  }
 };
 
 // A Service as the agent keeps it: the fields translation reads. The v1
@@ -143,7 +158,10 @@ class ClusterState {
   std::vector<std::string> zone_names_;
   std::map<std::string, uint32_t> zone_index_;
   std::map<std::string, v1::Node> nodes_;
-  std::map<std::string, std::set<std::string>> slices_by_service_;
+  // (service key, slice key) pairs, in order: a service's slices are one
+  // run. One B-tree instead of a map of sets: two tree nodes a service
+  // fewer.
+  absl::btree_set<std::pair<std::string, std::string>> slices_by_service_;
 };
 
 // The service ("namespace/name") an EndpointSlice belongs to, or "" when

@@ -5,9 +5,13 @@
 
 namespace switchyard::translate {
 
-std::vector<uint32_t> EffectiveZoneHints(const SliceEndpoint& endpoint,
+std::vector<uint32_t> EffectiveZoneHints(const Slice& slice,
+                                         const SliceEndpoint& endpoint,
                                          bool prefer_close) {
-  if (!endpoint.zone_hints.empty()) return endpoint.zone_hints;
+  if (std::span<const uint32_t> hints = slice.HintsOf(endpoint);
+      !hints.empty()) {
+    return {hints.begin(), hints.end()};
+  }
   if (prefer_close && endpoint.zone != kNoZone) return {endpoint.zone};
   return {};
 }

@@ -31,7 +31,8 @@ namespace switchyard::translate {
 inline constexpr char kPreferClose[] = "PreferClose";
 
 // The zones (ClusterState zone indexes) an endpoint serves new flows of.
-std::vector<uint32_t> EffectiveZoneHints(const SliceEndpoint& endpoint,
+std::vector<uint32_t> EffectiveZoneHints(const Slice& slice,
+                                         const SliceEndpoint& endpoint,
                                          bool prefer_close);
 
 // One endpoint as the rule sees it.

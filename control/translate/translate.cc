@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "control/common/ipv4.h"
 #include "control/translate/lb_policy.h"
 #include "control/translate/topology.h"
@@ -80,7 +81,7 @@ std::vector<Candidate> Candidates(const ClusterState& state,
                      ep.serving,
                      ep.terminating,
                      state.node_name(ep.node) == node.node_name,
-                     EffectiveZoneHints(ep, prefer_close)});
+                     EffectiveZoneHints(*slice, ep, prefer_close)});
     }
   }
   return out;
@@ -400,24 +401,37 @@ std::vector<HealthCheck> HealthChecks(const ClusterState& state,
   return out;
 }
 
-void DesiredStateCache::Resolve(const FrontendKey& key) {
-  auto claims = claims_.find(key);
-  if (claims == claims_.end() || claims->second.empty()) {
-    if (claims != claims_.end()) claims_.erase(claims);
-    desired_.frontends.erase(key);
-    return;
-  }
-  desired_.frontends[key] = claims->second.begin()->second;
+namespace {
+
+// The service key ("namespace/name") a claim came from: a port frontend's
+// `service` reads "namespace/name:port/PROTO", a wildcard's is the key
+// itself, and neither part of a key can hold a ':'.
+absl::string_view ClaimantOf(const Frontend& fe) {
+  absl::string_view service = fe.service;
+  return service.substr(0, service.find(':'));
 }
+
+}  // namespace
 
 void DesiredStateCache::Remove(const std::string& service,
                                DesiredChange& change) {
   auto it = by_service_.find(service);
   if (it == by_service_.end()) return;
   for (const FrontendKey& key : it->second.frontends) {
-    claims_[key].erase(service);
-    Resolve(key);
     change.frontends.insert(key);
+    auto rivals = rivals_.find(key);
+    if (rivals == rivals_.end()) {
+      desired_.frontends.erase(key);
+      continue;
+    }
+    // A losing claim goes quietly; the winning one hands the frontend to
+    // the first rival in key order.
+    if (rivals->second.erase(service) == 0) {
+      auto next = rivals->second.begin();
+      desired_.frontends[key] = std::move(next->second);
+      rivals->second.erase(next);
+    }
+    if (rivals->second.empty()) rivals_.erase(rivals);
   }
   for (const std::string& name : it->second.sets) {
     desired_.sets.erase(name);
@@ -430,10 +444,19 @@ void DesiredStateCache::Add(const std::string& service, ServiceEntries entries,
                             DesiredChange& change) {
   Footprint& footprint = by_service_[service];
   for (auto& [key, fe] : entries.frontends) {
-    claims_[key][service] = std::move(fe);
-    Resolve(key);
     change.frontends.insert(key);
     footprint.frontends.push_back(key);
+    auto [current, fresh] = desired_.frontends.try_emplace(key);
+    if (fresh) {
+      current->second = std::move(fe);
+    } else if (std::string owner(ClaimantOf(current->second));
+               service < owner) {
+      // The earlier key wins: the owner so far becomes a rival.
+      rivals_[key][owner] = std::move(current->second);
+      current->second = std::move(fe);
+    } else {
+      rivals_[key][service] = std::move(fe);
+    }
   }
   for (auto& [name, set] : entries.sets) {
     change.sets.insert(name);
@@ -446,7 +469,7 @@ void DesiredStateCache::Add(const std::string& service, ServiceEntries entries,
 DesiredChange DesiredStateCache::Rebuild(const ClusterState& state,
                                          const NodeContext& node) {
   by_service_.clear();
-  claims_.clear();
+  rivals_.clear();
   desired_ = DesiredState{};
   DesiredChange change;
   change.everything = true;
@@ -475,12 +498,13 @@ std::vector<std::string> DesiredStateCache::skipped() const {
   for (const auto& [service, footprint] : by_service_) {
     out.insert(out.end(), footprint.skipped.begin(), footprint.skipped.end());
   }
-  for (const auto& [key, claims] : claims_) {
-    if (key.is_wildcard() || claims.size() < 2) continue;
-    for (auto it = std::next(claims.begin()); it != claims.end(); ++it) {
-      out.push_back(absl::StrCat(it->first, ": ", FormatIpv4(key.addr_be), ":",
+  for (const auto& [key, rivals] : rivals_) {
+    if (key.is_wildcard()) continue;
+    absl::string_view owner = ClaimantOf(desired_.frontends.at(key));
+    for (const auto& [service, fe] : rivals) {
+      out.push_back(absl::StrCat(service, ": ", FormatIpv4(key.addr_be), ":",
                                  ntohs(key.port_be), " already belongs to ",
-                                 claims.begin()->first));
+                                 owner));
     }
   }
   return out;

@@ -72,18 +72,20 @@ class DesiredStateCache {
   void Remove(const std::string& service, DesiredChange& change);
   void Add(const std::string& service, ServiceEntries entries,
            DesiredChange& change);
-  void Resolve(const FrontendKey& key);
 
   // What each service contributed, by key only: the values live once, in
-  // claims_ and desired_.
+  // desired_ (the winning claims) or rivals_.
   struct Footprint {
     std::vector<FrontendKey> frontends;
     std::vector<std::string> sets;
     std::vector<std::string> skipped;
   };
   std::map<std::string, Footprint> by_service_;
-  // Every service's claim on each frontend, by service key.
-  std::map<FrontendKey, std::map<std::string, Frontend>> claims_;
+  // The claims on a frontend that lost to the one in desired_, by service
+  // key; only contested frontends have an entry. Keeping every claim here
+  // as well as the winner in desired_ cost a second copy of each frontend
+  // and its strings: about 1 KB a service.
+  std::map<FrontendKey, std::map<std::string, Frontend>> rivals_;
   DesiredState desired_;
 };
 

@@ -719,6 +719,55 @@ TEST(DesiredStateCacheTest, IncrementalUpdatesMatchARebuild) {
   }
 }
 
+// A claimant that sorts before the owner takes a shared frontend over
+// when it arrives and hands it back when it goes; the losers' claims are
+// reported against whoever owns it at the time.
+TEST(DesiredStateCacheTest, EarlierClaimantTakesOverAndHandsBack) {
+  ClusterState state;
+  DesiredStateCache cache;
+  NodeContext node{"node-a"};
+  auto shared = [](const std::string& name, const std::string& ip) {
+    v1::Service s = MakeService(name, ip);
+    s.mutable_spec()->add_external_ips("192.0.2.1");
+    AddPort(s, "http", 80);
+    return s;
+  };
+  v1::WatchResponse snap;
+  snap.set_snapshot(true);
+  snap.set_version(1);
+  *snap.add_upserts()->mutable_service() = shared("m", "10.96.0.1");
+  *snap.add_upserts()->mutable_service() = shared("z", "10.96.0.2");
+  ASSERT_TRUE(state.Apply(snap).ok());
+  cache.Rebuild(state, node);
+
+  std::vector<v1::WatchResponse> deltas(3);
+  *deltas[0].add_upserts()->mutable_service() = shared("a", "10.96.0.3");
+  v1::ObjectRef* ref = deltas[1].add_deletes();
+  ref->set_kind(v1::KIND_SERVICE);
+  ref->set_name("a");
+  ref = deltas[2].add_deletes();
+  ref->set_kind(v1::KIND_SERVICE);
+  ref->set_name("m");
+  const std::vector<std::string> owners = {
+      "default/a:80/TCP", "default/m:80/TCP", "default/z:80/TCP"};
+  const std::vector<size_t> skipped = {4, 2, 0};  // two scopes each
+  for (size_t i = 0; i < deltas.size(); ++i) {
+    deltas[i].set_version(i + 2);
+    std::set<std::string> affected = state.AffectedServices(deltas[i]);
+    ASSERT_TRUE(state.Apply(deltas[i]).ok());
+    cache.Update(state, node, affected);
+    DesiredStateCache fresh;
+    fresh.Rebuild(state, node);
+    EXPECT_EQ(cache.desired(), fresh.desired()) << "after delta " << i;
+    EXPECT_EQ(cache.skipped(), fresh.skipped()) << "after delta " << i;
+    EXPECT_EQ(cache.skipped().size(), skipped[i]) << "after delta " << i;
+    EXPECT_EQ(
+        cache.desired().frontends.at(Fe("192.0.2.1", 80, IPPROTO_TCP)).service,
+        owners[i])
+        << "after delta " << i;
+  }
+}
+
 TEST(ClusterStateTest, DeltaBeforeSnapshotIsRefused) {
   ClusterState state;
   v1::WatchResponse delta;
