@@ -94,7 +94,8 @@ ABSL_FLAG(int, endpoints, 10, "endpoints per service");
 ABSL_FLAG(int, backends, 4, "backend namespaces the endpoints spread over");
 ABSL_FLAG(std::string, tcp_services, "1000,10000",
           "service counts for the TCP connection cases (empty: none)");
-ABSL_FLAG(std::string, tcp_modes, "switchyard,iptables,nftables",
+ABSL_FLAG(std::string, tcp_modes,
+          "switchyard,switchyard-bypass,iptables,nftables",
           "modes for the TCP connection cases");
 ABSL_FLAG(double, tcp_seconds, 1.0, "seconds per TCP repetition");
 ABSL_FLAG(int, tcp_clients, 2, "concurrent TCP client threads");
