@@ -106,6 +106,22 @@ std::vector<NodeRun> NodeRuns(const BenchConfig& config, int count) {
   return runs;
 }
 
+// What every case records of the node it ran on.
+CaseRecord RecordFor(Mode mode, Entry entry, const char* shape, int count,
+                     const BenchConfig& config, const Programmed& p) {
+  CaseRecord rec;
+  rec.mode = ModeName(mode);
+  rec.entry = EntryName(entry);
+  rec.shape = shape;
+  rec.site = SiteName(ModeSite(mode));
+  rec.node_conntrack = p.node_conntrack;
+  rec.services = count;
+  rec.endpoints = config.endpoints;
+  rec.setup = p.node->Describe();
+  rec.program_seconds = p.node->program_seconds();
+  return rec;
+}
+
 // The packet-rate cases of `runs` at one service count.
 absl::Status RateCasesAt(const BenchConfig& config, int count,
                          const std::vector<ServicePort>& services,
@@ -150,17 +166,9 @@ absl::Status RateCasesAt(const BenchConfig& config, int count,
             absl::StrCat(ModeName(mode), " ", ShapeName(shape), " at ", count,
                          " services: ", r.status().message()));
       }
-      CaseRecord rec;
-      rec.mode = ModeName(mode);
-      rec.entry = EntryName(entry);
-      rec.shape = ShapeName(shape);
+      CaseRecord rec =
+          RecordFor(mode, entry, ShapeName(shape), count, config, *p);
       rec.traffic_source = source.name();
-      rec.site = SiteName(ModeSite(mode));
-      rec.node_conntrack = p->node_conntrack;
-      rec.services = count;
-      rec.endpoints = config.endpoints;
-      rec.setup = p->node->Describe();
-      rec.program_seconds = p->node->program_seconds();
       rec.rate_samples = r->samples;
       rec.pps = r->median_pps;
       rec.ns_per_frame = r->median_ns_per_frame;
@@ -205,16 +213,8 @@ absl::Status TcpCases(const BenchConfig& config,
           Setup(mode, count, *services, config.backends, config.node_conntrack,
                 nullptr);
       if (!p.ok()) return p.status();
-      CaseRecord rec;
-      rec.mode = ModeName(mode);
-      rec.entry = EntryName(Entry::kClusterIp);
-      rec.shape = "tcp_connect";
-      rec.site = SiteName(ModeSite(mode));
-      rec.node_conntrack = p->node_conntrack;
-      rec.services = count;
-      rec.endpoints = config.endpoints;
-      rec.setup = p->node->Describe();
-      rec.program_seconds = p->node->program_seconds();
+      CaseRecord rec =
+          RecordFor(mode, Entry::kClusterIp, "tcp_connect", count, config, *p);
       std::vector<double> rates;
       for (uint32_t r = 0; r < config.tcp_repetitions; ++r) {
         absl::StatusOr<CrrSample> s =
