@@ -35,6 +35,7 @@
 #define YARD_MAP_LC4 "yard_lc4"
 #define YARD_MAP_AFFINITY4 "yard_affinity4"
 #define YARD_MAP_POD_IFS "yard_pod_ifs"
+#define YARD_MAP_SVC_ADDRS "yard_svc_addrs"
 
 /*
  * The layout of the pinned maps, as one number. Bump it with any change a
@@ -166,6 +167,34 @@ struct yard_svc4_key {
 	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP; 0 in a wildcard entry */
 	__u8 scope;  /* enum yard_scope */
 };
+
+/*
+ * yard_svc_addrs: a bit per hash of an address, set while some frontend of
+ * scope YARD_SCOPE_INTERNAL has that address (array of
+ * YARD_SVC_ADDR_WORDS 64-bit words; bit b is word b / 64, bit b % 64). A
+ * clear bit proves a pod's packet is to no service, so yard_from_pod skips
+ * the services and flow lookups for it; a set bit only says "maybe". The
+ * table is 2^20 bits (128 KiB): at 100,000 service addresses about one bit
+ * in ten is set. Both sides hash with this function, on the address as it
+ * sits in memory (network order).
+ */
+#define YARD_SVC_ADDR_BITS_LOG2 20
+#define YARD_SVC_ADDR_WORDS ((1u << YARD_SVC_ADDR_BITS_LOG2) / 64)
+
+static inline __u32 yard_svc_addr_bit(__be32 addr)
+{
+	/* A 32-bit integer mixer (xor-shift, multiply, twice): every input
+	 * bit moves the top bits, so addresses that differ in any one octet,
+	 * in whichever byte order it sits, land far apart. */
+	__u32 x = (__u32)addr;
+
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	x ^= x >> 16;
+	return x >> (32 - YARD_SVC_ADDR_BITS_LOG2);
+}
 
 /* Which traffic a frontend serves. Pods and outside clients see different
  * services on one address: a pod reaching a node address is not a NodePort

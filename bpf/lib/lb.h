@@ -24,6 +24,17 @@ yard_lookup_service4(const struct yard_pkt4 *p, __u8 scope)
 	return bpf_map_lookup_elem(&yard_svc4, &key);
 }
 
+/* False when no frontend of scope YARD_SCOPE_INTERNAL has addr: the
+ * packet is to no service (one array read). True means "maybe". */
+static __always_inline bool yard_may_be_internal_service4(__be32 addr)
+{
+	__u32 bit = yard_svc_addr_bit(addr);
+	__u32 word = bit / 64;
+	__u64 *w = bpf_map_lookup_elem(&yard_svc_addrs, &word);
+
+	return w && (*w & (1ULL << (bit % 64)));
+}
+
 /* Whether addr is a service address at all, whatever the port: it has a
  * wildcard entry. (Node addresses have none: a NodePort does not make
  * every other port of the node a service's.) */

@@ -16,6 +16,17 @@ struct {
 	__uint(max_entries, YARD_DEFAULT_FRONTENDS);
 } yard_svc4 SEC(".maps");
 
+/* Which addresses may be a frontend's from pods (yard_abi.h): the
+ * agent sets a bit before the first frontend of its address is written
+ * and clears it after the last is deleted. An array, so the lookup is an
+ * index the JIT inlines. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, YARD_SVC_ADDR_WORDS);
+} yard_svc_addrs SEC(".maps");
+
 /* Backend slots of each backend set, 1..count. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -110,33 +110,75 @@ static __always_inline int yard_new_flow(struct __sk_buff *skb,
 	return yard_forward(skb, p, fwd.addr, fwd.port, hairpin);
 }
 
-/* A packet to a service port: the flow's backend if it has one, else a
- * new choice. */
-static __always_inline int yard_service_packet(struct __sk_buff *skb,
-					       const struct yard_pkt4 *p,
-					       const struct yard_svc_value *svc)
+/* A packet of a flow this node tracks (ct, its forward entry) that goes
+ * on to the backend it has. */
+static __always_inline int yard_established_packet(struct __sk_buff *skb,
+						   const struct yard_pkt4 *p,
+						   struct yard_ct4_value *ct,
+						   __u64 now)
 {
-	struct yard_ct4_key key;
-	struct yard_ct4_value *ct;
-	__u64 now = yard_now();
-	enum yard_flow_step step;
-
-	yard_ct4_key_of(p, YARD_CT_FORWARD, &key);
-	ct = bpf_map_lookup_elem(&yard_ct4, &key);
-	step = yard_flow_step(ct, p, now);
-	if (step == YARD_FLOW_GONE)
-		return yard_drop(skb, YARD_REASON_BACKEND_GONE);
-	if (step == YARD_FLOW_CHOOSE || !ct) {
-		/* The flow a new one replaces on this tuple is over. */
-		if (ct)
-			yard_lc_release(ct);
-		return yard_new_flow(skb, p, svc, now);
-	}
-
 	yard_ct_touch_forward(ct, p, skb->len, now);
 	yard_count_svc(ct->rev_nat_id, false, skb->len);
 	return yard_forward(skb, p, ct->addr, ct->port,
 			    ct->flags & YARD_CT_F_HAIRPIN);
+}
+
+/* A packet to a service port whose tuple has no flow to go on with (ct:
+ * the tuple's forward entry, if any, which yard_flow_step said to replace):
+ * a new choice. */
+static __always_inline int yard_service_packet(struct __sk_buff *skb,
+					       const struct yard_pkt4 *p,
+					       const struct yard_svc_value *svc,
+					       struct yard_ct4_value *ct,
+					       __u64 now)
+{
+	/* The flow a new one replaces on this tuple is over. */
+	if (ct)
+		yard_lc_release(ct);
+	return yard_new_flow(skb, p, svc, now);
+}
+
+/* A TCP or UDP packet to an address that may be a service's: translated,
+ * refused or dropped here (true, with the verdict in *rc), or to no
+ * service (false). The tuple's forward entry is looked up first: an
+ * established packet needs nothing else (its frontend is not looked up
+ * again), so it costs one hash lookup, not two. A flow whose service has
+ * since gone keeps its backend while that lasts, as a conntrack entry of
+ * kube-proxy's keeps translating after its rule has gone, until the
+ * address is no service's at all. */
+static __always_inline bool yard_to_service(struct __sk_buff *skb,
+					    const struct yard_pkt4 *p, int *rc)
+{
+	struct yard_svc_value *svc;
+	struct yard_ct4_key key;
+	struct yard_ct4_value *ct;
+	enum yard_flow_step step;
+	__u64 now;
+
+	yard_ct4_key_of(p, YARD_CT_FORWARD, &key);
+	ct = bpf_map_lookup_elem(&yard_ct4, &key);
+	now = yard_now();
+	if (ct) {
+		step = yard_flow_step(ct, p, now);
+		if (likely(step == YARD_FLOW_CONTINUE)) {
+			*rc = yard_established_packet(skb, p, ct, now);
+			return true;
+		}
+		if (step == YARD_FLOW_GONE) {
+			*rc = yard_drop(skb, YARD_REASON_BACKEND_GONE);
+			return true;
+		}
+	}
+	svc = yard_lookup_service4(p, YARD_SCOPE_INTERNAL);
+	if (likely(svc && !(svc->flags & YARD_SVC_F_WILDCARD))) {
+		*rc = yard_service_packet(skb, p, svc, ct, now);
+		return true;
+	}
+	if (yard_is_service_addr4(p->daddr, YARD_SCOPE_INTERNAL)) {
+		*rc = yard_reject_tc(skb, p, YARD_REASON_REJECT_NO_PORT);
+		return true;
+	}
+	return false;
 }
 
 /* A pod opening a connection straight to an address that is no service
@@ -275,7 +317,6 @@ SEC("tc")
 int yard_from_pod(struct __sk_buff *skb)
 {
 	struct yard_pkt4 p;
-	struct yard_svc_value *svc;
 	struct yard_ct4_value *ct;
 	__u64 now;
 	int rc;
@@ -288,7 +329,8 @@ int yard_from_pod(struct __sk_buff *skb)
 	if (unlikely(!yard_is_tcp_udp(&p))) {
 		if (p.daddr == yard_cfg.hairpin_addr && yard_icmp_is_error(&p))
 			return yard_icmp_hairpin(skb, &p);
-		if (!yard_is_service_addr4(p.daddr, YARD_SCOPE_INTERNAL))
+		if (!yard_may_be_internal_service4(p.daddr) ||
+		    !yard_is_service_addr4(p.daddr, YARD_SCOPE_INTERNAL))
 			return TC_ACT_OK;
 		if (yard_icmp_is_error(&p))
 			return yard_icmp_from_pod(skb, &p);
@@ -299,11 +341,9 @@ int yard_from_pod(struct __sk_buff *skb)
 		return yard_drop(skb, YARD_REASON_UNSUPPORTED_L4);
 	}
 
-	svc = yard_lookup_service4(&p, YARD_SCOPE_INTERNAL);
-	if (likely(svc && !(svc->flags & YARD_SVC_F_WILDCARD)))
-		return yard_service_packet(skb, &p, svc);
-	if (yard_is_service_addr4(p.daddr, YARD_SCOPE_INTERNAL))
-		return yard_reject_tc(skb, &p, YARD_REASON_REJECT_NO_PORT);
+	if (yard_may_be_internal_service4(p.daddr) &&
+	    yard_to_service(skb, &p, &rc))
+		return rc;
 
 	/* A hairpinned pod answering itself: turn the answer around. */
 	if (unlikely(p.daddr == yard_cfg.hairpin_addr)) {

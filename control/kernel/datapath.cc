@@ -143,13 +143,14 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
       bpf_map__set_max_entries(skel->maps.yard_features, *feature_slots);
     }
   }
-  bpf_map* all_maps[] = {skel->maps.yard_svc4,    skel->maps.yard_slots,
-                         skel->maps.yard_be4,     skel->maps.yard_rnat4,
-                         skel->maps.yard_ct4,     skel->maps.yard_svc_stats,
-                         skel->maps.yard_reasons, skel->maps.yard_lb_src4,
-                         skel->maps.yard_frag4,   skel->maps.yard_features,
-                         skel->maps.yard_layout,  skel->maps.yard_maglev,
-                         skel->maps.yard_lc4,     skel->maps.yard_affinity4};
+  bpf_map* all_maps[] = {skel->maps.yard_svc4,     skel->maps.yard_slots,
+                         skel->maps.yard_be4,      skel->maps.yard_rnat4,
+                         skel->maps.yard_ct4,      skel->maps.yard_svc_stats,
+                         skel->maps.yard_reasons,  skel->maps.yard_lb_src4,
+                         skel->maps.yard_frag4,    skel->maps.yard_features,
+                         skel->maps.yard_layout,   skel->maps.yard_maglev,
+                         skel->maps.yard_lc4,      skel->maps.yard_affinity4,
+                         skel->maps.yard_svc_addrs};
   if (!config.pin_dir.empty()) {
     for (bpf_map* map : all_maps) {
       std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
@@ -283,9 +284,15 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
       maps.maglev = BpfMap::Of(skel->maps.yard_maglev);
       maps.lc4 = BpfMap::Of(skel->maps.yard_lc4);
       maps.affinity4 = BpfMap::Of(skel->maps.yard_affinity4);
+      maps.svc_addrs = BpfMap::Of(skel->maps.yard_svc_addrs);
       auto dp = std::unique_ptr<Datapath>(
           new Datapath(config, skel, DatapathMaps(std::move(maps)), features));
       if (absl::Status s = dp->PublishFeatures(features); !s.ok()) return s;
+      // Before anything is attached: adopted frontends (or pins of an agent
+      // that had no yard_svc_addrs) must find their bits set.
+      if (absl::Status s = dp->maps().SyncServiceAddresses(); !s.ok()) {
+        return s;
+      }
       // Recorded on every load: pins adopted from an agent older than the
       // record get it now.
       BpfMap layout = BpfMap::Of(skel->maps.yard_layout);

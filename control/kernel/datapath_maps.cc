@@ -59,6 +59,13 @@ absl::StatusOr<DatapathMaps> DatapathMaps::OpenPinned(
     if (!map.ok()) return map.status();
     *slot = *std::move(map);
   }
+  if (absl::StatusOr<BpfMap> addrs =
+          BpfMap::OpenPinnedIn(pin_dir, YARD_MAP_SVC_ADDRS);
+      addrs.ok()) {
+    maps.svc_addrs = *std::move(addrs);
+  } else if (!absl::IsNotFound(addrs.status())) {
+    return addrs.status();
+  }
   return DatapathMaps(std::move(maps));
 }
 
@@ -77,13 +84,81 @@ absl::StatusOr<MapCapacity> DatapathMaps::Capacity() const {
   return c;
 }
 
+absl::Status DatapathMaps::SyncServiceAddresses() {
+  if (maps_.svc_addrs.fd() < 0) return absl::OkStatus();
+  absl::StatusOr<std::vector<yard_svc4_key>> keys =
+      maps_.svc4.Keys<yard_svc4_key>();
+  if (!keys.ok()) return keys.status();
+  addr_bits_synced_ = false;
+  if (absl::Status s = WriteAddressWords(addr_bits_.Reset(*keys)); !s.ok()) {
+    return s;
+  }
+  addr_bits_synced_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> DatapathMaps::MayBeServiceAddress(uint32_t addr_be) const {
+  if (maps_.svc_addrs.fd() < 0) return true;
+  const uint32_t bit = yard_svc_addr_bit(addr_be);
+  absl::StatusOr<std::optional<uint64_t>> word =
+      maps_.svc_addrs.Lookup<uint64_t>(bit / 64);
+  if (!word.ok()) return word.status();
+  return word->has_value() && ((**word >> (bit % 64)) & 1) != 0;
+}
+
+absl::Status DatapathMaps::WriteAddressWords(
+    const ServiceAddressBits::Words& words) {
+  if (maps_.svc_addrs.fd() < 0 || words.empty()) return absl::OkStatus();
+  std::vector<uint32_t> index(words.size());
+  std::vector<uint64_t> value(words.size());
+  for (size_t i = 0; i < words.size(); ++i) {
+    index[i] = words[i].first;
+    value[i] = words[i].second;
+  }
+  uint32_t done = 0;
+  absl::Status s = maps_.svc_addrs.UpdateBatchRaw(
+      index.data(), value.data(), static_cast<uint32_t>(words.size()), done);
+  if (absl::IsUnimplemented(s)) {
+    // No batch updates on this kernel: one word at a time.
+    s = absl::OkStatus();
+    for (size_t i = 0; i < words.size() && s.ok(); ++i) {
+      s = maps_.svc_addrs.Update(index[i], value[i]);
+    }
+  }
+  if (!s.ok()) addr_bits_synced_ = false;
+  return s;
+}
+
+absl::Status DatapathMaps::AddressesBeforePut(
+    absl::Span<const yard_svc4_key> keys) {
+  if (maps_.svc_addrs.fd() < 0) return absl::OkStatus();
+  if (!addr_bits_synced_) {
+    if (absl::Status s = SyncServiceAddresses(); !s.ok()) return s;
+  }
+  return WriteAddressWords(addr_bits_.Added(keys));
+}
+
+absl::Status DatapathMaps::AddressesAfterDelete(
+    absl::Span<const yard_svc4_key> keys) {
+  if (maps_.svc_addrs.fd() < 0) return absl::OkStatus();
+  // Not synced: the next write rebuilds from what the map holds then.
+  if (!addr_bits_synced_) return absl::OkStatus();
+  return WriteAddressWords(addr_bits_.Removed(keys));
+}
+
 absl::Status DatapathMaps::PutFrontend(const yard_svc4_key& key,
                                        const yard_svc_value& value) {
+  if (absl::Status s = AddressesBeforePut({&key, 1}); !s.ok()) return s;
   return maps_.svc4.Update(key, value);
 }
 
 absl::Status DatapathMaps::DeleteFrontend(const yard_svc4_key& key) {
-  return maps_.svc4.Delete(key);
+  absl::Status s = maps_.svc4.Delete(key);
+  // A key that was not there is not there either way.
+  if (s.ok() || absl::IsNotFound(s)) {
+    if (absl::Status a = AddressesAfterDelete({&key, 1}); !a.ok()) return a;
+  }
+  return s;
 }
 
 absl::StatusOr<std::optional<yard_svc_value>> DatapathMaps::LookupFrontend(
@@ -146,12 +221,28 @@ BpfMap& DatapathMaps::Service(ServiceMap map) {
 absl::Status DatapathMaps::UpdateBatch(ServiceMap map, const void* keys,
                                        const void* values, uint32_t count,
                                        uint32_t& done) {
+  if (map == ServiceMap::kFrontends) {
+    done = 0;
+    if (absl::Status s = AddressesBeforePut(
+            {static_cast<const yard_svc4_key*>(keys), count});
+        !s.ok()) {
+      return s;
+    }
+  }
   return Service(map).UpdateBatchRaw(keys, values, count, done);
 }
 
 absl::Status DatapathMaps::DeleteBatch(ServiceMap map, const void* keys,
                                        uint32_t count, uint32_t& done) {
-  return Service(map).DeleteBatchRaw(keys, count, done);
+  absl::Status s = Service(map).DeleteBatchRaw(keys, count, done);
+  if (map == ServiceMap::kFrontends) {
+    if (absl::Status a = AddressesAfterDelete(
+            {static_cast<const yard_svc4_key*>(keys), done});
+        !a.ok() && s.ok()) {
+      return a;
+    }
+  }
+  return s;
 }
 
 absl::StatusOr<std::vector<std::pair<yard_svc4_key, yard_svc_value>>>

@@ -15,8 +15,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "control/kernel/abi.h"
 #include "control/kernel/bpf_map.h"
+#include "control/kernel/service_address_bits.h"
 
 namespace switchyard::kernel {
 
@@ -37,6 +39,9 @@ class DatapathMaps {
     BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, reasons, lb_src4, maglev,
         lc4;
     BpfMap affinity4;  // sessionAffinity: ClientIP (lib/affinity.h)
+    // Which addresses pods may reach a frontend on (yard_abi.h). Absent
+    // (no map) in pins of agents that had none: nothing reads it there.
+    BpfMap svc_addrs;
   };
   explicit DatapathMaps(Handles maps);
   DatapathMaps(DatapathMaps&&) = default;
@@ -48,6 +53,16 @@ class DatapathMaps {
   static absl::StatusOr<DatapathMaps> OpenPinned(absl::string_view pin_dir);
 
   absl::StatusOr<MapCapacity> Capacity() const;
+
+  // Rewrites yard_svc_addrs from the frontends yard_svc4 holds. Every
+  // frontend write keeps it right from then on (bits set before a frontend
+  // is written, cleared after the last of an address is deleted); a loader
+  // calls this before attaching programs over adopted maps, and the first
+  // frontend write does if nobody has.
+  absl::Status SyncServiceAddresses();
+  // Whether yard_svc_addrs has addr_be's bit set (pods' packets to it take
+  // the services lookups); true where the pins have no such map.
+  absl::StatusOr<bool> MayBeServiceAddress(uint32_t addr_be) const;
 
   absl::Status PutFrontend(const yard_svc4_key& key,
                            const yard_svc_value& value);
@@ -138,8 +153,15 @@ class DatapathMaps {
 
  private:
   BpfMap& Service(ServiceMap map);
+  absl::Status AddressesBeforePut(absl::Span<const yard_svc4_key> keys);
+  absl::Status AddressesAfterDelete(absl::Span<const yard_svc4_key> keys);
+  absl::Status WriteAddressWords(const ServiceAddressBits::Words& words);
 
   Handles maps_;
+  ServiceAddressBits addr_bits_;
+  // False until SyncServiceAddresses has run, and again after a failed
+  // write of yard_svc_addrs: addr_bits_ no longer says what the map holds.
+  bool addr_bits_synced_ = false;
 };
 
 // The key of a service port; `addr_be` and `port_be` in network order.

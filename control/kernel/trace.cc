@@ -39,6 +39,7 @@ using Skel = std::unique_ptr<yard_datapath, SkelDeleter>;
 // The node's maps the trace reads, or lends to its copy of the programs.
 struct LiveMaps {
   BpfMap svc4, slots, be4, rnat4, ct4, svc_stats, maglev, lc4, affinity4;
+  BpfMap svc_addrs;  // no map under pins of agents that had none
 };
 
 // The tuple's two connection-tracking keys: what the program looks up.
@@ -61,6 +62,13 @@ absl::StatusOr<LiveMaps> OpenLive(absl::string_view pin_dir) {
     absl::StatusOr<BpfMap> opened = BpfMap::OpenPinnedIn(pin_dir, name);
     if (!opened.ok()) return opened.status();
     *map = *std::move(opened);
+  }
+  if (absl::StatusOr<BpfMap> addrs =
+          BpfMap::OpenPinnedIn(pin_dir, YARD_MAP_SVC_ADDRS);
+      addrs.ok()) {
+    live.svc_addrs = *std::move(addrs);
+  } else if (!absl::IsNotFound(addrs.status())) {
+    return addrs.status();
   }
   return live;
 }
@@ -154,6 +162,16 @@ absl::StatusOr<Skel> LoadCopy(const LiveMaps& live,
       return ErrnoStatus(err, absl::StrCat("reuse ", bpf_map__name(map)));
     }
   }
+  // The node's own, else a private one with every bit set: "maybe a
+  // service" everywhere gives the verdicts the node's programs give.
+  const bool own_addrs = live.svc_addrs.fd() >= 0;
+  if (own_addrs) {
+    if (int err =
+            bpf_map__reuse_fd(skel->maps.yard_svc_addrs, live.svc_addrs.fd());
+        err != 0) {
+      return ErrnoStatus(err, "reuse yard_svc_addrs");
+    }
+  }
   absl::StatusOr<uint32_t> stats_size = live.svc_stats.MaxEntries();
   if (!stats_size.ok()) return stats_size.status();
   if (int err = bpf_map__set_type(skel->maps.yard_ct4, BPF_MAP_TYPE_HASH);
@@ -194,6 +212,12 @@ absl::StatusOr<Skel> LoadCopy(const LiveMaps& live,
   result.config = skel->rodata->yard_cfg;
   if (int err = yard_datapath__load(skel.get()); err != 0) {
     return ErrnoStatus(err, "load a copy of yard_datapath for the trace");
+  }
+  if (!own_addrs) {
+    BpfMap addrs = BpfMap::Of(skel->maps.yard_svc_addrs);
+    for (uint32_t w = 0; w < YARD_SVC_ADDR_WORDS; ++w) {
+      if (absl::Status s = addrs.Update(w, ~uint64_t{0}); !s.ok()) return s;
+    }
   }
   return skel;
 }

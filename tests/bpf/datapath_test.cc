@@ -15,6 +15,7 @@
 #include "control/kernel/datapath.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <map>
@@ -30,6 +31,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "control/common/scoped_fd.h"
+#include "control/kernel/bpf_map.h"
 #include "control/kernel/datapath_maps.h"
 #include "control/packet/icmp_quote.h"
 #include "control/packet/packet_builder.h"
@@ -2388,5 +2391,127 @@ TEST_F(DatapathTest, ReplyEntryWithoutFrontendIsDropped) {
   ExpectReasons({{YARD_REASON_REVNAT_MISSING, 1}});
 }
 
+// ---------------------------------------------------------------------------
+// yard_svc_addrs: a pod's packet to an address with no frontend skips the
+// services lookups; one to a frontend's address never does.
+
+class ServiceAddressesTest : public DatapathTest {
+ protected:
+  packet::Bytes Ack(uint16_t sport, absl::string_view to, uint16_t dport) {
+    using namespace packet;  // NOLINT
+    return FromPod()
+        .Ipv4(kClient, to)
+        .Id(7)
+        .Tcp(sport, dport)
+        .Flags(kTcpAck)
+        .Seq(2000)
+        .Build();
+  }
+  packet::Bytes Syn(uint16_t sport, absl::string_view to, uint16_t dport) {
+    using namespace packet;  // NOLINT
+    return FromPod()
+        .Ipv4(kClient, to)
+        .Id(7)
+        .Tcp(sport, dport)
+        .Flags(kTcpSyn)
+        .Seq(1999)
+        .Build();
+  }
+  bool Maybe(absl::string_view addr) {
+    absl::StatusOr<bool> maybe = maps().MayBeServiceAddress(IpBe(addr));
+    EXPECT_TRUE(maybe.ok()) << maybe.status();
+    return maybe.ok() && *maybe;
+  }
+};
+
+TEST_F(ServiceAddressesTest, EveryFrontendAddressHasItsBitAndPodsDoNot) {
+  for (absl::string_view addr :
+       {kWebIp, kEmptyIp, kSelfIp, kPairIp, kBrokenIp}) {
+    EXPECT_TRUE(Maybe(addr)) << addr;
+  }
+  EXPECT_FALSE(Maybe(kClient));
+  EXPECT_FALSE(Maybe(kBeWeb.addr));
+}
+
+TEST_F(ServiceAddressesTest, FlowKeepsItsBackendAfterItsPortIsDeleted) {
+  using namespace packet;  // NOLINT
+  EXPECT_EQ(DaddrOf(Run(Hook::kFromPod, Syn(40200, kWebIp, 80)).output),
+            kBeWeb.addr);
+  // The port goes; the address still has others (53/udp, its wildcard):
+  // the tracked flow goes on to its backend, as kube-proxy's conntrack
+  // entry would, and a new connection is refused as to any closed port.
+  ASSERT_OK(maps().DeleteFrontend(
+      kernel::ServiceKey(IpBe(kWebIp), PortBe(80), kProtoTcp)));
+  EXPECT_TRUE(Maybe(kWebIp));
+  const ProgRun ack = Run(Hook::kFromPod, Ack(40200, kWebIp, 80));
+  EXPECT_EQ(ack.verdict, kActOk);
+  EXPECT_EQ(DaddrOf(ack.output), kBeWeb.addr);
+  EXPECT_NE(Run(Hook::kFromPod, Syn(40201, kWebIp, 80)).verdict, kActOk);
+  ExpectReasons({{YARD_REASON_REJECT_NO_PORT, 1}});
+}
+
+TEST_F(ServiceAddressesTest, AddressWithNoFrontendLeftIsNoServiceAtAll) {
+  using namespace packet;  // NOLINT
+  EXPECT_EQ(DaddrOf(Run(Hook::kFromPod, Syn(40300, kWebIp, 80)).output),
+            kBeWeb.addr);
+  for (const yard_svc4_key& key :
+       {kernel::ServiceKey(IpBe(kWebIp), PortBe(80), kProtoTcp),
+        kernel::ServiceKey(IpBe(kWebIp), PortBe(53), kProtoUdp),
+        kernel::WildcardKey(IpBe(kWebIp))}) {
+    ASSERT_OK(maps().DeleteFrontend(key));
+  }
+  EXPECT_FALSE(Maybe(kWebIp));
+  // Its tracked flow's packets pass as they are, as before any flow
+  // table: the address is nobody's.
+  const Bytes ack = Ack(40300, kWebIp, 80);
+  const ProgRun run = Run(Hook::kFromPod, ack);
+  EXPECT_EQ(run.verdict, kActOk);
+  ExpectFrame(ack, run.output);
+  ExpectReasons({});
+  // Written again (one batch, as the agent writes): translated again.
+  const yard_svc4_key keys[] = {
+      kernel::ServiceKey(IpBe(kWebIp), PortBe(80), kProtoTcp),
+      kernel::WildcardKey(IpBe(kWebIp))};
+  yard_svc_value values[2] = {};
+  values[0].svc_id = kWebTcp80;
+  values[0].rev_nat_id = kWebTcp80;
+  values[0].count = 1;
+  values[0].policy = YARD_POLICY_RANDOM;
+  values[1].flags = YARD_SVC_F_WILDCARD;
+  uint32_t done = 0;
+  absl::Status s = maps().UpdateBatch(DatapathMaps::ServiceMap::kFrontends,
+                                      keys, values, 2, done);
+  if (absl::IsUnimplemented(s)) {
+    for (int i = 0; i < 2; ++i)
+      ASSERT_OK(maps().PutFrontend(keys[i], values[i]));
+  } else {
+    ASSERT_OK(s);
+  }
+  EXPECT_TRUE(Maybe(kWebIp));
+  EXPECT_EQ(DaddrOf(Run(Hook::kFromPod, Syn(40301, kWebIp, 80)).output),
+            kBeWeb.addr);
+}
+
+TEST_F(ServiceAddressesTest, LoadRebuildsBitsFromTheFrontendsItAdopts) {
+  // What pins of an agent without the table look like to a new one: the
+  // frontends there, every bit clear. Sync (as Load does) sets them.
+  absl::StatusOr<std::vector<std::pair<yard_svc4_key, yard_svc_value>>> all =
+      maps().DumpFrontends();
+  ASSERT_TRUE(all.ok()) << all.status();
+  for (const auto& [key, value] : *all) ASSERT_OK(maps().DeleteFrontend(key));
+  EXPECT_FALSE(Maybe(kPairIp));
+  // Put back behind the bookkeeping's back, as another process would.
+  kernel::BpfMap raw(ScopedFd(dup(maps().svc4_fd())), "yard_svc4");
+  for (const auto& [key, value] : *all) ASSERT_OK(raw.Update(key, value));
+  EXPECT_FALSE(Maybe(kPairIp));
+  ASSERT_OK(maps().SyncServiceAddresses());
+  EXPECT_TRUE(Maybe(kPairIp));
+  EXPECT_TRUE(Maybe(kWebIp));
+  EXPECT_FALSE(Maybe(kClient));
+  EXPECT_EQ(DaddrOf(Run(Hook::kFromPod, Syn(40400, kWebIp, 80)).output),
+            kBeWeb.addr);
+}
+
 }  // namespace
 }  // namespace switchyard
+
