@@ -13,6 +13,7 @@
 #include "control/common/ipv4.h"
 #include "control/common/log.h"
 #include "control/controller/lb_annotations.h"
+#include "control/controller/service_warnings.h"
 #include "control/controller/slice_relations.h"
 #include "control/controller/state_id.h"
 #include "google/protobuf/unknown_field_set.h"
@@ -722,15 +723,19 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
   }
   // Each object as the writer gets it back: copied (the store keeps its
   // own) or encoded. Encoded, the journal record is those same bytes.
-  result.objects.resize(items.size());
+  if (!encoded) result.objects.reserve(items.size());
   result.refs.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     const Write::Item& item = items[i];
     result.refs.push_back(item.key.ToRef());
-    if (!encoded || item.key.kind == v1::KIND_SERVICE) {
-      result.objects[i] = item.object;
+    if (item.key.kind == v1::KIND_SERVICE) {
+      for (std::string& warning : ServiceWarnings(item.object.service())) {
+        result.warnings.push_back(std::move(warning));
+      }
     }
-    if (encoded && item.key.kind == v1::KIND_SERVICE) {
+    if (!encoded) {
+      result.objects.push_back(item.object);
+    } else if (item.key.kind == v1::KIND_SERVICE) {
       item.object.SerializeToString(&result.encoded[i]);
     }
   }

@@ -20,7 +20,6 @@
 #include "control/common/scoped_fd.h"
 #include "control/controller/grpc_status.h"
 #include "control/controller/kube_source_metrics.h"
-#include "control/controller/service_warnings.h"
 #include "control/controller/validation.h"
 #include "control/names/kind_names.h"
 #include "google/protobuf/unknown_field_set.h"
@@ -108,7 +107,7 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
     *outcome.mutable_ref() = std::move(result->refs[i]);
     outcome.set_outcome(result->outcomes[i]);
   }
-  for (std::string& warning : ServiceWarnings(result->objects)) {
+  for (std::string& warning : result->warnings) {
     LOG(WARNING) << "apply: " << warning;
     response->add_warnings(std::move(warning));
   }

@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <filesystem>
 #include <optional>
@@ -76,12 +77,19 @@ uint32_t V1RecordCrc(const char* length_bytes, absl::string_view payload) {
   return Crc(payload, Crc(absl::string_view(length_bytes, 4)));
 }
 
+// A format-2 record's header: the payload's length and CRC, and a CRC of
+// those two.
+std::array<char, kHeaderBytes> RecordHeader(absl::string_view payload) {
+  std::array<char, kHeaderBytes> header;
+  PutLe32(header.data(), static_cast<uint32_t>(payload.size()));
+  PutLe32(header.data() + 4, Crc(payload));
+  PutLe32(header.data() + 8, Crc(absl::string_view(header.data(), 8)));
+  return header;
+}
+
 void AppendRecord(std::string& out, absl::string_view payload) {
-  char header[kHeaderBytes];
-  PutLe32(header, static_cast<uint32_t>(payload.size()));
-  PutLe32(header + 4, Crc(payload));
-  PutLe32(header + 8, Crc(absl::string_view(header, 8)));
-  out.append(header, kHeaderBytes);
+  std::array<char, kHeaderBytes> header = RecordHeader(payload);
+  out.append(header.data(), header.size());
   out.append(payload.data(), payload.size());
 }
 
@@ -266,20 +274,39 @@ std::string EncodeWatchResponse(uint64_t version, bool snapshot,
 
 std::string EncodeWatchResponse(uint64_t version,
                                 absl::Span<const absl::string_view> upserts) {
+  using google::protobuf::io::CodedOutputStream;
+  constexpr uint32_t kVersionTag =
+      Tag(v1::WatchResponse::kVersionFieldNumber, kVarint);
+  constexpr uint32_t kUpsertTag =
+      Tag(v1::WatchResponse::kUpsertsFieldNumber, kLengthDelimited);
+  // Sized first, then written once: grown as it went (a string behind a
+  // CodedOutputStream), the 5 MB record of a cold write was reallocated,
+  // copied and zero-filled again at every doubling.
+  size_t size = 0;
+  if (version != 0) {
+    size += CodedOutputStream::VarintSize32(kVersionTag) +
+            CodedOutputStream::VarintSize64(version);
+  }
+  for (absl::string_view object : upserts) {
+    size +=
+        CodedOutputStream::VarintSize32(kUpsertTag) +
+        CodedOutputStream::VarintSize32(static_cast<uint32_t>(object.size())) +
+        object.size();
+  }
   std::string out;
-  {
-    google::protobuf::io::StringOutputStream raw(&out);
-    google::protobuf::io::CodedOutputStream coded(&raw);
-    if (version != 0) {
-      coded.WriteTag(Tag(v1::WatchResponse::kVersionFieldNumber, kVarint));
-      coded.WriteVarint64(version);
-    }
-    for (absl::string_view object : upserts) {
-      coded.WriteTag(
-          Tag(v1::WatchResponse::kUpsertsFieldNumber, kLengthDelimited));
-      coded.WriteVarint32(static_cast<uint32_t>(object.size()));
-      coded.WriteRaw(object.data(), static_cast<int>(object.size()));
-    }
+  out.reserve(size);
+  // Two varints of at most 10 bytes each (a 64-bit value).
+  uint8_t varints[20];
+  auto append_varints = [&](uint64_t first, uint64_t second) {
+    uint8_t* end = CodedOutputStream::WriteVarint64ToArray(first, varints);
+    end = CodedOutputStream::WriteVarint64ToArray(second, end);
+    out.append(reinterpret_cast<const char*>(varints),
+               static_cast<size_t>(end - varints));
+  };
+  if (version != 0) append_varints(kVersionTag, version);
+  for (absl::string_view object : upserts) {
+    append_varints(kUpsertTag, object.size());
+    out.append(object.data(), object.size());
   }
   return out;
 }
@@ -529,11 +556,15 @@ absl::StatusOr<StateFiles::Contents> StateFiles::Load(Damage damage) {
 }
 
 absl::Status StateFiles::Append(absl::string_view payload) {
-  std::string record;
-  record.reserve(kHeaderBytes + payload.size());
-  AppendRecord(record, payload);
+  // The header, then the payload where it lies: copying a cold write's
+  // 5 MB next to its header cost more than writing it. A crash between the
+  // two writes leaves a torn last record, as a short write would, which
+  // Load cuts off; neither is acknowledged before the fdatasync.
+  std::array<char, kHeaderBytes> header = RecordHeader(payload);
   std::string what = absl::StrCat("append to ", Path(kJournalFile));
-  absl::Status status = WriteAll(journal_.get(), record, what);
+  absl::Status status = WriteAll(
+      journal_.get(), absl::string_view(header.data(), header.size()), what);
+  if (status.ok()) status = WriteAll(journal_.get(), payload, what);
   if (status.ok() && fdatasync(journal_.get()) != 0) {
     status = ErrnoStatus(errno, absl::StrCat("fdatasync ", Path(kJournalFile)));
   }
@@ -551,7 +582,7 @@ absl::Status StateFiles::Append(absl::string_view payload) {
     return status;
   }
   ++journal_records_;
-  journal_bytes_ += record.size();
+  journal_bytes_ += kHeaderBytes + payload.size();
   return absl::OkStatus();
 }
 

@@ -193,9 +193,10 @@ std::vector<BackendAddr> Programmer::NewSlotOrder(
 
 // The state each backend whose references change will have once the
 // update is done; those with no reference left are absent.
-std::map<BackendAddr, uint8_t> Programmer::FinalStates(
-    const DesiredState& desired, Work& work) const {
-  std::map<BackendAddr, std::pair<int64_t, int64_t>> delta;  // slot, drain
+Programmer::BackendStates Programmer::FinalStates(const DesiredState& desired,
+                                                  Work& work) const {
+  // Each backend's change in slot and draining references.
+  absl::btree_map<BackendAddr, std::pair<int64_t, int64_t>> delta;
   for (const std::string& name : work.sets) {
     if (auto old = sets_.find(name); old != sets_.end()) {
       for (const BackendAddr& a : old->second.slots) {
@@ -217,7 +218,7 @@ std::map<BackendAddr, uint8_t> Programmer::FinalStates(
       }
     }
   }
-  std::map<BackendAddr, uint8_t> states;
+  BackendStates states;
   for (const auto& [addr, d] : delta) {
     work.touched.insert(addr);
     int64_t slot_refs = d.first, drain_refs = d.second;
@@ -234,9 +235,9 @@ std::map<BackendAddr, uint8_t> Programmer::FinalStates(
   return states;
 }
 
-absl::Status Programmer::CheckCapacity(
-    const DesiredState& desired, const Work& work,
-    const std::map<BackendAddr, uint8_t>& states) const {
+absl::Status Programmer::CheckCapacity(const DesiredState& desired,
+                                       const Work& work,
+                                       const BackendStates& states) const {
   size_t new_backends = 0;
   size_t revived = 0;
   for (const auto& [addr, state] : states) {
@@ -328,8 +329,7 @@ absl::Status Programmer::CheckCapacity(
   return absl::OkStatus();
 }
 
-absl::Status Programmer::WriteBackends(
-    const std::map<BackendAddr, uint8_t>& states) {
+absl::Status Programmer::WriteBackends(const BackendStates& states) {
   for (const auto& [addr, state] : states) {
     auto it = backends_.find(addr);
     if (it != backends_.end() && it->second.state == state) continue;
@@ -845,8 +845,8 @@ absl::Status Programmer::Apply(const DesiredState& desired,
     for (const auto& [key, fe] : frontends_) work.frontends.insert(key);
     work.drop_adopted = true;
   } else {
-    work.sets = change.sets;
-    work.frontends = change.frontends;
+    work.sets.insert(change.sets.begin(), change.sets.end());
+    work.frontends.insert(change.frontends.begin(), change.frontends.end());
   }
   for (const FrontendKey& key : work.frontends) {
     auto fe = desired.frontends.find(key);
@@ -868,7 +868,7 @@ absl::Status Programmer::Apply(const DesiredState& desired,
     }
     work.new_slots[name] = NewSlotOrder(name, set->second.eligible);
   }
-  std::map<BackendAddr, uint8_t> states = FinalStates(desired, work);
+  BackendStates states = FinalStates(desired, work);
   if (absl::Status s = CheckCapacity(desired, work, states); !s.ok()) {
     return s;
   }

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "control/controller/cluster_store.h"
+#include "control/controller/service_warnings.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller_store_test_util.h"
 
@@ -71,6 +73,32 @@ TEST_F(StoreTest, EmptyStoreIsVersionZero) {
   absl::StatusOr<ApplyResult> empty = store_->Apply({});
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(empty->version, 0u);
+}
+
+// The writer's warnings come from the Services as stored, in the order
+// given, whether the objects come back as messages or encoded (the server's
+// path, which copies no Service back out to read it).
+TEST_F(StoreTest, WarnsAboutServicesInEitherOutput) {
+  const std::vector<std::string> texts = {
+      Svc("plain"), Slice("plain-1", "plain"),
+      Svc("sctp", "", "ports { port: 81 protocol: 'SCTP' }"),
+      Svc("dual", "ip_family_policy: 'PreferDualStack'")};
+  absl::StatusOr<ApplyResult> objects = store_->Apply(Objs(texts));
+  ASSERT_TRUE(objects.ok()) << objects.status();
+  const std::vector<std::string>& expected = objects->warnings;
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_TRUE(absl::StartsWith(expected[0], "Service default/sctp: "))
+      << expected[0];
+  EXPECT_TRUE(absl::StartsWith(expected[1], "Service default/dual: "))
+      << expected[1];
+  EXPECT_EQ(expected, ServiceWarnings(objects->objects));
+
+  std::unique_ptr<ClusterStore> other = testing::OpenOrDie();
+  absl::StatusOr<ApplyResult> encoded =
+      other->Apply(Objs(texts), ApplyOutput::kEncoded);
+  ASSERT_TRUE(encoded.ok()) << encoded.status();
+  EXPECT_EQ(encoded->warnings, expected);
+  EXPECT_TRUE(encoded->objects.empty());
 }
 
 TEST_F(StoreTest, FillsKubernetesDefaults) {
