@@ -86,11 +86,15 @@ absl::StatusOr<MapCapacity> DatapathMaps::Capacity() const {
 
 absl::Status DatapathMaps::SyncServiceAddresses() {
   if (maps_.svc_addrs.fd() < 0) return absl::OkStatus();
-  absl::StatusOr<std::vector<yard_svc4_key>> keys =
-      maps_.svc4.Keys<yard_svc4_key>();
-  if (!keys.ok()) return keys.status();
+  // Read in batches: an adopting agent's maps hold tens of thousands.
+  absl::StatusOr<std::vector<std::pair<yard_svc4_key, yard_svc_value>>> all =
+      DumpFrontends();
+  if (!all.ok()) return all.status();
+  std::vector<yard_svc4_key> keys;
+  keys.reserve(all->size());
+  for (const auto& [key, value] : *all) keys.push_back(key);
   addr_bits_synced_ = false;
-  if (absl::Status s = WriteAddressWords(addr_bits_.Reset(*keys)); !s.ok()) {
+  if (absl::Status s = WriteAddressWords(addr_bits_.Reset(keys)); !s.ok()) {
     return s;
   }
   addr_bits_synced_ = true;
