@@ -37,6 +37,13 @@ absl::StatusOr<BpfMap> BpfMap::OpenPinnedIn(absl::string_view pin_dir,
   return OpenPinned(absl::StrCat(pin_dir, "/", name), std::string(name));
 }
 
+absl::StatusOr<BpfMap> BpfMap::OpenPinnedInIfPresent(absl::string_view pin_dir,
+                                                     absl::string_view name) {
+  absl::StatusOr<BpfMap> map = OpenPinnedIn(pin_dir, name);
+  if (absl::IsNotFound(map.status())) return BpfMap();
+  return map;
+}
+
 absl::StatusOr<BpfMap> BpfMap::OpenById(uint32_t id) {
   ScopedFd fd(bpf_map_get_fd_by_id(id));
   if (!fd.valid()) {

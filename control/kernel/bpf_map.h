@@ -46,6 +46,10 @@ class BpfMap {
   // The map `name` pinned in the folder `pin_dir`, called `name`.
   static absl::StatusOr<BpfMap> OpenPinnedIn(absl::string_view pin_dir,
                                              absl::string_view name);
+  // The same, or no map (fd() < 0) when nothing is pinned there: for maps
+  // that pins of older agents do not have.
+  static absl::StatusOr<BpfMap> OpenPinnedInIfPresent(absl::string_view pin_dir,
+                                                      absl::string_view name);
   // The map with this kernel id (NotFound once it is gone), called by its
   // kernel name.
   static absl::StatusOr<BpfMap> OpenById(uint32_t id);

@@ -59,13 +59,10 @@ absl::StatusOr<DatapathMaps> DatapathMaps::OpenPinned(
     if (!map.ok()) return map.status();
     *slot = *std::move(map);
   }
-  if (absl::StatusOr<BpfMap> addrs =
-          BpfMap::OpenPinnedIn(pin_dir, YARD_MAP_SVC_ADDRS);
-      addrs.ok()) {
-    maps.svc_addrs = *std::move(addrs);
-  } else if (!absl::IsNotFound(addrs.status())) {
-    return addrs.status();
-  }
+  absl::StatusOr<BpfMap> addrs =
+      BpfMap::OpenPinnedInIfPresent(pin_dir, YARD_MAP_SVC_ADDRS);
+  if (!addrs.ok()) return addrs.status();
+  maps.svc_addrs = *std::move(addrs);
   return DatapathMaps(std::move(maps));
 }
 

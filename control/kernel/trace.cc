@@ -63,13 +63,10 @@ absl::StatusOr<LiveMaps> OpenLive(absl::string_view pin_dir) {
     if (!opened.ok()) return opened.status();
     *map = *std::move(opened);
   }
-  if (absl::StatusOr<BpfMap> addrs =
-          BpfMap::OpenPinnedIn(pin_dir, YARD_MAP_SVC_ADDRS);
-      addrs.ok()) {
-    live.svc_addrs = *std::move(addrs);
-  } else if (!absl::IsNotFound(addrs.status())) {
-    return addrs.status();
-  }
+  absl::StatusOr<BpfMap> addrs =
+      BpfMap::OpenPinnedInIfPresent(pin_dir, YARD_MAP_SVC_ADDRS);
+  if (!addrs.ok()) return addrs.status();
+  live.svc_addrs = *std::move(addrs);
   return live;
 }
 

@@ -2397,25 +2397,23 @@ TEST_F(DatapathTest, ReplyEntryWithoutFrontendIsDropped) {
 
 class ServiceAddressesTest : public DatapathTest {
  protected:
-  packet::Bytes Ack(uint16_t sport, absl::string_view to, uint16_t dport) {
-    using namespace packet;  // NOLINT
+  // A TCP segment from the client with these flags (SYN: a new
+  // connection; ACK: one going on).
+  packet::Bytes Segment(uint8_t flags, uint16_t sport, absl::string_view to,
+                        uint16_t dport) {
     return FromPod()
         .Ipv4(kClient, to)
         .Id(7)
         .Tcp(sport, dport)
-        .Flags(kTcpAck)
+        .Flags(flags)
         .Seq(2000)
         .Build();
   }
+  packet::Bytes Ack(uint16_t sport, absl::string_view to, uint16_t dport) {
+    return Segment(packet::kTcpAck, sport, to, dport);
+  }
   packet::Bytes Syn(uint16_t sport, absl::string_view to, uint16_t dport) {
-    using namespace packet;  // NOLINT
-    return FromPod()
-        .Ipv4(kClient, to)
-        .Id(7)
-        .Tcp(sport, dport)
-        .Flags(kTcpSyn)
-        .Seq(1999)
-        .Build();
+    return Segment(packet::kTcpSyn, sport, to, dport);
   }
   bool Maybe(absl::string_view addr) {
     absl::StatusOr<bool> maybe = maps().MayBeServiceAddress(IpBe(addr));
@@ -2514,4 +2512,3 @@ TEST_F(ServiceAddressesTest, LoadRebuildsBitsFromTheFrontendsItAdopts) {
 
 }  // namespace
 }  // namespace switchyard
-
