@@ -88,6 +88,19 @@ bool IsPlainScalar(const YAML::Node& node) {
 
 // ---- Scalars ----------------------------------------------------------
 
+// The text is UTF-8 (checked before parsing), but an escape can still
+// make a scalar that is not: yaml-cpp turns "\N" and "\_" into the single
+// bytes 0x85 and 0xA0, not those characters' UTF-8. Every string goes on
+// to the controller as protobuf, which refuses such bytes.
+absl::Status CheckDecodedUtf8(const std::string& value, const std::string& path,
+                              const YAML::Node& node) {
+  if (!FirstInvalidUtf8(value).has_value()) return absl::OkStatus();
+  return FieldError(path, node,
+                    "not valid UTF-8 once its escapes are read (YAML's \\N "
+                    "and \\_ escapes are not supported; write the "
+                    "character itself or \\u0085, \\u00a0)");
+}
+
 absl::Status ReadString(const YAML::Node& node, const std::string& path,
                         std::string* out) {
   if (IsAbsent(node)) {
@@ -97,6 +110,9 @@ absl::Status ReadString(const YAML::Node& node, const std::string& path,
   if (!node.IsScalar()) {
     return FieldError(path, node,
                       absl::StrCat("expected a string, got ", NodeKind(node)));
+  }
+  if (absl::Status s = CheckDecodedUtf8(node.Scalar(), path, node); !s.ok()) {
+    return s;
   }
   *out = node.Scalar();
   return absl::OkStatus();
@@ -268,6 +284,9 @@ absl::Status ReadStringMap(
     }
     const std::string& key = it->first.Scalar();
     std::string child = Entry(path, key);
+    if (absl::Status s = CheckDecodedUtf8(key, child, it->first); !s.ok()) {
+      return s;
+    }
     if (out->contains(key)) return FieldError(child, it->first, "set twice");
     if (absl::Status s = ReadString(it->second, child, &(*out)[key]); !s.ok()) {
       return s;

@@ -326,6 +326,26 @@ void ExpectEqual(const v1::Object& want, const v1::Object& got) {
   EXPECT_TRUE(differencer.Compare(want, got)) << diff;
 }
 
+TEST(ParseManifests, EscapeThatDecodesToNonUtf8IsRefused) {
+  // yaml-cpp reads "\N" as the single byte 0x85: not UTF-8, which protobuf
+  // (and the controller) would refuse later. Found by the manifest fuzzer.
+  constexpr char kText[] = R"(apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  annotations:
+    note: "a\Nb"
+spec:
+  ports:
+  - port: 80
+)";
+  absl::StatusOr<ManifestSet> set = ParseManifests(kText, "web.yaml");
+  ASSERT_FALSE(set.ok());
+  const std::string message(set.status().message());
+  EXPECT_NE(message.find("not valid UTF-8"), std::string::npos) << message;
+  EXPECT_NE(message.find("annotations"), std::string::npos) << message;
+}
+
 TEST(ParseManifests, MultiPortService) {
   ExpectEqual(FromText(R"pb(
                 service {
