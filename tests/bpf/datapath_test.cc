@@ -2490,7 +2490,7 @@ TEST_F(ServiceAddressesTest, AddressWithNoFrontendLeftIsNoServiceAtAll) {
             kBeWeb.addr);
 }
 
-TEST_F(ServiceAddressesTest, LoadRebuildsBitsFromTheFrontendsItAdopts) {
+TEST_F(ServiceAddressesTest, SyncRebuildsBitsFromTheFrontendsTheMapHolds) {
   // What pins of an agent without the table look like to a new one: the
   // frontends there, every bit clear. Sync (as Load does) sets them.
   absl::StatusOr<std::vector<std::pair<yard_svc4_key, yard_svc_value>>> all =
