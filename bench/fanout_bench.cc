@@ -199,6 +199,7 @@ class Writer {
   uint64_t Apply(const std::vector<v1::Object>& objects) {
     v1::ApplyRequest request;
     for (const v1::Object& o : objects) *request.add_objects() = o;
+    request.set_omit_objects(true);  // only the version is read
     v1::ApplyResponse response;
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + kWait));

@@ -515,26 +515,52 @@ absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
     } else {
       store->MaybeCompact();
     }
-    if (absl::Status s =
-            store->AdoptStateId(store->config_.recover_readable_state);
-        !s.ok()) {
-      return s;
+    absl::StatusOr<bool> clean = store->files_->TakeStoppedCleanly();
+    if (!clean.ok()) return clean.status();
+    std::string renew;
+    if (store->config_.recover_readable_state) {
+      renew = "recovered state";
+    } else if (!*clean) {
+      renew =
+          "the last run did not close cleanly: versions it streamed may be "
+          "missing";
     }
+    if (absl::Status s = store->AdoptStateId(renew); !s.ok()) return s;
+    // Only a store that opened may mark a clean close: one that failed
+    // half way would otherwise hide the crash TakeStoppedCleanly found.
+    store->opened_ = true;
   }
   return store;
 }
 
-absl::Status ClusterStore::AdoptStateId(bool renew) {
-  if (!renew) {
-    absl::StatusOr<std::string> kept = files_->ReadStateId();
-    if (!kept.ok()) return kept.status();
-    state_id_ = *std::move(kept);
+ClusterStore::~ClusterStore() {
+  if (files_ == nullptr || !opened_) return;
+  absl::Status status = MakeDurable(written_records_.load());
+  if (status.ok()) {
+    absl::MutexLock lock(&mu_);
+    status = disk_error_.ok() ? files_->MarkStoppedCleanly() : disk_error_;
   }
-  if (!state_id_.empty()) return absl::OkStatus();
+  if (!status.ok()) {
+    LOG(WARNING) << "cluster store: " << config_.state_dir
+                 << " not marked as closed cleanly, so the next start begins "
+                 << "a new history: " << status.message();
+  }
+}
+
+absl::Status ClusterStore::AdoptStateId(absl::string_view renew) {
+  absl::StatusOr<std::string> kept = files_->ReadStateId();
+  if (!kept.ok()) return kept.status();
+  if (!kept->empty() && renew.empty()) {
+    state_id_ = *std::move(kept);
+    return absl::OkStatus();
+  }
   state_id_ = NewStateId();
+  // A directory that never had an id is simply new: no reason to give.
   LOG(INFO) << "new state id " << state_id_ << " for " << config_.state_dir
             << " at version " << version_
-            << (renew ? " (recovered state: agents get a snapshot)" : "");
+            << (kept->empty()
+                    ? ""
+                    : absl::StrCat(" (", renew, "): agents get a snapshot"));
   return files_->WriteStateId(state_id_);
 }
 
@@ -626,10 +652,44 @@ absl::Status ClusterStore::JournalRecord(std::string record) {
     LOG(ERROR) << disk_error_.message();
     return disk_error_;
   }
+  written_records_.fetch_add(1, std::memory_order_release);
   return absl::OkStatus();
 }
 
+absl::Status ClusterStore::MakeDurable(uint64_t mark) {
+  if (files_ == nullptr) return absl::OkStatus();
+  absl::Status failed;
+  {
+    absl::MutexLock lock(&durable_mu_);
+    if (!sync_error_.ok()) return sync_error_;
+    if (durable_records_ >= mark) return absl::OkStatus();
+    // Every record counted here was written before it was counted, so one
+    // flush covers them all: writers queued behind this one find their
+    // record durable and return without a flush of their own.
+    const uint64_t written = written_records_.load(std::memory_order_acquire);
+    failed = files_->Sync();
+    if (failed.ok()) {
+      durable_records_ = written;
+      return absl::OkStatus();
+    }
+    sync_error_ = absl::UnavailableError(absl::StrCat(
+        "cluster store: writes are refused until the controller restarts "
+        "because the journal failed: ",
+        failed.message(),
+        ". The latest changes may have reached agents without being "
+        "durable; the restart begins a new history and agents resync"));
+    failed = sync_error_;
+  }
+  LOG(ERROR) << failed.message();
+  absl::MutexLock lock(&mu_);
+  if (disk_error_.ok()) disk_error_ = failed;
+  return failed;
+}
+
 void ClusterStore::RecordDelta(Delta delta) {
+  if (!deltas_.empty()) {
+    std::vector<std::string>().swap(deltas_.back().encoded);
+  }
   deltas_.push_back(std::move(delta));
   while (deltas_.size() > config_.retained_deltas) deltas_.pop_front();
 }
@@ -639,9 +699,14 @@ absl::Status ClusterStore::WriteSnapshot() {
   all.reserve(objects_.size());
   for (const auto& [key, object] : objects_) all.push_back(&object);
   absl::Time start = absl::Now();
+  // No flush may run while the journal is replaced; once the snapshot is
+  // in place it holds every record written so far.
+  absl::MutexLock durable(&durable_mu_);
+  if (!sync_error_.ok()) return sync_error_;
   if (absl::Status s = files_->WriteSnapshot(version_, all); !s.ok()) {
     return s;
   }
+  durable_records_ = written_records_.load(std::memory_order_acquire);
   LOG(INFO) << "cluster store: snapshot of " << all.size()
             << " objects at version " << version_ << " in "
             << absl::ToDoubleMilliseconds(absl::Now() - start) << " ms";
@@ -704,7 +769,7 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
     }
   }
 
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (!disk_error_.ok()) return disk_error_;
   Write write(*this, items, index);
   if (absl::Status s = write.AllocateServices(); !s.ok()) return s;
@@ -742,6 +807,10 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
   if (upserts.empty()) {
     write.Commit();  // the allocators hold what they held before
     result.version = version_;
+    // "Unchanged" speaks of the state as it is: durable first.
+    const uint64_t mark = written_records_.load(std::memory_order_relaxed);
+    lock.Release();
+    if (absl::Status s = MakeDurable(mark); !s.ok()) return s;
     return result;
   }
   std::vector<std::string> unused = write.UnusedSliceParts();
@@ -759,11 +828,14 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
   if (!journaled.ok()) return journaled;
   write.Commit();
   LogUnusedSliceParts(unused);
-  Delta delta{version_ + 1, {}};
+  Delta delta{version_ + 1, {}, {}};
   delta.changes.reserve(upserts.size());
-  for (Write::Item& item : items) {
+  if (encoded) delta.encoded.reserve(upserts.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Write::Item& item = items[i];
     if (!item.changed) continue;
     delta.changes.emplace_back(item.key, item.stored != nullptr);
+    if (encoded) delta.encoded.push_back(result.encoded[i]);
   }
   // `stored` pointers die from here: inserting moves btree nodes.
   for (Write::Item& item : items) {
@@ -775,6 +847,11 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
   result.version = version_;
   RecordDelta(std::move(delta));
   MaybeCompact();
+  const uint64_t mark = written_records_.load(std::memory_order_relaxed);
+  lock.Release();
+  // Watch streams are sending the version already; the writer hears of it
+  // once it is durable.
+  if (absl::Status s = MakeDurable(mark); !s.ok()) return s;
   return result;
 }
 
@@ -805,7 +882,7 @@ absl::StatusOr<uint64_t> ClusterStore::Delete(
     normalized.push_back(std::move(ref));
   }
 
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (!disk_error_.ok()) return disk_error_;
   std::vector<v1::ObjectRef> deletes;
   for (v1::ObjectRef& ref : normalized) {
@@ -816,7 +893,13 @@ absl::StatusOr<uint64_t> ClusterStore::Delete(
     }
   }
   if (deleted != nullptr) deleted->clear();
-  if (deletes.empty()) return version_;
+  if (deletes.empty()) {
+    const uint64_t version = version_;
+    const uint64_t mark = written_records_.load(std::memory_order_relaxed);
+    lock.Release();
+    if (absl::Status s = MakeDurable(mark); !s.ok()) return s;
+    return version;
+  }
   AddSlicesOfDeletedServices(deletes);
   if (absl::Status s = Journal(version_ + 1, {}, deletes); !s.ok()) return s;
 
@@ -834,7 +917,11 @@ absl::StatusOr<uint64_t> ClusterStore::Delete(
   RecordDelta(std::move(delta));
   MaybeCompact();
   if (deleted != nullptr) *deleted = std::move(deletes);
-  return version_;
+  const uint64_t version = version_;
+  const uint64_t mark = written_records_.load(std::memory_order_relaxed);
+  lock.Release();
+  if (absl::Status s = MakeDurable(mark); !s.ok()) return s;
+  return version;
 }
 
 void ClusterStore::AddSlicesOfDeletedServices(
@@ -906,6 +993,17 @@ std::optional<v1::WatchResponse> ClusterStore::ChangesSince(
   v1::WatchResponse response;
   response.set_version(version_);
   response.set_state_id(state_id_);
+  if (upserts == Upserts::kEncoded && version + 1 == version_ &&
+      !deltas_.back().encoded.empty()) {
+    // One write's upserts, as it journaled them (in the writer's order,
+    // not key order: receivers treat upserts as a set).
+    google::protobuf::UnknownFieldSet& raw =
+        *response.GetReflection()->MutableUnknownFields(&response);
+    for (const std::string& bytes : deltas_.back().encoded) {
+      *raw.AddLengthDelimited(v1::WatchResponse::kUpsertsFieldNumber) = bytes;
+    }
+    return response;
+  }
   // First sighting wins: it says whether the object existed at `version`.
   absl::btree_map<ObjectKey, bool> existed;
   size_t first = deltas_.size() - (version_ - version);

@@ -31,6 +31,7 @@ void NodeSyncTable::Acked(const std::string& node, const v1::WatchAck& ack) {
   v1::NodeSync& entry = Entry(node);
   if (ack.applied()) {
     entry.set_acked_version(ack.version());
+    entry.set_acked_unix_us(absl::ToUnixMicros(absl::Now()));
   } else {
     entry.set_rejected_version(ack.version());
     entry.set_rejected_error(ack.error());

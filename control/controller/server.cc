@@ -111,6 +111,7 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
     LOG(WARNING) << "apply: " << warning;
     response->add_warnings(std::move(warning));
   }
+  if (request->omit_objects()) return grpc::Status::OK;
   // The objects as stored go back in their wire form, as encoded once by
   // the store (ApplyOutput::kEncoded): unknown fields under the objects
   // field's number, which the client reads as objects.

@@ -35,6 +35,7 @@ constexpr char kJournalTempFile[] = "journal.tmp";
 constexpr char kAcknowledgedFile[] = "acknowledged";
 constexpr char kStateIdFile[] = "state_id";
 constexpr char kStateIdTempFile[] = "state_id.tmp";
+constexpr char kStoppedCleanlyFile[] = "stopped_cleanly";
 // Format 2's first bytes. "yard" as a format-1 length is 0x64726179, beyond
 // kMaxRecordBytes, so no format-1 file starts like this.
 constexpr absl::string_view kJournalMagic = "yardJNL2";
@@ -565,12 +566,6 @@ absl::Status StateFiles::Append(absl::string_view payload) {
   absl::Status status = WriteAll(
       journal_.get(), absl::string_view(header.data(), header.size()), what);
   if (status.ok()) status = WriteAll(journal_.get(), payload, what);
-  if (status.ok() && fdatasync(journal_.get()) != 0) {
-    status = ErrnoStatus(errno, absl::StrCat("fdatasync ", Path(kJournalFile)));
-  }
-  // After the record, not before: a crash in the first append must not
-  // leave a marker promising a record that never was.
-  if (status.ok()) status = MarkAcknowledged();
   if (!status.ok()) {
     // Cut off whatever part of the record reached the file so a later
     // append does not land after garbage (which Load would call damage).
@@ -584,6 +579,36 @@ absl::Status StateFiles::Append(absl::string_view payload) {
   ++journal_records_;
   journal_bytes_ += kHeaderBytes + payload.size();
   return absl::OkStatus();
+}
+
+absl::Status StateFiles::Sync() {
+  if (fdatasync(journal_.get()) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("fdatasync ", Path(kJournalFile)));
+  }
+  // After a record is durable, not before: a crash in the first append
+  // must not leave a marker promising a record that never was. (Callers
+  // Sync after an Append.)
+  return MarkAcknowledged();
+}
+
+absl::StatusOr<bool> StateFiles::TakeStoppedCleanly() {
+  std::string path = Path(kStoppedCleanlyFile);
+  if (unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return false;
+    return ErrnoStatus(errno, absl::StrCat("remove ", path));
+  }
+  if (absl::Status s = SyncDir(); !s.ok()) return s;
+  return true;
+}
+
+absl::Status StateFiles::MarkStoppedCleanly() {
+  std::string path = Path(kStoppedCleanlyFile);
+  ScopedFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("create ", path));
+  if (fsync(fd.get()) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("fsync ", path));
+  }
+  return SyncDir();
 }
 
 absl::StatusOr<std::string> StateFiles::ReadStateId() const {

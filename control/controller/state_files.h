@@ -15,6 +15,12 @@
 //                 replaced whole (temp file, fsync, rename, fsync of the
 //                 directory). Missing, a new one is made: that only costs
 //                 every agent a snapshot.
+//   stopped_cleanly  an empty file made (durably) by a store that closed
+//                 with every write durable, and removed (durably) by the
+//                 next one to open the directory. Writes are streamed to
+//                 agents before their fdatasync; after any other stop a
+//                 streamed write may be lost, so the history it belonged
+//                 to must not be continued: a new state_id is made.
 //
 // Format 2 (written since issue 13). Each file starts with 8 magic bytes
 // ("yardJNL2" / "yardSNP2"), then records: a 12-byte header (payload
@@ -94,9 +100,19 @@ class StateFiles {
   // from what is readable: damage ends the readable part instead.
   absl::StatusOr<Contents> Load(Damage damage = Damage::kRefuse);
 
-  // Appends one record and fdatasync()s it. On failure the file is cut
-  // back to where it was, as far as possible.
+  // Appends one record, not yet durable: Sync makes it so. On failure the
+  // file is cut back to where it was, as far as possible.
   absl::Status Append(absl::string_view payload);
+  // Makes every appended record durable (fdatasync). Safe to call while
+  // another thread Appends; not while one writes a snapshot.
+  absl::Status Sync();
+
+  // Whether the last store to close this directory did so with every
+  // write durable. Also removes the mark, durably, so that a crash from
+  // here on reads as one. Call once, after Load.
+  absl::StatusOr<bool> TakeStoppedCleanly();
+  // Leaves the mark TakeStoppedCleanly reads; call last, after Sync.
+  absl::Status MarkStoppedCleanly();
 
   // Replaces the snapshot (temp file, fsync, rename, fsync of the
   // directory, so a crash leaves the old or the new one, never half) and

@@ -162,6 +162,9 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
   for (v1::Object& object : *objects) {
     *request.add_objects() = std::move(object);
   }
+  // Without -o only the outcomes are printed: the stored objects need not
+  // come back (at 10,000 services they are half the write's time).
+  request.set_omit_objects(options.output.empty());
   // For the controller's log; a few tell the story.
   constexpr size_t kMaxSentWarnings = 100;
   for (size_t i = 0; i < std::min(warnings.size(), kMaxSentWarnings); ++i) {

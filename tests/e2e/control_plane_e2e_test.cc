@@ -1089,6 +1089,13 @@ TEST_F(ControlPlaneTest, ControllerRestartKeepsStateAndAgentReconnects) {
   ASSERT_OK(WaitAcked(version, kReconnectTimeout));
   std::cout << "[ timing ] controller restart -> agent resynced "
             << absl::Now() - restarted << "\n";
+  // A clean stop continues the history: the agent resumed, no snapshot.
+  const std::string log =
+      ReadFile(LogPath(absl::StrCat("controller-", controller_starts_)));
+  EXPECT_TRUE(absl::StrContains(
+      log, absl::StrCat("watching from version ", version, ": resumed")))
+      << log;
+  EXPECT_FALSE(absl::StrContains(log, "did not close cleanly")) << log;
 
   // Allocations were restored too: a new service gets another address.
   v1::Object other = WebService();
@@ -1142,6 +1149,13 @@ TEST_F(ControlPlaneTest, DataplaneForwardsWhileControllerIsAway) {
   absl::StatusOr<v1::ApplyResponse> applied = Apply({WebSlice({1})});
   ASSERT_TRUE(applied.ok()) << applied.status();
   ASSERT_OK(WaitAcked(applied->version(), kReconnectTimeout));
+  // Killed, it may have streamed versions that never reached its disk:
+  // it begins a new history, and the agent resyncs from a snapshot.
+  const std::string log =
+      ReadFile(LogPath(absl::StrCat("controller-", controller_starts_)));
+  EXPECT_TRUE(absl::StrContains(log, "did not close cleanly")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "resumes from another controller's state"))
+      << log;
   std::cout << "[ timing ] controller away " << back - gone << " ("
             << connections << " connections served); back -> change acked "
             << absl::Now() - back << "\n";

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The store's history id (state_id.h): kept across restarts on the same
 // state dir, new for every memory-only store, new when the id file is
-// missing or unreadable and after recovery, and sent on every watch
-// response.
+// missing or unreadable, after recovery and after a stop that was not a
+// clean close, and sent on every watch response.
 #include <unistd.h>
 
 #include <filesystem>
@@ -145,6 +145,77 @@ TEST(StateIdTest, RecoveryBeginsANewHistory) {
   std::unique_ptr<ClusterStore> store = testing::OpenOrDie(InDir(dir));
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->state_id(), recovered);
+}
+
+TEST(StateIdTest, OnlyAClosedStoreLeavesTheCleanMark) {
+  TempDir dir;
+  {
+    std::unique_ptr<ClusterStore> store = testing::OpenOrDie(InDir(dir));
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Apply(Objs({Svc("a")})).ok());
+    // Open took it: a crash from here must read as one.
+    EXPECT_FALSE(std::filesystem::exists(dir.File("stopped_cleanly")));
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.File("stopped_cleanly")));
+  std::unique_ptr<ClusterStore> store = testing::OpenOrDie(InDir(dir));
+  ASSERT_NE(store, nullptr);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("stopped_cleanly")));
+}
+
+TEST(StateIdTest, AStopWithoutACleanCloseBeginsANewHistory) {
+  // Versions are streamed before they are durable, so after a crash the
+  // last ones agents saw may be missing and their numbers reused: the
+  // files as a crash leaves them (copied while the store is open) must
+  // not continue the history.
+  TempDir dir;
+  TempDir crashed;
+  std::string id;
+  {
+    std::unique_ptr<ClusterStore> store = testing::OpenOrDie(InDir(dir));
+    ASSERT_NE(store, nullptr);
+    id = store->state_id();
+    ASSERT_TRUE(store->Apply(Objs({Svc("a")})).ok());
+    ASSERT_TRUE(store->Apply(Objs({Svc("b")})).ok());
+    std::filesystem::copy(
+        dir.path(), crashed.path(),
+        std::filesystem::copy_options::recursive |
+            std::filesystem::copy_options::overwrite_existing);
+  }
+  std::unique_ptr<ClusterStore> after_crash =
+      testing::OpenOrDie(InDir(crashed));
+  ASSERT_NE(after_crash, nullptr);
+  EXPECT_TRUE(IsStateId(after_crash->state_id()));
+  EXPECT_NE(after_crash->state_id(), id);
+  // Nothing acknowledged is lost: same objects, same version.
+  EXPECT_EQ(after_crash->version(), 2u);
+  EXPECT_EQ(after_crash->List(v1::KIND_SERVICE, "").size(), 2u);
+  EXPECT_EQ(ReadText(crashed.File("state_id")), after_crash->state_id() + "\n");
+  // The original closed cleanly and keeps its history.
+  std::unique_ptr<ClusterStore> reopened = testing::OpenOrDie(InDir(dir));
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->state_id(), id);
+}
+
+TEST(StateIdTest, AStoreThatFailedToOpenDoesNotHideACrash) {
+  TempDir dir;
+  TempDir crashed;
+  std::string id;
+  {
+    std::unique_ptr<ClusterStore> store = testing::OpenOrDie(InDir(dir));
+    ASSERT_NE(store, nullptr);
+    id = store->state_id();
+    ASSERT_TRUE(store->Apply(Objs({Svc("a")})).ok());
+    std::filesystem::copy(
+        dir.path(), crashed.path(),
+        std::filesystem::copy_options::recursive |
+            std::filesystem::copy_options::overwrite_existing);
+  }
+  // An unreadable state id file fails the open after the clean mark was
+  // looked for.
+  ASSERT_EQ(unlink(crashed.File("state_id").c_str()), 0);
+  ASSERT_TRUE(std::filesystem::create_directory(crashed.File("state_id")));
+  EXPECT_FALSE(ClusterStore::Open(InDir(crashed)).ok());
+  EXPECT_FALSE(std::filesystem::exists(crashed.File("stopped_cleanly")));
 }
 
 TEST(StateIdTest, EveryWatchResponseCarriesTheId) {

@@ -67,7 +67,8 @@ class FakeClusterState final : public v1::ClusterState::Service {
                              ? v1::ApplyResult::UNCHANGED
                              : v1::ApplyResult::CONFIGURED);
       objects_[Key(manifest::RefOf(object))] = object;
-      *response->add_objects() = object;
+      // Like the real one: only -o needs the objects back.
+      if (!request->omit_objects()) *response->add_objects() = object;
       // Like the real one's warnings (service_warnings.h), for one field.
       if (object.has_service() &&
           object.service().spec().traffic_distribution() == "PreferSameNode") {
