@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "control/controller/cluster_store.h"
 #include "control/controller/state_id.h"
@@ -38,6 +39,23 @@ StoreConfig InDir(const TempDir& dir) {
   StoreConfig config;
   config.state_dir = dir.path();
   return config;
+}
+
+// Opens a store on `dir`, writes one Service per name (a version each),
+// and copies the directory into `crashed` while the store is still open:
+// the files as a crash would leave them. Returns the store's state id.
+std::string WriteAndCopyWhileOpen(const TempDir& dir, const TempDir& crashed,
+                                  const std::vector<std::string>& names) {
+  std::unique_ptr<ClusterStore> store = testing::OpenOrDie(InDir(dir));
+  EXPECT_NE(store, nullptr);
+  if (store == nullptr) return "";
+  for (const std::string& name : names) {
+    EXPECT_TRUE(store->Apply(Objs({Svc(name)})).ok());
+  }
+  std::filesystem::copy(dir.path(), crashed.path(),
+                        std::filesystem::copy_options::recursive |
+                            std::filesystem::copy_options::overwrite_existing);
+  return store->state_id();
 }
 
 TEST(StateIdTest, NewIdsAre128RandomBitsInHex) {
@@ -169,18 +187,7 @@ TEST(StateIdTest, AStopWithoutACleanCloseBeginsANewHistory) {
   // not continue the history.
   TempDir dir;
   TempDir crashed;
-  std::string id;
-  {
-    std::unique_ptr<ClusterStore> store = testing::OpenOrDie(InDir(dir));
-    ASSERT_NE(store, nullptr);
-    id = store->state_id();
-    ASSERT_TRUE(store->Apply(Objs({Svc("a")})).ok());
-    ASSERT_TRUE(store->Apply(Objs({Svc("b")})).ok());
-    std::filesystem::copy(
-        dir.path(), crashed.path(),
-        std::filesystem::copy_options::recursive |
-            std::filesystem::copy_options::overwrite_existing);
-  }
+  const std::string id = WriteAndCopyWhileOpen(dir, crashed, {"a", "b"});
   std::unique_ptr<ClusterStore> after_crash =
       testing::OpenOrDie(InDir(crashed));
   ASSERT_NE(after_crash, nullptr);
@@ -199,17 +206,7 @@ TEST(StateIdTest, AStopWithoutACleanCloseBeginsANewHistory) {
 TEST(StateIdTest, AStoreThatFailedToOpenDoesNotHideACrash) {
   TempDir dir;
   TempDir crashed;
-  std::string id;
-  {
-    std::unique_ptr<ClusterStore> store = testing::OpenOrDie(InDir(dir));
-    ASSERT_NE(store, nullptr);
-    id = store->state_id();
-    ASSERT_TRUE(store->Apply(Objs({Svc("a")})).ok());
-    std::filesystem::copy(
-        dir.path(), crashed.path(),
-        std::filesystem::copy_options::recursive |
-            std::filesystem::copy_options::overwrite_existing);
-  }
+  WriteAndCopyWhileOpen(dir, crashed, {"a"});
   // An unreadable state id file fails the open after the clean mark was
   // looked for.
   ASSERT_EQ(unlink(crashed.File("state_id").c_str()), 0);
