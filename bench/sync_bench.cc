@@ -3,7 +3,8 @@
 // agent. Measures, from the moment a write is sent to the controller until
 // the controller received the node agent's ack of the version (the agent
 // acknowledges after its maps are programmed; the time is the
-// controller's, NodeSync.acked_unix_us, so the poll adds nothing):
+// controller's, NodeSync.acked_unix_us, so how soon this process hears of
+// it adds nothing):
 //   - cold: N services with E endpoints each, in one write, onto an agent
 //     that holds none of them;
 //   - one service added to that;
@@ -28,8 +29,8 @@
 #include "control/format/value.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
-ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
-          "yard-controller address");
+    ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
+              "yard-controller address");
 ABSL_FLAG(std::string, node, "bench-node", "node whose agent is measured");
 ABSL_FLAG(int, services, 10000, "services in the cold write");
 ABSL_FLAG(int, endpoints, 10, "endpoints per service");
@@ -80,10 +81,17 @@ class Bench {
   // the poll saw it from a controller too old to say.
   absl::Time WaitAcked(uint64_t version, absl::Time deadline) {
     const std::string node = absl::GetFlag(FLAGS_node);
+    // The controller holds the call until the node has answered (no
+    // polling to take its CPU from what is measured); the time is the
+    // ack's own stamp, so how soon the reply comes does not count.
+    v1::ListNodeSyncRequest request;
+    request.set_wait_for_version(version);
+    request.add_nodes(node);
+    request.set_wait_timeout_ms(1000);
     while (absl::Now() < deadline) {
       v1::ListNodeSyncResponse sync;
       grpc::ClientContext context;
-      if (stub_->ListNodeSync(&context, {}, &sync).ok()) {
+      if (stub_->ListNodeSync(&context, request, &sync).ok()) {
         for (const v1::NodeSync& n : sync.nodes()) {
           if (n.node_name() != node) continue;
           if (n.acked_version() >= version) {
@@ -99,8 +107,7 @@ class Bench {
           }
         }
       }
-      // Polling takes the controller's CPU from the write being measured;
-      // the ack's own time stamp makes a slower poll cost no precision.
+      // Only a controller that cannot wait answers early: poll it gently.
       absl::SleepFor(absl::Microseconds(200));
     }
     fprintf(stderr, "agent did not acknowledge version %lu in time\n",

@@ -180,10 +180,22 @@ grpc::Status ClusterStateService::List(grpc::ServerContext* context,
 }
 
 grpc::Status ClusterStateService::ListNodeSync(
-    grpc::ServerContext* context, const v1::ListNodeSyncRequest*,
+    grpc::ServerContext* context, const v1::ListNodeSyncRequest* request,
     v1::ListNodeSyncResponse* response) {
   if (grpc::Status denied = Allow(*context, "ListNodeSync"); !denied.ok()) {
     return denied;
+  }
+  if (request->wait_for_version() > 0) {
+    // Capped, so a forgotten wait cannot hold a server thread for long; a
+    // shutdown cancels the call, which ends it within 100 ms.
+    constexpr int64_t kMaxWaitMs = 60'000;
+    const int64_t wait_ms =
+        std::clamp<int64_t>(request->wait_timeout_ms(), 0, kMaxWaitMs);
+    std::vector<std::string> nodes(request->nodes().begin(),
+                                   request->nodes().end());
+    nodes_->WaitSynced(request->wait_for_version(), nodes,
+                       absl::Now() + absl::Milliseconds(wait_ms),
+                       [context] { return context->IsCancelled(); });
   }
   response->set_version(store_->version());
   for (v1::NodeSync& node : nodes_->List()) {

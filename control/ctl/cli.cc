@@ -26,6 +26,7 @@ enum class FlagId {
   kFromPod,
   kToPod,
   kValidate,
+  kWait,
   kTlsCert,
   kTlsKey,
   kTlsCa,
@@ -59,6 +60,7 @@ constexpr FlagSpec kFlags[] = {
     {"to-pod", 0, false, FlagId::kToPod},
     // No value needed: a bare --validate means strict, as for kubectl.
     {"validate", 0, false, FlagId::kValidate},
+    {"wait", 0, false, FlagId::kWait},
     {"help", 'h', false, FlagId::kHelp},
 };
 
@@ -206,6 +208,10 @@ absl::Status Apply(const FlagSpec& flag, absl::string_view shown,
     case FlagId::kToPod:
       o.to_pod = on;
       o.flags_set |= kFlagToPod;
+      break;
+    case FlagId::kWait:
+      o.wait = on;
+      o.flags_set |= kFlagWait;
       break;
     case FlagId::kHelp:
       line->help = on;

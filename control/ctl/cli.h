@@ -34,6 +34,7 @@ enum CommandFlag : uint32_t {
   kFlagToPod = 1 << 10,          // --to-pod
   kFlagChunkSize = 1 << 11,      // --chunk-size
   kFlagValidate = 1 << 12,       // --validate[=strict|warn|ignore|true|false]
+  kFlagWait = 1 << 13,           // --wait
 };
 
 // kubectl's default --chunk-size: objects per List request.
@@ -66,6 +67,9 @@ struct CommandOptions {
   std::string netns;       // "" when not given
   bool cluster = false;    // status: every node, from the controller
   bool to_pod = false;     // trace: yard_to_pod rather than yard_from_pod
+  // apply: then wait (up to --timeout) until every connected node's agent
+  // has programmed the write.
+  bool wait = false;
 };
 
 struct CommandLine {

@@ -134,6 +134,26 @@ absl::StatusOr<v1::ListResponse> ClusterClient::List(
   return response;
 }
 
+absl::StatusOr<v1::ListNodeSyncResponse> ClusterClient::WaitNodeSync(
+    uint64_t version) {
+  const absl::Duration wait =
+      timeout_ > absl::ZeroDuration() ? timeout_ : absl::Minutes(1);
+  grpc::ClientContext context;
+  // Room for the reply after the controller's wait ends.
+  const absl::Duration deadline = wait + absl::Seconds(5);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  v1::ListNodeSyncRequest request;
+  request.set_wait_for_version(version);
+  request.set_wait_timeout_ms(absl::ToInt64Milliseconds(wait));
+  v1::ListNodeSyncResponse response;
+  grpc::Status status = stub_->ListNodeSync(&context, request, &response);
+  if (!status.ok()) {
+    return StatusFromGrpc(status, address_, deadline,
+                          "ClusterState.ListNodeSync");
+  }
+  return response;
+}
+
 absl::StatusOr<v1::ListNodeSyncResponse> ClusterClient::ListNodeSync() {
   grpc::ClientContext context;
   SetDeadline(&context);

@@ -58,6 +58,11 @@ class ClusterClient {
   absl::StatusOr<v1::ListResponse> List(const v1::ListRequest& request);
   // Every node's last acknowledged and rejected version (yardctl status).
   absl::StatusOr<v1::ListNodeSyncResponse> ListNodeSync();
+  // The same, once every connected node has acked or rejected `version`
+  // or later, or after the timeout (without one, the controller's longest
+  // wait, a minute); the call's own deadline is later, so the table comes
+  // back either way.
+  absl::StatusOr<v1::ListNodeSyncResponse> WaitNodeSync(uint64_t version);
 
   const std::string& address() const { return address_; }
 

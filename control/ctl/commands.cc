@@ -15,6 +15,7 @@
 #include "control/ctl/format.h"
 #include "control/ctl/list_all.h"
 #include "control/ctl/node_commands.h"
+#include "control/ctl/wait_programmed.h"
 #include "control/manifest/manifest.h"
 #include "control/manifest/object.h"
 
@@ -185,7 +186,8 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
                                    response->objects().end());
     PrintOptions print{.format = *format, .single = stored.size() == 1};
     *context.out << FormatObjects(v1::KIND_UNSPECIFIED, stored, print);
-    return absl::OkStatus();
+    return options.wait ? WaitProgrammed(response->version(), context)
+                        : absl::OkStatus();
   }
   // The controller says what the write did to each object, decided in the
   // same transaction: no list of the kinds written (which grows with the
@@ -200,7 +202,8 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
                             : v1::ApplyResult::OUTCOME_UNSPECIFIED)
                  << "\n";
   }
-  return absl::OkStatus();
+  return options.wait ? WaitProgrammed(response->version(), context)
+                      : absl::OkStatus();
 }
 
 absl::Status RunDelete(const CommandOptions& options, Context& context) {
@@ -333,9 +336,11 @@ absl::Status RunHelp(const CommandOptions& options, Context& context);
 constexpr Command kCommands[] = {
     {"apply",
      "apply -f FILE|DIR|- [-f ...] [-n NS] [-o json|yaml|name] "
-     "[--validate=strict|warn|ignore]",
-     "Create or update Services, EndpointSlices and Nodes from manifests",
-     kFlagFilename | kFlagNamespace | kFlagOutput | kFlagValidate, RunApply},
+     "[--validate=strict|warn|ignore] [--wait]",
+     "Create or update Services, EndpointSlices and Nodes from manifests "
+     "(--wait: until every connected node has programmed them)",
+     kFlagFilename | kFlagNamespace | kFlagOutput | kFlagValidate | kFlagWait,
+     RunApply},
     {"delete",
      "delete (-f FILE|DIR|- [-f ...] | TYPE NAME...) [-n NS] "
      "[--ignore-not-found]",
@@ -398,6 +403,7 @@ std::string FlagNames(uint32_t flags) {
   if (flags & kFlagFromPod) names.push_back("--from-pod");
   if (flags & kFlagToPod) names.push_back("--to-pod");
   if (flags & kFlagValidate) names.push_back("--validate");
+  if (flags & kFlagWait) names.push_back("--wait");
   std::string out;
   for (absl::string_view name : names) {
     absl::StrAppend(&out, out.empty() ? "" : ", ", name);

@@ -26,8 +26,9 @@ int main(int argc, char** argv) {
     return line->help ? 0 : 1;
   }
   // The channel connects on first use, so `help` costs nothing here.
-  ClusterClient client(ControllerChannel(line->global.controller, line->global.tls),
-                       line->global.controller, line->global.timeout);
+  ClusterClient client(
+      ControllerChannel(line->global.controller, line->global.tls),
+      line->global.controller, line->global.timeout);
   Context context{
       .client = &client, .in = &std::cin, .out = &std::cout, .err = &std::cerr};
   absl::Status status = RunCommand(*line, context);

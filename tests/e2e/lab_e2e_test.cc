@@ -200,11 +200,9 @@ TEST_F(LabTest, MultiPortServiceResolvesNamedTargetPorts) {
   }
 }
 
-// portal's TCP 80 and UDP 80 are two frontends: taking either protocol
-// out of the service leaves the other answering, and the one taken out
-// refuses (RST / ICMP port unreachable) at once.
-TEST_F(LabTest, TcpAndUdpOnOnePortNumberAreIndependent) {
-  constexpr char kHead[] = R"(apiVersion: v1
+// examples' portal Service in parts: its admin port, then TCP 80 and
+// UDP 80, each a frontend of its own.
+constexpr char kPortalHead[] = R"(apiVersion: v1
 kind: Service
 metadata:
   name: portal
@@ -220,20 +218,26 @@ spec:
       port: 9090
       targetPort: admin
 )";
-  constexpr char kTcp[] = R"(    - name: http
+constexpr char kPortalTcp[] = R"(    - name: http
       protocol: TCP
       port: 80
       targetPort: http
 )";
-  constexpr char kUdp[] = R"(    - name: echo
+constexpr char kPortalUdp[] = R"(    - name: echo
       protocol: UDP
       port: 80
       targetPort: echo
 )";
+
+// portal's TCP 80 and UDP 80 are two frontends: taking either protocol
+// out of the service leaves the other answering, and the one taken out
+// refuses (RST / ICMP port unreachable) at once.
+TEST_F(LabTest, TcpAndUdpOnOnePortNumberAreIndependent) {
   ASSERT_TRUE(Udp("pod-2-1", "10.96.0.60:80").answered);
 
   ASSERT_TRUE(
-      Write("apply", WriteManifest("portal-tcp", absl::StrCat(kHead, kTcp)))
+      Write("apply",
+            WriteManifest("portal-tcp", absl::StrCat(kPortalHead, kPortalTcp)))
           .ok());
   for (int i = 0; i < 3; ++i) {
     Answer tcp = Tcp("pod-2-1", "10.96.0.60:80");
@@ -245,7 +249,8 @@ spec:
   EXPECT_LT(udp.took, kPromptly) << udp;
 
   ASSERT_TRUE(
-      Write("apply", WriteManifest("portal-udp", absl::StrCat(kHead, kUdp)))
+      Write("apply",
+            WriteManifest("portal-udp", absl::StrCat(kPortalHead, kPortalUdp)))
           .ok());
   for (int i = 0; i < 3; ++i) {
     Answer again = Udp("pod-2-1", "10.96.0.60:80");
@@ -256,6 +261,36 @@ spec:
   EXPECT_TRUE(tcp.refused()) << tcp;
   EXPECT_LT(tcp.took, kPromptly) << tcp;
   EXPECT_TRUE(Tcp("pod-2-1", "10.96.0.60:9090").answered);
+}
+
+// `yardctl apply --wait` returns once every node has programmed the write:
+// with no wait of the test's own, both nodes already answer as the new
+// version says (UDP 80 refused, then answering again).
+TEST_F(LabTest, ApplyWaitReturnsOnceEveryNodeHasProgrammedTheWrite) {
+  const std::string tcp_only =
+      WriteManifest("portal-wait-tcp", absl::StrCat(kPortalHead, kPortalTcp));
+  const std::string both = WriteManifest(
+      "portal-wait-both", absl::StrCat(kPortalHead, kPortalTcp, kPortalUdp));
+  absl::Cleanup restore = [&] { Write("apply", both).IgnoreError(); };
+
+  absl::StatusOr<netns::CommandResult> r =
+      Yardctl({"apply", "--wait", "-f", tcp_only});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->exit_code, 0) << r->output;
+  EXPECT_TRUE(absl::StrContains(r->output, "programmed on 2 nodes"))
+      << r->output;
+  for (const char* pod : {"pod-1-1", "pod-2-1"}) {
+    Answer udp = Udp(pod, "10.96.0.60:80");
+    EXPECT_TRUE(udp.refused()) << pod << ": " << udp;
+  }
+
+  r = Yardctl({"apply", "--wait", "-f", both});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->exit_code, 0) << r->output;
+  for (const char* pod : {"pod-1-1", "pod-2-1"}) {
+    Answer udp = Udp(pod, "10.96.0.60:80");
+    EXPECT_TRUE(udp.answered) << pod << ": " << udp;
+  }
 }
 
 // empty has no endpoints: a connection is refused (RST), not left to time

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -157,6 +158,26 @@ class FakeClusterState final : public v1::ClusterState::Service {
     return grpc::Status::OK;
   }
 
+  // The node table as given; the wait itself is the real controller's
+  // (node_sync_wait_test), so this answers at once.
+  grpc::Status ListNodeSync(grpc::ServerContext*,
+                            const v1::ListNodeSyncRequest* request,
+                            v1::ListNodeSyncResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    waited_for_ = request->wait_for_version();
+    response->set_version(version_);
+    for (const v1::NodeSync& node : nodes_) *response->add_nodes() = node;
+    return grpc::Status::OK;
+  }
+  void set_nodes(std::vector<v1::NodeSync> nodes) {
+    absl::MutexLock lock(&mu_);
+    nodes_ = std::move(nodes);
+  }
+  uint64_t waited_for() {
+    absl::MutexLock lock(&mu_);
+    return waited_for_;
+  }
+
   int apply_calls() {
     absl::MutexLock lock(&mu_);
     return apply_calls_;
@@ -197,7 +218,22 @@ class FakeClusterState final : public v1::ClusterState::Service {
   int list_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int aborts_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration delay_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::NodeSync> nodes_ ABSL_GUARDED_BY(mu_);
+  uint64_t waited_for_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+v1::NodeSync Node(const std::string& name, bool connected, uint64_t acked,
+                  uint64_t rejected = 0) {
+  v1::NodeSync node;
+  node.set_node_name(name);
+  node.set_connected(connected);
+  node.set_acked_version(acked);
+  if (rejected > 0) {
+    node.set_rejected_version(rejected);
+    node.set_rejected_error("slot map full");
+  }
+  return node;
+}
 
 constexpr char kWeb[] = R"(apiVersion: v1
 kind: Service
@@ -308,6 +344,49 @@ TEST_F(CommandsTest, ApplyCreatesThenLeavesUnchangedThenConfigures) {
             "service/web unchanged\n"
             "endpointslice.discovery.k8s.io/web-abc configured\n"
             "node/worker-1 unchanged\n");
+}
+
+TEST_F(CommandsTest, ApplyWaitsUntilEveryConnectedNodeProgrammedIt) {
+  // node-c is away: it gets the version when it reconnects.
+  fake_.set_nodes({Node("node-a", true, 5), Node("node-b", true, 6),
+                   Node("node-c", false, 0)});
+  std::string path = Write("web.yaml", kWeb);
+  ASSERT_TRUE(Run({"apply", "--wait", "-f", path}).ok()) << err_.str();
+  EXPECT_EQ(fake_.waited_for(), 1u);
+  EXPECT_TRUE(absl::StrContains(out_.str(), "service/web created\n"))
+      << out_.str();
+  EXPECT_TRUE(
+      absl::StrContains(err_.str(), "version 1 programmed on 2 nodes in "))
+      << err_.str();
+
+  // -o keeps stdout a document; the note goes to stderr.
+  ASSERT_TRUE(Run({"apply", "--wait", "-o", "name", "-f", path}).ok());
+  EXPECT_FALSE(absl::StrContains(out_.str(), "programmed")) << out_.str();
+  EXPECT_EQ(fake_.waited_for(), 2u);
+
+  // Without --wait, nothing is asked.
+  ASSERT_TRUE(Run({"apply", "-f", path}).ok());
+  EXPECT_EQ(fake_.waited_for(), 2u);
+}
+
+TEST_F(CommandsTest, ApplyWaitNamesTheNodesThatRefusedOrAreBehind) {
+  std::string path = Write("web.yaml", kWeb);
+  fake_.set_nodes({Node("node-a", true, 0), Node("node-b", true, 0, 1)});
+  absl::Status refused = Run({"apply", "--wait", "-f", path});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(std::string(refused.message()),
+            "version 1 was refused by node-b (slot map full)");
+
+  fake_.set_nodes({Node("node-a", true, 2), Node("node-b", true, 0)});
+  absl::Status behind = Run({"apply", "--wait", "-f", path});
+  EXPECT_EQ(behind.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(std::string(behind.message()),
+            "version 2 is not programmed yet on node-b (at version 0)");
+
+  fake_.set_nodes({});
+  ASSERT_TRUE(Run({"apply", "--wait", "-f", path}).ok());
+  EXPECT_TRUE(absl::StrContains(err_.str(), "no node is connected"))
+      << err_.str();
 }
 
 TEST_F(CommandsTest, ApplyOutputShowsWhatWasStored) {
