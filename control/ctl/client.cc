@@ -135,9 +135,7 @@ absl::StatusOr<v1::ListResponse> ClusterClient::List(
 }
 
 absl::StatusOr<v1::ListNodeSyncResponse> ClusterClient::WaitNodeSync(
-    uint64_t version) {
-  const absl::Duration wait =
-      timeout_ > absl::ZeroDuration() ? timeout_ : absl::Minutes(1);
+    uint64_t version, absl::Duration wait) {
   grpc::ClientContext context;
   // Room for the reply after the controller's wait ends.
   const absl::Duration deadline = wait + absl::Seconds(5);

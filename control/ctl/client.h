@@ -59,10 +59,13 @@ class ClusterClient {
   // Every node's last acknowledged and rejected version (yardctl status).
   absl::StatusOr<v1::ListNodeSyncResponse> ListNodeSync();
   // The same, once every connected node has acked or rejected `version`
-  // or later, or after the timeout (without one, the controller's longest
-  // wait, a minute); the call's own deadline is later, so the table comes
-  // back either way.
-  absl::StatusOr<v1::ListNodeSyncResponse> WaitNodeSync(uint64_t version);
+  // or later, or after `wait` (the controller's longest is a minute); the
+  // call's own deadline is later, so the table comes back either way. A
+  // controller older than the field answers at once.
+  absl::StatusOr<v1::ListNodeSyncResponse> WaitNodeSync(uint64_t version,
+                                                        absl::Duration wait);
+  // --timeout; zero: none.
+  absl::Duration timeout() const { return timeout_; }
 
   const std::string& address() const { return address_; }
 

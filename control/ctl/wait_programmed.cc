@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/ctl/wait_programmed.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -11,26 +12,56 @@
 
 namespace switchyard::ctl {
 
-absl::Status WaitProgrammed(uint64_t version, Context& context) {
-  const absl::Time start = absl::Now();
-  absl::StatusOr<v1::ListNodeSyncResponse> sync =
-      context.client->WaitNodeSync(version);
-  if (!sync.ok()) return sync.status();
+namespace {
+
+// Connected nodes by where they stand on one version.
+struct Standing {
   int programmed = 0;
-  std::vector<std::string> refused;
-  std::vector<std::string> behind;
-  for (const v1::NodeSync& node : sync->nodes()) {
+  std::vector<std::string> refused;  // "name (reason)"
+  std::vector<std::string> behind;   // "name (at version N)"
+};
+
+Standing StandingOf(const v1::ListNodeSyncResponse& sync, uint64_t version) {
+  Standing standing;
+  for (const v1::NodeSync& node : sync.nodes()) {
     if (!node.connected()) continue;
     if (node.acked_version() >= version) {
-      ++programmed;
+      ++standing.programmed;
     } else if (node.rejected_version() >= version) {
-      refused.push_back(
+      standing.refused.push_back(
           absl::StrCat(node.node_name(), " (", node.rejected_error(), ")"));
     } else {
-      behind.push_back(absl::StrCat(node.node_name(), " (at version ",
-                                    node.acked_version(), ")"));
+      standing.behind.push_back(absl::StrCat(node.node_name(), " (at version ",
+                                             node.acked_version(), ")"));
     }
   }
+  return standing;
+}
+
+}  // namespace
+
+absl::Status WaitProgrammed(uint64_t version, Context& context) {
+  const absl::Time start = absl::Now();
+  const absl::Duration timeout = context.client->timeout();
+  const absl::Time deadline =
+      start + (timeout > absl::ZeroDuration() ? timeout : absl::Minutes(1));
+  Standing standing;
+  while (true) {
+    absl::StatusOr<v1::ListNodeSyncResponse> sync =
+        context.client->WaitNodeSync(version, deadline - absl::Now());
+    if (!sync.ok()) return sync.status();
+    standing = StandingOf(*sync, version);
+    if (!standing.refused.empty() || standing.behind.empty() ||
+        absl::Now() >= deadline) {
+      break;
+    }
+    // Behind before the deadline: a controller older than the wait
+    // answered at once. Ask again, as a poll.
+    absl::SleepFor(std::min(absl::Milliseconds(100), deadline - absl::Now()));
+  }
+  const int programmed = standing.programmed;
+  const std::vector<std::string>& refused = standing.refused;
+  const std::vector<std::string>& behind = standing.behind;
   if (!refused.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "version ", version, " was refused by ", absl::StrJoin(refused, ", ")));

@@ -158,16 +158,33 @@ class FakeClusterState final : public v1::ClusterState::Service {
     return grpc::Status::OK;
   }
 
-  // The node table as given; the wait itself is the real controller's
-  // (node_sync_wait_test), so this answers at once.
+  // The node table as given, at once, as a controller that cannot wait
+  // answers (the wait itself is the real controller's: node_sync_wait_test).
+  // With catch_up_after(n), every node has programmed the current version
+  // from the n-th call on.
   grpc::Status ListNodeSync(grpc::ServerContext*,
                             const v1::ListNodeSyncRequest* request,
                             v1::ListNodeSyncResponse* response) override {
     absl::MutexLock lock(&mu_);
     waited_for_ = request->wait_for_version();
+    ++node_sync_calls_;
     response->set_version(version_);
-    for (const v1::NodeSync& node : nodes_) *response->add_nodes() = node;
+    for (const v1::NodeSync& node : nodes_) {
+      v1::NodeSync& out = *response->add_nodes() = node;
+      if (catch_up_after_ > 0 && node_sync_calls_ >= catch_up_after_) {
+        out.set_acked_version(version_);
+      }
+    }
     return grpc::Status::OK;
+  }
+  void catch_up_after(int calls) {
+    absl::MutexLock lock(&mu_);
+    catch_up_after_ = calls;
+    node_sync_calls_ = 0;
+  }
+  int node_sync_calls() {
+    absl::MutexLock lock(&mu_);
+    return node_sync_calls_;
   }
   void set_nodes(std::vector<v1::NodeSync> nodes) {
     absl::MutexLock lock(&mu_);
@@ -220,6 +237,8 @@ class FakeClusterState final : public v1::ClusterState::Service {
   absl::Duration delay_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::NodeSync> nodes_ ABSL_GUARDED_BY(mu_);
   uint64_t waited_for_ ABSL_GUARDED_BY(mu_) = 0;
+  int node_sync_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int catch_up_after_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 v1::NodeSync Node(const std::string& name, bool connected, uint64_t acked,
@@ -386,6 +405,19 @@ TEST_F(CommandsTest, ApplyWaitNamesTheNodesThatRefusedOrAreBehind) {
   fake_.set_nodes({});
   ASSERT_TRUE(Run({"apply", "--wait", "-f", path}).ok());
   EXPECT_TRUE(absl::StrContains(err_.str(), "no node is connected"))
+      << err_.str();
+}
+
+TEST_F(CommandsTest, ApplyWaitAsksAgainAControllerThatAnswersAtOnce) {
+  // A controller older than wait_for_version answers with the table as it
+  // is: yardctl asks again until the nodes catch up (here the third call).
+  std::string path = Write("web.yaml", kWeb);
+  fake_.set_nodes({Node("node-a", true, 0), Node("node-b", true, 0)});
+  fake_.catch_up_after(3);
+  ASSERT_TRUE(Run({"apply", "--wait", "-f", path}).ok());
+  EXPECT_EQ(fake_.node_sync_calls(), 3);
+  EXPECT_TRUE(
+      absl::StrContains(err_.str(), "version 1 programmed on 2 nodes in "))
       << err_.str();
 }
 
