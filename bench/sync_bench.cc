@@ -29,8 +29,8 @@
 #include "control/format/value.h"
 #include "switchyard/v1/controller.grpc.pb.h"
 
-    ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
-              "yard-controller address");
+ABSL_FLAG(std::string, controller, "unix:///run/switchyard/controller.sock",
+          "yard-controller address");
 ABSL_FLAG(std::string, node, "bench-node", "node whose agent is measured");
 ABSL_FLAG(int, services, 10000, "services in the cold write");
 ABSL_FLAG(int, endpoints, 10, "endpoints per service");
@@ -76,14 +76,12 @@ class Bench {
     return {rpc, acked - start};
   }
 
-  // When the controller received the node's ack of `version` (its own
-  // clock, which is this one: the poll interval does not count), or when
-  // the poll saw it from a controller too old to say.
+  // When the controller received the node's ack of `version` (its clock
+  // is this one), or when this process saw it from a controller too old
+  // to say. The controller holds the call until the node has answered, so
+  // there is no polling to take its CPU from what is measured.
   absl::Time WaitAcked(uint64_t version, absl::Time deadline) {
     const std::string node = absl::GetFlag(FLAGS_node);
-    // The controller holds the call until the node has answered (no
-    // polling to take its CPU from what is measured); the time is the
-    // ack's own stamp, so how soon the reply comes does not count.
     v1::ListNodeSyncRequest request;
     request.set_wait_for_version(version);
     request.add_nodes(node);

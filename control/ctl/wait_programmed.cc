@@ -59,18 +59,17 @@ absl::Status WaitProgrammed(uint64_t version, Context& context) {
     // answered at once. Ask again, as a poll.
     absl::SleepFor(std::min(absl::Milliseconds(100), deadline - absl::Now()));
   }
-  const int programmed = standing.programmed;
-  const std::vector<std::string>& refused = standing.refused;
-  const std::vector<std::string>& behind = standing.behind;
-  if (!refused.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "version ", version, " was refused by ", absl::StrJoin(refused, ", ")));
+  if (!standing.refused.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("version ", version, " was refused by ",
+                     absl::StrJoin(standing.refused, ", ")));
   }
-  if (!behind.empty()) {
+  if (!standing.behind.empty()) {
     return absl::DeadlineExceededError(
         absl::StrCat("version ", version, " is not programmed yet on ",
-                     absl::StrJoin(behind, ", ")));
+                     absl::StrJoin(standing.behind, ", ")));
   }
+  const int programmed = standing.programmed;
   if (context.err != nullptr) {
     if (programmed == 0) {
       *context.err << "no node is connected to the controller: nothing to "
