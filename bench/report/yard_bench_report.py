@@ -465,8 +465,10 @@ def sync_md(sync, agent_lines):
         ("cold write of everything → agent's ack (ms)", "cold_ms", 1),
         ("… of which the write RPC (ms)", "cold_rpc_ms", 1),
         ("one more service → ack (ms)", "one_service_ms", 2),
-        ("one endpoint change → ack, p50 (ms)", "change_p50_ms", 2),
-        ("one endpoint change → ack, p99 (ms)", "change_p99_ms", 2),
+        ("one endpoint change, arrival → ack, p50 (ms)", "change_arrival_p50_ms", 2),
+        ("one endpoint change, arrival → ack, p99 (ms)", "change_arrival_p99_ms", 2),
+        ("one endpoint change, sent → ack, p50 (ms)", "change_p50_ms", 2),
+        ("one endpoint change, sent → ack, p99 (ms)", "change_p99_ms", 2),
     ]:
         rows.append([label] + [fmt(sync[k].get(field), digits) for k in keys])
     rows.append(
@@ -607,12 +609,21 @@ def goals(dp, live, sync):
             "",
             f"bench/run-sync.sh (write RPC {fmt(s10k.get('cold_rpc_ms'), 1)} ms of it)",
         )
+        # The goal is from the write's arrival at the controller; results
+        # from before the controller said when that was have only the
+        # client's send.
+        arrival = s10k.get("change_arrival_p99_ms")
+        p99 = arrival if arrival is not None else s10k["change_p99_ms"]
         add(
             change,
-            f"{fmt(s10k['change_p99_ms'], 2)} ms",
-            s10k["change_p99_ms"] <= GOAL_CHANGE_P99_MS,
+            f"{fmt(p99, 2)} ms",
+            p99 <= GOAL_CHANGE_P99_MS,
             "",
-            "bench/run-sync.sh at 10,000 × 10: the write RPC (the "
+            "bench/run-sync.sh at 10,000 × 10: the write's arrival at the "
+            "controller to the agent's ack (from the client's send: "
+            f"{fmt(s10k['change_p99_ms'], 2)} ms)"
+            if arrival is not None
+            else "bench/run-sync.sh at 10,000 × 10: the write RPC (the "
             "controller's durable write included) to the agent's ack",
         )
         mb = s10k["agent_rss_kib"] / 1024

@@ -135,6 +135,14 @@ class GoalsTest(unittest.TestCase):
         self.assertFalse(by_goal(self.gs, "p99")["met"])
         self.assertTrue(by_goal(self.gs, "RSS")["met"])
 
+    def test_endpoint_change_goal_is_timed_from_the_writes_arrival(self):
+        sync = sync_results()
+        sync["10000x10"]["change_arrival_p99_ms"] = 0.9
+        g = by_goal(report.goals(None, None, sync), "p99")
+        self.assertTrue(g["met"])  # 0.9 from arrival; 1.5 from the send
+        self.assertIn("0.90 ms", g["value"])
+        self.assertIn("1.50 ms", g["note"])
+
     def test_nothing_measured(self):
         for g in report.goals(None, None, None):
             self.assertIsNone(g["met"], g["goal"])

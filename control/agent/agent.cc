@@ -150,7 +150,7 @@ void Agent::PublishCounts(const sync::ProgrammedCounts& counts) {
   metrics_.backends->Set(counts.backends);
 }
 
-absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
+Applied Agent::HandleUpdate(const v1::WatchResponse& update) {
   const std::vector<std::string> kind = {UpdateKind(update.snapshot())};
   sync::ReconcileOutcome out = reconciler_.Apply(update);
   metrics_.map_writes->Increment(out.writes);
@@ -164,21 +164,23 @@ absl::Status Agent::HandleUpdate(const v1::WatchResponse& update) {
   metrics_.sync_latency->With(kind).Observe(out.took);
   metrics_.updates_applied->With(kind).Increment();
   metrics_.applied_version->Set(out.version);
-  LOG(INFO) << "applied version " << out.version << (out.full ? " (full)" : "")
-            << " in " << absl::FormatDuration(out.took) << ": " << out.writes
-            << " map writes; " << out.counts.frontends << " frontends, "
-            << out.counts.slots << " slots, " << out.counts.backends
-            << " backends";
-  for (const std::string& skipped : out.skipped) {
-    LOG(WARNING) << "not programmed: " << skipped;
-  }
-  // A large update's message and scratch space are freed by now, but glibc
-  // keeps freed heap mapped unless asked; at 10,000 services that is most
-  // of the agent's resident memory.
-  if (out.full || update.upserts_size() + update.deletes_size() > 1000) {
-    malloc_trim(0);
-  }
-  return absl::OkStatus();
+  // A large update's scratch space is freed by now, but glibc keeps freed
+  // heap mapped unless asked; at 10,000 services that is most of the
+  // agent's resident memory. Trimming takes milliseconds there.
+  const bool trim =
+      out.full || update.upserts_size() + update.deletes_size() > 1000;
+  return {absl::OkStatus(), [out = std::move(out), trim] {
+            LOG(INFO) << "applied version " << out.version
+                      << (out.full ? " (full)" : "") << " in "
+                      << absl::FormatDuration(out.took) << ": " << out.writes
+                      << " map writes; " << out.counts.frontends
+                      << " frontends, " << out.counts.slots << " slots, "
+                      << out.counts.backends << " backends";
+            for (const std::string& skipped : out.skipped) {
+              LOG(WARNING) << "not programmed: " << skipped;
+            }
+            if (trim) malloc_trim(0);
+          }};
 }
 
 void Agent::ServeHealthChecks() {

@@ -90,8 +90,10 @@ class Agent {
   static absl::Status Resolve(AgentConfig& config);
   // Adopts what the maps hold; attaches; starts health checks and metrics.
   absl::Status Start();
-  // One update from the controller: reconciled, then reported.
-  absl::Status HandleUpdate(const v1::WatchResponse& update);
+  // One update from the controller: reconciled, published to the metrics
+  // and the health-check servers (what the node serves is current by the
+  // ack), then logged after the ack.
+  Applied HandleUpdate(const v1::WatchResponse& update);
   // Attaches to matching interfaces not attached yet.
   absl::Status AttachNewInterfaces();
   // The interface watcher's loop: link events as they come, a full pass

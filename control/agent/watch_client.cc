@@ -116,7 +116,8 @@ grpc::Status WatchClient::Session(const std::string& address) {
         SetConnected(address, true);
       }
       got_message_ = true;
-      absl::Status applied = handler_(update);
+      Applied result = handler_(update);
+      const absl::Status& applied = result.status;
       v1::WatchRequest ack;
       ack.mutable_ack()->set_version(update.version());
       ack.mutable_ack()->set_applied(applied.ok());
@@ -125,7 +126,9 @@ grpc::Status WatchClient::Session(const std::string& address) {
                    << applied;
         ack.mutable_ack()->set_error(std::string(applied.message()));
       }
-      if (!stream->Write(ack)) break;
+      const bool sent = stream->Write(ack);
+      if (result.after_ack) result.after_ack();
+      if (!sent) break;
     }
   }
   SetConnected(address, false);

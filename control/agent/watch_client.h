@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -60,10 +61,23 @@ struct WatchClientMetrics {
   metrics::Family<metrics::Gauge>* connected = nullptr;
 };
 
+// What applying one update gave. The status becomes the ack (or the
+// rejection); `after_ack` runs once the controller has been told, for
+// work the ack need not wait for: the controller times an endpoint change
+// to the ack, and a log line or returning memory to the system is no part
+// of programming it.
+struct Applied {
+  Applied(absl::Status s) : status(std::move(s)) {}  // NOLINT: implicit
+  Applied(absl::Status s, std::function<void()> then)
+      : status(std::move(s)), after_ack(std::move(then)) {}
+  absl::Status status;
+  std::function<void()> after_ack;
+};
+
 class WatchClient {
  public:
-  // Applies one update; its status becomes the ack (or the rejection).
-  using Handler = std::function<absl::Status(const v1::WatchResponse&)>;
+  // Applies one update (a handler may also return a plain absl::Status).
+  using Handler = std::function<Applied(const v1::WatchResponse&)>;
   // Where to resume from on (re)connect; version 0 asks for a snapshot.
   using ResumeFrom = std::function<sync::ResumePoint()>;
 

@@ -43,6 +43,13 @@ ControllerMetrics ControllerMetrics::Register(metrics::Registry& registry) {
       "Time to validate, apply and durably record one write, rejected ones "
       "included.",
       metrics::LatencyBuckets(), {"op"});
+  m.programming_latency = &registry.AddHistogram(
+      "switchyard_controller_programming_latency_seconds",
+      "From a write's arrival at this controller to a node's ack of it (its "
+      "maps programmed), once per node and write; a write that reached a "
+      "node folded into a later update counts at that update's ack.",
+      metrics::LatencyBuckets());
+  m.programming_latency->With({});  // shown empty until the first ack
   m.watching_agents = &registry
                            .AddGauge("switchyard_controller_watching_agents",
                                      "Agents' watch streams open now.")

@@ -28,6 +28,8 @@ struct ControllerMetrics {
   metrics::Family<metrics::Counter>* watch_streams =
       nullptr;  // {node}: (re)connects
   metrics::Family<metrics::Counter>* node_rejections = nullptr;  // {node}
+  // No labels: per node it would be a histogram per node on every scrape.
+  metrics::Family<metrics::Histogram>* programming_latency = nullptr;
 };
 
 struct ControllerSources {

@@ -14,7 +14,9 @@ namespace switchyard::controller {
 KubeSource::KubeSource(ClusterStore* store,
                        std::shared_ptr<kube::ApiTransport> api,
                        KubeSourceOptions options)
-    : store_(store), api_(std::move(api)) {
+    : store_(store),
+      api_(std::move(api)),
+      on_written_(std::move(options.on_written)) {
   for (const kube::Resource& resource : kube::kResources) {
     reflectors_.push_back(std::make_unique<kube::Reflector>(
         resource, api_.get(), this, options.rules, options.reflector));
@@ -47,10 +49,14 @@ KubeSourceStats KubeSource::stats() const {
 }
 
 void KubeSource::Write(MirrorWrite write) {
+  const absl::Time arrived = absl::Now();
   absl::StatusOr<MirrorResult> result = store_->Mirror(std::move(write));
   if (!result.ok()) {
     LOG(ERROR) << "kubernetes: " << result.status().message();
     return;
+  }
+  if (on_written_ && result->changed > 0) {
+    on_written_(result->version, arrived);
   }
   for (const std::string& why : result->rejected) {
     LOG(WARNING) << "kubernetes: not served: " << why;

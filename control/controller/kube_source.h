@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "control/controller/cluster_store.h"
 #include "control/kube/api_transport.h"
 #include "control/kube/reflector.h"
@@ -29,6 +31,9 @@ namespace switchyard::controller {
 struct KubeSourceOptions {
   kube::ServingRules rules;
   kube::ReflectorOptions reflector;
+  // Told of each write that made a new version, and when its change
+  // arrived from the API server (programming_latency.h). May be empty.
+  std::function<void(uint64_t version, absl::Time arrived)> on_written;
 };
 
 struct KubeSourceStats {
@@ -61,6 +66,7 @@ class KubeSource final : public kube::StateSink {
 
   ClusterStore* const store_;
   std::shared_ptr<kube::ApiTransport> api_;
+  const std::function<void(uint64_t, absl::Time)> on_written_;
   std::vector<std::unique_ptr<kube::Reflector>> reflectors_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};

@@ -60,10 +60,11 @@ void ClusterStateService::Record(const char* op, absl::Time start,
 grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
                                         const v1::ApplyRequest* request,
                                         v1::ApplyResponse* response) {
+  // The write's arrival, for programming latency.
+  const absl::Time start = absl::Now();
   if (grpc::Status denied = Allow(*context, "Apply"); !denied.ok()) {
     return denied;
   }
-  const absl::Time start = absl::Now();
   // What the client warned its user about (unknown fields dropped, kinds
   // skipped): logged, so the server side has a trace of meaning that never
   // reached it. Capped: the list is the client's to fill.
@@ -100,6 +101,8 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
   Record("apply", start, result.status());
   if (!result.ok()) return ToGrpc(result.status());
   response->set_version(result->version);
+  response->set_received_unix_us(absl::ToUnixMicros(start));
+  if (latency_ != nullptr) latency_->Written(result->version, start);
   response->mutable_results()->Reserve(
       static_cast<int>(result->outcomes.size()));
   for (size_t i = 0; i < result->refs.size(); ++i) {
@@ -127,10 +130,10 @@ grpc::Status ClusterStateService::Apply(grpc::ServerContext* context,
 grpc::Status ClusterStateService::Delete(grpc::ServerContext* context,
                                          const v1::DeleteRequest* request,
                                          v1::DeleteResponse* response) {
+  const absl::Time start = absl::Now();
   if (grpc::Status denied = Allow(*context, "Delete"); !denied.ok()) {
     return denied;
   }
-  const absl::Time start = absl::Now();
   std::vector<v1::ObjectRef> refs(request->refs().begin(),
                                   request->refs().end());
   std::vector<v1::ObjectRef> deleted;
@@ -139,6 +142,8 @@ grpc::Status ClusterStateService::Delete(grpc::ServerContext* context,
   Record("delete", start, version.status());
   if (!version.ok()) return ToGrpc(version.status());
   response->set_version(*version);
+  response->set_received_unix_us(absl::ToUnixMicros(start));
+  if (latency_ != nullptr) latency_->Written(*version, start);
   for (v1::ObjectRef& ref : deleted) *response->add_deleted() = std::move(ref);
   return grpc::Status::OK;
 }
@@ -236,8 +241,12 @@ grpc::Status AgentSyncService::Watch(
   std::atomic<bool> reader_done{false};
   std::thread reader([&] {
     v1::WatchRequest request;
+    StreamAcks acks(latency_);
     while (stream->Read(&request)) {
       if (!request.has_ack()) continue;
+      if (latency_ != nullptr) {
+        acks.Ack(request.ack().version(), request.ack().applied(), absl::Now());
+      }
       nodes_->Acked(node, request.ack());
       if (!request.ack().applied()) {
         metrics_->node_rejections->With({node}).Increment();
@@ -343,6 +352,9 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   }
   std::unique_ptr<ControllerServer> server(new ControllerServer());
   server->metrics_ = ControllerMetrics::Register(server->registry_);
+  server->latency_ = std::make_unique<ProgrammingLatency>(
+      [histogram = &server->metrics_.programming_latency->With({})](
+          absl::Duration d) { histogram->Observe(d); });
   StoreConfig store_config = config.store;
   if (config.kube_api != nullptr) {
     store_config.mirror_of = config.kube_api->server();
@@ -353,14 +365,20 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
   if (config.kube_api != nullptr) {
+    KubeSourceOptions kube = config.kube;
+    kube.on_written = [latency = server->latency_.get()](uint64_t version,
+                                                         absl::Time arrived) {
+      latency->Written(version, arrived);
+    };
     server->kube_source_ = std::make_unique<KubeSource>(
-        server->store_.get(), config.kube_api, config.kube);
+        server->store_.get(), config.kube_api, std::move(kube));
   }
   server->cluster_state_ = std::make_unique<ClusterStateService>(
-      server->store_.get(), &server->nodes_, &server->metrics_);
-  server->agent_sync_ =
-      std::make_unique<AgentSyncService>(server->store_.get(), &server->nodes_,
-                                         &server->stopping_, &server->metrics_);
+      server->store_.get(), &server->nodes_, &server->metrics_,
+      server->latency_.get());
+  server->agent_sync_ = std::make_unique<AgentSyncService>(
+      server->store_.get(), &server->nodes_, &server->stopping_,
+      &server->metrics_, server->latency_.get());
 
   // grpc.health.v1.Health (Check and Watch), for load balancers and
   // orchestrators. Must be switched on before the builder exists.

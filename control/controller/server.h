@@ -21,6 +21,7 @@
 #include "control/controller/kube_source.h"
 #include "control/controller/node_sync_table.h"
 #include "control/controller/peer_identity.h"
+#include "control/controller/programming_latency.h"
 #include "control/controller/update_cache.h"
 #include "control/metrics/http_server.h"
 #include "control/metrics/registry.h"
@@ -55,9 +56,11 @@ struct ServerConfig {
 
 class ClusterStateService final : public v1::ClusterState::Service {
  public:
+  // `latency`, if given, is told when each write arrived.
   ClusterStateService(ClusterStore* store, NodeSyncTable* nodes,
-                      const ControllerMetrics* metrics)
-      : store_(store), nodes_(nodes), metrics_(metrics) {}
+                      const ControllerMetrics* metrics,
+                      ProgrammingLatency* latency = nullptr)
+      : store_(store), nodes_(nodes), metrics_(metrics), latency_(latency) {}
   grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest*,
                      v1::ApplyResponse*) override;
   grpc::Status Delete(grpc::ServerContext*, const v1::DeleteRequest*,
@@ -77,17 +80,21 @@ class ClusterStateService final : public v1::ClusterState::Service {
   ClusterStore* store_;
   NodeSyncTable* nodes_;
   const ControllerMetrics* metrics_;
+  ProgrammingLatency* latency_;
 };
 
 class AgentSyncService final : public v1::AgentSync::Service {
  public:
+  // `latency`, if given, is told of every stream's acks.
   AgentSyncService(ClusterStore* store, NodeSyncTable* nodes,
                    const absl::Notification* stopping,
-                   const ControllerMetrics* metrics)
+                   const ControllerMetrics* metrics,
+                   ProgrammingLatency* latency = nullptr)
       : store_(store),
         nodes_(nodes),
         stopping_(stopping),
         metrics_(metrics),
+        latency_(latency),
         updates_(std::make_unique<UpdateCache>(store)) {}
   grpc::Status Watch(
       grpc::ServerContext* context,
@@ -99,6 +106,7 @@ class AgentSyncService final : public v1::AgentSync::Service {
   NodeSyncTable* nodes_;
   const absl::Notification* stopping_;
   const ControllerMetrics* metrics_;
+  ProgrammingLatency* latency_;
   std::unique_ptr<UpdateCache> updates_;
 };
 
@@ -122,6 +130,8 @@ class ControllerServer {
 
   metrics::Registry registry_;
   ControllerMetrics metrics_;
+  // Before the store and the services that tell it of writes and acks.
+  std::unique_ptr<ProgrammingLatency> latency_;
   std::unique_ptr<ClusterStore> store_;
   // After the store, which it writes: destroyed (stopped) first.
   std::unique_ptr<KubeSource> kube_source_;

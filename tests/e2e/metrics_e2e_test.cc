@@ -632,6 +632,14 @@ TEST_F(MetricsTest, ScrapesMatchTheClusterAndTheDatapath) {
       controller->Value("switchyard_controller_write_latency_seconds_count",
                         {{"op", "apply"}}),
       1);
+  // Timed only for writes after the stream's snapshot, which this one
+  // almost always is (controller_watch_test times one exactly).
+  EXPECT_EQ(
+      controller->Type("switchyard_controller_programming_latency_seconds"),
+      "histogram");
+  EXPECT_LE(controller->Value(
+                "switchyard_controller_programming_latency_seconds_count"),
+            1);
 
   // The agent's own view: it applied at least the snapshot, timed it, and
   // is connected.

@@ -75,16 +75,20 @@ class WatchClientTest : public ::testing::Test {
     server_.reset();
   }
 
-  // Runs a client for node-a against the socket in its own thread.
+  // Runs a client for node-a against the socket in its own thread,
+  // handing updates to agent_ unless `handler` is given.
   void StartClient(absl::Duration backoff_initial = absl::Milliseconds(5),
-                   absl::Duration backoff_max = absl::Milliseconds(50)) {
+                   absl::Duration backoff_max = absl::Milliseconds(50),
+                   WatchClient::Handler handler = nullptr) {
+    if (!handler) {
+      handler = [this](const v1::WatchResponse& u) { return agent_.Apply(u); };
+    }
     client_ = std::make_unique<WatchClient>(
         WatchClientConfig{.controllers = {"unix://" + socket_},
                           .node_name = "node-a",
                           .backoff_initial = backoff_initial,
                           .backoff_max = backoff_max},
-        [this](const v1::WatchResponse& u) { return agent_.Apply(u); },
-        [this] { return agent_.ResumeFrom(); },
+        std::move(handler), [this] { return agent_.ResumeFrom(); },
         WatchClientMetrics{.connects = &connects_, .connected = &connected_});
     client_thread_ = std::thread([this] {
       client_->Run();
@@ -183,6 +187,38 @@ TEST_F(WatchClientTest, HandlerErrorIsSentAsRejectionAndTheStreamGoesOn) {
   EXPECT_TRUE(acks[2].applied());
   EXPECT_EQ(acks[2].error(), "");
   EXPECT_EQ(controller_.streams().size(), 1u) << "a rejection reconnected";
+}
+
+// What a handler leaves for after the ack (the agent's log line, returning
+// memory) runs once the controller has the ack, for applied and rejected
+// updates alike: run before, it would wait here for an ack not yet sent.
+TEST_F(WatchClientTest, AfterAckWorkRunsOnceTheControllerHasTheAck) {
+  StartServer();
+  absl::Mutex mu;
+  std::vector<bool> ack_was_in;  // per update, in order
+  StartClient(absl::Milliseconds(5), absl::Milliseconds(50),
+              [&](const v1::WatchResponse& u) -> Applied {
+                const size_t acks_before = u.version();
+                absl::Status status =
+                    u.version() == 2 ? absl::InvalidArgumentError("refused")
+                                     : absl::OkStatus();
+                return {status, [&, acks_before] {
+                          bool in = controller_.WaitForAcks(0, acks_before);
+                          absl::MutexLock lock(&mu);
+                          ack_was_in.push_back(in);
+                        }};
+              });
+  controller_.Send(Update(1, /*snapshot=*/true, "web"));
+  controller_.Send(Update(2, false, "web"));
+  ASSERT_TRUE(controller_.WaitForAcks(0, 2));
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return ack_was_in.size() == 2;
+  }));
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(ack_was_in[0]) << "ran before the controller had ack 1";
+  EXPECT_TRUE(ack_was_in[1]) << "ran before the controller had rejection 2";
+  EXPECT_FALSE(controller_.streams()[0].acks[1].applied());
 }
 
 TEST_F(WatchClientTest, ReconnectsAfterADroppedStreamFromTheCurrentVersion) {
