@@ -507,7 +507,6 @@ absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
     if (absl::Status s = store->Restore(*std::move(contents)); !s.ok()) {
       return s;
     }
-    store->PublishVersion();
     if (rewrite) {
       // Format-1 files are converted, and recovered ones made whole, before
       // the first write, so appends go to sound format-2 files.
@@ -530,6 +529,8 @@ absl::StatusOr<std::unique_ptr<ClusterStore>> ClusterStore::Open(
     // half way would otherwise hide the crash TakeStoppedCleanly found.
     store->opened_ = true;
   }
+  // Nothing watches yet; set so the first stream waits for what is new.
+  store->PublishVersion(store->version());
   return store;
 }
 
@@ -843,12 +844,12 @@ absl::StatusOr<ApplyResult> ClusterStore::Apply(
     objects_.insert_or_assign(std::move(item.key), std::move(item.object));
   }
   ++version_;
-  PublishVersion();
   result.version = version_;
   RecordDelta(std::move(delta));
   MaybeCompact();
   const uint64_t mark = written_records_.load(std::memory_order_relaxed);
   lock.Release();
+  PublishVersion(result.version);
   // Watch streams are sending the version already; the writer hears of it
   // once it is durable.
   if (absl::Status s = MakeDurable(mark); !s.ok()) return s;
@@ -913,13 +914,13 @@ absl::StatusOr<uint64_t> ClusterStore::Delete(
     delta.changes.emplace_back(std::move(key), true);
   }
   ++version_;
-  PublishVersion();
   RecordDelta(std::move(delta));
   MaybeCompact();
   if (deleted != nullptr) *deleted = std::move(deletes);
   const uint64_t version = version_;
   const uint64_t mark = written_records_.load(std::memory_order_relaxed);
   lock.Release();
+  PublishVersion(version);
   if (absl::Status s = MakeDurable(mark); !s.ok()) return s;
   return version;
 }
@@ -1038,9 +1039,11 @@ uint64_t ClusterStore::WaitForChange(uint64_t seen,
   return published_version_;
 }
 
-void ClusterStore::PublishVersion() {
+void ClusterStore::PublishVersion(uint64_t version) {
   absl::MutexLock lock(&published_mu_);
-  published_version_ = version_;
+  // Two writers may publish out of order; the later version stands.
+  if (version <= published_version_) return;
+  published_version_ = version;
   published_cv_.SignalAll();
 }
 

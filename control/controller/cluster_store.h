@@ -325,8 +325,11 @@ class ClusterStore {
   absl::Status MakeDurable(uint64_t mark) ABSL_LOCKS_EXCLUDED(mu_);
   void RecordDelta(Delta delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeCompact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Wakes WaitForChange callers: version_ is now visible to them.
-  void PublishVersion() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes WaitForChange callers: `version` (or a later one published
+  // first by a concurrent writer) is now theirs to read. Called after mu_
+  // is released: a stream woken while the writer still held it would only
+  // block on mu_ again, one more sleep and wake on an endpoint change's way.
+  void PublishVersion(uint64_t version) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status MirrorRefusesWrites() const;
   // Adds to `deletes` every stored slice whose Service `deletes` names and
   // that it does not name itself: a Service's slices go with it.

@@ -56,7 +56,7 @@ absl::StatusOr<MirrorResult> ClusterStore::Mirror(MirrorWrite write) {
     upserts.emplace_back(std::move(key), std::move(object));
   }
 
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   Delta delta{version_ + 1, {}};
   for (auto& [key, object] : upserts) {
     auto stored = objects_.find(key);
@@ -86,10 +86,11 @@ absl::StatusOr<MirrorResult> ClusterStore::Mirror(MirrorWrite write) {
   result.changed = delta.changes.size();
   if (!delta.changes.empty()) {
     ++version_;
-    PublishVersion();
     RecordDelta(std::move(delta));
   }
   result.version = version_;
+  lock.Release();
+  if (result.changed > 0) PublishVersion(result.version);
   return result;
 }
 
