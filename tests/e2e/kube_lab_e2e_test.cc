@@ -20,6 +20,7 @@
 // run at once (RUN_SERIAL); every wait is bounded.
 #include <sys/socket.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,14 @@ std::string ExpectNoAnswer(absl::string_view from, const std::string& target) {
 class KubeLabTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // Within ctest's own timeout for the test (60 s), after one other
+    // program's test has had its time.
+    absl::StatusOr<LabLock> lock = LabLock::Acquire(absl::Seconds(40));
+    if (!lock.ok()) {
+      setup_error_ = lock.status().ToString();
+      return;
+    }
+    lock_.emplace(*std::move(lock));
     absl::Status up = BringUp();
     if (!up.ok()) {
       setup_error_ = up.ToString();
@@ -114,9 +123,11 @@ class KubeLabTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
+    if (!lock_.has_value()) return;  // never went up: not ours to take down
     if (absl::Status down = YardLab("down"); !down.ok()) {
       ADD_FAILURE() << down;
     }
+    lock_.reset();
   }
 
   void SetUp() override {
@@ -162,6 +173,7 @@ class KubeLabTest : public ::testing::Test {
   }
 
   static inline std::string setup_error_;
+  static inline std::optional<LabLock> lock_;
 };
 
 TEST_F(KubeLabTest, ObjectsFromTheApiServerReachEveryNode) {

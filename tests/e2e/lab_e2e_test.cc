@@ -31,6 +31,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -67,6 +68,14 @@ using namespace ::switchyard::lab;  // NOLINT: the lab's vocabulary
 class LabTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // Within ctest's own timeout for the test (60 s), after one other
+    // program's test has had its time.
+    absl::StatusOr<LabLock> lock = LabLock::Acquire(absl::Seconds(40));
+    if (!lock.ok()) {
+      setup_error_ = lock.status().ToString();
+      return;
+    }
+    lock_.emplace(*std::move(lock));
     absl::Status up = BringUp();
     if (!up.ok()) {
       setup_error_ = up.ToString();
@@ -76,9 +85,11 @@ class LabTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
+    if (!lock_.has_value()) return;  // never went up: not ours to take down
     if (absl::Status down = YardLab("down"); !down.ok()) {
       ADD_FAILURE() << down;
     }
+    lock_.reset();
   }
 
   void SetUp() override {
@@ -110,6 +121,7 @@ class LabTest : public ::testing::Test {
   }
 
   static inline std::string setup_error_;
+  static inline std::optional<LabLock> lock_;
 };
 
 // --- east-west: ClusterIPs

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,31 @@
 #include "tests/e2e/pod_apps.h"
 
 namespace switchyard::lab {
+
+absl::StatusOr<LabLock> LabLock::Acquire(absl::Duration wait) {
+  // Beside the run dir, not in it: that goes with the lab, and a lock file
+  // removed while held would let a third program lock a new one.
+  const std::string path = absl::StrCat(kRunDir, ".lock");
+  ScopedFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    return absl::InternalError(
+        absl::StrCat("open ", path, ": ", std::strerror(errno)));
+  }
+  const absl::Time deadline = absl::Now() + wait;
+  while (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      return absl::InternalError(
+          absl::StrCat("lock ", path, ": ", std::strerror(errno)));
+    }
+    if (absl::Now() >= deadline) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "another test program has driven lab ", kLabName, " for over ",
+          absl::FormatDuration(wait), " (", path, " is locked)"));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return LabLock(std::move(fd));
+}
 
 std::string NodeIp(int i) { return i == 1 ? kNode1 : kNode2; }
 std::string PodIp(int i, int j) {

@@ -4,7 +4,9 @@
 // every agent to program a change, and the clients (socat) whose answers
 // name the pod, node and address an examples/serve.sh server saw. Every
 // wait is bounded. The lab is always the one named kLabName, so two test
-// programs using this must never run at once (ctest: RUN_SERIAL).
+// programs using this must never run at once: within one ctest run
+// RUN_SERIAL sees to it, and across runs (a developer's ctest beside CI's
+// suite) LabLock does.
 #ifndef SWITCHYARD_TESTS_E2E_SUPPORT_LAB_DRIVER_H_
 #define SWITCHYARD_TESTS_E2E_SUPPORT_LAB_DRIVER_H_
 
@@ -18,6 +20,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -55,6 +58,21 @@ inline constexpr char kHairpinSource[] = "169.254.42.1";
 
 std::string NodeIp(int i);
 std::string PodIp(int i, int j);
+
+// Held from before a test program brings the lab up until after it takes
+// it down: a second program waits for it instead of tearing down the
+// first one's lab under it (namespaces gone mid-test, agents killed). The
+// kernel drops it when the holder exits, however it exits.
+class LabLock {
+ public:
+  // Waits up to `wait` for the lock; FailedPrecondition if another
+  // program still holds it then.
+  static absl::StatusOr<LabLock> Acquire(absl::Duration wait);
+
+ private:
+  explicit LabLock(ScopedFd fd) : fd_(std::move(fd)) {}
+  ScopedFd fd_;
+};
 
 // Commands
 
