@@ -745,10 +745,15 @@ absl::Status Programmer::RemoveBackends(const Work& work) {
     return be.slot_refs == 0 && be.draining_refs == 0;
   };
   if (work.drop_adopted) {
-    // Adopted backends that nothing named were never touched: sweep all.
-    for (auto it = backends_.begin(); it != backends_.end(); ++it) {
-      if (!unused(it->second)) continue;
-      if (absl::Status s = Retire(it); !s.ok()) return s;
+    // Adopted backends that nothing named were never touched: sweep all,
+    // in address order (their ids are reused in the order they retire).
+    std::vector<BackendAddr> sweep;
+    for (const auto& [addr, be] : backends_) {
+      if (unused(be)) sweep.push_back(addr);
+    }
+    std::sort(sweep.begin(), sweep.end());
+    for (const BackendAddr& addr : sweep) {
+      if (absl::Status s = Retire(backends_.find(addr)); !s.ok()) return s;
     }
   } else {
     for (const BackendAddr& addr : work.touched) {

@@ -48,6 +48,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "control/sync/id_allocator.h"
@@ -128,10 +129,13 @@ class Programmer {
     // In yard_lb_src4 under value.rev_nat_id, as written.
     std::vector<translate::SourceRange> ranges;
   };
-  // B-trees, not node maps: at 100,000 backends a node each costs about
-  // 40 bytes more than the entry itself. Ordered all the same, so sweeps
-  // and retirements go in address order as before.
-  using BackendMap = absl::btree_map<BackendAddr, BackendEntry>;
+  // A flat hash map: an endpoint change looks up each backend it touches
+  // five times over (final states, capacity, writes, removal), and in a
+  // B-tree of 100,000 backends each lookup was several cache misses: a
+  // fifth of the agent's time for a one-endpoint change. Flat, so no heap
+  // node per entry (about the B-tree's memory at 100,000); unordered, so
+  // the sweep sorts what it retires to keep address order.
+  using BackendMap = absl::flat_hash_map<BackendAddr, BackendEntry>;
   using FrontendMap = absl::btree_map<FrontendKey, FrontendEntry>;
   // What one Apply works on, resolved from a DesiredChange. B-trees too:
   // a cold apply of 10,000 services fills them with 20,000 frontends and

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace switchyard::translate {
@@ -20,6 +21,10 @@ struct BackendAddr {
   uint32_t addr_be = 0;
   uint16_t port_be = 0;
   auto operator<=>(const BackendAddr&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const BackendAddr& a) {
+    return H::combine(std::move(h), a.addr_be, a.port_be);
+  }
 };
 
 struct FrontendKey {
