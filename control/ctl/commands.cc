@@ -186,7 +186,8 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
                                    response->objects().end());
     PrintOptions print{.format = *format, .single = stored.size() == 1};
     *context.out << FormatObjects(v1::KIND_UNSPECIFIED, stored, print);
-    return options.wait ? WaitProgrammed(response->version(), context)
+    return options.wait ? WaitProgrammed(response->version(),
+                                         response->received_unix_us(), context)
                         : absl::OkStatus();
   }
   // The controller says what the write did to each object, decided in the
@@ -202,7 +203,8 @@ absl::Status RunApply(const CommandOptions& options, Context& context) {
                             : v1::ApplyResult::OUTCOME_UNSPECIFIED)
                  << "\n";
   }
-  return options.wait ? WaitProgrammed(response->version(), context)
+  return options.wait ? WaitProgrammed(response->version(),
+                                       response->received_unix_us(), context)
                       : absl::OkStatus();
 }
 

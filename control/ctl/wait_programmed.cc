@@ -17,6 +17,10 @@ namespace {
 // Connected nodes by where they stand on one version.
 struct Standing {
   int programmed = 0;
+  // When the last programmed node's ack arrived, and whether every one
+  // said (a controller older than NodeSync.acked_unix_us does not).
+  int64_t last_ack_unix_us = 0;
+  bool every_ack_timed = true;
   std::vector<std::string> refused;  // "name (reason)"
   std::vector<std::string> behind;   // "name (at version N)"
 };
@@ -27,6 +31,9 @@ Standing StandingOf(const v1::ListNodeSyncResponse& sync, uint64_t version) {
     if (!node.connected()) continue;
     if (node.acked_version() >= version) {
       ++standing.programmed;
+      standing.every_ack_timed &= node.acked_unix_us() > 0;
+      standing.last_ack_unix_us =
+          std::max(standing.last_ack_unix_us, node.acked_unix_us());
     } else if (node.rejected_version() >= version) {
       standing.refused.push_back(
           absl::StrCat(node.node_name(), " (", node.rejected_error(), ")"));
@@ -40,7 +47,8 @@ Standing StandingOf(const v1::ListNodeSyncResponse& sync, uint64_t version) {
 
 }  // namespace
 
-absl::Status WaitProgrammed(uint64_t version, Context& context) {
+absl::Status WaitProgrammed(uint64_t version, int64_t received_unix_us,
+                            Context& context) {
   const absl::Time start = absl::Now();
   const absl::Duration timeout = context.client->timeout();
   const absl::Time deadline =
@@ -75,10 +83,22 @@ absl::Status WaitProgrammed(uint64_t version, Context& context) {
       *context.err << "no node is connected to the controller: nothing to "
                       "wait for\n";
     } else {
+      const bool on_controller_clock = received_unix_us > 0 &&
+                                       standing.every_ack_timed &&
+                                       standing.last_ack_unix_us > 0;
+      // Milliseconds, or microseconds below one: a one-service change is
+      // programmed in a fraction of a millisecond.
+      const absl::Duration took =
+          on_controller_clock
+              ? absl::Microseconds(std::max<int64_t>(
+                    0, standing.last_ack_unix_us - received_unix_us))
+              : absl::Now() - start;
       *context.err << "version " << version << " programmed on " << programmed
                    << (programmed == 1 ? " node" : " nodes") << " in "
-                   << absl::FormatDuration(absl::Trunc(absl::Now() - start,
-                                                       absl::Milliseconds(1)))
+                   << absl::FormatDuration(
+                          absl::Trunc(took, took < absl::Milliseconds(1)
+                                                ? absl::Microseconds(1)
+                                                : absl::Milliseconds(1)))
                    << "\n";
     }
   }

@@ -79,6 +79,7 @@ class FakeClusterState final : public v1::ClusterState::Service {
       }
     }
     response->set_version(++version_);
+    response->set_received_unix_us(received_unix_us_);
     return grpc::Status::OK;
   }
 
@@ -190,6 +191,12 @@ class FakeClusterState final : public v1::ClusterState::Service {
     absl::MutexLock lock(&mu_);
     nodes_ = std::move(nodes);
   }
+  // What Apply says of when it received the write (0: as an older
+  // controller, nothing).
+  void set_received_unix_us(int64_t us) {
+    absl::MutexLock lock(&mu_);
+    received_unix_us_ = us;
+  }
   uint64_t waited_for() {
     absl::MutexLock lock(&mu_);
     return waited_for_;
@@ -239,6 +246,7 @@ class FakeClusterState final : public v1::ClusterState::Service {
   uint64_t waited_for_ ABSL_GUARDED_BY(mu_) = 0;
   int node_sync_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int catch_up_after_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t received_unix_us_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 v1::NodeSync Node(const std::string& name, bool connected, uint64_t acked,
@@ -405,6 +413,32 @@ TEST_F(CommandsTest, ApplyWaitNamesTheNodesThatRefusedOrAreBehind) {
   fake_.set_nodes({});
   ASSERT_TRUE(Run({"apply", "--wait", "-f", path}).ok());
   EXPECT_TRUE(absl::StrContains(err_.str(), "no node is connected"))
+      << err_.str();
+}
+
+// With both ends on the controller's clock, the time is from the write's
+// receipt to the last node's ack, whatever this process waited.
+TEST_F(CommandsTest, ApplyWaitTimesFromTheWritesReceiptToTheLastAck) {
+  constexpr int64_t kReceived = 1'800'000'000'000'000;
+  v1::NodeSync a = Node("node-a", true, 1);
+  a.set_acked_unix_us(kReceived + 400);
+  v1::NodeSync b = Node("node-b", true, 2);
+  b.set_acked_unix_us(kReceived + 2'500);
+  fake_.set_nodes({a, b});
+  fake_.set_received_unix_us(kReceived);
+  ASSERT_TRUE(Run({"apply", "--wait", "-f", Write("web.yaml", kWeb)}).ok());
+  EXPECT_TRUE(
+      absl::StrContains(err_.str(), "version 1 programmed on 2 nodes in 2ms\n"))
+      << err_.str();
+
+  // Under a millisecond, in microseconds (this write is version 2).
+  a.set_acked_version(2);
+  b.set_acked_unix_us(kReceived + 700);
+  fake_.set_nodes({a, b});
+  fake_.set_received_unix_us(kReceived);
+  err_.str("");
+  ASSERT_TRUE(Run({"apply", "--wait", "-f", Write("web.yaml", kWeb)}).ok());
+  EXPECT_TRUE(absl::StrContains(err_.str(), "programmed on 2 nodes in 700us\n"))
       << err_.str();
 }
 
