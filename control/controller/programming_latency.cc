@@ -6,8 +6,11 @@
 
 namespace switchyard::controller {
 
-ProgrammingLatency::ProgrammingLatency(Observe observe, size_t retained)
-    : observe_(std::move(observe)), retained_(std::max<size_t>(retained, 1)) {}
+ProgrammingLatency::ProgrammingLatency(Observe observe, size_t retained,
+                                       size_t max_waiting)
+    : observe_(std::move(observe)),
+      retained_(std::max<size_t>(retained, 1)),
+      max_waiting_(std::max<size_t>(max_waiting, 1)) {}
 
 void ProgrammingLatency::Written(uint64_t version, absl::Time arrived) {
   absl::MutexLock lock(&mu_);
@@ -58,8 +61,8 @@ void ProgrammingLatency::Trim() {
   }
   // A version never written here (the stream's own start, or one whose
   // writer gave up) leaves its ack waiting until it is this old.
-  while (!waiting_.empty() &&
-         (waiting_.size() > retained_ || too_old(waiting_.front().through))) {
+  while (!waiting_.empty() && (waiting_.size() > max_waiting_ ||
+                               too_old(waiting_.front().through))) {
     waiting_.pop_front();
   }
 }

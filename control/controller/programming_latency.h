@@ -37,8 +37,11 @@ class ProgrammingLatency {
 
   // `observe` gets each latency, from whichever thread completes it; it
   // must not call back into this object. `retained`: how many versions'
-  // arrivals are kept, and how many acks may wait for theirs.
-  explicit ProgrammingLatency(Observe observe, size_t retained = 4096);
+  // arrivals are kept. `max_waiting`: how many acks may wait for theirs
+  // (every node's ack of a write can come before its writer is told, so
+  // this is sized for clusters of many nodes; 32 bytes each).
+  explicit ProgrammingLatency(Observe observe, size_t retained = 4096,
+                              size_t max_waiting = 65536);
 
   // The write that made `version` arrived at `arrived`. A version already
   // known (a write that changed nothing returns the current version) or
@@ -56,11 +59,13 @@ class ProgrammingLatency {
     absl::Time at;
     uint64_t unmatched;  // versions in (after, through] not yet observed
   };
-  // Oldest versions (and waiting acks) beyond `retained_` go.
+  // Versions older than `retained_` back from the newest go, and so do
+  // the arrivals and waiting acks past their bounds, oldest first.
   void Trim() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Observe observe_;
   const size_t retained_;
+  const size_t max_waiting_;
   absl::Mutex mu_;
   absl::btree_map<uint64_t, absl::Time> arrived_ ABSL_GUARDED_BY(mu_);
   // The newest version seen here, written or acked: what "retained" is

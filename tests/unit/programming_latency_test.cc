@@ -25,7 +25,7 @@ class ProgrammingLatencyTest : public ::testing::Test {
 
   std::vector<absl::Duration> seen_;
   ProgrammingLatency latency_{[this](absl::Duration d) { seen_.push_back(d); },
-                              /*retained=*/8};
+                              /*retained=*/8, /*max_waiting=*/3};
 };
 
 TEST_F(ProgrammingLatencyTest, WriteThenAckIsOneObservation) {
@@ -74,6 +74,13 @@ TEST_F(ProgrammingLatencyTest, OldVersionsAndUnmatchedAcksAreDropped) {
   latency_.Acked(1, 20, T(30));
   EXPECT_EQ(Seen().size(), 8u);
   EXPECT_EQ(Seen().front(), 30 - 13);
+}
+
+TEST_F(ProgrammingLatencyTest, AtMostMaxWaitingAcksWaitTheOldestGoFirst) {
+  for (int node = 0; node < 4; ++node) latency_.Acked(0, 1, T(10 + node));
+  latency_.Written(1, T(0));
+  // The first node's ack (at 10) was let go for the fourth's.
+  EXPECT_EQ(Seen(), std::vector<int64_t>({11, 12, 13}));
 }
 
 TEST(StreamAcksTest, FirstAckIsTheStartAndRejectionsWaitForTheNextApplied) {
