@@ -43,6 +43,8 @@ DP_XDP_FLOOR = "xdp_pass (floor)"
 DP_TC_FLOOR = "tc_pass (tc floor)"
 DP_ESTABLISHED = "from_pod established flow"
 DP_NEW_FLOW_FRESH = "from_pod new flow, fresh tuple"
+# The tc floor timed one packet per run, as the fresh tuple must be.
+DP_TC_ONE_PER_RUN = "tc_pass, one packet per run"
 
 # Known modes in the order the tables show them; a Switchyard mode the
 # report does not know (any "switchyard*") is placed after these.
@@ -527,6 +529,7 @@ def goals(dp, live, sync):
     tc = cases.get(DP_TC_FLOOR, {})
     est = cases.get(DP_ESTABLISHED, {})
     fresh = cases.get(DP_NEW_FLOW_FRESH, {})
+    one_per_run = cases.get(DP_TC_ONE_PER_RUN, {})
     for label, by, limit in [
         ("established flow", est, GOAL_ESTABLISHED_X_TC_FLOOR),
         ("new flow (never-seen tuple)", fresh, GOAL_NEW_FLOW_X_TC_FLOOR),
@@ -534,12 +537,22 @@ def goals(dp, live, sync):
         goal = f"{label} ≤ {limit:g}× the tc floor at 1 service"
         if 1 in by and tc.get(1, (0,))[0]:
             ratio = by[1][0] / tc[1][0]
+            note = "yard-bench-datapath"
+            # The fresh tuple is timed one packet per run: say how much of
+            # it the kernel's per-run timing is, measured the same way.
+            if by is fresh and 1 in one_per_run:
+                harness = one_per_run[1][0]
+                note += (
+                    f"; one packet per run costs {fmt(harness)} ns with the "
+                    f"tc floor program: without it "
+                    f"{(by[1][0] - harness + tc[1][0]) / tc[1][0]:.1f}×"
+                )
             add(
                 goal,
                 f"{ratio:.1f}× ({fmt(by[1][0])} ns)",
                 ratio <= limit,
                 f"tc floor {fmt(tc[1][0])} ns",
-                "yard-bench-datapath",
+                note,
             )
         else:
             add(goal, "not measured", None)

@@ -71,6 +71,7 @@ def datapath_results():
             "cases": [
                 {"name": report.DP_XDP_FLOOR, "ns_per_packet_median": 5, "ratio_to_floor": 1},
                 {"name": report.DP_TC_FLOOR, "ns_per_packet_median": 20, "ratio_to_floor": 4},
+                {"name": report.DP_TC_ONE_PER_RUN, "ns_per_packet_median": 60, "ratio_to_floor": 12},
                 {"name": report.DP_ESTABLISHED, "ns_per_packet_median": est, "ratio_to_floor": est / 5},
                 {"name": report.DP_NEW_FLOW_FRESH, "ns_per_packet_median": fresh, "ratio_to_floor": fresh / 5},
             ],
@@ -112,6 +113,9 @@ class GoalsTest(unittest.TestCase):
         fresh = by_goal(self.gs, "never-seen tuple")
         self.assertFalse(fresh["met"])  # 300 / 20 = 15
         self.assertIn("15.0×", fresh["value"])
+        # 300 - 60 of harness + the 20 ns floor it already counts: 13×.
+        self.assertIn("one packet per run costs 60 ns", fresh["note"])
+        self.assertIn("without it 13.0×", fresh["note"])
 
     def test_a_live_goal_per_switchyard_clusterip_mode(self):
         new = by_goal(self.gs, "ClusterIP new flows, `switchyard` ")
