@@ -97,6 +97,15 @@ class KernelMapBatches : public sync::MapBatches {
                       uint32_t count, uint32_t& done) override;
   absl::Status Delete(Map map, const void* keys, uint32_t count,
                       uint32_t& done) override;
+  absl::Status PutMaglevTables(absl::Span<const uint32_t> ids,
+                               absl::Span<const std::vector<uint32_t>> tables,
+                               uint32_t& done) override {
+    return maps_->PutMaglevTables(ids, tables, done);
+  }
+  absl::Status DeleteMaglevTables(absl::Span<const uint32_t> ids,
+                                  uint32_t& done) override {
+    return maps_->DeleteMaglevTables(ids, done);
+  }
 
  private:
   kernel::DatapathMaps* maps_;

@@ -409,8 +409,11 @@ yard_svc4_key WildcardKey(uint32_t addr_be, uint8_t scope) {
   return ServiceKey(addr_be, 0, 0, scope);
 }
 
-absl::Status DatapathMaps::PutMaglevTable(uint32_t svc_id,
-                                          const std::vector<uint32_t>& table) {
+namespace {
+
+// A set's table as a new array map, filled, not yet anyone's.
+absl::StatusOr<ScopedFd> NewMaglevTable(uint32_t svc_id,
+                                        const std::vector<uint32_t>& table) {
   if (table.size() < 2 || table[0] != table.size() - 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "maglev table of set ", svc_id, ": entry 0 must hold the size"));
@@ -440,10 +443,58 @@ absl::Status DatapathMaps::PutMaglevTable(uint32_t svc_id,
       }
     }
   }
+  return inner;
+}
+
+}  // namespace
+
+absl::Status DatapathMaps::PutMaglevTable(uint32_t svc_id,
+                                          const std::vector<uint32_t>& table) {
+  absl::StatusOr<ScopedFd> inner = NewMaglevTable(svc_id, table);
+  if (!inner.ok()) return inner.status();
   // The swap: yard_maglev now holds the new array (and a reference to
   // it); the old one is freed once no program can be reading it.
-  int inner_fd = inner.get();
+  int inner_fd = inner->get();
   return maps_.maglev.Update(svc_id, inner_fd);
+}
+
+absl::Status DatapathMaps::PutMaglevTables(
+    absl::Span<const uint32_t> svc_ids,
+    absl::Span<const std::vector<uint32_t>> tables, uint32_t& done) {
+  done = 0;
+  if (svc_ids.size() != tables.size()) {
+    return absl::InvalidArgumentError("maglev tables: ids and tables differ");
+  }
+  std::vector<ScopedFd> inner;
+  std::vector<uint32_t> fds;
+  size_t bytes = 0;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    const size_t table_bytes = tables[i].size() * sizeof(uint32_t);
+    if (inner.size() == kMaglevBatchTables ||
+        (!inner.empty() && bytes + table_bytes > kMaglevBatchBytes)) {
+      break;
+    }
+    absl::StatusOr<ScopedFd> fd = NewMaglevTable(svc_ids[i], tables[i]);
+    // A table that cannot be built ends the batch before it: what comes
+    // before is swapped in, and the caller sees the failure next call.
+    if (!fd.ok()) {
+      if (!inner.empty()) break;
+      return fd.status();
+    }
+    fds.push_back(static_cast<uint32_t>(fd->get()));
+    inner.push_back(*std::move(fd));
+    bytes += table_bytes;
+  }
+  // The map holds its own reference to each array it took; the fds here
+  // close when `inner` goes.
+  return maps_.maglev.UpdateBatchRaw(svc_ids.data(), fds.data(),
+                                     static_cast<uint32_t>(fds.size()), done);
+}
+
+absl::Status DatapathMaps::DeleteMaglevTables(
+    absl::Span<const uint32_t> svc_ids, uint32_t& done) {
+  return maps_.maglev.DeleteBatchRaw(
+      svc_ids.data(), static_cast<uint32_t>(svc_ids.size()), done);
 }
 
 absl::Status DatapathMaps::DeleteMaglevTable(uint32_t svc_id) {

@@ -166,20 +166,30 @@ absl::Status BatchingMapWriter::DeleteSourceRange(const yard_lb_src4_key& key) {
 
 absl::Status BatchingMapWriter::PutMaglevTable(
     uint32_t svc_id, const std::vector<uint32_t>& table) {
-  // A new inner map each time, swapped in: nothing to batch.
-  if (absl::Status s = Flush(); !s.ok()) return s;
-  return entries_->PutMaglevTable(svc_id, table);
+  if (!failed_.ok()) return failed_;
+  // Held entries, or held deletes of tables, go first.
+  if (!held_.empty() || (HoldsTables() && tables_.empty())) {
+    if (absl::Status s = Flush(); !s.ok()) return s;
+  }
+  table_ids_.push_back(svc_id);
+  tables_.push_back(table);
+  return absl::OkStatus();
 }
 
 absl::Status BatchingMapWriter::DeleteMaglevTable(uint32_t svc_id) {
-  if (absl::Status s = Flush(); !s.ok()) return s;
-  return entries_->DeleteMaglevTable(svc_id);
+  if (!failed_.ok()) return failed_;
+  if (!held_.empty() || !tables_.empty()) {
+    if (absl::Status s = Flush(); !s.ok()) return s;
+  }
+  table_ids_.push_back(svc_id);
+  return absl::OkStatus();
 }
 
 absl::Status BatchingMapWriter::Hold(const Held& held) {
   if (!failed_.ok()) return failed_;
-  if (!held_.empty() && (MapOf(held_.back().call) != MapOf(held.call) ||
-                         IsDelete(held_.back().call) != IsDelete(held.call))) {
+  if (HoldsTables() || (!held_.empty() &&
+                        (MapOf(held_.back().call) != MapOf(held.call) ||
+                         IsDelete(held_.back().call) != IsDelete(held.call)))) {
     if (absl::Status s = Flush(); !s.ok()) return s;
   }
   held_.push_back(held);
@@ -188,6 +198,9 @@ absl::Status BatchingMapWriter::Hold(const Held& held) {
 
 absl::Status BatchingMapWriter::Flush() {
   if (!failed_.ok()) return failed_;
+  // Tables and entries are never held at once: each kind flushes the
+  // other before it is held.
+  if (HoldsTables()) return FlushTables();
   size_t from = 0;
   absl::Status s;
   while (s.ok() && from < held_.size()) {
@@ -238,6 +251,62 @@ absl::Status BatchingMapWriter::WriteBatch(size_t& from) {
     return absl::OkStatus();
   }
   return s;
+}
+
+absl::Status BatchingMapWriter::FlushTables() {
+  const bool deleting = tables_.empty();
+  size_t from = 0;
+  absl::Status s;
+  while (s.ok() && from < table_ids_.size()) {
+    s = tables_one_by_one_ ? WriteTablesOneByOne(from) : WriteTableBatch(from);
+  }
+  if (!s.ok()) {
+    failed_ = absl::Status(
+        s.code(),
+        absl::StrCat(deleting ? "delete" : "write", " Maglev table of set ",
+                     from < table_ids_.size() ? table_ids_[from] : 0, ": ",
+                     s.message(), " (", from, " of ", table_ids_.size(),
+                     " held table writes made)"));
+  }
+  Release(table_ids_);
+  Release(tables_);
+  return failed_;
+}
+
+absl::Status BatchingMapWriter::WriteTableBatch(size_t& from) {
+  const bool deleting = tables_.empty();
+  const absl::Span<const uint32_t> ids =
+      absl::MakeConstSpan(table_ids_).subspan(from);
+  uint32_t done = 0;
+  ++batch_calls_;
+  absl::Status s =
+      deleting ? batches_->DeleteMaglevTables(ids, done)
+               : batches_->PutMaglevTables(
+                     ids, absl::MakeConstSpan(tables_).subspan(from), done);
+  if (absl::IsUnimplemented(s) && done == 0) {
+    tables_one_by_one_ = true;
+    LOG(INFO) << "Maglev tables have no batch calls here: written one per "
+                 "call ("
+              << s.message() << ")";
+    return absl::OkStatus();  // the caller's loop goes on one by one
+  }
+  from += std::min<size_t>(done, ids.size());
+  if (deleting && absl::IsNotFound(s) && from < table_ids_.size()) {
+    ++from;
+    return absl::OkStatus();
+  }
+  return s;
+}
+
+absl::Status BatchingMapWriter::WriteTablesOneByOne(size_t& from) {
+  const bool deleting = tables_.empty();
+  for (; from < table_ids_.size(); ++from) {
+    absl::Status s =
+        deleting ? entries_->DeleteMaglevTable(table_ids_[from])
+                 : entries_->PutMaglevTable(table_ids_[from], tables_[from]);
+    if (!s.ok() && !(deleting && absl::IsNotFound(s))) return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status BatchingMapWriter::WriteOneByOne(size_t& from) {
@@ -300,6 +369,8 @@ std::string BatchingMapWriter::Describe(size_t index) const {
 
 absl::StatusOr<ProgrammedEntries> BatchingMapWriter::ReadBack() {
   Release(held_);
+  Release(table_ids_);
+  Release(tables_);
   absl::StatusOr<ProgrammedEntries> entries = entries_->ReadBack();
   // Writing again is safe only once the caller knows what is there.
   if (entries.ok()) failed_ = absl::OkStatus();

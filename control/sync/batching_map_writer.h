@@ -6,18 +6,22 @@
 //
 // Order is kept exactly: writes are held while they go to the same map
 // and are of the same kind (updates, or deletes); the next write to
-// another map or of the other kind, a Maglev table write (never batched)
-// and Flush make the held ones first. The kernel writes a batch in order
-// and stops at the first entry it refuses, so the maps always hold a
-// prefix of the programmer's writes: the state a one-by-one writer leaves
-// when that entry fails, never a half-programmed service.
+// another map or of the other kind and Flush make the held ones first.
+// Maglev tables are held the same way, consecutive puts (or deletes)
+// together: the kernel waits for running programs after every write to a
+// map of maps (a full RCU grace period, 17 ms on the bench VM), once per
+// call, so one call for many tables is one wait instead of one each. The kernel
+// writes a batch in order and stops at the first entry it refuses, so the maps
+// always hold a prefix of the programmer's writes: the state a one-by-one
+// writer leaves when that entry fails, never a half-programmed service.
 //
 // What changes is when a failure is seen: by the call that made the
 // batch, not by the write that failed. From then on every call fails
 // without writing (a write after a refused one could break the order),
 // until ReadBack tells the caller what the maps really hold.
 //
-// Deletes of absent entries are skipped, as the programmer ignores them.
+// Deletes of absent entries (and tables) are skipped, as the programmer
+// ignores them.
 // A map whose kernel has no batch calls (LPM tries on older kernels; any
 // map before 5.6) is written one call per entry through `entries`,
 // decided at its first batch and logged.
@@ -30,6 +34,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "control/sync/map_writer.h"
 
 namespace switchyard::sync {
@@ -57,6 +62,24 @@ class MapBatches {
   // Deletes keys[i] likewise; NotFound when keys[done] is absent.
   virtual absl::Status Delete(Map map, const void* keys, uint32_t count,
                               uint32_t& done) = 0;
+  // Maglev tables (yard_maglev): tables[i] becomes set ids[i]'s, each
+  // swapped in whole, in order, stopping at the first refused. `done` as
+  // Update's; it may stop short with OK (a call's memory bound), and the
+  // caller goes on from there. Unimplemented: no batch calls (the default:
+  // tables are then written one per call).
+  virtual absl::Status PutMaglevTables(
+      absl::Span<const uint32_t> ids,
+      absl::Span<const std::vector<uint32_t>> tables, uint32_t& done) {
+    done = 0;
+    return absl::UnimplementedError("no batch calls for Maglev tables");
+  }
+  // Deletes the tables of sets ids[i] likewise; NotFound when ids[done]
+  // has none.
+  virtual absl::Status DeleteMaglevTables(absl::Span<const uint32_t> ids,
+                                          uint32_t& done) {
+    done = 0;
+    return absl::UnimplementedError("no batch calls for Maglev tables");
+  }
 };
 
 const char* MapName(MapBatches::Map map);
@@ -64,7 +87,7 @@ const char* MapName(MapBatches::Map map);
 class BatchingMapWriter : public MapWriter {
  public:
   // `entries` writes one entry per call to the same maps: for maps with
-  // no batch calls, for Maglev tables, and for ReadBack.
+  // no batch calls and for ReadBack.
   BatchingMapWriter(MapWriter* entries, MapBatches* batches)
       : entries_(entries), batches_(batches) {}
   BatchingMapWriter(const BatchingMapWriter&) = delete;
@@ -94,6 +117,7 @@ class BatchingMapWriter : public MapWriter {
   bool OneByOne(MapBatches::Map map) const {
     return one_by_one_[static_cast<size_t>(map)];
   }
+  bool TablesOneByOne() const { return tables_one_by_one_; }
   // Batch calls made so far (each one syscall), for tests and logs.
   size_t batch_calls() const { return batch_calls_; }
 
@@ -140,10 +164,21 @@ class BatchingMapWriter : public MapWriter {
   absl::Status WriteOne(const Held& held);
   // The held write at `index` named for an error message.
   std::string Describe(size_t index) const;
+  // Makes the held Maglev table puts or deletes (never both at once), in
+  // batches where the kernel has them.
+  absl::Status FlushTables();
+  absl::Status WriteTableBatch(size_t& from);
+  absl::Status WriteTablesOneByOne(size_t& from);
+  bool HoldsTables() const { return !table_ids_.empty(); }
 
   MapWriter* entries_;
   MapBatches* batches_;
   std::vector<Held> held_;
+  // Held Maglev table writes: sets' ids, with their tables when they are
+  // puts (tables_ empty: deletes).
+  std::vector<uint32_t> table_ids_;
+  std::vector<std::vector<uint32_t>> tables_;
+  bool tables_one_by_one_ = false;
   // Scratch for the packed keys and values of one batch.
   std::vector<uint8_t> keys_, values_;
   std::array<bool, MapBatches::kMaps> one_by_one_ = {};

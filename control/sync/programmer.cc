@@ -462,7 +462,15 @@ absl::Status Programmer::WriteSlots(const DesiredState& desired, Work& work) {
     for (const BackendAddr& a : draining) ++backends_.at(a).draining_refs;
     for (const BackendAddr& a : set.draining) Unref(a, true, work);
     set.draining = draining;
-    if (absl::Status s = WriteMaglevTable(desired.sets.at(name), set);
+  }
+  // Tables after every set's slots, one after another: a table names
+  // backends only (written before any slot), and a writer that batches
+  // swaps consecutive tables in with one call, one kernel wait for them
+  // all (yard_maglev is a map of maps: the kernel waits a grace period
+  // after each call that writes it).
+  for (const auto& [name, addrs] : work.new_slots) {
+    if (absl::Status s =
+            WriteMaglevTable(desired.sets.at(name), sets_.at(name));
         !s.ok()) {
       return s;
     }
@@ -691,18 +699,24 @@ absl::Status Programmer::DeleteLastSlot(uint32_t svc_id,
 }
 
 absl::Status Programmer::TrimSlots(const DesiredState& desired, Work& work) {
+  // Tables first, every set's one after another (a batching writer
+  // deletes them in one call: one kernel wait for a map of maps). The
+  // frontends that read them stopped doing so in step 3.
   for (const std::string& name : work.sets) {
     auto it = sets_.find(name);
     if (it == sets_.end()) continue;
-    auto want = work.new_slots.find(name);
-    size_t keep = want == work.new_slots.end() ? 0 : want->second.size();
-    // Frontends that read the table stopped doing so in step 3.
     if (auto desired_set = desired.sets.find(name);
         desired_set == desired.sets.end() ||
         desired_set->second.maglev_table_size == 0 ||
         desired_set->second.eligible.empty()) {
       if (absl::Status s = RemoveMaglevTable(it->second); !s.ok()) return s;
     }
+  }
+  for (const std::string& name : work.sets) {
+    auto it = sets_.find(name);
+    if (it == sets_.end()) continue;
+    auto want = work.new_slots.find(name);
+    size_t keep = want == work.new_slots.end() ? 0 : want->second.size();
     while (it->second.slots.size() > keep) {
       if (absl::Status s =
               DeleteLastSlot(it->second.svc_id, it->second.slots, work);

@@ -2,8 +2,8 @@
 // The kernel's batch calls on the real service maps: a cold sync and an
 // update through the batching writer leave exactly the entries the
 // one-by-one writer leaves, with batches and with every map forced onto
-// the fallback; and a batch the kernel refuses part way has written
-// exactly the entries before the one refused.
+// the fallback; Maglev tables likewise; and a batch the kernel refuses
+// part way has written exactly the entries before the one refused.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -49,6 +49,17 @@ DesiredState Desired(int services, int endpoints, int first_endpoint = 1) {
       d.sets[set].eligible.push_back(Be(first_endpoint + i * endpoints + e));
     }
   }
+  return d;
+}
+
+// The same services choosing by Maglev (a table of 7 each).
+DesiredState DesiredMaglev(int services, int endpoints,
+                           int first_endpoint = 1) {
+  DesiredState d = Desired(services, endpoints, first_endpoint);
+  for (auto& [key, fe] : d.frontends) {
+    if (!key.is_wildcard()) fe.policy = YARD_POLICY_MAGLEV;
+  }
+  for (auto& [name, set] : d.sets) set.maglev_table_size = 7;
   return d;
 }
 
@@ -137,8 +148,41 @@ class MapBatchesTest : public ::testing::Test {
     }
   }
 
+  // A cold sync of `services` Maglev services, then one that gives a
+  // third of them new endpoints and drops the rest but half: every table
+  // in the kernel is the fake's, entry for entry.
+  void SyncMaglevAndCompare(MapBatches* batches, int services) {
+    KernelMapWriter entries(&dp_->maps());
+    sync::BatchingMapWriter writer(&entries, batches);
+    sync::Programmer programmer(&writer, capacity_);
+    testing::FakeMapWriter fake;
+    sync::Programmer reference(&fake, capacity_);
+    for (const DesiredState& d :
+         {DesiredMaglev(services, 5), DesiredMaglev(services / 2, 5)}) {
+      DesiredState want = d;
+      // A third of the sets move to other endpoints: new tables.
+      for (int i = 0; i < services / 2; i += 3) {
+        want.sets["svc" + std::to_string(i)].eligible.push_back(Be(100000 + i));
+      }
+      ASSERT_TRUE(reference.Apply(want).ok());
+      absl::Status s = programmer.Apply(want);
+      ASSERT_TRUE(s.ok()) << s;
+      absl::StatusOr<std::vector<uint32_t>> ids = dp_->maps().MaglevTableIds();
+      ASSERT_TRUE(ids.ok()) << ids.status();
+      ASSERT_EQ(ids->size(), fake.entries().maglev_tables.size());
+      for (const auto& [id, table] : fake.entries().maglev_tables) {
+        absl::StatusOr<std::vector<uint32_t>> got =
+            dp_->maps().ReadMaglevTable(id);
+        ASSERT_TRUE(got.ok()) << got.status();
+        EXPECT_EQ(*got, table) << "table of set " << id;
+      }
+    }
+    tables_one_by_one_ = writer.TablesOneByOne();
+  }
+
   std::unique_ptr<kernel::Datapath> dp_;
   sync::Capacity capacity_;
+  bool tables_one_by_one_ = false;
   size_t last_batch_calls_ = 0;
   bool one_by_one_[MapBatches::kMaps] = {};
 };
@@ -159,6 +203,59 @@ TEST_F(MapBatchesTest, ForcedFallbackWritesTheSame) {
   NoBatches none;
   SyncAndCompare(&none);
   for (bool fell_back : one_by_one_) EXPECT_TRUE(fell_back);
+}
+
+// Maglev tables many to a call where the kernel has batch calls for maps
+// of maps (one grace period per call, not per table), one per call where
+// it has not: the same tables either way.
+TEST_F(MapBatchesTest, MaglevTablesAreTheSameBatchedOrNot) {
+  KernelMapBatches batches(&dp_->maps());
+  SyncMaglevAndCompare(&batches, 300);
+}
+
+TEST_F(MapBatchesTest, MaglevTablesFallBackOneByOne) {
+  NoBatches none;
+  SyncMaglevAndCompare(&none, 30);
+  EXPECT_TRUE(tables_one_by_one_);
+}
+
+// A call builds a bounded number of tables before its one swap, and says
+// how far it got; a delete batch stops at a set without a table.
+TEST_F(MapBatchesTest, MaglevTableBatchesAreBoundedAndStopAtAbsentSets) {
+  kernel::DatapathMaps& maps = dp_->maps();
+  const size_t n = kernel::DatapathMaps::kMaglevBatchTables + 10;
+  std::vector<uint32_t> ids(n);
+  std::vector<std::vector<uint32_t>> tables(n);
+  for (size_t i = 0; i < n; ++i) {
+    ids[i] = static_cast<uint32_t>(i + 1);
+    tables[i] = {2, 0, 0};
+  }
+  uint32_t done = 99;
+  absl::Status s = maps.PutMaglevTables(ids, tables, done);
+  if (absl::IsUnimplemented(s)) {
+    // This kernel has no batch calls for maps of maps: nothing written,
+    // and the writer falls back (MaglevTablesFallBackOneByOne).
+    EXPECT_EQ(done, 0u);
+    EXPECT_TRUE(maps.MaglevTableIds()->empty());
+    return;
+  }
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(done, kernel::DatapathMaps::kMaglevBatchTables);
+  EXPECT_EQ(maps.MaglevTableIds()->size(),
+            kernel::DatapathMaps::kMaglevBatchTables);
+  EXPECT_EQ(*maps.ReadMaglevTable(1), tables[0]);
+  // A table that is not one (no size first) is refused before any swap.
+  tables[0] = {5, 1};
+  s = maps.PutMaglevTables(ids, tables, done);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_EQ(done, 0u);
+
+  const uint32_t gone[] = {1, n + 100, 2};
+  s = maps.DeleteMaglevTables(gone, done);
+  EXPECT_TRUE(absl::IsNotFound(s)) << s;
+  EXPECT_EQ(done, 1u);
+  EXPECT_TRUE(maps.ReadMaglevTable(1)->empty());
+  EXPECT_FALSE(maps.ReadMaglevTable(2)->empty());
 }
 
 TEST_F(MapBatchesTest, ARefusedEntryStopsTheBatchThere) {

@@ -91,4 +91,32 @@ absl::Status FakeMapBatches::Delete(Map map, const void* keys, uint32_t count,
   return absl::OkStatus();
 }
 
+absl::Status FakeMapBatches::PutMaglevTables(
+    absl::Span<const uint32_t> ids,
+    absl::Span<const std::vector<uint32_t>> tables, uint32_t& done) {
+  calls_.push_back(absl::StrCat("update maglev tables x", ids.size()));
+  done = 0;
+  if (tables_unbatched_) return absl::UnimplementedError("no batches");
+  for (; done < ids.size(); ++done) {
+    if (absl::Status s = maps_->PutMaglevTable(ids[done], tables[done]);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapBatches::DeleteMaglevTables(absl::Span<const uint32_t> ids,
+                                                uint32_t& done) {
+  calls_.push_back(absl::StrCat("delete maglev tables x", ids.size()));
+  done = 0;
+  if (tables_unbatched_) return absl::UnimplementedError("no batches");
+  for (; done < ids.size(); ++done) {
+    if (absl::Status s = maps_->DeleteMaglevTable(ids[done]); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace switchyard::testing

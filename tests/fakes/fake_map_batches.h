@@ -24,15 +24,23 @@ class FakeMapBatches : public sync::MapBatches {
                       uint32_t count, uint32_t& done) override;
   absl::Status Delete(Map map, const void* keys, uint32_t count,
                       uint32_t& done) override;
+  absl::Status PutMaglevTables(absl::Span<const uint32_t> ids,
+                               absl::Span<const std::vector<uint32_t>> tables,
+                               uint32_t& done) override;
+  absl::Status DeleteMaglevTables(absl::Span<const uint32_t> ids,
+                                  uint32_t& done) override;
 
   // Answers Unimplemented for this map's batches, like an LPM trie.
   void NoBatchCallsFor(Map map) { unbatched_.insert(map); }
+  // Answers Unimplemented for Maglev table batches, like an older kernel.
+  void NoTableBatches() { tables_unbatched_ = true; }
   // Every batch call, e.g. "update backends x3", in order.
   const std::vector<std::string>& calls() const { return calls_; }
 
  private:
   FakeMapWriter* maps_;
   std::set<Map> unbatched_;
+  bool tables_unbatched_ = false;
   std::vector<std::string> calls_;
 };
 

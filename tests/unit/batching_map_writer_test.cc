@@ -48,6 +48,17 @@ DesiredState Desired(int services, int endpoints, int first_endpoint = 1) {
   return d;
 }
 
+// The same services, each choosing by Maglev over a table of 7.
+DesiredState DesiredMaglev(int services, int endpoints,
+                           int first_endpoint = 1) {
+  DesiredState d = Desired(services, endpoints, first_endpoint);
+  for (auto& [key, fe] : d.frontends) {
+    if (!key.is_wildcard()) fe.policy = YARD_POLICY_MAGLEV;
+  }
+  for (auto& [name, set] : d.sets) set.maglev_table_size = 7;
+  return d;
+}
+
 size_t Active(const ProgrammedEntries& entries) {
   size_t n = 0;
   for (const auto& [id, be] : entries.backends) {
@@ -78,6 +89,66 @@ TEST_F(BatchingMapWriterTest, ColdSyncIsOneBatchPerStepOfTheOrder) {
   EXPECT_EQ(maps_.entries().slots.size(), 6u);
   EXPECT_EQ(Active(maps_.entries()), 6u);
   EXPECT_EQ(programmer_.last_writes(), maps_.writes());
+}
+
+// A map of maps costs the kernel a grace period per call: every set's
+// table goes in one call, after every slot and before any frontend.
+TEST_F(BatchingMapWriterTest, MaglevTablesOfAnApplyAreOneBatch) {
+  ASSERT_TRUE(programmer_.Apply(DesiredMaglev(3, 2)).ok());
+  EXPECT_EQ(maps_.violation(), "");
+  EXPECT_EQ(batches_.calls(),
+            (std::vector<std::string>{
+                "update backends x6", "update slots x6",
+                "update maglev tables x3", "update reverse NAT x3",
+                "update source ranges x1", "update frontends x6"}));
+  EXPECT_EQ(maps_.entries().maglev_tables.size(), 3u);
+  // New endpoints for every set: their new tables, again in one call.
+  ASSERT_TRUE(programmer_.Apply(DesiredMaglev(3, 3)).ok());
+  EXPECT_EQ(maps_.violation(), "");
+  EXPECT_EQ(std::count(batches_.calls().begin(), batches_.calls().end(),
+                       "update maglev tables x3"),
+            2);
+  EXPECT_EQ(maps_.entries().maglev_tables.size(), 3u);
+}
+
+TEST_F(BatchingMapWriterTest, TablePutsAndDeletesKeepTheirOrder) {
+  const std::vector<uint32_t> table = {2, 0, 0};
+  ASSERT_TRUE(writer_.PutMaglevTable(1, table).ok());
+  ASSERT_TRUE(writer_.PutMaglevTable(2, table).ok());
+  EXPECT_EQ(maps_.writes(), 0u);
+  ASSERT_TRUE(writer_.DeleteMaglevTable(1).ok());
+  ASSERT_TRUE(writer_.DeleteMaglevTable(5).ok());  // never written: skipped
+  ASSERT_TRUE(writer_.DeleteMaglevTable(2).ok());
+  ASSERT_TRUE(writer_.PutMaglevTable(1, table).ok());
+  // An entry write makes the held tables first.
+  ASSERT_TRUE(
+      writer_.PutBackend(1, {htonl(1), htons(2), YARD_BACKEND_ACTIVE, 0}).ok());
+  absl::Status s = writer_.Flush();
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(maps_.log(),
+            (std::vector<std::string>{"put-maglev 1 size=2",
+                                      "put-maglev 2 size=2", "delete-maglev 1",
+                                      "delete-maglev 5", "delete-maglev 2",
+                                      "put-maglev 1 size=2", "put-backend 1"}));
+  EXPECT_EQ(maps_.entries().maglev_tables.size(), 1u);
+  EXPECT_EQ(batches_.calls().front(), "update maglev tables x2");
+}
+
+TEST_F(BatchingMapWriterTest, TablesWithoutBatchCallsAreWrittenOneByOne) {
+  batches_.NoTableBatches();
+  ASSERT_TRUE(programmer_.Apply(DesiredMaglev(3, 2)).ok());
+  EXPECT_EQ(maps_.violation(), "");
+  EXPECT_TRUE(writer_.TablesOneByOne());
+  EXPECT_EQ(maps_.entries().maglev_tables.size(), 3u);
+  ASSERT_TRUE(programmer_.Apply(DesiredMaglev(2, 2)).ok());
+  EXPECT_EQ(maps_.violation(), "");
+  EXPECT_EQ(maps_.entries().maglev_tables.size(), 2u);
+  // Asked once only.
+  EXPECT_EQ(std::count_if(batches_.calls().begin(), batches_.calls().end(),
+                          [](const std::string& c) {
+                            return c.find("maglev") != std::string::npos;
+                          }),
+            1);
 }
 
 TEST_F(BatchingMapWriterTest, NothingIsWrittenBeforeFlush) {
@@ -167,13 +238,7 @@ TEST_F(BatchingMapWriterTest, AFailureStopsEveryLaterWriteUntilReadBack) {
   EXPECT_TRUE(writer_.Flush().ok());
 }
 
-// Refuses every single entry of a cold sync in turn, then of an update
-// that moves every service to new endpoints and drops one: the maps never
-// show a broken service, and the next full Apply ends where a clean run
-// does.
-TEST_F(BatchingMapWriterTest, ARefusedEntryAnywhereLeavesAConsistentState) {
-  const DesiredState cold = Desired(4, 3);
-  const DesiredState moved = Desired(3, 2, 100);
+void CheckEveryRefusal(const DesiredState& cold, const DesiredState& moved) {
   FakeMapWriter reference;
   Programmer clean(&reference, kRoomy);
   ASSERT_TRUE(clean.Apply(moved).ok());
@@ -201,6 +266,8 @@ TEST_F(BatchingMapWriterTest, ARefusedEntryAnywhereLeavesAConsistentState) {
         EXPECT_EQ(Active(maps.entries()), Active(want));
         EXPECT_EQ(maps.entries().rev_nat.size(), want.rev_nat.size());
         EXPECT_EQ(maps.entries().source_ranges.size(), 1u);
+        EXPECT_EQ(maps.entries().maglev_tables.size(),
+                  want.maglev_tables.size());
       } else {
         EXPECT_EQ(maps.entries().frontends.size(), 8u);
         EXPECT_EQ(maps.entries().slots.size(), 12u);
@@ -208,6 +275,18 @@ TEST_F(BatchingMapWriterTest, ARefusedEntryAnywhereLeavesAConsistentState) {
       }
       if (s.ok()) break;  // fail_at was past the last write
     }
+  }
+}
+
+// Refuses every single entry (and Maglev table) of a cold sync in turn, then of
+// an update that moves every service to new endpoints and drops one: the maps
+// never show a broken service, and the next full Apply ends where a clean run
+// does.
+TEST_F(BatchingMapWriterTest, ARefusedEntryAnywhereLeavesAConsistentState) {
+  for (const bool maglev : {false, true}) {
+    SCOPED_TRACE(maglev ? "Maglev" : "random");
+    CheckEveryRefusal(maglev ? DesiredMaglev(4, 3) : Desired(4, 3),
+                      maglev ? DesiredMaglev(3, 2, 100) : Desired(3, 2, 100));
   }
 }
 
