@@ -18,6 +18,7 @@
 #include "control/sync/batching_map_writer.h"
 #include "control/sync/programmer.h"
 #include "gtest/gtest.h"
+#include "tests/fakes/desired_states.h"
 #include "tests/fakes/fake_map_writer.h"
 
 namespace switchyard::agent {
@@ -52,15 +53,10 @@ DesiredState Desired(int services, int endpoints, int first_endpoint = 1) {
   return d;
 }
 
-// The same services choosing by Maglev (a table of 7 each).
+// The same services, each choosing by Maglev over a table of 7.
 DesiredState DesiredMaglev(int services, int endpoints,
                            int first_endpoint = 1) {
-  DesiredState d = Desired(services, endpoints, first_endpoint);
-  for (auto& [key, fe] : d.frontends) {
-    if (!key.is_wildcard()) fe.policy = YARD_POLICY_MAGLEV;
-  }
-  for (auto& [name, set] : d.sets) set.maglev_table_size = 7;
-  return d;
+  return testing::WithMaglev(Desired(services, endpoints, first_endpoint), 7);
 }
 
 // A kernel without batch calls: every map falls back.

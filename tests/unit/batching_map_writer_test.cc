@@ -10,6 +10,7 @@
 
 #include "control/sync/programmer.h"
 #include "gtest/gtest.h"
+#include "tests/fakes/desired_states.h"
 #include "tests/fakes/fake_map_batches.h"
 #include "tests/fakes/fake_map_writer.h"
 
@@ -51,12 +52,7 @@ DesiredState Desired(int services, int endpoints, int first_endpoint = 1) {
 // The same services, each choosing by Maglev over a table of 7.
 DesiredState DesiredMaglev(int services, int endpoints,
                            int first_endpoint = 1) {
-  DesiredState d = Desired(services, endpoints, first_endpoint);
-  for (auto& [key, fe] : d.frontends) {
-    if (!key.is_wildcard()) fe.policy = YARD_POLICY_MAGLEV;
-  }
-  for (auto& [name, set] : d.sets) set.maglev_table_size = 7;
-  return d;
+  return testing::WithMaglev(Desired(services, endpoints, first_endpoint), 7);
 }
 
 size_t Active(const ProgrammedEntries& entries) {
