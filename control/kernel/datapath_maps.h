@@ -112,16 +112,16 @@ class DatapathMaps {
   absl::Status PutMaglevTable(uint32_t svc_id,
                               const std::vector<uint32_t>& table);
   absl::Status DeleteMaglevTable(uint32_t svc_id);
-  // Many tables in one call: the kernel waits for running programs (an RCU
-  // grace period, 17 ms on the bench VM) after each write to a map of maps,
-  // so one call per table made a cold sync of 10,000 Maglev services
-  // take minutes. tables[i] becomes ids[i]'s, in order, stopping at the first
-  // refused; `done` says how many were swapped in. It may stop short with
-  // OK: new tables are built before the one swap, each an open fd until
-  // then, and a call builds at most kMaglevBatchTables of them and
-  // kMaglevBatchBytes (a batch of replacements never holds much more than
-  // the tables it replaces, nor many fds). Unimplemented (done 0): the
-  // kernel has no batch calls for maps of maps.
+  // Many tables in one call: the kernel waits for running programs (an
+  // RCU grace period, 17 ms on the bench VM) after each write to a map of
+  // maps, so one call per table made a cold sync of 10,000 Maglev
+  // services take minutes. tables[i] becomes ids[i]'s, in order, stopping
+  // at the first refused; `done` says how many were swapped in. It may
+  // stop short with OK: new tables are built before the one swap, each an
+  // open fd until then, and a call builds at most kMaglevBatchTables of
+  // them and kMaglevBatchBytes (a batch of replacements never holds much
+  // more than the tables it replaces, nor many fds). Unimplemented (done
+  // 0): the kernel has no batch calls for maps of maps.
   static constexpr size_t kMaglevBatchTables = 256;
   static constexpr size_t kMaglevBatchBytes = size_t{64} << 20;
   absl::Status PutMaglevTables(absl::Span<const uint32_t> svc_ids,

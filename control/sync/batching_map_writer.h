@@ -10,10 +10,11 @@
 // Maglev tables are held the same way, consecutive puts (or deletes)
 // together: the kernel waits for running programs after every write to a
 // map of maps (a full RCU grace period, 17 ms on the bench VM), once per
-// call, so one call for many tables is one wait instead of one each. The kernel
-// writes a batch in order and stops at the first entry it refuses, so the maps
-// always hold a prefix of the programmer's writes: the state a one-by-one
-// writer leaves when that entry fails, never a half-programmed service.
+// call, so one call for many tables is one wait instead of one each.
+// The kernel writes a batch in order and stops at the first entry it
+// refuses, so the maps always hold a prefix of the programmer's writes:
+// the state a one-by-one writer leaves when that entry fails, never a
+// half-programmed service.
 //
 // What changes is when a failure is seen: by the call that made the
 // batch, not by the write that failed. From then on every call fails
