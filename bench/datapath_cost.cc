@@ -542,7 +542,8 @@ uint32_t MaglevBenchTableSize(uint32_t n) {
 // entry the frontend's one backend), then the frontends. The tables go in
 // as the agent writes them, many per call: the kernel waits a grace period
 // after each call that writes a map of maps (17 ms on the bench VM, so
-// one table per call kept 100,000 services loading for half an hour).
+// one table per call would have kept 100,000 services loading for about
+// half an hour).
 absl::Status MakeRingMaglev(DatapathMaps& maps, const Ring& ring, uint8_t proto,
                             uint32_t size) {
   std::vector<std::vector<uint32_t>> tables;
