@@ -83,9 +83,10 @@ absl::Status WaitProgrammed(uint64_t version, int64_t received_unix_us,
       *context.err << "no node is connected to the controller: nothing to "
                       "wait for\n";
     } else {
-      const bool on_controller_clock = received_unix_us > 0 &&
-                                       standing.every_ack_timed &&
-                                       standing.last_ack_unix_us > 0;
+      // Here at least one node is programmed, so every_ack_timed means a
+      // last ack time too.
+      const bool on_controller_clock =
+          received_unix_us > 0 && standing.every_ack_timed;
       // Milliseconds, or microseconds below one: a one-service change is
       // programmed in a fraction of a millisecond.
       const absl::Duration took =
