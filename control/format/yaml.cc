@@ -2,13 +2,13 @@
 #include "control/format/yaml.h"
 
 #include <algorithm>
-#include <regex>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "control/format/json.h"
+#include "control/format/yaml_number.h"
 
 namespace switchyard::format {
 namespace {
@@ -26,14 +26,7 @@ bool ResolvesToNonString(absl::string_view s) {
   for (const char* word : kWords) {
     if (s == word) return true;
   }
-  // Built once; the patterns follow the YAML 1.1 int and float types plus
-  // YAML 1.2's 0o octal.
-  static const std::regex kNumber(
-      "[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(:[0-5]?[0-9])+"
-      "(\\.[0-9_]*)?|(\\.[0-9_]+|[0-9][0-9_]*(\\.[0-9_]*)?)([eE][-+]?[0-9]+)?"
-      ")",
-      std::regex::ECMAScript | std::regex::optimize);
-  return std::regex_match(s.begin(), s.end(), kNumber);
+  return IsYamlNumber(s);
 }
 
 }  // namespace
