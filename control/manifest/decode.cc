@@ -11,11 +11,13 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -53,16 +55,46 @@ std::string Entry(const std::string& path, absl::string_view key) {
   return absl::StrCat(path, "[", QuoteString(key), "]");
 }
 
+// A field error's position is within its document, whose first line only
+// ParseManifests knows. It travels as a payload, not as text, and becomes
+// " (line N, column M)" at the message's end once the document's offset is
+// added (WithStreamPosition): rewriting the text instead would also rewrite
+// whatever a user's key or value spells "(line 5".
+constexpr absl::string_view kPositionPayload =
+    "type.switchyard.dev/manifest.DocumentPosition";
+
 absl::Status FieldError(const std::string& path, const YAML::Node& node,
                         absl::string_view message) {
   std::string text =
       path.empty() ? std::string(message) : absl::StrCat(path, ": ", message);
+  absl::Status status = absl::InvalidArgumentError(text);
   // The line is what makes a message actionable in a 500-line file.
   if (node.IsDefined() && !node.Mark().is_null()) {
-    absl::StrAppend(&text, " (line ", node.Mark().line + 1, ", column ",
-                    node.Mark().column + 1, ")");
+    status.SetPayload(
+        kPositionPayload,
+        absl::Cord(absl::StrCat(node.Mark().line, ",", node.Mark().column)));
   }
-  return absl::InvalidArgumentError(text);
+  return status;
+}
+
+// `status` with its document-relative position, if it has one, written out
+// as the stream's line and column.
+absl::Status WithStreamPosition(const absl::Status& status, int first_line) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kPositionPayload);
+  if (!payload.has_value()) return status;
+  std::pair<std::string, std::string> parts =
+      absl::StrSplit(std::string(*payload), ',');
+  int line = 0;
+  int column = 0;
+  if (!absl::SimpleAtoi(parts.first, &line) ||
+      !absl::SimpleAtoi(parts.second, &column)) {
+    return status;  // never written that way by FieldError
+  }
+  return absl::Status(
+      status.code(),
+      absl::StrCat(status.message(), " (line ",
+                   static_cast<int64_t>(line) + first_line + 1, ", column ",
+                   static_cast<int64_t>(column) + 1, ")"));
 }
 
 bool IsAbsent(const YAML::Node& node) {
@@ -723,9 +755,15 @@ struct Where {
     if (!object.empty()) absl::StrAppend(&prefix, " (", object, ")");
     return prefix;
   }
+  // Keeps the status's position payload (see FieldError).
   absl::Status Error(const absl::Status& status) const {
-    return absl::InvalidArgumentError(
+    absl::Status out = absl::InvalidArgumentError(
         absl::StrCat(Prefix(), ": ", status.message()));
+    status.ForEachPayload(
+        [&](absl::string_view type_url, const absl::Cord& payload) {
+          out.SetPayload(type_url, payload);
+        });
+    return out;
   }
 };
 
@@ -759,13 +797,11 @@ absl::Status ReportUnknownFields(const std::vector<UnknownField>& unknown,
                                  const Where& where, ManifestSet* out) {
   if (where.unknown_fields == UnknownFields::kIgnore) return absl::OkStatus();
   for (const UnknownField& field : unknown) {
-    // An error's line is shifted to the stream's by the caller, as for
-    // every field error; a warning's is final here.
     const bool strict = where.unknown_fields == UnknownFields::kStrict;
-    std::string text = absl::StrCat(
-        where.Prefix(), ": unknown field ", QuoteString(field.path), " (line ",
-        field.mark.line + 1 + (strict ? 0 : where.first_line), ", column ",
-        field.mark.column + 1, ")");
+    std::string text = absl::StrCat(where.Prefix(), ": unknown field ",
+                                    QuoteString(field.path), " (line ",
+                                    field.mark.line + 1 + where.first_line,
+                                    ", column ", field.mark.column + 1, ")");
     if (strict) {
       return absl::InvalidArgumentError(
           absl::StrCat(text, "; --validate=strict refuses unknown fields"));
@@ -959,32 +995,6 @@ std::vector<Document> SplitDocuments(absl::string_view text) {
   return docs;
 }
 
-// A field error says " (line N)" within its document; the stream's line is
-// what a person opens the file at.
-absl::Status ShiftLines(const absl::Status& status, int offset) {
-  if (status.ok() || offset == 0) return status;
-  std::string message(status.message());
-  std::string out;
-  const std::string kLine = "(line ";
-  size_t at = 0;
-  for (size_t found; (found = message.find(kLine, at)) != std::string::npos;) {
-    size_t digits = found + kLine.size();
-    size_t end = digits;
-    while (end < message.size() && absl::ascii_isdigit(message[end])) ++end;
-    int line = 0;
-    absl::StrAppend(&out, message.substr(at, digits - at));
-    if (end > digits &&
-        absl::SimpleAtoi(message.substr(digits, end - digits), &line)) {
-      absl::StrAppend(&out, line + offset);
-    } else {
-      absl::StrAppend(&out, message.substr(digits, end - digits));
-    }
-    at = end;
-  }
-  absl::StrAppend(&out, message.substr(at));
-  return absl::Status(status.code(), out);
-}
-
 }  // namespace
 
 absl::StatusOr<ManifestSet> ParseManifests(absl::string_view text,
@@ -1033,7 +1043,7 @@ absl::StatusOr<ManifestSet> ParseManifests(absl::string_view text,
     // this module.
     try {
       if (absl::Status s = DecodeObject(doc, where, false, &set); !s.ok()) {
-        return ShiftLines(s, docs[i].first_line);
+        return WithStreamPosition(s, docs[i].first_line);
       }
     } catch (const YAML::Exception& e) {
       return absl::InvalidArgumentError(

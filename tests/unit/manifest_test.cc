@@ -1103,5 +1103,41 @@ TEST(ParseManifests, LinesCountFromTheStreamNotTheDocument) {
       << set.status();
 }
 
+// The document's offset is added to the error's own position only, never to
+// numbers a user's text happens to spell like one (it once rewrote them,
+// and overflowed on "(line 2147483647").
+TEST(ParseManifests, UserTextThatSpellsALineIsLeftAlone) {
+  absl::StatusOr<ManifestSet> set = ParseManifests(
+      "apiVersion: v1\nkind: Node\nmetadata: {name: a}\n---\n"
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: b\n  labels:\n"
+      "    \"(line 2147483647\": {a: b}\n",
+      "two.yaml");
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(std::string(set.status().message()),
+            "two.yaml: document 2 (Service): "
+            "metadata.labels[\"(line 2147483647\"]: expected a string, got a "
+            "map (line 10, column 25)");
+}
+
+// Strict mode's unknown-field error names the stream's line as the warning
+// does.
+TEST(ParseManifests, StrictUnknownFieldNamesTheStreamsLine) {
+  const std::string text =
+      "apiVersion: v1\nkind: Node\nmetadata: {name: a}\n---\n"
+      "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec:\n"
+      "  portz: []\n";
+  absl::StatusOr<ManifestSet> warned = ParseManifests(text, "two.yaml");
+  ASSERT_TRUE(warned.ok()) << warned.status();
+  ASSERT_EQ(warned->warnings.size(), 1u);
+  EXPECT_NE(warned->warnings[0].find("(line 9, column 3)"), std::string::npos)
+      << warned->warnings[0];
+  absl::StatusOr<ManifestSet> strict = ParseManifests(
+      text, "two.yaml", {.unknown_fields = UnknownFields::kStrict});
+  ASSERT_FALSE(strict.ok());
+  EXPECT_NE(strict.status().message().find("(line 9, column 3)"),
+            std::string::npos)
+      << strict.status();
+}
+
 }  // namespace
 }  // namespace switchyard::manifest
