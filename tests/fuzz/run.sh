@@ -84,7 +84,23 @@ cd "$artifacts"
 # reported before the process reaches libFuzzer's 2 GB RSS limit, whose
 # report first profiles the heap and can take many minutes. Leak checks
 # are off for the same reason: a short run is not the place for them.
-exec "$build/tests/fuzz/$target" -max_total_time="$seconds" \
+#
+# The run's progress lines (hundreds) go to a log beside the artifacts;
+# what is printed is the end of it, where libFuzzer puts a finding's report
+# and the input (file and base64): a CI log that keeps only a test's first
+# and last lines must still show the finding.
+log=$artifacts/last-run.log
+status=0
+"$build/tests/fuzz/$target" -max_total_time="$seconds" \
   -error_exitcode=1 -timeout_exitcode=1 -timeout=10 -detect_leaks=0 \
   -max_len=4096 \
-  -print_final_stats=1 -artifact_prefix="$artifacts/" "$@" "$corpus"
+  -print_final_stats=1 -artifact_prefix="$artifacts/" "$@" "$corpus" \
+  >"$log" 2>&1 || status=$?
+if ((status == 0)); then
+  grep -E '^(INFO: Seed|Done|stat::)' "$log" || tail -n 12 "$log"
+else
+  echo "$target: libFuzzer exited $status; the end of $log:"
+  grep -E '^INFO: Seed' "$log" || true
+  tail -n 80 "$log"
+fi
+exit "$status"
