@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/kube/kube_objects.h"
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -68,7 +72,23 @@ std::string NotOursBecause(const kubejson::ObjectMeta& meta,
   return absl::StrCat("labelled for proxy \"", label->second, "\"");
 }
 
-v1::ServicePort ConvertPort(const kubejson::ServicePort& from) {
+// A JSON number is a double; casting one outside int32 (8e30) is undefined
+// behaviour, and a fraction (80.5) is no port either. Such a targetPort
+// becomes -1, which validation refuses, and a warning names what was sent.
+int32_t TargetPortNumber(double number, size_t index,
+                         std::vector<std::string>* warnings) {
+  if (number >= std::numeric_limits<int32_t>::min() &&
+      number <= std::numeric_limits<int32_t>::max() &&
+      number == std::trunc(number)) {
+    return static_cast<int32_t>(number);
+  }
+  warnings->push_back(absl::StrCat(
+      "spec.ports[", index, "].targetPort: ", number, " is not a port number"));
+  return -1;
+}
+
+v1::ServicePort ConvertPort(const kubejson::ServicePort& from, size_t index,
+                            std::vector<std::string>* warnings) {
   v1::ServicePort port;
   port.set_name(from.name());
   port.set_protocol(from.protocol());
@@ -78,7 +98,7 @@ v1::ServicePort ConvertPort(const kubejson::ServicePort& from) {
   const google::protobuf::Value& target = from.target_port();
   if (target.kind_case() == google::protobuf::Value::kNumberValue) {
     port.mutable_target_port()->set_number(
-        static_cast<int32_t>(target.number_value()));
+        TargetPortNumber(target.number_value(), index, warnings));
   } else if (target.kind_case() == google::protobuf::Value::kStringValue) {
     port.mutable_target_port()->set_name(target.string_value());
   }
@@ -86,7 +106,8 @@ v1::ServicePort ConvertPort(const kubejson::ServicePort& from) {
 }
 
 void ConvertServiceSpec(const kubejson::ServiceSpec& from,
-                        v1::ServiceSpec* spec) {
+                        v1::ServiceSpec* spec,
+                        std::vector<std::string>* warnings) {
   spec->set_type(from.type());
   CopyIpv4Only(from.cluster_ips(), spec->mutable_cluster_ips());
   if (from.cluster_ip() == "None" || from.cluster_ip().empty() ||
@@ -95,8 +116,8 @@ void ConvertServiceSpec(const kubejson::ServiceSpec& from,
   } else if (spec->cluster_ips_size() > 0) {
     spec->set_cluster_ip(spec->cluster_ips(0));  // IPv6-primary dual stack
   }
-  for (const kubejson::ServicePort& port : from.ports()) {
-    *spec->add_ports() = ConvertPort(port);
+  for (int i = 0; i < from.ports_size(); ++i) {
+    *spec->add_ports() = ConvertPort(from.ports(i), i, warnings);
   }
   spec->mutable_selector()->insert(from.selector().begin(),
                                    from.selector().end());
@@ -153,7 +174,7 @@ Converted Convert(const kubejson::Service& service, const ServingRules& rules) {
   }
   v1::Service* converted = out.object.emplace().mutable_service();
   *converted->mutable_metadata() = ConvertMeta(service.metadata());
-  ConvertServiceSpec(spec, converted->mutable_spec());
+  ConvertServiceSpec(spec, converted->mutable_spec(), &out.warnings);
   for (const kubejson::LoadBalancerIngress& ingress :
        service.status().load_balancer().ingress()) {
     if (IsIpv6(ingress.ip())) continue;

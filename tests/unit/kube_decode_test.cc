@@ -100,6 +100,38 @@ TEST(DecodeList, ServicesAsTheApiServerSendsThem) {
       << "an unserved object still names what to remove";
 }
 
+// JSON numbers are doubles: a targetPort that is no int32 must not be cast
+// (undefined behaviour, found by kube_decode_fuzz); it becomes -1, which
+// the controller's validation refuses, with a warning naming the value.
+TEST(DecodeList, TargetPortThatIsNoInt32IsMarkedInvalid) {
+  absl::StatusOr<ListPage> page = DecodeList(v1::KIND_SERVICE, R"json({
+    "kind": "ServiceList", "apiVersion": "v1", "metadata": {"resourceVersion": "9"},
+    "items": [{
+      "metadata": {"name": "odd", "namespace": "default", "resourceVersion": "8"},
+      "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.40",
+               "ports": [{"port": 80, "targetPort": 8e30},
+                         {"port": 81, "targetPort": 80.5},
+                         {"port": 82, "targetPort": -2147483649},
+                         {"port": 83, "targetPort": 8081}]}
+    }]})json",
+                                             ServingRules{});
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->items.size(), 1u);
+  const Converted& odd = page->items[0];
+  ASSERT_TRUE(odd.object.has_value()) << odd.skipped;
+  const v1::ServiceSpec& spec = odd.object->service().spec();
+  ASSERT_EQ(spec.ports_size(), 4);
+  EXPECT_EQ(spec.ports(0).target_port().number(), -1);
+  EXPECT_EQ(spec.ports(1).target_port().number(), -1);
+  EXPECT_EQ(spec.ports(2).target_port().number(), -1);
+  EXPECT_EQ(spec.ports(3).target_port().number(), 8081);
+  ASSERT_EQ(odd.warnings.size(), 3u);
+  EXPECT_EQ(odd.warnings[0],
+            "spec.ports[0].targetPort: 8e+30 is not a port number");
+  EXPECT_EQ(odd.warnings[1],
+            "spec.ports[1].targetPort: 80.5 is not a port number");
+}
+
 TEST(DecodeList, ServiceProxyNameSelectsOnlyOurs) {
   absl::StatusOr<ListPage> page = DecodeList(
       v1::KIND_SERVICE, kServiceList, {.service_proxy_name = "other-proxy"});
