@@ -39,6 +39,9 @@ ABSL_FLAG(int, changes, 200, "single-endpoint changes to time");
 ABSL_FLAG(int, agent_pid, 0, "agent process, for its resident memory");
 ABSL_FLAG(std::string, json, "", "also write results here");
 ABSL_FLAG(bool, keep, false, "leave the services in place at the end");
+ABSL_FLAG(std::string, lb_policy, "",
+          "every service's switchyard.io/lb-policy (maglev, least-conn); "
+          "empty: the default, random");
 
 namespace format = switchyard::format;
 namespace v1 = switchyard::v1;
@@ -46,7 +49,8 @@ namespace v1 = switchyard::v1;
 namespace {
 
 const switchyard::bench::SyntheticCluster& Cluster() {
-  static const switchyard::bench::SyntheticCluster cluster("bench", "bench-");
+  static const switchyard::bench::SyntheticCluster cluster(
+      "bench", "bench-", absl::GetFlag(FLAGS_lb_policy));
   return cluster;
 }
 
@@ -206,7 +210,9 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) { return pct_of(change_ms, p); };
   auto arrival_pct = [&](double p) { return pct_of(arrival_ms, p); };
 
-  printf("control plane, %d services x %d endpoints\n", n, e);
+  const std::string policy = absl::GetFlag(FLAGS_lb_policy);
+  printf("control plane, %d services x %d endpoints%s%s\n", n, e,
+         policy.empty() ? "" : ", lb-policy ", policy.c_str());
   printf("  cold write -> agent ack      %9.1f ms (write RPC %.1f ms)\n",
          Ms(cold_total), Ms(cold_rpc));
   printf("  +1 service -> agent ack      %9.2f ms (write RPC %.2f ms)\n",
@@ -229,6 +235,7 @@ int main(int argc, char** argv) {
     Value doc = Value::Map();
     doc.Set("services", Value::Int(n));
     doc.Set("endpoints", Value::Int(e));
+    if (!policy.empty()) doc.Set("lb_policy", Value::String(policy));
     doc.Set("cold_ms", Value::Fixed(Ms(cold_total), 3));
     doc.Set("cold_rpc_ms", Value::Fixed(Ms(cold_rpc), 3));
     doc.Set("one_service_ms", Value::Fixed(Ms(one_total), 3));

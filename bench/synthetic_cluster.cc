@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "control/translate/lb_policy.h"
 
 namespace switchyard::bench {
 namespace {
@@ -20,6 +21,10 @@ v1::Object SyntheticCluster::Service(int i) const {
   v1::Service* s = o.mutable_service();
   s->mutable_metadata()->set_name(absl::StrCat(prefix_, i));
   s->mutable_metadata()->set_namespace_(ns_);
+  if (!lb_policy_.empty()) {
+    (*s->mutable_metadata()
+          ->mutable_annotations())[translate::kLbPolicyAnnotation] = lb_policy_;
+  }
   s->mutable_spec()->set_type("ClusterIP");
   v1::ServicePort* p = s->mutable_spec()->add_ports();
   p->set_name("http");

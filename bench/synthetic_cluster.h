@@ -6,6 +6,7 @@
 #define SWITCHYARD_BENCH_SYNTHETIC_CLUSTER_H_
 
 #include <string>
+#include <utility>
 
 #include "switchyard/v1/cluster.pb.h"
 
@@ -13,9 +14,14 @@ namespace switchyard::bench {
 
 class SyntheticCluster {
  public:
-  // Objects are named "<prefix><i>" in namespace `ns`.
-  SyntheticCluster(std::string ns, std::string prefix)
-      : ns_(std::move(ns)), prefix_(std::move(prefix)) {}
+  // Objects are named "<prefix><i>" in namespace `ns`. A non-empty
+  // `lb_policy` is every service's switchyard.io/lb-policy annotation
+  // (maglev, least-conn); empty leaves the default, random.
+  SyntheticCluster(std::string ns, std::string prefix,
+                   std::string lb_policy = "")
+      : ns_(std::move(ns)),
+        prefix_(std::move(prefix)),
+        lb_policy_(std::move(lb_policy)) {}
 
   v1::Object Service(int i) const;
   // Endpoints of service i in 10.128.0.0/10; `shift` > 0 moves the first
@@ -25,6 +31,7 @@ class SyntheticCluster {
  private:
   std::string ns_;
   std::string prefix_;
+  std::string lb_policy_;
 };
 
 }  // namespace switchyard::bench
