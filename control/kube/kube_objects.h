@@ -43,8 +43,9 @@ struct Converted {
   std::optional<v1::Object> object;
   std::string skipped;
   std::string resource_version;
-  // Parts of a served object left out in conversion (the IPv6 half of a
-  // dual-stack Service), for the log.
+  // Parts of a served object left out or marked invalid in conversion (the
+  // IPv6 half of a dual-stack Service, a targetPort that is no int32), for
+  // the log.
   std::vector<std::string> warnings;
 };
 
