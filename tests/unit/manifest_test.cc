@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "control/manifest/object.h"
 
 namespace switchyard::manifest {
@@ -1089,11 +1090,15 @@ TEST(ParseManifests, MalformedFlowMappingIsRefusedNotHung) {
       << set.status();
 }
 
+// Four lines: what follows it is document 2, from line 5.
+constexpr char kNodeDocumentFirst[] =
+    "apiVersion: v1\nkind: Node\nmetadata: {name: a}\n---\n";
+
 TEST(ParseManifests, LinesCountFromTheStreamNotTheDocument) {
   absl::StatusOr<ManifestSet> set = ParseManifests(
-      "apiVersion: v1\nkind: Node\nmetadata: {name: a}\n---\n"
-      "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec:\n"
-      "  ports:\n  - port: http\n",
+      absl::StrCat(kNodeDocumentFirst,
+                   "apiVersion: v1\nkind: Service\nmetadata: {name: b}\n"
+                   "spec:\n  ports:\n  - port: http\n"),
       "two.yaml");
   ASSERT_FALSE(set.ok());
   EXPECT_NE(set.status().message().find("document 2"), std::string::npos)
@@ -1108,9 +1113,9 @@ TEST(ParseManifests, LinesCountFromTheStreamNotTheDocument) {
 // and overflowed on "(line 2147483647").
 TEST(ParseManifests, UserTextThatSpellsALineIsLeftAlone) {
   absl::StatusOr<ManifestSet> set = ParseManifests(
-      "apiVersion: v1\nkind: Node\nmetadata: {name: a}\n---\n"
-      "apiVersion: v1\nkind: Service\nmetadata:\n  name: b\n  labels:\n"
-      "    \"(line 2147483647\": {a: b}\n",
+      absl::StrCat(kNodeDocumentFirst,
+                   "apiVersion: v1\nkind: Service\nmetadata:\n  name: b\n"
+                   "  labels:\n    \"(line 2147483647\": {a: b}\n"),
       "two.yaml");
   ASSERT_FALSE(set.ok());
   EXPECT_EQ(std::string(set.status().message()),
@@ -1123,9 +1128,9 @@ TEST(ParseManifests, UserTextThatSpellsALineIsLeftAlone) {
 // does.
 TEST(ParseManifests, StrictUnknownFieldNamesTheStreamsLine) {
   const std::string text =
-      "apiVersion: v1\nkind: Node\nmetadata: {name: a}\n---\n"
-      "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec:\n"
-      "  portz: []\n";
+      absl::StrCat(kNodeDocumentFirst,
+                   "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec:\n"
+                   "  portz: []\n");
   absl::StatusOr<ManifestSet> warned = ParseManifests(text, "two.yaml");
   ASSERT_TRUE(warned.ok()) << warned.status();
   ASSERT_EQ(warned->warnings.size(), 1u);
