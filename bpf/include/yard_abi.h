@@ -104,8 +104,9 @@ struct yard_config {
 
 /* Optional kernel features of the datapath, in yard_features (indexed by
  * this enum). Each is turned on only when the kernel accepts the real
- * program that uses it; what is off has a fallback with the same
- * semantics, or (north-south) is reported as not served. */
+ * program (or, for maglev_mmap, the real map) that uses it; what is off
+ * has a fallback with the same semantics, or (north-south) is reported as
+ * not served. */
 enum yard_feature {
 	YARD_FEATURE_XDP = 0,	   /* north-south at XDP on external devices;
 				    * off: at tc ingress (same behaviour) */
@@ -118,6 +119,12 @@ enum yard_feature {
 	YARD_FEATURE_STACK_BYPASS, /* pods' service traffic leaves tc with
 				    * bpf_redirect_peer / bpf_redirect_neigh;
 				    * off: the host stack routes it */
+	YARD_FEATURE_MAGLEV_MMAP,  /* yard_maglev's tables are BPF_F_MMAPABLE:
+				    * the agent fills them with one copy and
+				    * rewrites a table of unchanged size in
+				    * place; off: each table is filled entry
+				    * by entry and replaced whole (the same
+				    * tables, written slower) */
 	YARD_FEATURE_MAX,
 };
 
@@ -250,9 +257,13 @@ struct yard_svc_value {
  * Each table is an array of __u32 of its own size: entry 0 holds the
  * table's size M (a prime), entries 1..M the backend id (index into
  * yard_be4) each hash value modulo M chooses. The size travels inside the
- * table so a table and its size are replaced together. User space builds
- * a new table whole in a fresh array and swaps it in with one update of
- * yard_maglev, so a packet sees the old table or the new, never a mix.
+ * table so a table and its size are replaced together. A table of a new
+ * size is built whole in a fresh array and swapped in with one update of
+ * yard_maglev. With YARD_FEATURE_MAGLEV_MMAP a table of unchanged size is
+ * rewritten in place, one aligned 32-bit store per changed entry: a packet
+ * reads one entry, so it sees that entry's old backend or its new one,
+ * and both are live then (the agent writes a backend before any table
+ * names it and retires it only after no table does).
  */
 
 /* yard_slots: the backends of one backend set, numbered from 1. */

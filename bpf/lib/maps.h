@@ -37,8 +37,10 @@ struct {
 
 /* Maglev lookup tables by backend set (yard_abi.h says what a table
  * holds). The template's size is only a default: BPF_F_INNER_MAP lets
- * each table have its own. BPF_F_NO_PREALLOC: a replaced element is freed
- * after an RCU grace period, never reused under a reader still on it. */
+ * each table have its own. The loader adds BPF_F_MMAPABLE where the
+ * kernel allows it (feature maglev_mmap, control/kernel/maglev_tables.h).
+ * BPF_F_NO_PREALLOC: a replaced element is freed after an RCU grace
+ * period, never reused under a reader still on it. */
 struct yard_maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_INNER_MAP);

@@ -102,8 +102,9 @@ ABSL_FLAG(absl::Duration, ct_sweep_interval, absl::Seconds(10),
           "never.");
 ABSL_FLAG(std::string, datapath_features_off, "",
           "Optional kernel features the datapath must not use, whatever the "
-          "kernel allows: xdp, coarse_clock, north_south, stack_bypass, or "
-          "all (the accelerations: xdp, coarse_clock and stack_bypass). "
+          "kernel allows: xdp, coarse_clock, north_south, stack_bypass, "
+          "maglev_mmap, or all (the accelerations: xdp, coarse_clock, "
+          "stack_bypass and maglev_mmap). "
           "Unset, the environment "
           "variable YARD_DATAPATH_FEATURES_OFF is read instead, so a test "
           "suite can run every agent it starts on the fallbacks.");

@@ -73,6 +73,7 @@ absl::StatusOr<BpfMapInfo> BpfMap::Info() const {
   out.key_size = info.key_size;
   out.value_size = info.value_size;
   out.max_entries = info.max_entries;
+  out.map_flags = info.map_flags;
   out.name.assign(info.name, strnlen(info.name, sizeof(info.name)));
   return out;
 }

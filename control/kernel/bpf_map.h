@@ -33,7 +33,8 @@ struct BpfMapInfo {
   uint32_t key_size = 0;
   uint32_t value_size = 0;  // per CPU, for per-CPU maps
   uint32_t max_entries = 0;
-  std::string name;  // the kernel's (at most 15 characters)
+  uint32_t map_flags = 0;  // BPF_F_*
+  std::string name;        // the kernel's (at most 15 characters)
 };
 
 class BpfMap {

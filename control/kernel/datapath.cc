@@ -25,6 +25,7 @@
 #include "control/common/errno_status.h"
 #include "control/common/log.h"
 #include "control/kernel/bpf_map.h"
+#include "control/kernel/maglev_tables.h"
 #include "control/kernel/pinned_layout.h"
 #include "yard_datapath.skel.h"
 
@@ -105,7 +106,8 @@ absl::Status CheckBpffs(const std::string& pin_dir) {
 // Everything set before load: sizes, pins, configuration, and which
 // programs load at all.
 absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
-                       const FeatureSet& features) {
+                       const FeatureSet& features,
+                       bool maglev_tables_mappable) {
   const std::pair<bpf_map*, uint32_t> sizes[] = {
       {skel->maps.yard_svc4, config.max_frontends},
       {skel->maps.yard_slots, config.max_slots},
@@ -121,6 +123,16 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
     if (int err = bpf_map__set_max_entries(map, size); err != 0) {
       return ErrnoStatus(err, absl::StrCat("size ", bpf_map__name(map)));
     }
+  }
+  // Only read where yard_maglev is made here, not adopted.
+  bpf_map* maglev_template = bpf_map__inner_map(skel->maps.yard_maglev);
+  if (maglev_template == nullptr) {
+    return absl::InternalError("yard_maglev has no table template");
+  }
+  if (int err = bpf_map__set_map_flags(
+          maglev_template, MaglevTableFlags(maglev_tables_mappable));
+      err != 0) {
+    return ErrnoStatus(err, "flags of yard_maglev's table template");
   }
   // yard_reasons has room for reasons to come; pins made when it had one
   // slot per reason keep their size (a newer reason is not counted
@@ -195,6 +207,14 @@ absl::Status Configure(yard_datapath* skel, const DatapathConfig& config,
       }
       if (!features.on(*f)) continue;
     }
+    if (name == "yard_maglev.inner") {
+      // A flag no kernel defines: the template's creation fails as on a
+      // kernel without mappable arrays.
+      const uint32_t unknown_flag = 1u << 30;
+      bpf_map__set_map_flags(
+          maglev_template, bpf_map__map_flags(maglev_template) | unknown_flag);
+      continue;
+    }
     bpf_program* prog =
         bpf_object__find_program_by_name(skel->obj, name.c_str());
     if (prog == nullptr) {
@@ -223,6 +243,36 @@ absl::Status CheckLayoutToAdopt(const std::string& pin_dir) {
       " and start this one (established flows are then forgotten), or run "
       "an agent of layout ",
       **pinned, "."));
+}
+
+// Whether yard_maglev's tables can be mapped and rewritten in place
+// (feature maglev_mmap; turned off here with the reason when not), and,
+// where a yard_maglev is pinned already, whether its template takes
+// mappable tables: the agent must then make its tables so, whatever the
+// feature's state.
+absl::StatusOr<std::optional<bool>> DecideMaglevMmap(const std::string& pin_dir,
+                                                     FeatureSet& features) {
+  std::optional<bool> adopted_mappable;
+  if (!pin_dir.empty()) {
+    absl::StatusOr<BpfMap> pinned =
+        BpfMap::OpenPinnedInIfPresent(pin_dir, YARD_MAP_MAGLEV);
+    if (!pinned.ok()) return pinned.status();
+    if (pinned->fd() >= 0) {
+      absl::StatusOr<std::optional<std::string>> why =
+          WhyAdoptedTablesNotMappable(*pinned);
+      if (!why.ok()) return why.status();
+      adopted_mappable = !why->has_value();
+      if (why->has_value() && features.on(Feature::kMaglevMmap)) {
+        features.Set(Feature::kMaglevMmap, YARD_FEATURE_OFF_REFUSED, **why);
+      }
+    }
+  }
+  if (!adopted_mappable.has_value() && features.on(Feature::kMaglevMmap)) {
+    if (std::optional<std::string> why = WhyNoMappableTables()) {
+      features.Set(Feature::kMaglevMmap, YARD_FEATURE_OFF_REFUSED, *why);
+    }
+  }
+  return adopted_mappable;
 }
 
 }  // namespace
@@ -259,11 +309,18 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
   if (!features.on(Feature::kNorthSouth) && features.on(Feature::kXdp)) {
     features.Set(Feature::kXdp, YARD_FEATURE_OFF_FORCED, "needs north_south");
   }
+  absl::StatusOr<std::optional<bool>> adopted_mappable =
+      DecideMaglevMmap(config.pin_dir, features);
+  if (!adopted_mappable.ok()) return adopted_mappable.status();
   // Each failed attempt turns one feature off, so this ends.
   for (int attempt = 0; attempt <= kFeatureCount; ++attempt) {
     yard_datapath* skel = yard_datapath__open();
     if (skel == nullptr) return ErrnoStatus(errno, "open yard_datapath");
-    if (absl::Status s = Configure(skel, config, features); !s.ok()) {
+    // An adopted yard_maglev fixed its tables' flags when it was made.
+    const bool tables_mappable =
+        adopted_mappable->value_or(features.on(Feature::kMaglevMmap));
+    if (absl::Status s = Configure(skel, config, features, tables_mappable);
+        !s.ok()) {
       yard_datapath__destroy(skel);
       return s;
     }
@@ -285,6 +342,8 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
       maps.lc4 = BpfMap::Of(skel->maps.yard_lc4);
       maps.affinity4 = BpfMap::Of(skel->maps.yard_affinity4);
       maps.svc_addrs = BpfMap::Of(skel->maps.yard_svc_addrs);
+      maps.maglev_tables_mappable = tables_mappable;
+      maps.maglev_in_place = features.on(Feature::kMaglevMmap);
       auto dp = std::unique_ptr<Datapath>(
           new Datapath(config, skel, DatapathMaps(std::move(maps)), features));
       if (absl::Status s = dp->PublishFeatures(features); !s.ok()) return s;
@@ -325,8 +384,11 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(
           absl::StrCat("the kernel refused program ", failure.program, ": ",
                        failure.reason));
     }
-    LOG(WARNING) << "datapath: the kernel refused " << failure.program << " ("
-                 << failure.reason << "); loading without "
+    LOG(WARNING) << "datapath: the kernel refused "
+                 << (failure.program.empty()
+                         ? absl::StrCat("map ", failure.map_not_created)
+                         : failure.program)
+                 << " (" << failure.reason << "); loading without "
                  << FeatureName(*off);
     features.Set(*off, YARD_FEATURE_OFF_REFUSED,
                  absl::StrCat("refused by the kernel: ", failure.reason));

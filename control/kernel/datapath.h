@@ -55,6 +55,8 @@ struct DatapathConfig {
   // as a socket filter, which the verifier rejects), to exercise what a
   // kernel that refuses them gets. "PROGRAM@FEATURE" refuses PROGRAM only
   // while FEATURE is on (a kernel without a helper that feature uses).
+  // "yard_maglev.inner@maglev_mmap" makes the kernel refuse the Maglev
+  // tables' template while they are mappable (flags it does not know).
   std::vector<std::string> refuse_for_test;
 };
 

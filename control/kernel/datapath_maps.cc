@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/common/errno_status.h"
 #include "control/common/scoped_fd.h"
+#include "control/kernel/maglev_tables.h"
 #include "control/kernel/pinned_layout.h"
 
 namespace switchyard::kernel {
@@ -409,48 +410,15 @@ yard_svc4_key WildcardKey(uint32_t addr_be, uint8_t scope) {
   return ServiceKey(addr_be, 0, 0, scope);
 }
 
-namespace {
-
-// A set's table as a new array map, filled, not yet anyone's.
-absl::StatusOr<ScopedFd> NewMaglevTable(uint32_t svc_id,
-                                        const std::vector<uint32_t>& table) {
-  if (table.size() < 2 || table[0] != table.size() - 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "maglev table of set ", svc_id, ": entry 0 must hold the size"));
-  }
-  // The flags must equal the template's (yard_maglev_table in maps.h):
-  // the kernel refuses an inner map that differs in anything but size.
-  DECLARE_LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-  ScopedFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, "yard_mglv_tbl",
-                                sizeof(uint32_t), sizeof(uint32_t),
-                                static_cast<uint32_t>(table.size()), &opts));
-  if (!inner.valid()) {
-    return ErrnoStatus(errno,
-                       absl::StrCat("create maglev table of set ", svc_id, " (",
-                                    table.size(), " entries)"));
-  }
-  std::vector<uint32_t> keys(table.size());
-  for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
-  uint32_t count = static_cast<uint32_t>(table.size());
-  if (bpf_map_update_batch(inner.get(), keys.data(), table.data(), &count,
-                           nullptr) != 0) {
-    // Kernels without batch updates of arrays: one entry at a time. The
-    // array is nobody's yet, so the order does not matter.
-    for (uint32_t i = 0; i < table.size(); ++i) {
-      if (bpf_map_update_elem(inner.get(), &i, &table[i], BPF_ANY) != 0) {
-        return ErrnoStatus(errno,
-                           absl::StrCat("fill maglev table of set ", svc_id));
-      }
-    }
-  }
-  return inner;
-}
-
-}  // namespace
-
 absl::Status DatapathMaps::PutMaglevTable(uint32_t svc_id,
                                           const std::vector<uint32_t>& table) {
-  absl::StatusOr<ScopedFd> inner = NewMaglevTable(svc_id, table);
+  if (maps_.maglev_in_place) {
+    absl::StatusOr<bool> done =
+        RewriteMaglevTableInPlace(maps_.maglev, svc_id, table);
+    if (!done.ok() || *done) return done.status();
+  }
+  absl::StatusOr<ScopedFd> inner =
+      NewMaglevTable(svc_id, table, maps_.maglev_tables_mappable);
   if (!inner.ok()) return inner.status();
   // The swap: yard_maglev now holds the new array (and a reference to
   // it); the old one is freed once no program can be reading it.
@@ -465,16 +433,35 @@ absl::Status DatapathMaps::PutMaglevTables(
   if (svc_ids.size() != tables.size()) {
     return absl::InvalidArgumentError("maglev tables: ids and tables differ");
   }
+  // A call either rewrites a run of leading tables in place or swaps in a
+  // run of new ones, never both: `done` counts a prefix, in order.
+  uint32_t rewritten = 0;
   std::vector<ScopedFd> inner;
   std::vector<uint32_t> fds;
   size_t bytes = 0;
   for (size_t i = 0; i < tables.size(); ++i) {
-    const size_t table_bytes = tables[i].size() * sizeof(uint32_t);
+    if (maps_.maglev_in_place && inner.empty()) {
+      absl::StatusOr<bool> in_place =
+          RewriteMaglevTableInPlace(maps_.maglev, svc_ids[i], tables[i]);
+      if (!in_place.ok()) {
+        done = rewritten;
+        return in_place.status();
+      }
+      if (*in_place) {
+        ++rewritten;
+        continue;
+      }
+    }
+    if (rewritten > 0) break;
+    // The kernel keeps each 4-byte entry in 8 bytes (array elements are
+    // rounded up to 8).
+    const size_t table_bytes = tables[i].size() * 8;
     if (inner.size() == kMaglevBatchTables ||
         (!inner.empty() && bytes + table_bytes > kMaglevBatchBytes)) {
       break;
     }
-    absl::StatusOr<ScopedFd> fd = NewMaglevTable(svc_ids[i], tables[i]);
+    absl::StatusOr<ScopedFd> fd =
+        NewMaglevTable(svc_ids[i], tables[i], maps_.maglev_tables_mappable);
     // A table that cannot be built ends the batch before it: what comes
     // before is swapped in, and the caller sees the failure next call.
     if (!fd.ok()) {
@@ -484,6 +471,10 @@ absl::Status DatapathMaps::PutMaglevTables(
     fds.push_back(static_cast<uint32_t>(fd->get()));
     inner.push_back(*std::move(fd));
     bytes += table_bytes;
+  }
+  if (rewritten > 0) {
+    done = rewritten;
+    return absl::OkStatus();
   }
   // The map holds its own reference to each array it took; the fds here
   // close when `inner` goes.
@@ -503,6 +494,12 @@ absl::Status DatapathMaps::DeleteMaglevTable(uint32_t svc_id) {
 
 absl::StatusOr<std::vector<uint32_t>> DatapathMaps::MaglevTableIds() const {
   return maps_.maglev.Keys<uint32_t>();
+}
+
+absl::StatusOr<std::optional<uint32_t>> DatapathMaps::MaglevTableMapId(
+    uint32_t svc_id) const {
+  // User space reads a map-in-map's value as the inner map's id.
+  return maps_.maglev.Lookup<uint32_t>(svc_id);
 }
 
 absl::StatusOr<std::vector<uint32_t>> DatapathMaps::ReadMaglevTable(

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Typed access to the datapath's maps. Every write is one bpf(2) syscall on
-// one entry, or on many entries of one map (the batch calls); ordering several
-// writes safely is the caller's job (see the sync layer), this class only makes
-// each one type-checked and reported.
+// one entry, or on many entries of one map (the batch calls), or (Maglev
+// tables) stores through a table's mapping; ordering several writes safely
+// is the caller's job (see the sync layer), this class only makes each one
+// type-checked and reported.
 #ifndef SWITCHYARD_CONTROL_KERNEL_DATAPATH_MAPS_H_
 #define SWITCHYARD_CONTROL_KERNEL_DATAPATH_MAPS_H_
 
@@ -42,6 +43,13 @@ class DatapathMaps {
     // Which addresses pods may reach a frontend on (yard_abi.h). Absent
     // (no map) in pins of agents that had none: nothing reads it there.
     BpfMap svc_addrs;
+    // How yard_maglev's tables are written (maglev_tables.h), as the
+    // loader chose: made BPF_F_MMAPABLE (they must be whenever the
+    // outer map's template is), and rewritten in place when their size is
+    // unchanged (feature maglev_mmap). Both false for OpenPinned, whose
+    // users only read.
+    bool maglev_tables_mappable = false;
+    bool maglev_in_place = false;
   };
   explicit DatapathMaps(Handles maps);
   DatapathMaps(DatapathMaps&&) = default;
@@ -107,8 +115,9 @@ class DatapathMaps {
 
   // Maglev lookup tables (yard_maglev), by backend set id. `table` is the
   // table's array as the datapath reads it: [0] the size M, [1..M] backend
-  // ids. Put builds it in a new array and swaps that in with one update,
-  // so packets see the old table or the new one, never a mix.
+  // ids. Put rewrites the set's table in place when it can (same size,
+  // maglev_in_place: each entry the old backend or the new, yard_abi.h);
+  // otherwise it builds a new array and swaps that in with one update.
   absl::Status PutMaglevTable(uint32_t svc_id,
                               const std::vector<uint32_t>& table);
   absl::Status DeleteMaglevTable(uint32_t svc_id);
@@ -120,8 +129,10 @@ class DatapathMaps {
   // stop short with OK: new tables are built before the one swap, each an
   // open fd until then, and a call builds at most kMaglevBatchTables of
   // them and kMaglevBatchBytes (a batch of replacements never holds much
-  // more than the tables it replaces, nor many fds). Unimplemented (done
-  // 0): the kernel has no batch calls for maps of maps.
+  // more than the tables it replaces, nor many fds). A call that rewrites
+  // tables in place does only that (a leading run of them: no swap, no
+  // wait). Unimplemented (done 0): the kernel has no batch calls for maps
+  // of maps.
   static constexpr size_t kMaglevBatchTables = 256;
   static constexpr size_t kMaglevBatchBytes = size_t{64} << 20;
   absl::Status PutMaglevTables(absl::Span<const uint32_t> svc_ids,
@@ -133,6 +144,10 @@ class DatapathMaps {
   absl::StatusOr<std::vector<uint32_t>> MaglevTableIds() const;
   // The table as the datapath reads it; empty when the set has none.
   absl::StatusOr<std::vector<uint32_t>> ReadMaglevTable(uint32_t svc_id) const;
+  // The kernel's id of the array that holds svc_id's table (nullopt when
+  // none): kept by a rewrite in place, new after a swap.
+  absl::StatusOr<std::optional<uint32_t>> MaglevTableMapId(
+      uint32_t svc_id) const;
 
   absl::StatusOr<std::optional<yard_ct4_value>> LookupCt(
       const yard_ct4_key& key) const;

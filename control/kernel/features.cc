@@ -13,7 +13,7 @@ namespace switchyard::kernel {
 namespace {
 
 constexpr absl::string_view kNames[kFeatureCount] = {
-    "xdp", "coarse_clock", "north_south", "stack_bypass"};
+    "xdp", "coarse_clock", "north_south", "stack_bypass", "maglev_mmap"};
 
 // Lines of a verifier log that say nothing about why it refused.
 bool IsVerifierChatter(absl::string_view line) {
@@ -60,6 +60,7 @@ absl::StatusOr<std::vector<Feature>> ParseFeatureList(absl::string_view list) {
       features.push_back(Feature::kXdp);
       features.push_back(Feature::kCoarseClock);
       features.push_back(Feature::kStackBypass);
+      features.push_back(Feature::kMaglevMmap);
       continue;
     }
     std::optional<Feature> f = FeatureByName(name);
@@ -164,6 +165,14 @@ LoadFailure ExplainLoadFailure(absl::string_view libbpf_log) {
       failure.reason = std::string(bare);
       continue;
     }
+    if (failure.map.empty() && absl::StartsWith(bare, "map '") &&
+        absl::StrContains(bare, "failed to create")) {
+      // "map 'NAME': failed to create: REASON"
+      absl::string_view rest = bare.substr(5);
+      failure.map_not_created = std::string(rest.substr(0, rest.find('\'')));
+      failure.reason = std::string(bare);
+      continue;
+    }
     if (absl::StrContains(bare, "BPF program load failed") ||
         absl::StrContains(bare, "failed to load")) {
       std::string prog = ProgramOf(bare);
@@ -178,6 +187,12 @@ LoadFailure ExplainLoadFailure(absl::string_view libbpf_log) {
 std::optional<Feature> FeatureToTurnOff(const LoadFailure& failure,
                                         const FeatureSet& features) {
   if (!failure.map.empty()) return std::nullopt;
+  // The probe made a table like the template (maglev_tables.h); a kernel
+  // that still refuses the template gets the plain one.
+  if (absl::StartsWith(failure.map_not_created, "yard_maglev") &&
+      features.on(Feature::kMaglevMmap)) {
+    return Feature::kMaglevMmap;
+  }
   if (features.on(Feature::kCoarseClock) &&
       absl::StrContains(failure.reason, "ktime_get_coarse")) {
     return Feature::kCoarseClock;

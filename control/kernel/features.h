@@ -21,17 +21,19 @@ enum class Feature {
   kCoarseClock = YARD_FEATURE_COARSE_CLOCK,
   kNorthSouth = YARD_FEATURE_NORTH_SOUTH,
   kStackBypass = YARD_FEATURE_STACK_BYPASS,
+  kMaglevMmap = YARD_FEATURE_MAGLEV_MMAP,
 };
 inline constexpr int kFeatureCount = YARD_FEATURE_MAX;
 
-// "xdp", "coarse_clock", "north_south", "stack_bypass".
+// "xdp", "coarse_clock", "north_south", "stack_bypass", "maglev_mmap".
 absl::string_view FeatureName(Feature feature);
 std::optional<Feature> FeatureByName(absl::string_view name);
 std::vector<Feature> AllFeatures();
 
 // A comma-separated list of feature names ("" for none, "all" for every
-// acceleration: xdp, coarse_clock and stack_bypass; north_south only by
-// name, since turning it off removes a capability rather than a speed-up).
+// acceleration: xdp, coarse_clock, stack_bypass and maglev_mmap;
+// north_south only by name, since turning it off removes a capability
+// rather than a speed-up).
 absl::StatusOr<std::vector<Feature>> ParseFeatureList(absl::string_view list);
 
 absl::string_view FeatureStateName(yard_feature_state state);
@@ -65,6 +67,9 @@ struct LoadFailure {
   std::string program;  // the program the kernel refused; "" if none
   std::string reason;   // the verifier's last words, or libbpf's
   std::string map;      // a pinned map that did not match; "" if none
+  // A map libbpf could not create ("yard_maglev.inner" for the Maglev
+  // tables' template); "" if none.
+  std::string map_not_created;
 };
 LoadFailure ExplainLoadFailure(absl::string_view libbpf_log);
 

@@ -3,15 +3,22 @@
 // BPF_PROG_TEST_RUN: the table the agent builds decides every new flow,
 // the same tuple always lands on the same endpoint (also after its
 // tracking entry is gone), different tuples spread over every endpoint,
-// and a table swapped in under traffic keeps established flows where they
-// are and moves about 1/N of the choices when one endpoint of N leaves.
+// and a new table under traffic keeps established flows where they are
+// and moves about 1/N of the choices when one endpoint of N leaves. Every
+// test runs with tables rewritten in place (feature maglev_mmap) and with
+// tables swapped whole (its fallback); new flows meet only live backends
+// while tables are rewritten under them.
 #include <arpa/inet.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -44,10 +51,12 @@ constexpr int kBackends = 10;
 
 std::string BackendIp(int id) { return absl::StrCat("10.244.9.", id); }
 
-class MaglevDatapathTest : public ::testing::Test {
+// The parameter: whether tables are rewritten in place (maglev_mmap on).
+class MaglevDatapathTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     kernel::DatapathConfig config;  // nothing pinned
+    if (!GetParam()) config.features_off = {kernel::Feature::kMaglevMmap};
     config.max_frontends = 64;
     config.max_slots = 256;
     config.max_backends = 64;
@@ -56,6 +65,10 @@ class MaglevDatapathTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
     ASSERT_TRUE(dp.ok()) << dp.status();
     dp_ = std::move(*dp);
+    if (GetParam() && !dp_->features().on(kernel::Feature::kMaglevMmap)) {
+      GTEST_SKIP() << "maglev_mmap is off on this kernel: "
+                   << dp_->features().why(kernel::Feature::kMaglevMmap);
+    }
     std::vector<int> all;
     for (int id = 1; id <= kBackends; ++id) {
       yard_backend4 be = {};
@@ -74,18 +87,32 @@ class MaglevDatapathTest : public ::testing::Test {
 
   // The agent's order: slots and the table, then the frontend.
   void Serve(const std::vector<int>& ids, uint32_t size = kTableSize) {
-    std::vector<translate::MaglevBackend> backends;
     for (size_t i = 0; i < ids.size(); ++i) {
       ASSERT_OK(dp_->maps().PutSlot({kSet, static_cast<uint32_t>(i + 1)},
                                     {static_cast<uint32_t>(ids[i])}));
+    }
+    ASSERT_OK(dp_->maps().PutMaglevTable(kSet, Table(ids, size)));
+    PutFrontend(YARD_POLICY_MAGLEV, static_cast<uint16_t>(ids.size()));
+  }
+
+  static std::vector<uint32_t> Table(const std::vector<int>& ids,
+                                     uint32_t size = kTableSize) {
+    std::vector<translate::MaglevBackend> backends;
+    for (int id : ids) {
       backends.push_back(
-          {uint64_t{ntohl(IpBe(BackendIp(ids[i])))} << 16 | 8080, 1});
+          {uint64_t{ntohl(IpBe(BackendIp(id)))} << 16 | 8080, 1});
     }
     std::vector<uint32_t> picks = translate::BuildMaglevTable(backends, size);
     std::vector<uint32_t> table = {size};
     for (uint32_t pick : picks) table.push_back(ids[pick]);
-    ASSERT_OK(dp_->maps().PutMaglevTable(kSet, table));
-    PutFrontend(YARD_POLICY_MAGLEV, static_cast<uint16_t>(ids.size()));
+    return table;
+  }
+
+  std::optional<uint32_t> TableMapId() {
+    absl::StatusOr<std::optional<uint32_t>> id =
+        dp_->maps().MaglevTableMapId(kSet);
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : std::nullopt;
   }
 
   void PutFrontend(uint8_t policy, uint16_t count) {
@@ -125,7 +152,7 @@ class MaglevDatapathTest : public ::testing::Test {
   std::unique_ptr<Datapath> dp_;
 };
 
-TEST_F(MaglevDatapathTest, SameTupleSameEndpointEvenAsANewFlow) {
+TEST_P(MaglevDatapathTest, SameTupleSameEndpointEvenAsANewFlow) {
   std::map<uint16_t, std::string> first;
   for (uint16_t sport = 30000; sport < 30100; ++sport) {
     first[sport] = Send(sport);
@@ -143,7 +170,7 @@ TEST_F(MaglevDatapathTest, SameTupleSameEndpointEvenAsANewFlow) {
   bpf_test::ExpectReasons(dp_->maps(), {});
 }
 
-TEST_F(MaglevDatapathTest, DifferentTuplesSpreadOverEveryEndpoint) {
+TEST_P(MaglevDatapathTest, DifferentTuplesSpreadOverEveryEndpoint) {
   constexpr int kFlows = 3000;
   std::map<std::string, int> hits;
   for (int i = 0; i < kFlows; ++i) {
@@ -161,15 +188,15 @@ TEST_F(MaglevDatapathTest, DifferentTuplesSpreadOverEveryEndpoint) {
   }
 }
 
-TEST_F(MaglevDatapathTest, TableSwapKeepsFlowsAndMovesAboutATenth) {
+TEST_P(MaglevDatapathTest, TableSwapKeepsFlowsAndMovesAboutATenth) {
   constexpr int kFlows = 2000;
   std::map<uint16_t, std::string> before;
   for (int i = 0; i < kFlows; ++i) {
     uint16_t sport = static_cast<uint16_t>(10000 + i);
     before[sport] = Send(sport);
   }
-  // Endpoint 10 leaves: the new table is written whole and swapped in,
-  // then the count shrinks (the programmer's order).
+  // Endpoint 10 leaves: the new table is written (in place, or whole and
+  // swapped in), then the count shrinks (the programmer's order).
   std::vector<int> nine;
   for (int id = 1; id < kBackends; ++id) nine.push_back(id);
   ASSERT_NO_FATAL_FAILURE(Serve(nine));
@@ -202,7 +229,7 @@ TEST_F(MaglevDatapathTest, TableSwapKeepsFlowsAndMovesAboutATenth) {
   bpf_test::ExpectReasons(dp_->maps(), {});
 }
 
-TEST_F(MaglevDatapathTest, SmallTableOfItsOwnSize) {
+TEST_P(MaglevDatapathTest, SmallTableOfItsOwnSize) {
   // Sizes differ per table (BPF_F_INNER_MAP); the size read is the
   // table's own.
   ASSERT_NO_FATAL_FAILURE(Serve({3, 4}, 7));
@@ -217,13 +244,104 @@ TEST_F(MaglevDatapathTest, SmallTableOfItsOwnSize) {
   EXPECT_EQ((*table)[0], 7u);
 }
 
-TEST_F(MaglevDatapathTest, WithoutATableNewFlowsChooseAtRandom) {
+TEST_P(MaglevDatapathTest, WithoutATableNewFlowsChooseAtRandom) {
   ASSERT_OK(dp_->maps().DeleteMaglevTable(kSet));
   std::map<std::string, int> hits;
   for (uint16_t sport = 6000; sport < 6200; ++sport) ++hits[Send(sport)];
   EXPECT_GE(hits.size(), 8u);  // over the slots
   bpf_test::ExpectReasons(dp_->maps(), {});
 }
+
+TEST_P(MaglevDatapathTest, SameSizeTableIsRewrittenInPlaceOnlyWhenMapped) {
+  const std::optional<uint32_t> before = TableMapId();
+  ASSERT_TRUE(before.has_value());
+  const std::vector<uint32_t> nine = Table({1, 2, 3, 4, 5, 6, 7, 8, 9});
+  ASSERT_OK(dp_->maps().PutMaglevTable(kSet, nine));
+  const std::optional<uint32_t> after = TableMapId();
+  if (GetParam()) {
+    EXPECT_EQ(after, before) << "rewritten in place";
+  } else {
+    EXPECT_NE(after, before) << "a new table swapped in";
+  }
+  absl::StatusOr<std::vector<uint32_t>> read =
+      dp_->maps().ReadMaglevTable(kSet);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, nine);
+  // Another size is always a new table.
+  const std::vector<uint32_t> small = Table({1, 2}, 7);
+  ASSERT_OK(dp_->maps().PutMaglevTable(kSet, small));
+  EXPECT_NE(TableMapId(), after);
+  read = dp_->maps().ReadMaglevTable(kSet);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, small);
+}
+
+TEST_P(MaglevDatapathTest, NewFlowsDuringRewritesGoWhereTheOldOrNewTableSays) {
+  // One thread alternates the table between all ten endpoints and nine
+  // while this one sends new flows: each must land where one of the two
+  // tables sends it (a torn entry would send it elsewhere or leave it
+  // untranslated; a zeroed one to a random slot). Rounds of 1,000 flows, their
+  // tracking cleared between rounds, until three rounds and four rewrites are
+  // done (a swap waits for a grace period, a rewrite in place does not);
+  // bounded by 30 rounds and 20,000 rewrites.
+  const std::vector<uint32_t> ten = Table({1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  const std::vector<uint32_t> nine = Table({1, 2, 3, 4, 5, 6, 7, 8, 9});
+  constexpr int kSports = 1000;
+  std::map<uint16_t, std::set<std::string>> either;
+  for (const std::vector<uint32_t>* table : {&nine, &ten}) {
+    ASSERT_OK(dp_->maps().PutMaglevTable(kSet, *table));
+    ASSERT_OK(dp_->maps().ClearCt());
+    for (int i = 0; i < kSports; ++i) {
+      const uint16_t sport = static_cast<uint16_t>(20000 + i);
+      either[sport].insert(Send(sport));
+    }
+  }
+  std::atomic<bool> stop = false;
+  std::atomic<int> rewrites = 0;
+  absl::Status writer_status;
+  std::thread writer([&] {
+    for (int i = 0; i < 20000 && !stop.load(); ++i) {
+      absl::Status s = dp_->maps().PutMaglevTable(kSet, i % 2 ? ten : nine);
+      if (!s.ok()) {
+        writer_status = s;
+        return;
+      }
+      rewrites.fetch_add(1);
+    }
+  });
+  std::map<std::string, int> hits;
+  int bad = 0, flows = 0;
+  for (int round = 0; round < 30 && bad < 10; ++round) {
+    if (round >= 3 && rewrites.load() >= 4) break;
+    if (absl::Status s = dp_->maps().ClearCt(); !s.ok()) {
+      ADD_FAILURE() << s;
+      break;
+    }
+    for (int i = 0; i < kSports && bad < 10; ++i, ++flows) {
+      const uint16_t sport = static_cast<uint16_t>(20000 + i);
+      const std::string endpoint = Send(sport);
+      if (!either[sport].contains(endpoint)) {
+        ++bad;
+        ADD_FAILURE() << "sport " << sport << " went to " << endpoint;
+      }
+      ++hits[endpoint];
+    }
+  }
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(writer_status.ok()) << writer_status;
+  std::printf("%d table writes under %d new flows\n", rewrites.load(), flows);
+  EXPECT_EQ(bad, 0);
+  EXPECT_GE(rewrites.load(), 2);
+  EXPECT_EQ(hits.size(), static_cast<size_t>(kBackends));
+  bpf_test::ExpectReasons(dp_->maps(), {});
+}
+
+INSTANTIATE_TEST_SUITE_P(InPlaceAndSwapped, MaglevDatapathTest,
+                         ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "InPlace" : "Swapped";
+                         });
 
 }  // namespace
 }  // namespace switchyard

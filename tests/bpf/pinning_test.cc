@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -464,6 +465,29 @@ TEST_F(PinningTest, RefusedBypassTurnsTheBypassOffAndPodsAreServed) {
   EXPECT_GE((*dp)->to_pod_fd(), 0);
   EXPECT_EQ(PinnedFeatures(config.pin_dir).state(kernel::Feature::kStackBypass),
             YARD_FEATURE_OFF_REFUSED);
+}
+
+TEST_F(PinningTest, RefusedMaglevTemplateTurnsMaglevMmapOffAndTablesWork) {
+  DatapathConfig config = Config("node-a");
+  config.max_maglev_tables = 4;
+  config.refuse_for_test = {"yard_maglev.inner@maglev_mmap"};
+  absl::StatusOr<std::unique_ptr<Datapath>> dp = Datapath::Load(config);
+  ASSERT_TRUE(dp.ok()) << dp.status();
+  const kernel::FeatureSet& f = (*dp)->features();
+  EXPECT_EQ(f.state(kernel::Feature::kMaglevMmap), YARD_FEATURE_OFF_REFUSED);
+  EXPECT_TRUE(
+      absl::StrContains(f.why(kernel::Feature::kMaglevMmap), "yard_maglev"))
+      << f.why(kernel::Feature::kMaglevMmap);
+  EXPECT_TRUE(f.on(kernel::Feature::kStackBypass));
+  // Plain tables, written and replaced.
+  for (uint32_t backend : {3u, 4u}) {
+    const std::vector<uint32_t> table = {2, backend, backend};
+    ASSERT_OK((*dp)->maps().PutMaglevTable(1, table));
+    absl::StatusOr<std::vector<uint32_t>> read =
+        (*dp)->maps().ReadMaglevTable(1);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(*read, table);
+  }
 }
 
 TEST_F(PinningTest, RefusedPodProgramFailsWithTheKernelsReason) {

@@ -127,6 +127,7 @@ xdp            off (refused by the kernel)   refused by the kernel: program of t
 coarse_clock   on                            -
 north_south    on                            -
 stack_bypass   on                            -
+maglev_mmap    on                            -
 
 MAP            TYPE           ID    ENTRIES   MAX-ENTRIES   USE
 yard_svc4      hash           11    5         65536         0.0%
@@ -265,6 +266,12 @@ TEST(NodeStatus, Json) {
         },
         {
             "name": "stack_bypass",
+            "on": true,
+            "state": "on",
+            "why": ""
+        },
+        {
+            "name": "maglev_mmap",
             "on": true,
             "state": "on",
             "why": ""

@@ -26,6 +26,16 @@ constexpr absl::string_view kRefusedXdpLog =
     "libbpf: failed to load object 'yard_datapath'\n"
     "libbpf: failed to load BPF skeleton 'yard_datapath': -22\n";
 
+// What libbpf 1.1 prints when the kernel refuses the Maglev tables'
+// template (seen here with flags the kernel does not know).
+constexpr absl::string_view kRefusedMaglevTemplateLog =
+    "libbpf: Error in bpf_create_map_xattr(yard_maglev.inner):Invalid "
+    "argument(-22). Retrying without BTF.\n"
+    "libbpf: map 'yard_maglev': failed to create inner map: -22\n"
+    "libbpf: map 'yard_maglev': failed to create: Invalid argument(-22)\n"
+    "libbpf: failed to load object 'yard_datapath'\n"
+    "libbpf: failed to load BPF skeleton 'yard_datapath': -22\n";
+
 constexpr absl::string_view kMapMismatchLog =
     "libbpf: couldn't reuse pinned map at '/sys/fs/bpf/x/yard_ct4': "
     "parameter mismatch\n"
@@ -52,7 +62,8 @@ TEST(DatapathFeaturesTest, ParseFeatureList) {
   auto all = ParseFeatureList("all");
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(*all, (std::vector<Feature>{Feature::kXdp, Feature::kCoarseClock,
-                                        Feature::kStackBypass}));
+                                        Feature::kStackBypass,
+                                        Feature::kMaglevMmap}));
   auto bypass = ParseFeatureList("stack_bypass");
   ASSERT_TRUE(bypass.ok()) << bypass.status();
   EXPECT_EQ(*bypass, (std::vector<Feature>{Feature::kStackBypass}));
@@ -65,12 +76,13 @@ TEST(DatapathFeaturesTest, ParseFeatureList) {
 TEST(DatapathFeaturesTest, SummaryNamesEveryFeatureAndWhyOff) {
   FeatureSet features;
   EXPECT_EQ(features.Summary(),
-            "xdp=on coarse_clock=on north_south=on stack_bypass=on");
+            "xdp=on coarse_clock=on north_south=on stack_bypass=on "
+            "maglev_mmap=on");
   features.Set(Feature::kXdp, YARD_FEATURE_OFF_REFUSED,
                "refused by the kernel: no");
   EXPECT_EQ(features.Summary(),
             "xdp=off (refused by the kernel: no) coarse_clock=on "
-            "north_south=on stack_bypass=on");
+            "north_south=on stack_bypass=on maglev_mmap=on");
   EXPECT_FALSE(features.on(Feature::kXdp));
   features.Set(Feature::kXdp, YARD_FEATURE_OFF_PARTLY, "tc only on eth1");
   EXPECT_TRUE(features.on(Feature::kXdp));
@@ -147,6 +159,22 @@ TEST(DatapathFeaturesTest, PinnedMapMismatchIsNotARefusal) {
   EXPECT_EQ(failure.map, "yard_ct4");
   EXPECT_TRUE(failure.program.empty());
   EXPECT_FALSE(FeatureToTurnOff(failure, FeatureSet()).has_value());
+  // Nor is the creation failure libbpf reports after it.
+  EXPECT_TRUE(failure.map_not_created.empty());
+  EXPECT_TRUE(absl::StrContains(failure.reason, "error reusing pinned map"))
+      << failure.reason;
+}
+
+TEST(DatapathFeaturesTest, RefusedMaglevTemplateTurnsMaglevMmapOff) {
+  const LoadFailure failure = ExplainLoadFailure(kRefusedMaglevTemplateLog);
+  EXPECT_EQ(failure.map_not_created, "yard_maglev");
+  EXPECT_TRUE(failure.program.empty());
+  EXPECT_TRUE(failure.map.empty());
+  EXPECT_EQ(FeatureToTurnOff(failure, FeatureSet()), Feature::kMaglevMmap);
+  // Already off: the refusal is the load's error.
+  FeatureSet off;
+  off.Set(Feature::kMaglevMmap, YARD_FEATURE_OFF_FORCED, "");
+  EXPECT_FALSE(FeatureToTurnOff(failure, off).has_value());
 }
 
 }  // namespace
