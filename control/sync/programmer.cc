@@ -495,12 +495,14 @@ absl::Status Programmer::WriteMaglevTable(const translate::BackendSet& want,
   }
   std::vector<uint32_t> picks =
       translate::BuildMaglevTable(backends, want.maglev_table_size);
+  // Each backend's id looked up once, not once per entry.
+  std::vector<uint32_t> ids;
+  ids.reserve(want.eligible.size());
+  for (const BackendAddr& a : want.eligible) ids.push_back(backends_.at(a).id);
   std::vector<uint32_t> table;
   table.reserve(picks.size() + 1);
   table.push_back(static_cast<uint32_t>(picks.size()));
-  for (uint32_t pick : picks) {
-    table.push_back(backends_.at(want.eligible[pick]).id);
-  }
+  for (uint32_t pick : picks) table.push_back(ids[pick]);
   if (absl::Status s = Count(writer_->PutMaglevTable(set.svc_id, table));
       !s.ok()) {
     return s;
