@@ -15,7 +15,9 @@
 #     watchers, 50 changes: well under a minute).
 #
 # YARD_BUILD_DIR picks the build directory (default build);
-# YARD_BENCH_NO_BUILD=1 skips setup and build (binaries already there).
+# YARD_BENCH_NO_BUILD=1 skips setup and build (binaries already there);
+# YARD_BENCH_AGENT_FLAGS adds flags to the agent's command line (say
+# --datapath_features_off=maglev_mmap, to time a fallback in the same run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=sync
@@ -65,7 +67,7 @@ ip netns add "$ns"
 # bpffs from the agent.
 nsenter --net="/run/netns/$ns" "$bin/control/agent/yard-agent" \
   --node_name=bench-node --controller="unix://$work/controller.sock" \
-  --bpffs_root="$pins" 2>"$work/agent.log" &
+  --bpffs_root="$pins" ${YARD_BENCH_AGENT_FLAGS:-} 2>"$work/agent.log" &
 agent=$!
 pids+=($agent)
 sleep 0.5
