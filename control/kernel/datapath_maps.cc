@@ -434,7 +434,9 @@ absl::Status DatapathMaps::PutMaglevTables(
     return absl::InvalidArgumentError("maglev tables: ids and tables differ");
   }
   // A call either rewrites a run of leading tables in place or swaps in a
-  // run of new ones, never both: `done` counts a prefix, in order.
+  // run of new ones, never both: `done` counts a prefix, in order. Once a
+  // call swaps, the tables after join the swap even where they could be
+  // rewritten: the one wait it pays covers them all.
   uint32_t rewritten = 0;
   std::vector<ScopedFd> inner;
   std::vector<uint32_t> fds;

@@ -37,6 +37,13 @@ std::vector<uint32_t> TableOf(uint32_t id, uint32_t size = 7) {
   return table;
 }
 
+// The kernel's id of the array holding `set`'s table.
+std::optional<uint32_t> TableMapId(Datapath& dp, uint32_t set) {
+  absl::StatusOr<std::optional<uint32_t>> id = dp.maps().MaglevTableMapId(set);
+  EXPECT_TRUE(id.ok()) << id.status();
+  return id.ok() ? *id : std::nullopt;
+}
+
 class MaglevPinsTest : public ::testing::Test {
  protected:
   DatapathConfig Config(bool maglev_mmap) const {
@@ -87,9 +94,9 @@ TEST_F(MaglevPinsTest, PlainTablesOfAnEarlierAgentStayPlain) {
   EXPECT_TRUE(absl::StrContains(dp->features().why(Feature::kMaglevMmap),
                                 "adopted yard_maglev"))
       << dp->features().why(Feature::kMaglevMmap);
-  const std::optional<uint32_t> before = *dp->maps().MaglevTableMapId(1);
+  const std::optional<uint32_t> before = TableMapId(*dp, 1);
   ASSERT_NO_FATAL_FAILURE(ExpectTablesWritable(*dp));
-  EXPECT_NE(*dp->maps().MaglevTableMapId(1), before) << "swapped, not mapped";
+  EXPECT_NE(TableMapId(*dp, 1), before) << "swapped, not mapped";
 }
 
 TEST_F(MaglevPinsTest, EmptyPlainMapIsAskedAndLeftEmpty) {
@@ -135,9 +142,9 @@ TEST_F(MaglevPinsTest, EmptyMappableMapIsAdoptedWithTheFeatureOn) {
   EXPECT_TRUE(dp->features().on(Feature::kMaglevMmap))
       << dp->features().why(Feature::kMaglevMmap);
   ASSERT_OK(dp->maps().PutMaglevTable(1, TableOf(3)));
-  const std::optional<uint32_t> before = *dp->maps().MaglevTableMapId(1);
+  const std::optional<uint32_t> before = TableMapId(*dp, 1);
   ASSERT_NO_FATAL_FAILURE(ExpectTablesWritable(*dp));
-  EXPECT_EQ(*dp->maps().MaglevTableMapId(1), before) << "rewritten in place";
+  EXPECT_EQ(TableMapId(*dp, 1), before) << "rewritten in place";
 }
 
 }  // namespace
