@@ -131,8 +131,8 @@ absl::StatusOr<bool> RewriteMaglevTableInPlace(
   if (!id.ok()) return id.status();
   if (!id->has_value()) return false;
   absl::StatusOr<BpfMap> live = BpfMap::OpenById(**id);
-  // Gone since the lookup: nobody else writes yard_maglev, but a table
-  // freed after a swap may linger in the lookup a moment.
+  // Gone since the lookup (only a swap by another writer would do that):
+  // no live table to rewrite, so the caller swaps in a new one.
   if (absl::IsNotFound(live.status())) return false;
   if (!live.ok()) return live.status();
   absl::StatusOr<BpfMapInfo> info = live->Info();
