@@ -194,9 +194,12 @@ class Lab:
 
 # --- manifests
 
-def _service(name, ip, ports, node_port=False):
+def _service(name, ip, ports, node_port=False, lb_policy=None):
     lines = ["---", "apiVersion: v1", "kind: Service", "metadata:",
-             f"  name: {name}", "  namespace: default", "spec:",
+             f"  name: {name}", "  namespace: default"]
+    if lb_policy:
+        lines += ["  annotations:", f"    switchyard.io/lb-policy: {lb_policy}"]
+    lines += ["spec:",
              f"  type: {'NodePort' if node_port else 'ClusterIP'}",
              f"  clusterIP: {ip}", "  ports:"]
     for pname, proto, port, nodeport in ports:
@@ -257,7 +260,11 @@ def services_yaml():
         _service("soak-blink", BLINK_IP, [("tcp", "TCP", BLINK_PORT, BLINK_NODEPORT)],
                  node_port=True),
         blink_slice_yaml(),
+        # Maglev: each endpoint change rewrites its table (in place where
+        # the kernel maps tables), also over tables an agent killed
+        # mid-soak left pinned for the next one to adopt.
         _service("soak-churn", CHURN_IP, [("tcp", "TCP", CHURN_PORT, None),
-                                           ("udp", "UDP", CHURN_PORT, None)]),
+                                           ("udp", "UDP", CHURN_PORT, None)],
+                 lb_policy="maglev"),
         churn_slice_yaml(SERVER_PODS),
     ])
