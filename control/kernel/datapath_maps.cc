@@ -506,9 +506,7 @@ absl::StatusOr<std::optional<uint32_t>> DatapathMaps::MaglevTableMapId(
 
 absl::StatusOr<std::vector<uint32_t>> DatapathMaps::ReadMaglevTable(
     uint32_t svc_id) const {
-  // User space reads a map-in-map's value as the inner map's id.
-  absl::StatusOr<std::optional<uint32_t>> id =
-      maps_.maglev.Lookup<uint32_t>(svc_id);
+  absl::StatusOr<std::optional<uint32_t>> id = MaglevTableMapId(svc_id);
   if (!id.ok()) return id.status();
   if (!id->has_value()) return std::vector<uint32_t>{};
   absl::StatusOr<BpfMap> inner = BpfMap::OpenById(**id);

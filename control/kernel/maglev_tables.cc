@@ -87,6 +87,27 @@ absl::Status FillThroughSyscalls(int fd, uint32_t svc_id,
   return absl::OkStatus();
 }
 
+// The table yard_maglev holds for svc_id, opened, with what the kernel
+// says of it; nullopt when there is none. User space reads a map-in-map's
+// value as the inner map's id; a table gone between that read and its
+// opening (only a swap by another writer would do that) counts as none.
+struct LiveTable {
+  BpfMap map;
+  BpfMapInfo info;
+};
+absl::StatusOr<std::optional<LiveTable>> OpenLiveTable(const BpfMap& maglev,
+                                                       uint32_t svc_id) {
+  absl::StatusOr<std::optional<uint32_t>> id = maglev.Lookup<uint32_t>(svc_id);
+  if (!id.ok()) return id.status();
+  if (!id->has_value()) return std::nullopt;
+  absl::StatusOr<BpfMap> map = BpfMap::OpenById(**id);
+  if (absl::IsNotFound(map.status())) return std::nullopt;
+  if (!map.ok()) return map.status();
+  absl::StatusOr<BpfMapInfo> info = map->Info();
+  if (!info.ok()) return info.status();
+  return LiveTable{*std::move(map), *std::move(info)};
+}
+
 // An id no backend set has: the programmer numbers sets below twice the
 // frontend map's size, which is far below this.
 constexpr uint32_t kProbeSetId = 0xffffffffu;
@@ -126,24 +147,16 @@ absl::StatusOr<ScopedFd> NewMaglevTable(uint32_t svc_id,
 absl::StatusOr<bool> RewriteMaglevTableInPlace(
     const BpfMap& maglev, uint32_t svc_id, absl::Span<const uint32_t> table) {
   if (absl::Status s = CheckTable(svc_id, table); !s.ok()) return s;
-  // User space reads a map-in-map's value as the inner map's id.
-  absl::StatusOr<std::optional<uint32_t>> id = maglev.Lookup<uint32_t>(svc_id);
-  if (!id.ok()) return id.status();
-  if (!id->has_value()) return false;
-  absl::StatusOr<BpfMap> live = BpfMap::OpenById(**id);
-  // Gone since the lookup (only a swap by another writer would do that):
-  // no live table to rewrite, so the caller swaps in a new one.
-  if (absl::IsNotFound(live.status())) return false;
+  absl::StatusOr<std::optional<LiveTable>> live = OpenLiveTable(maglev, svc_id);
   if (!live.ok()) return live.status();
-  absl::StatusOr<BpfMapInfo> info = live->Info();
-  if (!info.ok()) return info.status();
-  if ((info->map_flags & BPF_F_MMAPABLE) == 0 ||
-      info->value_size != sizeof(uint32_t) ||
-      info->max_entries != table.size()) {
+  if (!live->has_value()) return false;
+  const BpfMapInfo& info = (*live)->info;
+  if ((info.map_flags & BPF_F_MMAPABLE) == 0 ||
+      info.value_size != sizeof(uint32_t) || info.max_entries != table.size()) {
     return false;
   }
   absl::StatusOr<MappedTable> mapped =
-      MappedTable::Map(live->fd(), info->max_entries);
+      MappedTable::Map((*live)->map.fd(), info.max_entries);
   if (!mapped.ok()) return mapped.status();
   // Programs read while this writes: each store is one aligned 32-bit
   // word, which a reader sees whole, old or new. Unchanged entries are
@@ -192,14 +205,12 @@ absl::StatusOr<std::optional<std::string>> WhyAdoptedTablesNotMappable(
       "pin folder turns this on (established flows are then forgotten)";
   uint32_t key = 0;
   if (bpf_map_get_next_key(maglev.fd(), nullptr, &key) == 0) {
-    absl::StatusOr<std::optional<uint32_t>> id = maglev.Lookup<uint32_t>(key);
-    if (!id.ok()) return id.status();
-    if (id->has_value()) {
-      absl::StatusOr<BpfMap> table = BpfMap::OpenById(**id);
-      if (!table.ok()) return table.status();
-      absl::StatusOr<BpfMapInfo> info = table->Info();
-      if (!info.ok()) return info.status();
-      if ((info->map_flags & BPF_F_MMAPABLE) != 0) return std::nullopt;
+    absl::StatusOr<std::optional<LiveTable>> table = OpenLiveTable(maglev, key);
+    if (!table.ok()) return table.status();
+    if (table->has_value()) {
+      if (((*table)->info.map_flags & BPF_F_MMAPABLE) != 0) {
+        return std::nullopt;
+      }
       return std::string(kPlain);
     }
   } else if (errno != ENOENT) {

@@ -16,6 +16,7 @@
 #include "control/kernel/datapath.h"
 #include "gtest/gtest.h"
 #include "tests/bpf/scoped_pin_root.h"
+#include "tests/e2e/support/assert_ok.h"
 
 namespace switchyard {
 namespace {
@@ -23,12 +24,6 @@ namespace {
 using kernel::Datapath;
 using kernel::DatapathConfig;
 using kernel::Feature;
-
-#define ASSERT_OK(expr)                           \
-  do {                                            \
-    const absl::Status yard_status = (expr);      \
-    ASSERT_TRUE(yard_status.ok()) << yard_status; \
-  } while (0)
 
 // A table of `size` entries naming backend `id` throughout.
 std::vector<uint32_t> TableOf(uint32_t id, uint32_t size = 7) {
